@@ -1,0 +1,1 @@
+"""The web desk for clerks and supervisors (Flask)."""

@@ -1,0 +1,78 @@
+"""The composition root: settings read once, services built here and passed down."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from hotline.settings import LoadedSettings, Settings, load_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from hotline.content import Content
+
+
+def cli_overrides(args: argparse.Namespace) -> dict[str, dict[str, tuple[Any, str]]]:
+    """Command-line flags as the top settings layer: {section: {key: (value, flag)}}."""
+    overrides: dict[str, dict[str, tuple[Any, str]]] = {}
+
+    def put(section: str, key: str, flag: str) -> None:
+        value = getattr(args, flag.lstrip("-").replace("-", "_"), None)
+        if value is not None and value != []:
+            overrides.setdefault(section, {})[key] = (value, flag)
+
+    put("paths", "data_dir", "--data-dir")
+    put("database", "url", "--database-url")
+    # Subcommand flags that map onto settings (agent: issue 4).
+    put("sip", "listen", "--sip")
+    put("sip", "registrar", "--registrar")
+    put("sip", "user", "--user")
+    put("sip", "password", "--password")
+    put("sip", "trusted", "--trust")
+    put("ringing", "answer_after_rings", "--answer-after-rings")
+    put("admin", "listen", "--listen")
+    put("transcription", "model_path", "--model")
+    return overrides
+
+
+@dataclass
+class App:
+    loaded: LoadedSettings
+    _extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> App:
+        return cls(load_settings(args.config, cli_overrides(args)))
+
+    @property
+    def settings(self) -> Settings:
+        return self.loaded.settings
+
+    @cached_property
+    def content(self) -> Content:
+        from hotline.content import load_content
+
+        return load_content(self.settings)
+
+    @cached_property
+    def engine(self) -> Engine:
+        from recorder.db import make_engine
+
+        return make_engine(self.settings.database_url, echo=self.settings.database.echo)
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        from recorder.db import session_factory
+
+        return session_factory(self.engine)
+
+    def ready_database(self) -> sessionmaker[Session]:
+        """Sessions on a database at the code's schema, or a one-line error."""
+        from recorder.db import check_schema
+
+        check_schema(self.engine)
+        return self.sessions

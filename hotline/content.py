@@ -1,0 +1,205 @@
+"""Scripts and rules kept as data in config/: phone scripts, categories and
+their deadlines, urgency rules, greeting-compliance phrases.
+
+Loaded once into typed objects. A script that holds a forbidden phrase (喂,
+不知道, 没办法 ... from rules/compliance.toml) is refused at load time.
+"""
+
+from __future__ import annotations
+
+import string
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from hotline.errors import ConfigError
+from hotline.settings import CONFIG_DIR, Settings
+
+SCRIPT_VARIABLES = {
+    "organization",
+    "job_number",
+    "opening_hours",
+    "reply_hours",
+    "category",
+    "unit",
+}
+
+
+class _Data(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Category(_Data):
+    key: str
+    label: str
+    labels: dict[str, str] = Field(default_factory=dict)
+    department: str
+    reply_within_minutes: int = Field(ge=1)
+    follow_up_days: int = Field(ge=0)
+    keywords: list[str]
+    before: list[str] = Field(default_factory=list)
+
+    def label_for(self, language: str) -> str:
+        return self.labels.get(language, self.label)
+
+
+class UrgencyRule(_Data):
+    label: str
+    follow_up_days: int | None = None
+    keywords: list[str]
+
+
+class Departments(_Data):
+    names: list[str]
+
+
+class CategoryRules(_Data):
+    category: list[Category]
+    urgency: dict[str, UrgencyRule]
+    departments: Departments
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CategoryRules:
+        keys = [c.key for c in self.category]
+        if len(set(keys)) != len(keys):
+            raise ValueError("category keys must be unique")
+        if "other" not in keys:
+            raise ValueError("a category with key 'other' is required")
+        for cat in self.category:
+            for key in cat.before:
+                if key not in keys:
+                    raise ValueError(f"category {cat.key}: 'before' names unknown category {key!r}")
+        missing = {"safety", "leak", "normal"} - set(self.urgency)
+        if missing:
+            raise ValueError(f"urgency rules missing: {sorted(missing)}")
+        return self
+
+    def by_key(self, key: str) -> Category:
+        for cat in self.category:
+            if cat.key == key:
+                return cat
+        raise KeyError(key)
+
+
+class ComplianceRules(_Data):
+    max_rings: int = Field(ge=1, le=3)
+    greeting: list[str]
+    offer_help: list[str]
+    surname_asked: list[str]
+    closing: list[str]
+    staff_id_markers: list[str]
+    forbidden: list[str]
+    forbidden_exceptions: list[str] = Field(default_factory=list)
+
+    def forbidden_in(self, text: str) -> list[str]:
+        cleaned = text
+        for allowed in self.forbidden_exceptions:
+            cleaned = cleaned.replace(allowed, "")
+        return [phrase for phrase in self.forbidden if phrase in cleaned]
+
+
+class Script(_Data):
+    prompts: dict[str, str]
+    closing: dict[str, str]
+
+    @model_validator(mode="after")
+    def _required(self) -> Script:
+        needed = {
+            "greeting",
+            "menu",
+            "invalid",
+            "ask_details",
+            "confirm",
+            "transfer",
+            "clerk_unavailable",
+            "after_hours",
+            "after_hours_closing",
+        }
+        missing = needed - set(self.prompts)
+        if missing:
+            raise ValueError(f"prompts missing: {sorted(missing)}")
+        if "default" not in self.closing:
+            raise ValueError("closing.default is required")
+        return self
+
+
+@dataclass(frozen=True)
+class Content:
+    script: Script
+    categories: CategoryRules
+    compliance: ComplianceRules
+    variables: dict[str, str]
+
+    def prompt(self, name: str, **extra: str) -> str:
+        return self.script.prompts[name].format(**{**self.variables, **extra})
+
+    def closing(self, category: str, **extra: str) -> str:
+        template = self.script.closing.get(category, self.script.closing["default"])
+        return template.format(**{**self.variables, **extra})
+
+
+def _load(path: Path, model: type[BaseModel]) -> Any:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"{path}: {problems}") from None
+
+
+def _check_script(path: Path, script: Script, compliance: ComplianceRules) -> None:
+    for section, texts in (("prompts", script.prompts), ("closing", script.closing)):
+        for name, text in texts.items():
+            fields = {f for _, f, _, _ in string.Formatter().parse(text) if f}
+            unknown = fields - SCRIPT_VARIABLES
+            if unknown:
+                raise ConfigError(
+                    f"{path}: {section}.{name} uses unknown variable(s) {sorted(unknown)}; "
+                    f"known: {sorted(SCRIPT_VARIABLES)}"
+                )
+            found = compliance.forbidden_in(text)
+            if found:
+                raise ConfigError(
+                    f"{path}: {section}.{name} contains the forbidden phrase(s) {found} "
+                    "(首问责任制培训细则 1.2.1.2: 切忌使用'喂'招呼宾客); reword the prompt"
+                )
+        if section == "closing":
+            for name, text in texts.items():
+                if not any(word in text for word in compliance.closing):
+                    raise ConfigError(
+                        f"{path}: closing.{name} must end politely, with one of {compliance.closing}"
+                    )
+
+
+def load_content(settings: Settings, config_dir: Path = CONFIG_DIR) -> Content:
+    files = settings.content
+    compliance = _load(config_dir / files.compliance, ComplianceRules)
+    categories = _load(config_dir / files.categories, CategoryRules)
+    script_path = config_dir / files.script
+    script = _load(script_path, Script)
+    _check_script(script_path, script, compliance)
+    complaint = (
+        categories.by_key("complaint")
+        if any(c.key == "complaint" for c in categories.category)
+        else None
+    )
+    variables = {
+        "organization": settings.organization.name,
+        "job_number": settings.agent.job_number,
+        "opening_hours": settings.organization.opening_hours.replace("-", "至"),
+        "reply_hours": str(round(complaint.reply_within_minutes / 60)) if complaint else "24",
+        "category": "",
+        "unit": "",
+    }
+    return Content(script=script, categories=categories, compliance=compliance, variables=variables)

@@ -1,0 +1,1 @@
+"""SIP and audio: registering, ringing, answering, playing prompts and receiving audio."""

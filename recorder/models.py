@@ -1,0 +1,355 @@
+"""The call log schema: calls (CDR), recordings, transcripts, the phone-reception
+log (电话接待记录本) with its revisions, staff users and the complaint register.
+
+Times are stored as UTC and always come back timezone-aware.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass an aware datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    # Stored as the value strings, checked by a constraint, readable in SQL.
+    return Enum(
+        cls,
+        name=name,
+        values_callable=lambda members: [m.value for m in members],
+        native_enum=False,
+        create_constraint=True,
+        length=24,
+    )
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
+
+
+class Direction(enum.StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+    IMPORTED = "imported"
+
+
+class Disposition(enum.StrEnum):
+    RINGING = "ringing"  # still in progress
+    ANSWERED = "answered"
+    MISSED = "missed"  # caller gave up while it rang
+    ABANDONED = "abandoned"  # caller hung up during the greeting
+    FAILED = "failed"
+
+
+class AnsweredBy(enum.StrEnum):
+    AGENT = "agent"
+    STAFF = "staff"
+
+
+class Role(enum.StrEnum):
+    CLERK = "clerk"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+class RecordingState(enum.StrEnum):
+    RECORDING = "recording"
+    COMPLETE = "complete"
+    REPAIRED = "repaired"  # cut off by a crash, header fixed on restart
+    PURGED = "purged"  # removed by retention; the row stays
+    MISSING = "missing"
+
+
+class EntryStatus(enum.StrEnum):
+    RECEIVED = "received"
+    DISPATCHED = "dispatched"
+    DONE = "done"
+    FOLLOWED_UP = "followed_up"
+    CLOSED = "closed"
+
+
+class Urgency(enum.StrEnum):
+    SAFETY = "safety"
+    LEAK = "leak"
+    NORMAL = "normal"
+
+
+class FieldSource(enum.StrEnum):
+    AUTO = "auto"
+    PERSON = "person"
+
+
+class User(Base):
+    """A staff member who may log in to the admin and may be on the duty roster."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    job_number: Mapped[str] = mapped_column(String(32), unique=True)  # 工号
+    role: Mapped[Role] = mapped_column(_enum(Role, "user_role"))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    #: The seeds forbid staff who cannot yet work alone from answering calls:
+    #: such users are never put on the duty roster.
+    independent: Mapped[bool] = mapped_column(Boolean, default=True)
+    extension: Mapped[str | None] = mapped_column(String(32))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    language: Mapped[str] = mapped_column(String(8), default="zh-CN")
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Call(Base):
+    """One row per call, answered or not (a call detail record)."""
+
+    __tablename__ = "calls"
+    __table_args__ = (Index("ix_calls_invite_at", "invite_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: SIP Call-ID, or a generated id for imported recordings.
+    call_id: Mapped[str] = mapped_column(String(255), unique=True)
+    direction: Mapped[Direction] = mapped_column(_enum(Direction, "call_direction"))
+    caller_number: Mapped[str | None] = mapped_column(String(64))
+    called_number: Mapped[str | None] = mapped_column(String(64))
+    invite_at: Mapped[datetime]
+    ringing_at: Mapped[datetime | None]
+    answered_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    ring_count: Mapped[int] = mapped_column(Integer, default=0)
+    answered_by: Mapped[AnsweredBy | None] = mapped_column(_enum(AnsweredBy, "answered_by"))
+    answered_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    disposition: Mapped[Disposition] = mapped_column(
+        _enum(Disposition, "call_disposition"), default=Disposition.RINGING
+    )
+    hangup_cause: Mapped[str | None] = mapped_column(String(100))
+    #: Where in the call flow the call ended: ringing, greeting, menu, message, bridge, closing.
+    ended_in: Mapped[str | None] = mapped_column(String(32))
+    #: The agent process died during the call; the recording was repaired on restart.
+    interrupted: Mapped[bool] = mapped_column(Boolean, default=False)
+    codec: Mapped[str | None] = mapped_column(String(16))
+    rtp_packets_received: Mapped[int | None]
+    rtp_packets_lost: Mapped[int | None]
+    rtp_jitter_ms: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    recordings: Mapped[list[Recording]] = relationship(back_populates="call")
+    transcripts: Mapped[list[Transcript]] = relationship(back_populates="call")
+    entry: Mapped[LogEntry | None] = relationship(back_populates="call")
+
+
+class Recording(Base):
+    __tablename__ = "recordings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_pk: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    path: Mapped[str] = mapped_column(String(1024), unique=True)
+    #: "caller" for agent-only calls; "caller,staff" for bridged calls (left, right).
+    channels: Mapped[str] = mapped_column(String(32), default="caller")
+    sample_rate: Mapped[int] = mapped_column(Integer, default=8000)
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    size_bytes: Mapped[int | None]
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[RecordingState] = mapped_column(
+        _enum(RecordingState, "recording_state"), default=RecordingState.RECORDING
+    )
+    started_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    closed_at: Mapped[datetime | None]
+
+    call: Mapped[Call] = relationship(back_populates="recordings")
+
+
+class Transcript(Base):
+    __tablename__ = "transcripts"
+    __table_args__ = (
+        UniqueConstraint("call_pk", "channel", "engine", name="uq_transcript_channel"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_pk: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    recording_id: Mapped[int | None] = mapped_column(ForeignKey("recordings.id"))
+    engine: Mapped[str] = mapped_column(String(32))
+    model: Mapped[str] = mapped_column(String(255))
+    language: Mapped[str] = mapped_column(String(8))
+    #: caller, staff, or mono
+    channel: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text, default="")
+    raw_text: Mapped[str] = mapped_column(Text, default="")
+    #: [{"word": "...", "start": 0.0, "end": 0.3, "conf": 0.98}, ...]
+    words: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    call: Mapped[Call] = relationship(back_populates="transcripts")
+
+
+#: The fields of a reception-log entry that are filled automatically or by a
+#: person, in the column order of the paper log book.
+ENTRY_FIELDS = (
+    "received_at",
+    "caller_number",
+    "surname",
+    "unit",
+    "phone",
+    "category",
+    "urgency",
+    "summary",
+    "handling",
+    "dispatch_department",
+    "promised_reply_at",
+    "follow_up_due",
+    "status",
+    "responsible_user_id",
+)
+
+
+class LogEntry(Base):
+    """A line of the phone-reception log (电话接待记录本)."""
+
+    __tablename__ = "log_entries"
+    __table_args__ = (
+        Index("ix_log_entries_received_at", "received_at"),
+        Index("ix_log_entries_follow_up_due", "follow_up_due"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: One entry per call at most: running a job twice never makes two entries.
+    call_pk: Mapped[int | None] = mapped_column(ForeignKey("calls.id"), unique=True)
+    received_at: Mapped[datetime]
+    caller_number: Mapped[str | None] = mapped_column(String(64))
+    surname: Mapped[str | None] = mapped_column(String(32))
+    unit: Mapped[str | None] = mapped_column(String(64))
+    #: The callback number the caller gave, if different from caller_number.
+    phone: Mapped[str | None] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(32), default="other")
+    urgency: Mapped[Urgency] = mapped_column(_enum(Urgency, "urgency"), default=Urgency.NORMAL)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    handling: Mapped[str | None] = mapped_column(Text)
+    dispatch_department: Mapped[str | None] = mapped_column(String(64))
+    promised_reply_at: Mapped[datetime | None]
+    follow_up_due: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[EntryStatus] = mapped_column(
+        _enum(EntryStatus, "entry_status"), default=EntryStatus.RECEIVED
+    )
+    #: 首问负责人: whoever first received the matter owns it until it is closed.
+    responsible_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    #: {field: "auto" | "person"} for every field that has a value.
+    field_sources: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: Set when nothing usable was extracted: a clerk should look.
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=utcnow)
+
+    call: Mapped[Call | None] = relationship(back_populates="entry")
+    responsible: Mapped[User | None] = relationship(foreign_keys=[responsible_user_id])
+    revisions: Mapped[list[EntryRevision]] = relationship(
+        back_populates="entry", order_by="EntryRevision.id"
+    )
+    complaint: Mapped[Complaint | None] = relationship(back_populates="entry")
+
+
+class EntryRevision(Base):
+    """One changed field of a log entry: the seeds forbid altered records
+    (记录填写清晰准确, 无涂改), so a change is added, never written over."""
+
+    __tablename__ = "entry_revisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("log_entries.id"), index=True)
+    #: None: the system (the classifier, a job) made the change.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    field: Mapped[str] = mapped_column(String(64))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+    old_source: Mapped[str | None] = mapped_column(String(8))
+    new_source: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    entry: Mapped[LogEntry] = relationship(back_populates="revisions")
+    user: Mapped[User | None] = relationship()
+
+
+class ComplaintSequence(Base):
+    """The last complaint number issued per year; row-locked while one is taken."""
+
+    __tablename__ = "complaint_sequences"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Complaint(Base):
+    """The complaint register (客户投诉登记表). The handling notice (处理通知单)
+    carries the same number (首问责任制培训细则 1.4.2.1.3)."""
+
+    __tablename__ = "complaints"
+    __table_args__ = (UniqueConstraint("year", "seq", name="uq_complaint_year_seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    year: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("log_entries.id"), unique=True)
+    registered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resident: Mapped[str | None] = mapped_column(String(100))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    result: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[datetime | None]
+
+    entry: Mapped[LogEntry] = relationship(back_populates="complaint")
+
+
+class AuditEvent(Base):
+    """Who listened to, exported or looked at personal data, and when
+    (保密制度: 客户资料信息 ... 不得泄露)."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(255))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -1,0 +1,1 @@
+"""Audio to text (Vosk, offline) and text to reception-log fields."""
