@@ -1,0 +1,190 @@
+"""Call detail records: what the agent reports about each call, keyed by SIP Call-ID.
+
+The agent talks to the `CallLog` protocol only. `DatabaseCallLog` writes each
+event straight to the database in its own short transaction; `on_ended`
+is called after a call's final row is committed (the composition root points
+it at the pipeline, which transcribes the call and fills the log entry).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from recorder.models import AnsweredBy, Call, Direction, Disposition, Recording, RecordingState
+from recorder.wav import WavInfo
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RtpStats:
+    """Receive-side media quality of one call (RFC 3550 interarrival jitter)."""
+
+    packets_received: int
+    packets_lost: int
+    jitter_ms: float
+
+
+class CallLog(Protocol):
+    def call_started(
+        self,
+        call_id: str,
+        caller: str | None,
+        called: str | None,
+        at: datetime,
+        direction: Direction = Direction.INBOUND,
+    ) -> None: ...
+
+    def call_ringing(self, call_id: str, at: datetime) -> None: ...
+
+    def call_answered(
+        self,
+        call_id: str,
+        at: datetime,
+        ring_count: int,
+        answered_by: AnsweredBy,
+        user_id: int | None = None,
+        codec: str | None = None,
+    ) -> None: ...
+
+    def recording_started(
+        self, call_id: str, path: Path, channels: str, sample_rate: int, at: datetime
+    ) -> None: ...
+
+    def recording_closed(self, call_id: str, info: WavInfo, at: datetime) -> None: ...
+
+    def call_ended(
+        self,
+        call_id: str,
+        at: datetime,
+        disposition: Disposition,
+        cause: str | None,
+        ended_in: str | None,
+        rtp: RtpStats | None = None,
+    ) -> None: ...
+
+
+class UnknownCall(LookupError):
+    pass
+
+
+class DatabaseCallLog:
+    """Writes every event to the database at once, one transaction per event."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        on_ended: Callable[[str], None] | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._on_ended = on_ended
+
+    def _call(self, session: Session, call_id: str) -> Call:
+        call = session.scalar(select(Call).where(Call.call_id == call_id))
+        if call is None:
+            raise UnknownCall(f"no call {call_id!r}: call_started was not reported")
+        return call
+
+    def call_started(
+        self,
+        call_id: str,
+        caller: str | None,
+        called: str | None,
+        at: datetime,
+        direction: Direction = Direction.INBOUND,
+    ) -> None:
+        with self._sessions.begin() as session:
+            if session.scalar(select(Call.id).where(Call.call_id == call_id)) is not None:
+                return  # a retransmitted INVITE or a replayed event
+            session.add(
+                Call(
+                    call_id=call_id,
+                    direction=direction,
+                    caller_number=caller,
+                    called_number=called,
+                    invite_at=at,
+                )
+            )
+
+    def call_ringing(self, call_id: str, at: datetime) -> None:
+        with self._sessions.begin() as session:
+            call = self._call(session, call_id)
+            call.ringing_at = call.ringing_at or at
+
+    def call_answered(
+        self,
+        call_id: str,
+        at: datetime,
+        ring_count: int,
+        answered_by: AnsweredBy,
+        user_id: int | None = None,
+        codec: str | None = None,
+    ) -> None:
+        with self._sessions.begin() as session:
+            call = self._call(session, call_id)
+            call.answered_at = at
+            call.ring_count = ring_count
+            call.answered_by = answered_by
+            call.answered_by_user_id = user_id
+            call.codec = codec
+            call.disposition = Disposition.ANSWERED
+
+    def recording_started(
+        self, call_id: str, path: Path, channels: str, sample_rate: int, at: datetime
+    ) -> None:
+        with self._sessions.begin() as session:
+            call = self._call(session, call_id)
+            if session.scalar(select(Recording.id).where(Recording.path == str(path))) is not None:
+                return
+            session.add(
+                Recording(
+                    call_pk=call.id,
+                    path=str(path),
+                    channels=channels,
+                    sample_rate=sample_rate,
+                    started_at=at,
+                    state=RecordingState.RECORDING,
+                )
+            )
+
+    def recording_closed(self, call_id: str, info: WavInfo, at: datetime) -> None:
+        with self._sessions.begin() as session:
+            recording = session.scalar(select(Recording).where(Recording.path == str(info.path)))
+            if recording is None:
+                raise UnknownCall(f"no recording {info.path} for call {call_id!r}")
+            recording.duration_s = info.duration_s
+            recording.size_bytes = info.size_bytes
+            recording.sha256 = info.sha256
+            recording.closed_at = at
+            recording.state = RecordingState.COMPLETE
+
+    def call_ended(
+        self,
+        call_id: str,
+        at: datetime,
+        disposition: Disposition,
+        cause: str | None,
+        ended_in: str | None,
+        rtp: RtpStats | None = None,
+    ) -> None:
+        with self._sessions.begin() as session:
+            call = self._call(session, call_id)
+            call.ended_at = at
+            call.disposition = disposition
+            call.hangup_cause = cause
+            call.ended_in = ended_in
+            if rtp is not None:
+                call.rtp_packets_received = rtp.packets_received
+                call.rtp_packets_lost = rtp.packets_lost
+                call.rtp_jitter_ms = rtp.jitter_ms
+        logger.info("[%s] ended: %s (%s) in %s", call_id, disposition.value, cause, ended_in)
+        if self._on_ended is not None:
+            self._on_ended(call_id)
