@@ -221,6 +221,8 @@ class ContentSettings(_Section):
     script: str = "scripts/zh-CN.toml"
     categories: str = "rules/categories.toml"
     compliance: str = "rules/compliance.toml"
+    #: The call flow: menus, digits, timeouts, retries (issue 5).
+    flow: str = "flows/default.toml"
 
 
 class Settings(_Section):

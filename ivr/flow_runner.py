@@ -1,0 +1,277 @@
+"""The seam between the call flow (ivr/flow.py, no I/O) and the SIP agent.
+
+How the agent plugs in, per answered call:
+
+1. At start-up (composition root), once::
+
+       content = app.content
+       flow_config = load_flow(settings, content)          # ivr.flow_config
+       schedule = Schedule.from_settings(settings.organization)
+       scheduler = ThreadScheduler()                       # close() at shutdown
+
+2. When a call is answered (after the ACK, media flowing)::
+
+       with sessions() as session:
+           roster = roster_clerks(duty_roster(session))    # recorder.staff
+       context = call_context(schedule, now_utc, caller_number=...)
+       machine = CallFlow(flow_config, content, roster, context)
+       runner = FlowRunner(machine, media, scheduler, uri_for=clerk_uri(settings.sip),
+                           label=call_id)
+       runner.feed(Answered())
+
+   `media` is the agent's object for this call implementing `Media` below.
+
+3. The agent feeds every happening of the call as an event, from any thread
+   (`feed` is serialised by a lock; events fed while actions run are queued):
+
+   - PromptFinished(prompt_name) when a `play` has finished (not after stop_playing)
+   - Digit("0".."9", "*", "#") for each RFC 2833 event end (or SIP INFO)
+   - SpeechStarted / SpeechStopped / Silence(seconds) from a VAD, if there is one
+     (optional: the flow's own silence timer ends a message without them)
+   - FarEndAnswered(leg) after the clerk answered AND the whisper was played to
+     the clerk; FarEndBusy(leg) on 486/600/603; FarEndNoAnswer(leg) on 408/480/404
+     or a failed registration lookup
+   - HungUp("caller") on the caller's BYE/CANCEL; HungUp("clerk") on the clerk's BYE
+   - RecordingFinished(reason) only if the recorder stopped on its own (disk full...)
+
+   Timeout events come from the scheduler; the agent never sends them.
+
+4. When `runner.done` is set, write the call record: `runner.outcome["ended_in"]`
+   goes to Call.ended_in; the other keys (category, responsible_user_id,
+   answered_by_user_id, promised_reply_minutes, message_end, rings...) go to
+   the reception-log entry. After HangUp the agent sends BYE; it need not feed
+   HungUp for its own BYE. Call `runner.close()` when the call is torn down.
+
+Media methods must return quickly (queue the audio, send the INVITE) and must
+not wait for an event they would feed: completion is reported by `feed`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any, Protocol
+
+from hotline.errors import ConfigError
+from hotline.settings import SipSettings
+from ivr.flow import CallContext, CallFlow, Clerk
+from ivr.flow_events import (
+    Action,
+    Beep,
+    Bridge,
+    CancelTimer,
+    Dial,
+    DropLeg,
+    Event,
+    FarEndAnswered,
+    FarEndBusy,
+    FarEndNoAnswer,
+    HangUp,
+    Log,
+    Play,
+    StartRecording,
+    StartTimer,
+    StopPlaying,
+    StopRecording,
+    Timeout,
+)
+from ivr.flow_timers import Scheduler, TimerHandle
+from ivr.schedule import Schedule, is_open
+
+logger = logging.getLogger(__name__)
+
+
+class Media(Protocol):
+    """What the agent does for the flow on one call; each call returns at once."""
+
+    def play(self, prompt_name: str, text: str, barge_in: bool) -> None:
+        """Play to the caller (TTS or cached WAV of `text`); then feed PromptFinished."""
+
+    def stop_playing(self) -> None: ...
+
+    def beep(self) -> None:
+        """Queue a short tone (e.g. 400 ms of 1 kHz) to the caller."""
+
+    def start_recording(self, max_s: float, silence_s: float, stop_digit: str) -> None: ...
+
+    def stop_recording(self) -> None: ...
+
+    def dial(self, leg: str, uri: str, whisper_text: str, timeout_s: float) -> None:
+        """INVITE `uri`; on answer whisper to it, then feed FarEndAnswered(leg)."""
+
+    def drop_leg(self, leg: str) -> None:
+        """CANCEL a ringing leg or BYE an answered one."""
+
+    def bridge(self, leg: str) -> None:
+        """Join caller and leg both ways; record two channels (left caller, right clerk)."""
+
+    def hangup(self, cause: str) -> None:
+        """BYE to the caller; the flow is over."""
+
+
+class FlowRunner:
+    """Feeds events to one call's flow and carries its actions out on `Media`."""
+
+    def __init__(
+        self,
+        machine: CallFlow,
+        media: Media,
+        scheduler: Scheduler,
+        uri_for: Callable[[str], str] = str,
+        label: str = "",
+    ) -> None:
+        self.machine = machine
+        self.media = media
+        self.scheduler = scheduler
+        self.uri_for = uri_for
+        self.label = label
+        self.outcome: dict[str, Any] = {"rings": []}
+        self.done = threading.Event()
+        self._lock = threading.RLock()
+        self._queue: deque[Event] = deque()
+        self._draining = False
+        self._timers: dict[str, tuple[int, TimerHandle]] = {}
+        self._generation = 0
+        self._ringing: dict[str, tuple[float, Dial]] = {}
+
+    def feed(self, event: Event) -> None:
+        """Hand the flow an event; safe from any thread and from inside a Media method."""
+        with self._lock:
+            self._queue.append(event)
+            if self._draining:
+                return  # fed from inside an action: the loop below takes it
+            self._draining = True
+            try:
+                while self._queue:
+                    self._step(self._queue.popleft())
+            finally:
+                self._draining = False
+            if self.machine.ended and not self.done.is_set():
+                self.close()
+                self.done.set()
+
+    def close(self) -> None:
+        """Cancel the call's timers (the call is over or torn down)."""
+        with self._lock:
+            for _, handle in self._timers.values():
+                handle.cancel()
+            self._timers.clear()
+
+    def _step(self, event: Event) -> None:
+        logger.debug("[%s] %s", self.label, event)
+        if isinstance(event, FarEndAnswered | FarEndBusy | FarEndNoAnswer):
+            result = {FarEndAnswered: "answered", FarEndBusy: "busy"}.get(type(event), "no_answer")
+            self._ring_ended(event.leg, result)
+        self._execute(self.machine.handle(event))
+
+    def _execute(self, actions: Iterable[Action]) -> None:
+        for action in actions:
+            logger.debug("[%s] -> %s", self.label, action)
+            self._do(action)
+
+    def _do(self, action: Action) -> None:
+        media = self.media
+        if isinstance(action, Play):
+            media.play(action.prompt_name, action.text, action.barge_in)
+        elif isinstance(action, StopPlaying):
+            media.stop_playing()
+        elif isinstance(action, Beep):
+            media.beep()
+        elif isinstance(action, StartRecording):
+            media.start_recording(action.max_s, action.silence_s, action.stop_digit)
+        elif isinstance(action, StopRecording):
+            media.stop_recording()
+        elif isinstance(action, StartTimer):
+            self._start_timer(action.name, action.seconds)
+        elif isinstance(action, CancelTimer):
+            self._cancel_timer(action.name)
+        elif isinstance(action, Dial):
+            self._ringing[action.leg] = (self.scheduler.now(), action)
+            media.dial(
+                action.leg, self.uri_for(action.extension), action.whisper_text, action.timeout_s
+            )
+        elif isinstance(action, DropLeg):
+            self._ring_ended(action.leg, "no_answer")
+            media.drop_leg(action.leg)
+        elif isinstance(action, Bridge):
+            media.bridge(action.leg)
+        elif isinstance(action, HangUp):
+            media.hangup(action.cause)
+        elif isinstance(action, Log):
+            self.outcome.update(action.values)
+            if "ended_in" in action.values:
+                logger.info("[%s] call flow ended in %s", self.label, action.values["ended_in"])
+
+    def _ring_ended(self, leg: str, result: str) -> None:
+        """Note how long `leg` rang and how it ended (the clerk's ring time)."""
+        started = self._ringing.pop(leg, None)
+        if started is None:
+            return
+        at, dial = started
+        self.outcome["rings"].append(
+            {
+                "extension": dial.extension,
+                "user_id": dial.user_id,
+                "ring_s": round(self.scheduler.now() - at, 3),
+                "result": result,
+            }
+        )
+
+    def _start_timer(self, name: str, seconds: float) -> None:
+        self._cancel_timer(name)
+        self._generation += 1
+        generation = self._generation
+        handle = self.scheduler.call_later(seconds, lambda: self._fire(name, generation))
+        self._timers[name] = (generation, handle)
+
+    def _cancel_timer(self, name: str) -> None:
+        current = self._timers.pop(name, None)
+        if current is not None:
+            current[1].cancel()
+
+    def _fire(self, name: str, generation: int) -> None:
+        with self._lock:
+            current = self._timers.get(name)
+            if current is None or current[0] != generation:
+                return  # cancelled or restarted while this callback waited for the lock
+            del self._timers[name]
+            self.feed(Timeout(name))
+
+
+def roster_clerks(users: Iterable[Any]) -> list[Clerk]:
+    """The duty roster (recorder.staff.duty_roster) as the flow's clerks, in order."""
+    return [
+        Clerk(extension=u.extension, user_id=u.id, name=u.display_name)
+        for u in users
+        if u.extension
+    ]
+
+
+def call_context(
+    schedule: Schedule,
+    at: datetime,
+    unit: str | None = None,
+    caller_number: str | None = None,
+) -> CallContext:
+    """The flow's view of a call answered at `at` (aware): open or after hours."""
+    return CallContext(
+        after_hours=not is_open(schedule, at), unit=unit, caller_number=caller_number
+    )
+
+
+def clerk_uri(sip: SipSettings) -> Callable[[str], str]:
+    """Turns an extension into the URI to dial, from sip.clerk_uri_template."""
+    template = sip.clerk_uri_template
+    if "{registrar}" in template and not sip.registrar:
+        raise ConfigError(
+            "sip.clerk_uri_template uses {registrar} but sip.registrar is empty (direct mode): "
+            "set a template such as sip:{extension}@10.0.0.5:5060"
+        )
+
+    def uri(extension: str) -> str:
+        return template.format(extension=extension, registrar=sip.registrar)
+
+    return uri
