@@ -125,6 +125,10 @@ class FakeMedia:
     def hang_up(self, side: str = "caller") -> None:
         if side == "caller":
             self.caller_gone = True
+        else:
+            for leg, state in self.legs.items():
+                if state in ("ringing", "answered"):
+                    self.legs[leg] = "hung_up"
         self.feed(HungUp("caller" if side == "caller" else "clerk"))
 
     # ------------------------------------------------------------------ views
