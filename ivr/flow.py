@@ -19,11 +19,12 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from hotline.content import Content
 from ivr.flow_config import Choice, FlowConfig, Menu, Transfer
+from ivr.flow_dial import Clerk, Dialler
 from ivr.flow_events import (
     Action,
     Answered,
@@ -72,15 +73,6 @@ class Stage(enum.StrEnum):
 
 
 @dataclass(frozen=True)
-class Clerk:
-    """Someone the flow can ring: a clerk on the duty roster, or the on-call engineer."""
-
-    extension: str
-    user_id: int | None = None
-    name: str = ""
-
-
-@dataclass(frozen=True)
 class CallContext:
     """What the agent knows about the call before it is answered."""
 
@@ -89,19 +81,6 @@ class CallContext:
     #: Known unit of the caller (e.g. from an earlier log entry), for the whisper.
     unit: str | None = None
     caller_number: str | None = None
-
-
-@dataclass
-class _Dialling:
-    """The transfer in progress: who is left to ring and who rings now."""
-
-    transfer: Transfer
-    choice: Choice
-    waiting: list[Clerk]
-    first_receiver: Clerk | None
-    leg: str | None = None
-    clerk: Clerk | None = None
-    tried: list[dict[str, Any]] = field(default_factory=list)
 
 
 class CallFlow:
@@ -127,8 +106,7 @@ class CallFlow:
         self._attempts = 0
         self._category = "other"
         self._recording = False
-        self._dialling: _Dialling | None = None
-        self._legs = 0
+        self._dialling: Dialler | None = None
         self._out: list[Action] = []
 
     # ------------------------------------------------------------ dispatch
@@ -181,9 +159,7 @@ class CallFlow:
             self._dial_next()
         elif step == "unavailable":
             assert self._dialling is not None
-            self._start_message(
-                self._dialling.choice.category or self._dialling.transfer.message_category
-            )
+            self._start_message(self._dialling.message_category)
         elif step == "closing":
             self._end("normal clearing")
 
@@ -231,15 +207,11 @@ class CallFlow:
 
     def _on_FarEndAnswered(self, event: FarEndAnswered) -> None:
         dialling = self._dialling
-        if dialling is None or self._step != "dialling" or event.leg != dialling.leg:
+        if dialling is None or self._step != "dialling" or not dialling.is_ringing(event.leg):
             self._out.append(DropLeg(event.leg))  # answered too late: not wanted any more
             return
         self._cancel_timer(RING_TIMER)
-        clerk = dialling.clerk
-        assert clerk is not None
-        dialling.tried.append(
-            {"extension": clerk.extension, "user_id": clerk.user_id, "result": "answered"}
-        )
+        clerk = dialling.ended("answered")
         self._step = "bridged"
         self._out.append(Bridge(event.leg))
         self._log(
@@ -249,11 +221,11 @@ class CallFlow:
         )
 
     def _on_FarEndBusy(self, event: FarEndBusy) -> None:
-        if self._dialling and self._step == "dialling" and event.leg == self._dialling.leg:
+        if self._step == "dialling" and self._dialling and self._dialling.is_ringing(event.leg):
             self._leg_failed("busy", drop=False)
 
     def _on_FarEndNoAnswer(self, event: FarEndNoAnswer) -> None:
-        if self._dialling and self._step == "dialling" and event.leg == self._dialling.leg:
+        if self._step == "dialling" and self._dialling and self._dialling.is_ringing(event.leg):
             self._leg_failed("no_answer", drop=False)
 
     def _on_HungUp(self, event: HungUp) -> None:
@@ -350,7 +322,7 @@ class CallFlow:
     def _start_transfer(self, transfer: Transfer, choice: Choice, clerks: Sequence[Clerk]) -> None:
         self.stage = Stage.BRIDGE
         first = clerks[0] if clerks and transfer is self.flow.person else None
-        self._dialling = _Dialling(transfer, choice, list(clerks), first)
+        self._dialling = Dialler(transfer, choice, clerks, first)
         if not clerks:
             self._log(clerks_tried=[])
             self._unavailable()
@@ -358,45 +330,28 @@ class CallFlow:
         self._step = "transfer"
         self._play(transfer.prompt)
 
-    def _whisper(self, dialling: _Dialling) -> str:
-        category = dialling.choice.category
-        if category:
-            label = self.content.categories.by_key(category).label
-        else:
-            label = dialling.transfer.whisper_default
-        text = self.content.prompt(
-            dialling.transfer.whisper_prompt, category=label, unit=self.context.unit or ""
-        )
-        return text.rstrip("，,：: ")
-
     def _dial_next(self) -> None:
         dialling = self._dialling
         assert dialling is not None
-        if not dialling.waiting:
+        clerk = dialling.ring_next()
+        if clerk is None:
             self._log(clerks_tried=list(dialling.tried))
             self._unavailable()
             return
-        clerk = dialling.waiting.pop(0)
-        self._legs += 1
-        dialling.leg, dialling.clerk = f"leg-{self._legs}", clerk
+        assert dialling.leg is not None
         self._step = "dialling"
         timeout = dialling.transfer.ring_timeout_s
-        self._out.append(
-            Dial(dialling.leg, clerk.extension, clerk.user_id, self._whisper(dialling), timeout)
-        )
+        whisper = dialling.whisper(self.content, self.context.unit)
+        self._out.append(Dial(dialling.leg, clerk.extension, clerk.user_id, whisper, timeout))
         self._start_timer(RING_TIMER, timeout)
 
     def _leg_failed(self, result: str, drop: bool) -> None:
         dialling = self._dialling
-        assert dialling is not None and dialling.leg is not None and dialling.clerk is not None
+        assert dialling is not None and dialling.leg is not None
         self._cancel_timer(RING_TIMER)
         if drop:
             self._out.append(DropLeg(dialling.leg))
-        clerk = dialling.clerk
-        dialling.tried.append(
-            {"extension": clerk.extension, "user_id": clerk.user_id, "result": result}
-        )
-        dialling.leg = dialling.clerk = None
+        dialling.ended(result)
         self._dial_next()
 
     def _unavailable(self) -> None:

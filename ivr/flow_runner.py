@@ -57,7 +57,8 @@ from typing import Any, Protocol
 
 from hotline.errors import ConfigError
 from hotline.settings import SipSettings
-from ivr.flow import CallContext, CallFlow, Clerk
+from ivr.flow import CallContext, CallFlow
+from ivr.flow_dial import Clerk
 from ivr.flow_events import (
     Action,
     Beep,

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from hotline.content import Content
-from ivr.flow import CallContext, CallFlow, Clerk
+from ivr.flow import CallContext, CallFlow
 from ivr.flow_config import FlowConfig
+from ivr.flow_dial import Clerk
 from ivr.flow_events import Answered, Event
 from ivr.flow_fake import FakeMedia
 from ivr.flow_runner import FlowRunner
