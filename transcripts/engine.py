@@ -31,11 +31,16 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
+import re
+import sys
+import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -44,7 +49,13 @@ import numpy as np
 
 from transcripts.audio import Resampler, read_blocks, read_wav_format
 from transcripts.errors import ModelBroken, TranscriptionError, TranscriptionFailed
-from transcripts.model_dir import check_files, is_usable, model_sample_rate, resolve_model
+from transcripts.model_dir import (
+    check_files,
+    is_usable,
+    model_name,
+    model_sample_rate,
+    resolve_model,
+)
 
 __all__ = [
     "SpeechEngine",
@@ -89,7 +100,7 @@ class SpeechEngine:
     def __init__(self, model: Any, model_path: Path, language: str) -> None:
         self.model = model
         self.model_path = model_path
-        self.model_name = model_path.name if model_path.name != "model" else model_path.parent.name
+        self.model_name = model_name(model_path)
         self.language = language
         self.sample_rate = model_sample_rate(model_path)
 
@@ -162,15 +173,50 @@ def _load_vosk_model(path: Path) -> Any:
 
     vosk.SetLogLevel(0 if logger.isEnabledFor(logging.DEBUG) else -1)
     started = time.monotonic()
-    try:
-        model = vosk.Model(str(path))
-    except Exception:  # vosk raises a bare Exception("Failed to create a model")
+    model = None
+    with _kaldi_stderr() as kaldi:
+        try:
+            model = vosk.Model(str(path))
+        except Exception:  # vosk raises a bare Exception("Failed to create a model")
+            model = None
+    for line in kaldi:
+        logger.debug("kaldi: %s", line)
+    if model is None:
+        errors = [m.group(1) for line in kaldi if (m := _KALDI_ERROR.search(line))]
+        reason = f" ({errors[-1].strip()})" if errors else ""
         raise ModelBroken(
-            f"Vosk cannot load the model at {path}: a file is damaged or incomplete "
-            f"(check it with `hotline models verify {path}`)"
-        ) from None
+            f"Vosk cannot load the model at {path}: a file is damaged or incomplete{reason}; "
+            f"check it with `hotline models verify {path}`"
+        )
     logger.info("loaded Vosk model %s in %.1f s", path, time.monotonic() - started)
     return model
+
+
+_KALDI_ERROR = re.compile(r"ERROR \(VoskAPI:\S*\) (.*)")
+
+
+@contextmanager
+def _kaldi_stderr() -> Iterator[list[str]]:
+    """Kaldi's lines written to fd 2 while loading (it prints errors whatever the log level).
+
+    Anything else written to stderr meanwhile is passed on unchanged afterwards.
+    """
+    kaldi: list[str] = []
+    sys.stderr.flush()
+    with tempfile.TemporaryFile() as sink:
+        saved = os.dup(2)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield kaldi
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            for line in sink.read().decode("utf-8", "replace").splitlines():
+                if "(VoskAPI:" in line:
+                    kaldi.append(line)
+                else:
+                    sys.stderr.write(line + "\n")
 
 
 class TranscriptStream:
@@ -187,13 +233,15 @@ class TranscriptStream:
         self._closed = False
         self._cancelled = False
         self._dropped = 0
-        self._samples = 0
-        self._texts: list[str] = []
-        self._words: list[dict[str, Any]] = []
         self._failure: str | None = None
         self._result: TranscriptResult | None = None
         self._thread = threading.Thread(target=self._run, name=f"vosk-{channel}", daemon=True)
         self._thread.start()
+
+    @property
+    def backlog(self) -> int:
+        """Chunks accepted but not decoded yet (0 when decoding keeps up)."""
+        return self._queue.qsize()
 
     def accept(self, pcm16_mono: bytes) -> None:
         """Hand 16-bit mono PCM to the decoder; never blocks the caller's audio thread."""
@@ -246,69 +294,101 @@ class TranscriptStream:
             self._failure = "the decoder is stuck (backlog full at finish)"
 
     def _run(self) -> None:
-        """The worker: resample and decode until the sentinel, then take the final result."""
-        recognizer = None
-        resampler = Resampler(self.input_rate, self.engine.sample_rate)
-        carry = b""
+        """The worker: decode each chunk until the sentinel, then take the final result."""
+        decoder: _ChannelDecoder | None = None
+        try:
+            decoder = _ChannelDecoder(self.engine, self.input_rate)
+        except Exception as exc:  # handed to finish(), which raises it
+            self._failure = str(exc)
         while (chunk := self._queue.get()) is not _END:
-            if self._failure is not None or self._cancelled:
+            if decoder is None or self._failure is not None or self._cancelled:
                 continue
             try:
-                if isinstance(chunk, bytes):
-                    chunk, carry = carry + chunk, b""
-                    if len(chunk) % 2:
-                        chunk, carry = chunk[:-1], chunk[-1:]
-                    chunk = np.frombuffer(chunk, dtype="<i2")
-                recognizer = recognizer or self.engine.new_recognizer()
-                self._samples += len(chunk)
-                self._decode(recognizer, resampler.process(chunk))
+                decoder.push(chunk)
             except Exception as exc:  # handed to finish(), which raises it
                 self._failure = str(exc)
-        if self._failure is None and not self._cancelled:
-            self._flush(recognizer, resampler)
-
-    def _flush(self, recognizer: Any, resampler: Resampler) -> None:
+        if decoder is None or self._failure is not None or self._cancelled:
+            return
         try:
-            recognizer = recognizer or self.engine.new_recognizer()
-            self._decode(recognizer, resampler.process(np.zeros(0, np.int16), last=True))
-            self._collect(recognizer.FinalResult())
+            decoder.flush()
         except Exception as exc:  # handed to finish(), which raises it
             self._failure = str(exc)
             return
-        self._result = TranscriptResult(
-            text=" ".join(self._texts),
-            words=self._words,
-            engine="vosk",
-            model=self.engine.model_name,
-            language=self.engine.language,
-            channel=self.channel,
-            duration_s=self._samples / self.input_rate,
-        )
+        self._result = decoder.result(self.channel)
         logger.info(
             "stream %s: %.1f s of audio, %d words%s",
             self.channel,
             self._result.duration_s,
-            len(self._words),
+            len(self._result.words),
             f", {self._dropped} chunks dropped" if self._dropped else "",
         )
 
-    def _decode(self, recognizer: Any, samples: np.ndarray) -> None:
-        if len(samples) == 0:
-            return
+
+class _ChannelDecoder:
+    """A stream's worker-side state: PCM to samples, soxr, fixed blocks into Vosk.
+
+    Vosk is always fed 100 ms blocks, so the text does not depend on how the
+    caller cut the audio into packets (20 ms RTP, odd byte counts, file blocks).
+    """
+
+    def __init__(self, engine: SpeechEngine, input_rate: int) -> None:
+        self.engine = engine
+        self.input_rate = input_rate
+        self.recognizer = engine.new_recognizer()
+        self.resampler = Resampler(input_rate, engine.sample_rate)
+        self.block_bytes = 2 * max(engine.sample_rate // 10, 1)
+        self.carry = b""
+        self.pending = bytearray()
+        self.samples = 0
+        self.texts: list[str] = []
+        self.words: list[dict[str, Any]] = []
+
+    def push(self, chunk: bytes | np.ndarray) -> None:
+        if isinstance(chunk, bytes):
+            chunk, self.carry = self.carry + chunk, b""
+            if len(chunk) % 2:
+                chunk, self.carry = chunk[:-1], chunk[-1:]
+            chunk = np.frombuffer(chunk, dtype="<i2")
+        self.samples += len(chunk)
+        self.pending += self.resampler.process(chunk).astype("<i2", copy=False).tobytes()
+        while len(self.pending) >= self.block_bytes:
+            self._decode(bytes(self.pending[: self.block_bytes]))
+            del self.pending[: self.block_bytes]
+
+    def flush(self) -> None:
+        """End of audio: the resampler's tail, the last partial block, Vosk's final result."""
+        self.pending += self.resampler.process(np.zeros(0, np.int16), last=True).tobytes()
+        if self.pending:
+            self._decode(bytes(self.pending))
+            self.pending.clear()
+        self._collect(self.recognizer.FinalResult())
+
+    def result(self, channel: str) -> TranscriptResult:
+        return TranscriptResult(
+            text=" ".join(self.texts),
+            words=self.words,
+            engine="vosk",
+            model=self.engine.model_name,
+            language=self.engine.language,
+            channel=channel,
+            duration_s=self.samples / self.input_rate,
+        )
+
+    def _decode(self, block: bytes) -> None:
         try:
-            complete = recognizer.AcceptWaveform(samples.astype("<i2", copy=False).tobytes())
+            complete = self.recognizer.AcceptWaveform(block)
         except Exception as exc:  # vosk raises a bare Exception("Failed to process waveform")
             raise TranscriptionFailed(f"Vosk failed to decode: {exc}") from None
         if complete:
-            self._collect(recognizer.Result())
+            self._collect(self.recognizer.Result())
 
     def _collect(self, raw: str) -> None:
         """Keep a finished utterance's text and words from Vosk's JSON."""
         utterance: Mapping[str, Any] = json.loads(raw)
         if text := utterance.get("text", "").strip():
-            self._texts.append(text)
+            self.texts.append(text)
         for word in utterance.get("result", ()):
-            self._words.append(
+            self.words.append(
                 {
                     "word": word["word"],
                     "start": round(float(word["start"]), 3),

@@ -84,6 +84,12 @@ def model_sample_rate(path: str | Path) -> int:
     return int(float(match.group(1))) if match else DEFAULT_SAMPLE_RATE
 
 
+def model_name(path: str | Path) -> str:
+    """A model's name: its directory, or the package holding a directory called "model"."""
+    path = Path(path).absolute()
+    return path.parent.name if path.name == "model" else path.name
+
+
 def guess_language(path: str | Path) -> str | None:
     """A model's language from its directory name (vosk-model-small-cn-0.22 -> zh)."""
     path = Path(path)
