@@ -177,6 +177,14 @@ def check_flow(path: Path, flow: FlowConfig, content: Content) -> None:
             raise ConfigError(
                 f"{path}: {key}.whisper_default contains the forbidden phrase(s) {found}"
             )
+    for where, menu in flow.menus().items():
+        said = prompts[menu.prompt]
+        for key in menu.choices:
+            if key.isdigit() and f"按{key}" not in said:
+                raise ConfigError(
+                    f"{path}: {where}.choices has key {key} but the prompt {menu.prompt!r} "
+                    f"never says 按{key}: callers would not know it"
+                )
     closing_text = prompts[flow.after_hours.closing_prompt]
     if not any(word in closing_text for word in content.compliance.closing):
         raise ConfigError(

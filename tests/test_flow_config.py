@@ -119,6 +119,11 @@ def test_a_new_prompt_with_a_forbidden_phrase_is_refused(
             "max_s = 120.0\nmax_minutes = 2",
             "message.max_minutes: Extra inputs are not permitted",
         ),
+        (
+            '"9" = { action = "on_call"',
+            '"8" = { action = "on_call"',
+            "after_hours.menu.choices has key 8 but the prompt 'after_hours' never says 按8",
+        ),
     ],
 )
 def test_a_wrong_flow_is_refused_naming_the_key_and_file(
