@@ -297,3 +297,11 @@ def test_the_machine_ignores_everything_after_the_end(flow: FlowConfig, content:
     assert machine.ended and machine.stage is Stage.MENU
     for event in (Answered(), Digit("1"), FarEndAnswered("leg-1"), HungUp("caller")):
         assert machine.handle(event) == []
+
+
+def test_a_site_may_let_keys_cut_the_greeting_short(flow: FlowConfig, content: Content) -> None:
+    site = flow.model_copy(update={"greeting": flow.greeting.model_copy(update={"barge_in": True})})
+    c = SimulatedCall(site, content, auto_finish=False).answer()
+    c.media.press("2")
+    assert c.kinds()[-2:] == ["stop_playing", "play"] and c.media.played()[-1] == "ask_details"
+    assert c.outcome["category"] == "complaint" and c.machine.stage is Stage.MESSAGE

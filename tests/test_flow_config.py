@@ -14,7 +14,7 @@ from hotline.errors import ConfigError
 from hotline.settings import CONFIG_DIR, Settings, SipSettings
 from ivr.flow import CallContext, CallFlow
 from ivr.flow_config import FlowConfig, load_flow
-from ivr.flow_events import Answered, HangUp, Play
+from ivr.flow_events import Answered, Digit, HangUp, Play
 from ivr.flow_fake import FakeMedia
 from ivr.flow_runner import FlowRunner, clerk_uri
 from ivr.flow_timers import ThreadScheduler
@@ -259,3 +259,34 @@ def test_clerk_uris_come_from_the_template() -> None:
     assert direct("8102") == "sip:8102@127.0.0.1:5080"
     with pytest.raises(ConfigError, match=r"sip.clerk_uri_template uses \{registrar\}"):
         clerk_uri(SipSettings())
+
+
+def test_events_from_several_threads_are_taken_one_at_a_time(
+    flow: FlowConfig, content: Content
+) -> None:
+    scheduler = ThreadScheduler()
+    runners: list[FlowRunner] = []
+    try:
+        for n in range(20):
+            media = FakeMedia()
+            runner = FlowRunner(CallFlow(flow, content, CLERKS), media, scheduler, label=f"c{n}")
+            media.runner = runner
+            runner.feed(Answered())
+            runners.append(runner)
+
+        def press(digits: str) -> None:
+            for runner in runners:
+                runner.feed(Digit(digits[0]))
+                runner.feed(Digit(digits[1]))
+
+        threads = [threading.Thread(target=press, args=(keys,)) for keys in ("1#", "1#")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=10)
+        assert all(runner.done.wait(5.0) for runner in runners)
+    finally:
+        scheduler.close()
+    for runner in runners:
+        assert runner.outcome["category"] == "repair" and runner.outcome["message_end"] == "digit"
+        assert runner.media.hung_up == "normal clearing"  # type: ignore[attr-defined]
