@@ -11,15 +11,12 @@ ringing, greeting, menu, message, bridge, closing, after_hours.
 Facts for the call record come out as `Log` actions; their keys:
 after_hours, menu_digit, menu_fallback, route, category, message_end,
 promised_reply_minutes, reply_after_opening, clerks_tried, answered_by_user_id,
-responsible_user_id, hangup_by, ended_in.
+responsible_user_id, bridge_ended_by, hangup_by, ended_in.
 """
 
 from __future__ import annotations
 
-import enum
-import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from hotline.content import Content
@@ -30,6 +27,7 @@ from ivr.flow_events import (
     Answered,
     Beep,
     Bridge,
+    CallContext,
     CancelTimer,
     Dial,
     Digit,
@@ -47,6 +45,7 @@ from ivr.flow_events import (
     Silence,
     SpeechStarted,
     SpeechStopped,
+    Stage,
     StartRecording,
     StartTimer,
     StopPlaying,
@@ -54,33 +53,12 @@ from ivr.flow_events import (
     Timeout,
 )
 
-logger = logging.getLogger(__name__)
+__all__ = ["CallContext", "CallFlow", "Clerk", "Stage"]
 
 MENU_TIMER = "menu"
 RING_TIMER = "ring"
 SILENCE_TIMER = "silence"
 MESSAGE_TIMER = "message_max"
-
-
-class Stage(enum.StrEnum):
-    RINGING = "ringing"
-    GREETING = "greeting"
-    MENU = "menu"
-    MESSAGE = "message"
-    BRIDGE = "bridge"
-    CLOSING = "closing"
-    AFTER_HOURS = "after_hours"
-
-
-@dataclass(frozen=True)
-class CallContext:
-    """What the agent knows about the call before it is answered."""
-
-    #: From ivr.schedule.is_open at answer time.
-    after_hours: bool = False
-    #: Known unit of the caller (e.g. from an earlier log entry), for the whisper.
-    unit: str | None = None
-    caller_number: str | None = None
 
 
 class CallFlow:
@@ -292,7 +270,8 @@ class CallFlow:
         self._out.append(Beep())
         self._out.append(StartRecording(message.max_s, message.silence_s, message.stop_digit))
         self._start_timer(MESSAGE_TIMER, message.max_s)
-        self._start_timer(SILENCE_TIMER, message.silence_s)
+        if self.context.vad:
+            self._start_timer(SILENCE_TIMER, message.silence_s)
 
     def _finish_message(self, reason: str) -> None:
         if self._recording:

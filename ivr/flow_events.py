@@ -7,8 +7,39 @@ carries out the actions (see ivr/flow_runner.py).
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+# ------------------------------------------------------------ the call
+
+
+class Stage(enum.StrEnum):
+    """Where in the flow a call is; stored as Call.ended_in when it ends there."""
+
+    RINGING = "ringing"
+    GREETING = "greeting"
+    MENU = "menu"
+    MESSAGE = "message"
+    BRIDGE = "bridge"
+    CLOSING = "closing"
+    AFTER_HOURS = "after_hours"
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """What the agent knows about the call before it is answered."""
+
+    #: From ivr.schedule.is_open at answer time.
+    after_hours: bool = False
+    #: Known unit of the caller (e.g. from an earlier log entry), for the whisper.
+    unit: str | None = None
+    caller_number: str | None = None
+    #: The agent sends SpeechStarted/SpeechStopped. Only then can the flow tell
+    #: a silent caller from one it cannot hear, and end a message on silence
+    #: itself; without a VAD the recorder applies StartRecording.silence_s.
+    vad: bool = False
+
 
 # ---------------------------------------------------------------- events in
 

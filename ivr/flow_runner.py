@@ -1,49 +1,75 @@
 """The seam between the call flow (ivr/flow.py, no I/O) and the SIP agent.
 
-How the agent plugs in, per answered call:
+How the agent plugs in.
 
 1. At start-up (composition root), once::
 
        content = app.content
-       flow_config = load_flow(settings, content)          # ivr.flow_config
-       schedule = Schedule.from_settings(settings.organization)
-       scheduler = ThreadScheduler()                       # close() at shutdown
+       flow_config = load_flow(settings, content)           # ivr.flow_config
+       schedule = Schedule.from_settings(settings.organization)  # ivr.schedule
+       scheduler = ThreadScheduler()                        # close() at shutdown
+       uri_for = clerk_uri(settings.sip)                    # extension -> SIP URI
 
-2. When a call is answered (after the ACK, media flowing)::
+2. Per call, once it is answered (200 OK sent, ACK in, media flowing)::
 
-       with sessions() as session:
-           roster = roster_clerks(duty_roster(session))    # recorder.staff
-       context = call_context(schedule, now_utc, caller_number=...)
+       with sessions() as session:                          # a fresh roster per call
+           roster = roster_clerks(duty_roster(session))     # recorder.staff
+       context = call_context(schedule, answered_at_utc, caller_number=caller,
+                              vad=<True if the agent sends SpeechStarted/Stopped>)
        machine = CallFlow(flow_config, content, roster, context)
-       runner = FlowRunner(machine, media, scheduler, uri_for=clerk_uri(settings.sip),
-                           label=call_id)
+       runner = FlowRunner(machine, media, scheduler, uri_for=uri_for, label=call_id)
        runner.feed(Answered())
 
-   `media` is the agent's object for this call implementing `Media` below.
+   `media` is the agent's object for this call; it implements `Media` below.
+   Each action becomes one `Media` call, in order:
 
-3. The agent feeds every happening of the call as an event, from any thread
-   (`feed` is serialised by a lock; events fed while actions run are queued):
+   ==================  ==========================================================
+   Play                media.play(name, text, barge_in): TTS/cached WAV to the
+                       caller; when it ends feed PromptFinished(name)
+   StopPlaying         media.stop_playing(): cut the prompt (a key barged in)
+   Beep                media.beep(): a short tone to the caller
+   StartRecording      media.start_recording(max_s, silence_s, stop_digit): mark
+                       the start of the caller's message (the agent may record
+                       the whole call; this marks the span). Without a VAD the
+                       recorder applies silence_s itself: feed Silence(s) or
+                       RecordingFinished("silence")
+   StopRecording       media.stop_recording(): end of the message span
+   Dial                media.dial(leg, uri, whisper, timeout_s): INVITE uri; on
+                       200 OK play `whisper` to the clerk only, then feed
+                       FarEndAnswered(leg)
+   DropLeg             media.drop_leg(leg): CANCEL if ringing, BYE if answered
+   Bridge              media.bridge(leg): audio both ways, two-channel recording
+                       (left caller, right clerk)
+   HangUp              media.hangup(cause): BYE to the caller; the flow is over
+   StartTimer/Cancel   handled here with the scheduler (Timeout events)
+   Log                 merged into `runner.outcome`
+   ==================  ==========================================================
 
-   - PromptFinished(prompt_name) when a `play` has finished (not after stop_playing)
-   - Digit("0".."9", "*", "#") for each RFC 2833 event end (or SIP INFO)
-   - SpeechStarted / SpeechStopped / Silence(seconds) from a VAD, if there is one
-     (optional: the flow's own silence timer ends a message without them)
-   - FarEndAnswered(leg) after the clerk answered AND the whisper was played to
-     the clerk; FarEndBusy(leg) on 486/600/603; FarEndNoAnswer(leg) on 408/480/404
-     or a failed registration lookup
-   - HungUp("caller") on the caller's BYE/CANCEL; HungUp("clerk") on the clerk's BYE
-   - RecordingFinished(reason) only if the recorder stopped on its own (disk full...)
+3. The agent feeds what happens on the call, from any thread (`feed` is
+   serialised by a lock; events fed while actions run are queued):
 
-   Timeout events come from the scheduler; the agent never sends them.
+   - PromptFinished(name) when a play has finished (not needed after stop_playing)
+   - Digit("0".."9", "*", "#") once per key (RFC 2833 end of event, or SIP INFO)
+   - SpeechStarted / SpeechStopped from a VAD (then CallContext.vad=True), or
+     Silence(seconds) from the recorder's own silence measurement
+   - FarEndBusy(leg) on 486/600/603; FarEndNoAnswer(leg) on 408/480/404/503 or
+     any other final failure; HungUp("clerk") on the clerk's BYE
+   - HungUp("caller") on the caller's BYE
+   - RecordingFinished(reason) only if the recorder stopped on its own
 
-4. When `runner.done` is set, write the call record: `runner.outcome["ended_in"]`
-   goes to Call.ended_in; the other keys (category, responsible_user_id,
-   answered_by_user_id, promised_reply_minutes, message_end, rings...) go to
-   the reception-log entry. After HangUp the agent sends BYE; it need not feed
-   HungUp for its own BYE. Call `runner.close()` when the call is torn down.
+   Timeout events come from the scheduler; the agent never sends them. Ring
+   timeouts are the flow's: the agent need not time the INVITE itself.
+
+4. When `runner.done` is set the flow is over. Call record:
+   `CallLog.call_ended(call_id, at, call_disposition(runner.outcome), cause,
+   ended_in=runner.outcome["ended_in"])`; `answered_by_user_id` (the clerk who
+   answered) and `rings` (each clerk's ring time and result) belong on the call;
+   category, responsible_user_id (首问负责人), promised_reply_minutes,
+   reply_after_opening (use ivr.schedule.next_opening) and message_end go to the
+   reception-log entry. Call `runner.close()` when the call is torn down early.
 
 Media methods must return quickly (queue the audio, send the INVITE) and must
-not wait for an event they would feed: completion is reported by `feed`.
+not wait for an event they would feed themselves: completion comes by `feed`.
 """
 
 from __future__ import annotations
@@ -81,6 +107,7 @@ from ivr.flow_events import (
 )
 from ivr.flow_timers import Scheduler, TimerHandle
 from ivr.schedule import Schedule, is_open
+from recorder.models import Disposition
 
 logger = logging.getLogger(__name__)
 
@@ -256,11 +283,23 @@ def call_context(
     at: datetime,
     unit: str | None = None,
     caller_number: str | None = None,
+    vad: bool = False,
 ) -> CallContext:
     """The flow's view of a call answered at `at` (aware): open or after hours."""
     return CallContext(
-        after_hours=not is_open(schedule, at), unit=unit, caller_number=caller_number
+        after_hours=not is_open(schedule, at), unit=unit, caller_number=caller_number, vad=vad
     )
+
+
+def call_disposition(outcome: dict[str, Any]) -> Disposition:
+    """ABANDONED when the caller left before a message was taken or a clerk answered.
+
+    Such calls are the ones to call back; Call.ended_in says where they were lost.
+    """
+    if outcome.get("hangup_by") != "caller":
+        return Disposition.ANSWERED
+    taken = "message_end" in outcome or "answered_by_user_id" in outcome
+    return Disposition.ANSWERED if taken else Disposition.ABANDONED
 
 
 def clerk_uri(sip: SipSettings) -> Callable[[str], str]:

@@ -21,6 +21,7 @@ from ivr.flow_events import (
     SpeechStarted,
     SpeechStopped,
 )
+from ivr.flow_runner import call_disposition
 from tests.support.flow import SimulatedCall
 
 
@@ -86,6 +87,7 @@ def test_menu_choice_takes_a_message_and_closes_with_the_promise(
     }
     assert c.outcome["promised_reply_minutes"] == minutes
     assert c.outcome["ended_in"] == "closing" and c.outcome["hangup_by"] == "agent"
+    assert call_disposition(c.outcome) == "answered"
     assert c.done and c.clock.pending() == 0
 
 
@@ -250,30 +252,33 @@ def _to(stage: str) -> Callable[[SimulatedCall], None]:
 
 
 @pytest.mark.parametrize(
-    ("reach", "ended_in", "after"),
+    ("reach", "ended_in", "after", "disposition"),
     [
-        ("ringing", "ringing", []),
-        ("greeting", "greeting", []),
-        ("menu", "menu", ["cancel menu timer"]),
-        ("message", "message", []),
-        ("recording", "message", ["stop_recording"]),
-        ("dialling", "bridge", ["drop_leg"]),
-        ("bridged", "bridge", ["drop_leg"]),
-        ("closing", "closing", []),
+        ("ringing", "ringing", [], "abandoned"),
+        ("greeting", "greeting", [], "abandoned"),
+        ("menu", "menu", [], "abandoned"),
+        ("message", "message", [], "abandoned"),  # during the question: nothing recorded
+        ("recording", "message", ["stop_recording"], "answered"),  # the message is kept
+        ("dialling", "bridge", ["drop_leg"], "abandoned"),
+        ("bridged", "bridge", ["drop_leg"], "answered"),
+        ("closing", "closing", [], "answered"),
     ],
 )
 def test_a_hang_up_anywhere_records_where_the_call_ended(
-    call: Callable[..., SimulatedCall], reach: str, ended_in: str, after: list[str]
+    call: Callable[..., SimulatedCall],
+    reach: str,
+    ended_in: str,
+    after: list[str],
+    disposition: str,
 ) -> None:
     c = call(auto_finish=False)
     _to(reach)(c)
     before = len(c.media.log)
     c.media.hang_up("caller")
     assert c.outcome["ended_in"] == ended_in and c.outcome["hangup_by"] == "caller"
+    assert call_disposition(c.outcome) == disposition
     tail = [entry[0] for entry in c.media.log[before:]]
     for kind in after:
-        if kind.startswith("cancel"):
-            continue
         assert kind in tail
     assert "hangup" not in tail  # the caller is gone already
     assert c.done and c.clock.pending() == 0 and not c.media.recording
@@ -285,7 +290,7 @@ def test_a_hang_up_anywhere_records_where_the_call_ended(
 
 
 def test_a_hang_up_after_hours_records_after_hours(call: Callable[..., SimulatedCall]) -> None:
-    c = call(context=CallContext(after_hours=True), auto_finish=False).answer()
+    c = call(context=CallContext(after_hours=True, vad=True), auto_finish=False).answer()
     c.media.hang_up("caller")
     assert c.outcome["ended_in"] == "after_hours" and c.outcome["after_hours"] is True
 
@@ -305,3 +310,24 @@ def test_a_site_may_let_keys_cut_the_greeting_short(flow: FlowConfig, content: C
     c.media.press("2")
     assert c.kinds()[-2:] == ["stop_playing", "play"] and c.media.played()[-1] == "ask_details"
     assert c.outcome["category"] == "complaint" and c.machine.stage is Stage.MESSAGE
+
+
+def test_without_a_vad_the_flow_never_cuts_a_caller_off_for_silence(
+    flow: FlowConfig, content: Content
+) -> None:
+    c = SimulatedCall(flow, content, context=CallContext(vad=False)).answer()
+    c.media.press("1")
+    assert c.media.log[-1] == ("start_recording", 120.0, 5.0, "#")  # the recorder's own limits
+    c.wait(60.0)  # a long message, nothing heard by the flow
+    assert c.media.recording
+    c.feed(Silence(5.0))  # the recorder measured the silence
+    assert c.outcome["message_end"] == "silence"
+
+
+def test_without_a_vad_a_message_still_ends_at_its_maximum(
+    flow: FlowConfig, content: Content
+) -> None:
+    c = SimulatedCall(flow, content, context=CallContext(vad=False)).answer()
+    c.media.press("1")
+    c.wait(120.0)
+    assert c.outcome["message_end"] == "max_length" and c.done

@@ -156,15 +156,15 @@ def test_a_missing_flow_file_is_named(tmp_path: Path, content: Content) -> None:
 # ------------------------------------------------- the wording on every path
 
 PATHS: dict[str, tuple[CallContext, list[str | float]]] = {
-    "repair": (CallContext(), ["1", "#"]),
-    "complaint": (CallContext(), ["2", 5.0]),
-    "inquiry": (CallContext(), ["3", 120.0]),
-    "invalid-twice": (CallContext(unit="3栋"), ["7", "7", "busy", "busy", "busy", "#"]),
-    "no-key": (CallContext(), [6.0, 6.0, 20.0, 20.0, 20.0, "#"]),
-    "bridged": (CallContext(), ["0", "answer", "clerk-hangs-up"]),
-    "after-hours": (CallContext(after_hours=True), [3.0, "#"]),
-    "on-call": (CallContext(after_hours=True), ["9", 30.0, "#"]),
-    "on-call-bridged": (CallContext(after_hours=True), ["9", "answer", "clerk-hangs-up"]),
+    "repair": (CallContext(vad=True), ["1", "#"]),
+    "complaint": (CallContext(vad=True), ["2", 5.0]),
+    "inquiry": (CallContext(vad=True), ["3", 120.0]),
+    "invalid-twice": (CallContext(unit="3栋", vad=True), ["7", "7", "busy", "busy", "busy", "#"]),
+    "no-key": (CallContext(vad=True), [6.0, 6.0, 20.0, 20.0, 20.0, "#"]),
+    "bridged": (CallContext(vad=True), ["0", "answer", "clerk-hangs-up"]),
+    "after-hours": (CallContext(after_hours=True, vad=True), [3.0, "#"]),
+    "on-call": (CallContext(after_hours=True, vad=True), ["9", 30.0, "#"]),
+    "on-call-bridged": (CallContext(after_hours=True, vad=True), ["9", "answer", "clerk-hangs-up"]),
 }
 
 
@@ -220,7 +220,8 @@ def test_the_real_timer_thread_drives_a_call_to_its_end(flow: FlowConfig, conten
     scheduler = ThreadScheduler()
     try:
         media = FakeMedia()
-        runner = FlowRunner(CallFlow(quick, content, CLERKS[:2]), media, scheduler, label="t1")
+        machine = CallFlow(quick, content, CLERKS[:2], CallContext(vad=True))
+        runner = FlowRunner(machine, media, scheduler, label="t1")
         media.runner = runner
         runner.feed(Answered())
         assert runner.done.wait(5.0), media.log

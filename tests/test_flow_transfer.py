@@ -37,7 +37,7 @@ def dialling(flow: FlowConfig, content: Content, **kwargs: object) -> SimulatedC
 
 
 def test_the_first_clerk_answers_and_is_bridged(flow: FlowConfig, content: Content) -> None:
-    c = dialling(flow, content, context=CallContext(unit="3栋2单元501"))
+    c = dialling(flow, content, context=CallContext(unit="3栋2单元501", vad=True))
     assert c.media.played()[-1] == "transfer"
     assert c.media.dialled() == [
         ("leg-1", "sip:8101@127.0.0.1:5060", "来电：人工服务，3栋2单元501")
@@ -125,7 +125,7 @@ def test_the_whisper_names_the_category_and_unit_when_known(
 ) -> None:
     choices = {**flow.menu.choices, "1": Choice(action="person", category="repair")}
     site = flow.model_copy(update={"menu": flow.menu.model_copy(update={"choices": choices})})
-    c = SimulatedCall(site, content, context=CallContext(unit="3栋1单元202")).answer()
+    c = SimulatedCall(site, content, context=CallContext(unit="3栋1单元202", vad=True)).answer()
     c.media.press("1")
     assert c.media.dialled()[0][2] == "来电：报修，3栋1单元202"
     c.media.busy("leg-1")
@@ -220,7 +220,7 @@ def test_the_same_moment_in_opening_hours_gets_the_greeting(
 def test_after_hours_otherwise_a_message_for_the_next_morning(
     flow: FlowConfig, content: Content, steps: list[str | float], category: str
 ) -> None:
-    c = SimulatedCall(flow, content, context=CallContext(after_hours=True)).answer()
+    c = SimulatedCall(flow, content, context=CallContext(after_hours=True, vad=True)).answer()
     for step in steps:
         if isinstance(step, float):
             c.wait(step)
@@ -240,6 +240,6 @@ def test_after_hours_otherwise_a_message_for_the_next_morning(
 
 def test_no_on_call_engineer_configured_means_a_message(flow: FlowConfig, content: Content) -> None:
     site = flow.model_copy(update={"on_call": flow.on_call.model_copy(update={"extensions": []})})
-    c = SimulatedCall(site, content, context=CallContext(after_hours=True)).answer()
+    c = SimulatedCall(site, content, context=CallContext(after_hours=True, vad=True)).answer()
     c.media.press("9")
     assert c.media.played()[-2:] == ["on_call_unavailable", "ask_details"]

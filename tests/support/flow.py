@@ -28,7 +28,8 @@ class SimulatedCall:
         context: CallContext | None = None,
         auto_finish: bool = True,
     ) -> None:
-        self.machine = CallFlow(flow, content, roster, context)
+        # The simulated agent has a VAD unless the test says otherwise.
+        self.machine = CallFlow(flow, content, roster, context or CallContext(vad=True))
         self.media = FakeMedia(auto_finish=auto_finish)
         self.clock = ManualScheduler()
         self.runner = FlowRunner(
