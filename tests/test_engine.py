@@ -24,6 +24,7 @@ import pytest
 
 from hotline.settings import load_settings
 from tests.support.processes import free_port, require_tool, wait_until
+from transcripts import vosk_engine
 from transcripts.audio import Resampler, read_wav_format
 from transcripts.engine import SpeechEngine, TranscriptResult
 from transcripts.errors import AudioFormatError, ModelBroken, ModelMissing, TranscriptionError
@@ -227,6 +228,30 @@ def test_resampler_is_band_limited_not_sample_repeat() -> None:
 
     assert image_db(ours) < -60
     assert image_db(np.repeat(samples, 2)) > -20  # what repeating samples leaves behind
+
+
+def test_long_calls_recycle_the_recogniser_on_the_same_timeline(
+    speech: SpeechEngine, voices: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = []
+    real = vosk_engine.new_recognizer
+    monkeypatch.setattr(vosk_engine, "new_recognizer", lambda *a: created.append(1) or real(*a))
+    phrase, pause = _read_pcm(voices["short8"]), np.zeros(12000, np.int16)  # 1.5 s
+    pcm = np.concatenate([phrase, pause, phrase, pause, phrase, pause]).tobytes()
+    # A fresh recogniser after every pause, and one for the whole call, side by side.
+    recycled = speech.open_stream(8000, "caller", recycle_after_s=1.0)
+    whole = speech.open_stream(8000, "caller", recycle_after_s=1e9)
+    for offset in range(0, len(pcm), 320):
+        recycled.accept(pcm[offset : offset + 320])
+        whole.accept(pcm[offset : offset + 320])
+    recycled_result, whole_result = recycled.finish(timeout=60), whole.finish(timeout=60)
+    assert len(created) >= 4, "the recogniser was never replaced"
+    starts = [w["start"] for w in recycled_result.words]
+    assert starts == sorted(starts), "word times restarted with the new recogniser"
+    phrase_s = len(phrase) / 8000
+    assert min(starts) < phrase_s and max(starts) > 2 * (phrase_s + 1.5)
+    assert abs(recycled_result.words[-1]["end"] - whole_result.words[-1]["end"]) < 0.3
+    assert recycled_result.duration_s == whole_result.duration_s == len(pcm) / 2 / 8000
 
 
 # ---------------------------------------------------------------- files and formats

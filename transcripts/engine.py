@@ -29,26 +29,18 @@ Word times are seconds on the original audio's timeline; confidences are 0-1.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import queue
-import re
-import sys
-import tempfile
 import threading
-import time
 import weakref
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
-from transcripts.audio import Resampler, read_blocks, read_wav_format
-from transcripts.errors import ModelBroken, TranscriptionError, TranscriptionFailed
+from transcripts.audio import read_blocks, read_wav_format
+from transcripts.errors import TranscriptionError, TranscriptionFailed
 from transcripts.model_dir import (
     check_files,
     is_usable,
@@ -56,6 +48,7 @@ from transcripts.model_dir import (
     model_sample_rate,
     resolve_model,
 )
+from transcripts.vosk_engine import RECYCLE_AFTER_S, VoskDecoder, load_vosk_model
 
 __all__ = [
     "SpeechEngine",
@@ -112,28 +105,20 @@ class SpeechEngine:
         with cls._models_lock:
             model = cls._models.get(str(path))
             if model is None:
-                model = _load_vosk_model(path)
+                model = load_vosk_model(path)
                 cls._models[str(path)] = model
         return cls(model, path, language)
 
     def open_stream(
-        self, input_rate: int, channel: str, *, backlog: int = LIVE_BACKLOG_CHUNKS
+        self,
+        input_rate: int,
+        channel: str,
+        *,
+        backlog: int = LIVE_BACKLOG_CHUNKS,
+        recycle_after_s: float = RECYCLE_AFTER_S,
     ) -> TranscriptStream:
         """A live stream: accept() PCM while the call runs, finish() at hang-up."""
-        return TranscriptStream(self, input_rate, channel, backlog)
-
-    def new_recognizer(self) -> Any:
-        """A KaldiRecognizer at the model rate, with word times and confidences."""
-        from vosk import KaldiRecognizer
-
-        try:
-            recognizer = KaldiRecognizer(self.model, float(self.sample_rate))
-        except Exception as exc:  # vosk raises a bare Exception on any failure
-            raise TranscriptionFailed(
-                f"Vosk cannot create a recogniser for {self.model_path}: {exc}"
-            ) from None
-        recognizer.SetWords(True)
-        return recognizer
+        return TranscriptStream(self, input_rate, channel, backlog, recycle_after_s)
 
     def transcribe_file(
         self, path: str | Path, timeout: float | None = None
@@ -167,67 +152,23 @@ class SpeechEngine:
         return stream.finish(timeout=30.0)
 
 
-def _load_vosk_model(path: Path) -> Any:
-    """vosk.Model(path), with Kaldi's failures translated into ModelBroken."""
-    import vosk
-
-    vosk.SetLogLevel(0 if logger.isEnabledFor(logging.DEBUG) else -1)
-    started = time.monotonic()
-    model = None
-    with _kaldi_stderr() as kaldi:
-        try:
-            model = vosk.Model(str(path))
-        except Exception:  # vosk raises a bare Exception("Failed to create a model")
-            model = None
-    for line in kaldi:
-        logger.debug("kaldi: %s", line)
-    if model is None:
-        errors = [m.group(1) for line in kaldi if (m := _KALDI_ERROR.search(line))]
-        reason = f" ({errors[-1].strip()})" if errors else ""
-        raise ModelBroken(
-            f"Vosk cannot load the model at {path}: a file is damaged or incomplete{reason}; "
-            f"check it with `hotline models verify {path}`"
-        )
-    logger.info("loaded Vosk model %s in %.1f s", path, time.monotonic() - started)
-    return model
-
-
-_KALDI_ERROR = re.compile(r"ERROR \(VoskAPI:\S*\) (.*)")
-
-
-@contextmanager
-def _kaldi_stderr() -> Iterator[list[str]]:
-    """Kaldi's lines written to fd 2 while loading (it prints errors whatever the log level).
-
-    Anything else written to stderr meanwhile is passed on unchanged afterwards.
-    """
-    kaldi: list[str] = []
-    sys.stderr.flush()
-    with tempfile.TemporaryFile() as sink:
-        saved = os.dup(2)
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield kaldi
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            sink.seek(0)
-            for line in sink.read().decode("utf-8", "replace").splitlines():
-                if "(VoskAPI:" in line:
-                    kaldi.append(line)
-                else:
-                    sys.stderr.write(line + "\n")
-
-
 class TranscriptStream:
     """One channel of one call: audio in from any thread, decoded in its own worker."""
 
-    def __init__(self, engine: SpeechEngine, input_rate: int, channel: str, backlog: int) -> None:
+    def __init__(
+        self,
+        engine: SpeechEngine,
+        input_rate: int,
+        channel: str,
+        backlog: int,
+        recycle_after_s: float = RECYCLE_AFTER_S,
+    ) -> None:
         if not 1000 <= int(input_rate) <= 384000:
             raise TranscriptionError(f"stream {channel}: unsupported input rate {input_rate} Hz")
         self.engine = engine
         self.input_rate = int(input_rate)
         self.channel = channel
+        self._recycle_after_s = recycle_after_s
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=backlog)
         self._lock = threading.Lock()
         self._closed = False
@@ -295,9 +236,11 @@ class TranscriptStream:
 
     def _run(self) -> None:
         """The worker: decode each chunk until the sentinel, then take the final result."""
-        decoder: _ChannelDecoder | None = None
+        decoder: VoskDecoder | None = None
         try:
-            decoder = _ChannelDecoder(self.engine, self.input_rate)
+            decoder = VoskDecoder(
+                self.engine.model, self.input_rate, self.engine.sample_rate, self._recycle_after_s
+            )
         except Exception as exc:  # handed to finish(), which raises it
             self._failure = str(exc)
         while (chunk := self._queue.get()) is not _END:
@@ -314,7 +257,15 @@ class TranscriptStream:
         except Exception as exc:  # handed to finish(), which raises it
             self._failure = str(exc)
             return
-        self._result = decoder.result(self.channel)
+        self._result = TranscriptResult(
+            text=" ".join(decoder.texts),
+            words=decoder.words,
+            engine="vosk",
+            model=self.engine.model_name,
+            language=self.engine.language,
+            channel=self.channel,
+            duration_s=decoder.samples / self.input_rate,
+        )
         logger.info(
             "stream %s: %.1f s of audio, %d words%s",
             self.channel,
@@ -322,77 +273,3 @@ class TranscriptStream:
             len(self._result.words),
             f", {self._dropped} chunks dropped" if self._dropped else "",
         )
-
-
-class _ChannelDecoder:
-    """A stream's worker-side state: PCM to samples, soxr, fixed blocks into Vosk.
-
-    Vosk is always fed 100 ms blocks, so the text does not depend on how the
-    caller cut the audio into packets (20 ms RTP, odd byte counts, file blocks).
-    """
-
-    def __init__(self, engine: SpeechEngine, input_rate: int) -> None:
-        self.engine = engine
-        self.input_rate = input_rate
-        self.recognizer = engine.new_recognizer()
-        self.resampler = Resampler(input_rate, engine.sample_rate)
-        self.block_bytes = 2 * max(engine.sample_rate // 10, 1)
-        self.carry = b""
-        self.pending = bytearray()
-        self.samples = 0
-        self.texts: list[str] = []
-        self.words: list[dict[str, Any]] = []
-
-    def push(self, chunk: bytes | np.ndarray) -> None:
-        if isinstance(chunk, bytes):
-            chunk, self.carry = self.carry + chunk, b""
-            if len(chunk) % 2:
-                chunk, self.carry = chunk[:-1], chunk[-1:]
-            chunk = np.frombuffer(chunk, dtype="<i2")
-        self.samples += len(chunk)
-        self.pending += self.resampler.process(chunk).astype("<i2", copy=False).tobytes()
-        while len(self.pending) >= self.block_bytes:
-            self._decode(bytes(self.pending[: self.block_bytes]))
-            del self.pending[: self.block_bytes]
-
-    def flush(self) -> None:
-        """End of audio: the resampler's tail, the last partial block, Vosk's final result."""
-        self.pending += self.resampler.process(np.zeros(0, np.int16), last=True).tobytes()
-        if self.pending:
-            self._decode(bytes(self.pending))
-            self.pending.clear()
-        self._collect(self.recognizer.FinalResult())
-
-    def result(self, channel: str) -> TranscriptResult:
-        return TranscriptResult(
-            text=" ".join(self.texts),
-            words=self.words,
-            engine="vosk",
-            model=self.engine.model_name,
-            language=self.engine.language,
-            channel=channel,
-            duration_s=self.samples / self.input_rate,
-        )
-
-    def _decode(self, block: bytes) -> None:
-        try:
-            complete = self.recognizer.AcceptWaveform(block)
-        except Exception as exc:  # vosk raises a bare Exception("Failed to process waveform")
-            raise TranscriptionFailed(f"Vosk failed to decode: {exc}") from None
-        if complete:
-            self._collect(self.recognizer.Result())
-
-    def _collect(self, raw: str) -> None:
-        """Keep a finished utterance's text and words from Vosk's JSON."""
-        utterance: Mapping[str, Any] = json.loads(raw)
-        if text := utterance.get("text", "").strip():
-            self.texts.append(text)
-        for word in utterance.get("result", ()):
-            self.words.append(
-                {
-                    "word": word["word"],
-                    "start": round(float(word["start"]), 3),
-                    "end": round(float(word["end"]), 3),
-                    "conf": round(float(word.get("conf", 1.0)), 4),
-                }
-            )
