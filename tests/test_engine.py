@@ -502,3 +502,48 @@ def test_models_download_fails_cleanly_and_quickly(tmp_path: Path, silent_server
     assert time.monotonic() - began < 15, "a server that never answers must not hang the download"
     assert out.returncode == 69 and "download failed" in out.stderr
     assert not (tmp_path / ".cache" / "vosk" / "vosk-model-small-cn-0.22").exists()
+
+
+@pytest.fixture
+def model_mirror(ko_model: Path, tmp_path: Path) -> Iterator[str]:
+    """A loopback mirror of the Vosk model site serving the Korean model as a zip."""
+    import http.server
+    import json
+    import zipfile
+
+    site = tmp_path / "site"
+    site.mkdir()
+    name = "vosk-model-small-ko-0.22"
+    entry = {"name": name, "lang": "ko", "type": "small", "obsolete": "false"}
+    (site / "model-list.json").write_text(json.dumps([entry]))
+    with zipfile.ZipFile(site / f"{name}.zip", "w", zipfile.ZIP_STORED) as archive:
+        for source in sorted(ko_model.rglob("*")):
+            if source.is_file():
+                archive.write(source, f"{name}/{source.relative_to(ko_model)}")
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(site), **kwargs)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    thread = threading.Thread(target=server.serve_forever)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def test_models_download_through_vosks_downloader(tmp_path: Path, model_mirror: str) -> None:
+    out = hotline(
+        "models", "download", "ko", "--url", model_mirror, "--timeout", "120", cwd=tmp_path
+    )
+    assert out.returncode == 0, out.stderr
+    target = tmp_path / ".cache" / "vosk" / "vosk-model-small-ko-0.22"
+    assert f"downloaded: {target}" in out.stdout
+    assert is_usable(target) and not (target.parent / "vosk-model-small-ko-0.22.zip").exists()

@@ -25,6 +25,10 @@ The contract (the SIP agent and the pipeline rely on it; keep it stable):
         let the pipeline wait, without loading anything, until a model is set.
 
 Word times are seconds on the original audio's timeline; confidences are 0-1.
+Streams feed Vosk fixed 100 ms blocks (the text does not depend on packet
+sizes) and, on long calls, start a fresh recogniser at a pause every
+RECYCLE_AFTER_S seconds so memory stays bounded. The calls into the vosk
+library live in vosk_engine.py; WAV reading and resampling in audio.py.
 """
 
 from __future__ import annotations
@@ -102,11 +106,12 @@ class SpeechEngine:
         """The engine for a model directory, loading the model only once per process."""
         path = Path(model_path).expanduser().absolute()
         check_files(path)
+        key = str(path.resolve())
         with cls._models_lock:
-            model = cls._models.get(str(path))
+            model = cls._models.get(key)
             if model is None:
                 model = load_vosk_model(path)
-                cls._models[str(path)] = model
+                cls._models[key] = model
         return cls(model, path, language)
 
     def open_stream(
@@ -176,6 +181,7 @@ class TranscriptStream:
         self._dropped = 0
         self._failure: str | None = None
         self._result: TranscriptResult | None = None
+        # Daemon: a stream nobody finished cannot keep the process alive; finish() joins it.
         self._thread = threading.Thread(target=self._run, name=f"vosk-{channel}", daemon=True)
         self._thread.start()
 
@@ -190,7 +196,10 @@ class TranscriptStream:
             self.feed(bytes(pcm16_mono), block=False)
 
     def feed(self, chunk: bytes | np.ndarray, *, block: bool) -> None:
-        """Queue a chunk; live callers drop it (with a warning) if decoding is 30 s behind."""
+        """Queue a chunk; live callers drop it (with a warning) if decoding is 30 s behind.
+
+        block=True waits for room instead (one feeder reading a file).
+        """
         with self._lock:
             if self._closed:
                 raise TranscriptionError(f"stream {self.channel}: audio after finish()")
