@@ -41,6 +41,9 @@ class Category(_Data):
     follow_up_days: int = Field(ge=0)
     keywords: list[str]
     before: list[str] = Field(default_factory=list)
+    #: When one of these is said, this category also wins over `strong_before`.
+    strong_keywords: list[str] = Field(default_factory=list)
+    strong_before: list[str] = Field(default_factory=list)
 
     def label_for(self, language: str) -> str:
         return self.labels.get(language, self.label)
@@ -69,7 +72,7 @@ class CategoryRules(_Data):
         if "other" not in keys:
             raise ValueError("a category with key 'other' is required")
         for cat in self.category:
-            for key in cat.before:
+            for key in [*cat.before, *cat.strong_before]:
                 if key not in keys:
                     raise ValueError(f"category {cat.key}: 'before' names unknown category {key!r}")
         missing = {"safety", "leak", "normal"} - set(self.urgency)
@@ -132,6 +135,9 @@ class Content:
     categories: CategoryRules
     compliance: ComplianceRules
     variables: dict[str, str]
+    #: The organisation's time zone (follow-up dates are local dates) and language.
+    timezone: str = "Asia/Shanghai"
+    language: str = "zh-CN"
 
     def prompt(self, name: str, **extra: str) -> str:
         return self.script.prompts[name].format(**{**self.variables, **extra})
@@ -202,4 +208,11 @@ def load_content(settings: Settings, config_dir: Path = CONFIG_DIR) -> Content:
         "category": "",
         "unit": "",
     }
-    return Content(script=script, categories=categories, compliance=compliance, variables=variables)
+    return Content(
+        script=script,
+        categories=categories,
+        compliance=compliance,
+        variables=variables,
+        timezone=settings.organization.timezone,
+        language=settings.organization.language,
+    )

@@ -1,0 +1,236 @@
+"""Fields of the reception log from what the caller said: surname, unit, phone,
+times and the departments or staff asked for.
+
+The seeds ask the desk to take the caller's surname, unit and number
+(首问责任制培训细则 1.4.1 请问您贵姓; 1.4.5 您可以留下您的姓名和联络电话).
+Extractors read `text.clean` output (Chinese, no spaces) and its `text.numeric` copy.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import phonenumbers
+
+#: Common single-character surnames (百家姓, the most frequent ~250).
+SURNAMES = frozenset(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕"
+    "丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃"
+    "武戴莫孔向汤常温康施文牛樊葛邢安齐易乔伍庞颜倪庄聂章鲁岳翟殷詹申欧耿关兰焦俞左柳甘祝包宁尚符舒"
+    "阮柯纪梅童凌毕单季裴霍涂成苗谷盛曲翁冉骆蓝路游辛靳管柴蒙鲍华喻祁蒲房滕屈饶解牟艾尤阳时穆农司卓"
+    "古吉缪简车项连芦麦褚娄窦戚岑景党宫费卜冷晏席卫米柏宗瞿桂全佟应臧闵苟邬边卞姬师和仇栾隋商刁沙荣"
+    "巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝官封谈匡鞠惠荆乐冀郁胥南班储原栗燕楚鄢劳谌奚皮粟冼蔺楼盘满"
+    "闻位厉伊仝区郜海阚花权强帅屠豆朴盖练廉禹井祖漆巴丰支卿国狄平计索宣晋相初门云容敬来扈晁芮都普阙"
+    "浦戈伏鹿薄邸雍辜羊阿乌母裘亓修邰赫杭况那宿鲜印逯隆茹诸战慕危玉银亢嵇公哈湛宾戎勾茅利於呼居揭干"
+)
+COMPOUND_SURNAMES = (
+    "欧阳",
+    "司马",
+    "诸葛",
+    "上官",
+    "东方",
+    "令狐",
+    "皇甫",
+    "慕容",
+    "司徒",
+    "夏侯",
+    "尉迟",
+    "公孙",
+    "长孙",
+    "宇文",
+    "端木",
+    "南宫",
+    "西门",
+    "独孤",
+    "澹台",
+    "轩辕",
+    "万俟",
+    "呼延",
+)
+#: How callers spell a surname out: 弓长张, 立早章, 木子李, 耳东陈, 口天吴, 双木林 ...
+SPELLED = {
+    "弓长": "张",
+    "立早": "章",
+    "木子": "李",
+    "耳东": "陈",
+    "口天": "吴",
+    "双木": "林",
+    "古月": "胡",
+    "草头黄": "黄",
+    "三横王": "王",
+    "言午": "许",
+    "关耳": "郑",
+    "人可": "何",
+    "禾口": "程",
+    "文刀": "刘",
+    "子小": "孙",
+    "木易": "杨",
+    "走肖": "赵",
+    "双口吕": "吕",
+}
+#: Titles callers use for themselves (师傅, 经理, 大哥 name staff, not the caller).
+_TITLES = "女士|先生|小姐|阿姨|大爷|大妈|奶奶|爷爷|大姐|太太"
+
+_SURNAME_SAID = re.compile(r"(?:免贵|我|本人|我们家|我家)?姓([\u4e00-\u9fff]{1,3})")
+_SURNAME_TITLE = re.compile(rf"(?={_TITLES})")
+
+_BUILDING = re.compile(r"(\d{1,3})\s*(?:栋|幢|号楼|座|号院|#楼)")
+_UNIT = re.compile(r"(\d{1,2})\s*单元")
+_ROOM_AFTER = re.compile(r"^[的之\s-]*(\d{3,4})(?:室|号|房)?(?!\d)")
+_ROOM_PLAIN = re.compile(r"(?<!\d)(\d{3,4})\s*(?:室|房间)")
+_PHONE_DIGITS = re.compile(r"(?<!\d)(0\d{2,3}[-\s]?\d{7,8}|1\d{10}|\d{7,8})(?!\d)")
+_TIMES = re.compile(
+    r"(?:今天|明天|后天|大后天|周[一二三四五六日天]|星期[一二三四五六日天]|礼拜[一二三四五六日天])?"
+    r"(?:早上|上午|中午|下午|傍晚|晚上|夜里|凌晨)?"
+    r"(?:\d{1,2}点(?:半|\d{1,2}分?)?|\d{1,2}:\d{2})"
+    r"|(?:今天|明天|后天|周末)(?:早上|上午|中午|下午|晚上)?"
+)
+_STAFF = re.compile(r"找(?:一下|下)?([\u4e00-\u9fff]{1,2})(经理|主管|师傅|主任|管家)")
+_DEPARTMENTS = ("工程部", "保洁部", "保安部", "客服部", "财务", "物业经理", "管家", "保安", "保洁")
+
+
+@dataclass(frozen=True)
+class Extracted:
+    surname: str | None = None
+    unit: str | None = None
+    phone: str | None = None
+    times: list[str] = field(default_factory=list)
+    departments: list[str] = field(default_factory=list)
+
+
+def surname(text: str) -> str | None:
+    """The caller's surname from 我姓王 / 免贵姓欧阳 / 姓张弓长张 / 王女士 / 李先生."""
+    for spelled, name in SPELLED.items():
+        if f"{spelled}{name}" in text or (f"姓{spelled}" in text):
+            return name
+    for match in _SURNAME_SAID.finditer(text):
+        start = match.start(1)
+        for compound in COMPOUND_SURNAMES:
+            if text.startswith(compound, start):
+                return compound
+        if text[start] in SURNAMES and not text.startswith("姓名", match.start()):
+            return text[start]
+    for match in _SURNAME_TITLE.finditer(text):
+        at = match.start()
+        if text[max(0, at - 2) : at] in COMPOUND_SURNAMES:
+            return text[at - 2 : at]
+        if at > 0 and text[at - 1] in SURNAMES:
+            return text[at - 1]
+    return None
+
+
+def unit(numeric_text: str) -> str | None:
+    """The unit address normalised as 3栋2单元501 (or the part said: 12栋, 5栋302)."""
+    building = _BUILDING.search(numeric_text)
+    unit_match = _UNIT.search(numeric_text, building.end() if building else 0)
+    last = unit_match or building
+    room = None
+    if last is not None:
+        after = _ROOM_AFTER.match(numeric_text[last.end() :])
+        room = after.group(1) if after else None
+    if room is None:
+        plain = _ROOM_PLAIN.search(numeric_text)
+        room = plain.group(1) if plain else None
+    if not (building or unit_match):
+        return f"{room}室" if room else None
+    parts = []
+    if building:
+        parts.append(f"{int(building.group(1))}栋")
+    if unit_match:
+        parts.append(f"{int(unit_match.group(1))}单元")
+    if room:
+        parts.append(room)
+    return "".join(parts)
+
+
+def phone(numeric_text: str, exclude: str | None = None) -> str | None:
+    """A callback number (mobile or landline) that is a valid Chinese number."""
+    for match in _PHONE_DIGITS.finditer(numeric_text):
+        digits = re.sub(r"[-\s]", "", match.group(1))
+        if exclude and digits in exclude:
+            continue
+        try:
+            parsed = phonenumbers.parse(digits, "CN")
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(parsed):
+            return digits
+    return None
+
+
+def times(numeric_text: str) -> list[str]:
+    return [m.group(0) for m in _TIMES.finditer(numeric_text) if m.group(0)]
+
+
+def departments(text: str) -> list[str]:
+    found = [name for name in _DEPARTMENTS if name in text]
+    found += [f"{m.group(1)}{m.group(2)}" for m in _STAFF.finditer(text)]
+    return found
+
+
+def extract(clean_text: str, numeric_text: str) -> Extracted:
+    address = unit(numeric_text)
+    room = re.sub(r"\D", "", address or "")
+    return Extracted(
+        surname=surname(clean_text),
+        unit=address,
+        phone=phone(numeric_text, exclude=room or None),
+        times=times(numeric_text),
+        departments=departments(clean_text),
+    )
+
+
+_EN_NAME = re.compile(r"\b(?i:my name is|this is|i am|i'm)\s+([A-Z][a-z]+)(?:\s+([A-Z][a-z]+))?")
+_EN_TITLE = re.compile(r"\b(?i:mr|mrs|ms|miss|dr)\.?\s+([A-Z][a-z]+)")
+_EN_BUILDING = re.compile(r"\b(?:building|block|tower)\s+(\d{1,3})\b", re.I)
+_EN_UNIT = re.compile(r"\bunit\s+(\d{1,2})\b", re.I)
+_EN_ROOM = re.compile(r"\b(?:flat|room|apartment|apt)\s+(\d{3,4})\b", re.I)
+_EN_NUMBERS = {
+    "zero": "0",
+    "oh": "0",
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
+}
+
+
+def extract_english(text: str) -> Extracted:
+    """English second: `my name is Mr Smith, flat 501 building 3`."""
+    digits = re.sub(
+        r"\b(" + "|".join(_EN_NUMBERS) + r")\b",
+        lambda m: _EN_NUMBERS[m.group(1).lower()],
+        text,
+        flags=re.I,
+    )
+    digits = re.sub(r"(?<=\d) (?=\d)", "", digits)
+    title, said = _EN_TITLE.search(digits), _EN_NAME.search(digits)
+    name = title.group(1) if title else (said.group(2) or said.group(1)) if said else None
+    building, unit_match, room = (
+        _EN_BUILDING.search(digits),
+        _EN_UNIT.search(digits),
+        _EN_ROOM.search(digits),
+    )
+    address = "".join(
+        part
+        for part in (
+            f"{int(building.group(1))}栋" if building else "",
+            f"{int(unit_match.group(1))}单元" if unit_match else "",
+            room.group(1) if room else "",
+        )
+    )
+    return Extracted(
+        surname=name,
+        unit=address or None,
+        phone=phone(digits, exclude=room.group(1) if room else None),
+        times=re.findall(
+            r"\b(?:today|tomorrow|tonight|\d{1,2}(?::\d{2})?\s?(?:am|pm))\b", digits, re.I
+        ),
+        departments=[],
+    )

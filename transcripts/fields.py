@@ -1,0 +1,199 @@
+"""A reception-log entry filled from a call's text: the contract the pipeline uses.
+
+    fields = fill_entry(text, content, received_at, lang="zh")
+    new_entry(session, {**fields.as_log_values(), ...}, FieldSource.AUTO)
+
+Deadlines come from config/rules/categories.toml: the promised reply time
+from the category (首问责任制培训细则 1.4.5: repairs answered within ten
+minutes; 1.4.4.3: complaints within 8 hours), the follow-up date from the
+urgency rule when it has one, else from the category (1.4.3.6.2: safety
+repairs within two days, leaks within three, other repairs within a week).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from hotline.content import Content
+from transcripts import extract, text
+from transcripts.classify import classify
+from transcripts.classify import urgency as urgency_of
+
+SUMMARY_CHARS = 60
+NO_SPEECH = "（无语音内容）"
+_OPENINGS = ("喂", "你好", "您好", "hello", "hi")
+_EN_KEYWORDS = {  # checked in this order: a complaint about a repair is a complaint
+    "complaint": (
+        "complain",
+        "complaint",
+        "unacceptable",
+        "still not fixed",
+        "nobody came",
+        "rude",
+    ),
+    "praise": ("thank you for", "great job", "very satisfied", "praise"),
+    "suggestion": ("suggest", "suggestion", "it would be better"),
+    "convenience": (
+        "parcel",
+        "package",
+        "water delivery",
+        "locked out",
+        "delivery",
+        "keep it for me",
+    ),
+    "repair": (
+        "broken",
+        "leak",
+        "not working",
+        "repair",
+        "fix",
+        "blocked",
+        "no power",
+        "lift",
+        "elevator",
+        "water coming",
+        "dripping",
+        "smell gas",
+        "air conditioner",
+        "strange noise",
+    ),
+    "message": ("tell him", "tell her", "call me back", "leave a message"),
+    "inquiry": ("how do i", "when is", "how much", "can i", "what time", "ask about"),
+}
+_EN_SAFETY = (
+    "lift",
+    "elevator",
+    "fire",
+    "gas",
+    "power",
+    "sparks",
+    "railing",
+    "door access",
+    "stuck",
+)
+_EN_LEAK = ("leak", "leaking", "water coming", "flood", "dripping")
+
+
+@dataclass(frozen=True)
+class EntryFields:
+    category: str
+    category_label: str
+    urgency: str
+    surname: str | None
+    unit: str | None
+    phone: str | None
+    summary: str
+    dispatch_department: str
+    promised_reply_at: datetime
+    follow_up_due: date
+    needs_review: bool
+    clean_text: str
+    raw_text: str
+    times: list[str] = field(default_factory=list)
+    departments: list[str] = field(default_factory=list)
+
+    def as_log_values(self) -> dict[str, Any]:
+        from recorder.models import Urgency
+
+        return {
+            "category": self.category,
+            "urgency": Urgency(self.urgency),
+            "surname": self.surname,
+            "unit": self.unit,
+            "phone": self.phone,
+            "summary": self.summary,
+            "dispatch_department": self.dispatch_department,
+            "promised_reply_at": self.promised_reply_at,
+            "follow_up_due": self.follow_up_due,
+            "needs_review": self.needs_review,
+        }
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "category": self.category,
+            "category_label": self.category_label,
+            "urgency": self.urgency,
+            "surname": self.surname,
+            "unit": self.unit,
+            "phone": self.phone,
+            "summary": self.summary or None,
+        }
+
+
+def summarise(clean_text: str) -> str:
+    body = text.strip_fillers(clean_text).strip(" ，。,.")
+    for opening in _OPENINGS:
+        if body.lower().startswith(opening):
+            body = body[len(opening) :].lstrip(" ，,")
+    if len(body) > SUMMARY_CHARS:
+        body = body[: SUMMARY_CHARS - 1] + "…"
+    return body or NO_SPEECH
+
+
+def _classify_english(lower: str) -> tuple[str, str]:
+    category = next(
+        (key for key, words in _EN_KEYWORDS.items() if any(w in lower for w in words)), "other"
+    )
+    urgency = "normal"
+    if category in ("repair", "complaint"):
+        if any(w in lower for w in _EN_SAFETY):
+            urgency = "safety"
+        elif any(w in lower for w in _EN_LEAK):
+            urgency = "leak"
+    return category, urgency
+
+
+class CategoryModel(Protocol):
+    def predict(self, clean_text: str) -> str | None: ...
+
+
+def fill_entry(
+    raw_text: str,
+    content: Content,
+    received_at: datetime,
+    lang: str = "zh",
+    learned: CategoryModel | None = None,
+) -> EntryFields:
+    """Every automatically filled field of a reception-log entry.
+
+    `learned` (transcripts.learned.LearnedCategories) overrides the rules'
+    category when a trained model that beat them is installed.
+    """
+    rules = content.categories
+    if lang == "en":
+        clean = " ".join(raw_text.split())
+        found = extract.extract_english(clean)
+        category, urgency = _classify_english(clean.lower())
+    else:
+        clean = text.clean(raw_text)
+        found = extract.extract(clean, text.numeric(clean))
+        category = classify(clean, rules).category
+        if learned is not None:
+            category = learned.predict(clean) or category
+        urgency = urgency_of(clean, category, rules)
+    chosen = rules.by_key(category)
+    zone = ZoneInfo(content.timezone)
+    follow_days = rules.urgency[urgency].follow_up_days
+    if follow_days is None:
+        follow_days = chosen.follow_up_days
+    nothing = category == "other" and not (found.surname or found.unit or found.phone)
+    return EntryFields(
+        category=category,
+        category_label=chosen.label_for(content.language),
+        urgency=urgency,
+        surname=found.surname,
+        unit=found.unit,
+        phone=found.phone,
+        summary=summarise(clean) if clean else NO_SPEECH,
+        dispatch_department=chosen.department,
+        promised_reply_at=received_at + timedelta(minutes=chosen.reply_within_minutes),
+        follow_up_due=received_at.astimezone(zone).date() + timedelta(days=follow_days),
+        needs_review=nothing or not clean,
+        clean_text=clean,
+        raw_text=raw_text,
+        times=found.times,
+        departments=found.departments,
+    )
