@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from hotline.content import Content
+    from recorder.pipeline import Pipeline
+    from recorder.queue import CallQueue
 
 
 def cli_overrides(args: argparse.Namespace) -> dict[str, dict[str, tuple[Any, str]]]:
@@ -69,6 +71,25 @@ class App:
         from recorder.db import session_factory
 
         return session_factory(self.engine)
+
+    @cached_property
+    def call_queue(self) -> CallQueue:
+        """The pipeline's job queue (huey), with its tasks registered."""
+        from recorder.queue import CallQueue, make_huey
+
+        return CallQueue(make_huey(self.settings), self.settings, lambda: self.pipeline)
+
+    @cached_property
+    def pipeline(self) -> Pipeline:
+        from recorder.pipeline import Pipeline
+        from transcripts.learned import LearnedCategories
+
+        return Pipeline(
+            self.ready_database(),
+            self.content,
+            self.settings,
+            learned=LearnedCategories(self.settings.paths.data_dir / "models"),
+        )
 
     def ready_database(self) -> sessionmaker[Session]:
         """Sessions on a database at the code's schema, or a one-line error."""

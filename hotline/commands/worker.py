@@ -1,20 +1,32 @@
-"""hotline worker"""
+"""hotline worker: the job pipeline (transcription and log filling)."""
 
 from __future__ import annotations
 
 import argparse
+import logging
 
 from hotline.app import App
-from hotline.errors import NotReady
 
-READY = False
+READY = True
 NAME = "worker"
 HELP = "run the transcription and log-filling workers"
 
+logger = logging.getLogger(__name__)
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--workers", type=int, metavar="N", help="worker threads")
+    parser.add_argument(
+        "--workers", type=int, metavar="N", help="worker threads (default from settings)"
+    )
 
 
 def run(args: argparse.Namespace, app: App) -> int:
-    raise NotReady("not available yet: the job pipeline is issue #6, still open")
+    app.ready_database()
+    queue = app.call_queue
+    workers = args.workers or app.settings.queue.workers
+    # Calls whose job was lost (a killed worker) or that wait for a model.
+    due = app.pipeline.sweep(queue.enqueue)
+    logger.info("worker: %d workers, %d calls picked up at start", workers, len(due))
+    consumer = queue.huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
+    consumer.run()  # returns on SIGTERM or SIGINT, after the running jobs finish
+    return 0

@@ -1,0 +1,344 @@
+"""From hang-up to a filled reception-log entry: transcribe, extract, log.
+
+`Pipeline.process_call(call_id)` is the one job. It is idempotent: a call has
+at most one entry (LogEntry.call_pk is unique) and one transcript per
+channel and engine, so running it twice, or two workers at once, never
+makes two. What it does depends on how the call ended:
+
+- answered: every channel of the recording is transcribed with the shared
+  Vosk engine and the entry filled from the caller's words; complaints go
+  into the complaint register. Without a usable model the entry is written
+  from what is known (time, number, needs_review) and the job waits; the
+  sweep runs it again once a model is configured, and the empty fields are
+  then filled (as the system, so each gets a revision row).
+- missed (hung up while it rang) or abandoned (during the greeting): an
+  entry "未接来电，请回电" assigned to the duty clerk, because first-question
+  responsibility (首问责任制) covers callers nobody spoke to as well.
+
+`sweep()` finds the calls that still need work (a job lost with a killed
+worker, a job waiting for a model, a failed one due another try).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.content import Content
+from hotline.errors import HotlineError
+from hotline.settings import Settings
+from recorder import staff
+from recorder.models import (
+    Call,
+    CallJob,
+    Disposition,
+    FieldSource,
+    JobState,
+    LogEntry,
+    Recording,
+    RecordingState,
+    Transcript,
+    utcnow,
+)
+from recorder.reception_log import SYSTEM, act_as, new_entry, register_complaint
+from transcripts.fields import CategoryModel
+
+logger = logging.getLogger(__name__)
+
+CALLBACK_SUMMARY = {
+    Disposition.MISSED: "未接来电，请回电",
+    Disposition.ABANDONED: "放弃来电（问候时挂断），请回电",
+    Disposition.FAILED: "来电未接通，请回电",
+}
+WAITING_SUMMARY = "（录音已保存，等待语音识别）"
+#: A call ended this long ago without an entry had its job lost (a killed worker).
+LOST_AFTER = timedelta(seconds=60)
+RETRY_FAILED_AFTER = timedelta(hours=1)
+CALLER_CHANNELS = ("mono", "caller")
+
+
+class CallNotReady(HotlineError):
+    """The call is unknown or still in progress: try again later."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    entry_id: int | None
+    state: JobState
+
+
+@dataclass(frozen=True)
+class _CallFacts:
+    pk: int
+    disposition: Disposition
+    invite_at: datetime
+    caller: str | None
+    answered_by_user_id: int | None
+    recordings: list[str]
+
+
+class Pipeline:
+    """Turns ended calls into log entries; one per worker process."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        content: Content,
+        settings: Settings,
+        load_engine: Callable[[], object | None] | None = None,
+        learned: CategoryModel | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._sessions = sessions
+        self._content = content
+        self._settings = settings
+        self._load_engine = load_engine or self._default_engine
+        self._learned = learned
+        self._clock = clock
+        self._engine: object | None = None
+
+    def engine(self) -> object | None:
+        """The shared speech engine, loaded on first use; None while no model is usable."""
+        if self._engine is None:
+            self._engine = self._load_engine()
+        return self._engine
+
+    def _default_engine(self) -> object | None:
+        from transcripts.engine import SpeechEngine, is_usable, resolve_model
+        from transcripts.errors import TranscriptionError
+
+        path = resolve_model(self._settings)
+        if path is None or not is_usable(path):
+            return None
+        try:
+            return SpeechEngine.load(path, self._settings.transcription.language)
+        except TranscriptionError as exc:
+            logger.error("speech model unusable, transcription waits: %s", exc)
+            return None
+
+    def process_call(self, call_id: str) -> Outcome:
+        facts = self._start(call_id)
+        if facts.disposition is not Disposition.ANSWERED:
+            return self._finish(facts, self._callback_entry(facts), JobState.DONE)
+        said = self._transcribe(facts)
+        state = JobState.WAITING if said is None else JobState.DONE
+        return self._finish(facts, self._answered_entry(facts, said), state)
+
+    def _start(self, call_id: str) -> _CallFacts:
+        with self._sessions.begin() as session:
+            call = session.scalar(select(Call).where(Call.call_id == call_id))
+            if call is None or call.ended_at is None:
+                raise CallNotReady(f"call {call_id!r} is unknown or still in progress")
+            job = self._job(session, call.id)
+            job.state, job.attempts = JobState.RUNNING, job.attempts + 1
+            recordings = session.scalars(
+                select(Recording.path).where(
+                    Recording.call_pk == call.id,
+                    Recording.state.in_([RecordingState.COMPLETE, RecordingState.REPAIRED]),
+                )
+            ).all()
+            return _CallFacts(
+                call.id,
+                call.disposition,
+                call.invite_at,
+                call.caller_number,
+                call.answered_by_user_id,
+                list(recordings),
+            )
+
+    def _job(self, session: Session, call_pk: int) -> CallJob:
+        job = session.scalar(select(CallJob).where(CallJob.call_pk == call_pk))
+        if job is None:
+            job = CallJob(call_pk=call_pk, state=JobState.QUEUED, attempts=0)
+            session.add(job)
+        return job
+
+    def _transcribe(self, facts: _CallFacts) -> dict[str, str] | None:
+        """Text per channel (stored as Transcript rows), or None while no model is usable."""
+        with self._sessions() as session:
+            stored = session.execute(
+                select(Transcript.channel, Transcript.raw_text).where(
+                    Transcript.call_pk == facts.pk
+                )
+            ).all()
+        if stored:
+            return {channel: text for channel, text in stored}
+        if not facts.recordings:
+            return {}
+        engine = self.engine()
+        if engine is None:
+            return None
+        results: dict[str, Any] = {}
+        transcribe_file = engine.transcribe_file  # type: ignore[attr-defined]
+        for path in facts.recordings:
+            results.update(transcribe_file(path))
+        self._store_transcripts(facts, results)
+        return {channel: result.text for channel, result in results.items()}
+
+    def _store_transcripts(self, facts: _CallFacts, results: dict[str, Any]) -> None:
+        from transcripts.text import clean
+
+        with self._sessions.begin() as session:
+            for channel, result in results.items():
+                exists = session.scalar(
+                    select(Transcript.id).where(
+                        Transcript.call_pk == facts.pk,
+                        Transcript.channel == channel,
+                        Transcript.engine == result.engine,
+                    )
+                )
+                if exists is None:
+                    session.add(
+                        Transcript(
+                            call_pk=facts.pk,
+                            engine=result.engine,
+                            model=result.model,
+                            language=result.language,
+                            channel=channel,
+                            text=clean(result.text),
+                            raw_text=result.text,
+                            words=result.words,
+                        )
+                    )
+
+    def _responsible(self, session: Session, facts: _CallFacts) -> int | None:
+        if facts.answered_by_user_id is not None:
+            return facts.answered_by_user_id
+        roster = staff.duty_roster(session)
+        return roster[0].id if roster else None
+
+    def _callback_entry(self, facts: _CallFacts) -> int | None:
+        with self._sessions.begin() as session:
+            existing = session.scalar(select(LogEntry.id).where(LogEntry.call_pk == facts.pk))
+            if existing is not None:
+                return existing
+            entry = new_entry(
+                session,
+                {
+                    "call_pk": facts.pk,
+                    "received_at": facts.invite_at,
+                    "caller_number": facts.caller,
+                    "phone": facts.caller,
+                    "category": "other",
+                    "summary": CALLBACK_SUMMARY.get(
+                        facts.disposition, CALLBACK_SUMMARY[Disposition.MISSED]
+                    ),
+                    "responsible_user_id": self._responsible(session, facts),
+                    "follow_up_due": facts.invite_at.date(),
+                },
+                FieldSource.AUTO,
+            )
+            return self._flush_once(session, entry)
+
+    def _answered_entry(self, facts: _CallFacts, said: dict[str, str] | None) -> int | None:
+        from transcripts.fields import fill_entry
+
+        caller_text = " ".join(said.get(ch, "") for ch in CALLER_CHANNELS).strip() if said else ""
+        lang = "en" if self._settings.transcription.language == "en" else "zh"
+        fields = (
+            fill_entry(caller_text, self._content, facts.invite_at, lang, learned=self._learned)
+            if said is not None
+            else None
+        )
+        with self._sessions.begin() as session:
+            entry = session.scalar(select(LogEntry).where(LogEntry.call_pk == facts.pk))
+            if entry is None:
+                values = {
+                    "call_pk": facts.pk,
+                    "received_at": facts.invite_at,
+                    "caller_number": facts.caller,
+                    "responsible_user_id": self._responsible(session, facts),
+                    "summary": WAITING_SUMMARY,
+                    "needs_review": True,
+                }
+                if fields is not None:
+                    values.update(fields.as_log_values())
+                entry = new_entry(session, values, FieldSource.AUTO)
+                entry_id = self._flush_once(session, entry)
+            else:
+                entry_id = entry.id
+                if fields is not None:
+                    self._fill_empty(session, entry, fields.as_log_values())
+            if fields is not None and fields.category == "complaint" and entry_id is not None:
+                register_complaint(session, session.get_one(LogEntry, entry_id))
+            return entry_id
+
+    def _fill_empty(self, session: Session, entry: LogEntry, values: dict[str, object]) -> None:
+        """A waiting entry's fields, once its text exists: only those nobody has set."""
+        act_as(session, SYSTEM)
+        for name, value in values.items():
+            current = getattr(entry, name)
+            if name == "summary" and current == WAITING_SUMMARY:
+                current = None
+            if (
+                value is not None
+                and current in (None, "", "other")
+                and entry.field_sources.get(name) != "person"
+            ):
+                setattr(entry, name, value)
+
+    def _flush_once(self, session: Session, entry: LogEntry) -> int | None:
+        try:
+            with session.begin_nested():
+                session.flush()
+        except IntegrityError:
+            # Another run of the same job wrote the entry first: keep theirs.
+            session.expunge(entry)
+            return session.scalar(select(LogEntry.id).where(LogEntry.call_pk == entry.call_pk))
+        return entry.id
+
+    def _finish(self, facts: _CallFacts, entry_id: int | None, state: JobState) -> Outcome:
+        with self._sessions.begin() as session:
+            job = self._job(session, facts.pk)
+            job.state, job.last_error = state, None
+        logger.info("call %s: entry %s, %s", facts.pk, entry_id, state.value)
+        return Outcome(entry_id, state)
+
+    def failed(self, call_id: str, error: str, final: bool) -> int:
+        """Record a failed attempt; returns the number of attempts so far."""
+        with self._sessions.begin() as session:
+            call = session.scalar(select(Call).where(Call.call_id == call_id))
+            if call is None:
+                return 0
+            job = self._job(session, call.id)
+            job.state = JobState.FAILED if final else JobState.QUEUED
+            job.last_error = error[:2000]
+            return job.attempts
+
+    def sweep(self, enqueue: Callable[[str], object]) -> list[str]:
+        """Enqueue every call that still needs the pipeline; returns their Call-IDs."""
+        now = self._clock()
+        with self._sessions() as session:
+            lost = session.scalars(
+                select(Call.call_id)
+                .outerjoin(LogEntry, LogEntry.call_pk == Call.id)
+                .where(
+                    LogEntry.id.is_(None),
+                    Call.ended_at.is_not(None),
+                    Call.ended_at < now - LOST_AFTER,
+                )
+            ).all()
+            waiting = session.scalars(
+                select(Call.call_id)
+                .join(CallJob, CallJob.call_pk == Call.id)
+                .where(
+                    (CallJob.state == JobState.WAITING)
+                    | (
+                        (CallJob.state == JobState.FAILED)
+                        & (CallJob.updated_at < now - RETRY_FAILED_AFTER)
+                    )
+                )
+            ).all()
+        if waiting and self.engine() is None:
+            waiting = []
+        due = list(dict.fromkeys([*lost, *waiting]))
+        for call_id in due:
+            enqueue(call_id)
+        return due

@@ -1,0 +1,78 @@
+"""The durable job queue behind the pipeline (huey; docs/job-queue.md says why).
+
+Embedded default: SqliteHuey in data_dir/queue.db, no server. Several
+machines: RedisHuey (queue.backend = "redis") with one PostgreSQL database.
+Tests: MemoryHuey in immediate mode. Tasks are registered on the instance
+built here, in the composition root; there is no module-level queue.
+
+A job that fails is retried with exponential back-off (retry_delay_s, then
+twice that, ...) up to queue.retries times, then marked failed; the
+periodic sweep (every minute) picks up failed jobs an hour later, jobs that
+wait for a speech model, and calls whose job was lost with a killed worker.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
+from huey.exceptions import RetryTask
+
+from hotline.settings import Settings
+from recorder.pipeline import CallNotReady, Pipeline
+
+logger = logging.getLogger(__name__)
+
+
+def make_huey(settings: Settings) -> Huey:
+    queue = settings.queue
+    if queue.backend == "redis":
+        return RedisHuey("hotline", url=queue.redis_url, results=False)
+    if queue.backend == "memory":
+        return MemoryHuey("hotline", immediate=True, results=False)
+    path = settings.paths.data_dir / "queue.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey("hotline", filename=str(path), results=False, timeout=30)
+
+
+class CallQueue:
+    """`enqueue(call_id)` from the agent (DatabaseCallLog's on_ended); tasks run in `hotline worker`."""
+
+    def __init__(self, huey: Huey, settings: Settings, pipeline: Callable[[], Pipeline]) -> None:
+        self.huey = huey
+        retries, base_delay = settings.queue.retries, settings.queue.retry_delay_s
+
+        @huey.task(name="process_call", retries=0)
+        def process_call(call_id: str) -> None:
+            work = pipeline()
+            try:
+                work.process_call(call_id)
+            except CallNotReady:
+                raise RetryTask(delay=base_delay) from None
+            except Exception as exc:
+                attempts = work.failed(call_id, f"{type(exc).__name__}: {exc}", final=False)
+                if attempts > retries:
+                    work.failed(call_id, f"{type(exc).__name__}: {exc}", final=True)
+                    logger.exception(
+                        "call %s failed %d times; the sweep retries it later", call_id, attempts
+                    )
+                    return
+                logger.warning("call %s failed (attempt %d): %s", call_id, attempts, exc)
+                raise RetryTask(delay=base_delay * 2 ** (attempts - 1)) from exc
+
+        @huey.periodic_task(crontab(minute="*"), name="sweep")
+        def sweep() -> None:
+            due = pipeline().sweep(self.enqueue)
+            if due:
+                logger.info("sweep: %d calls enqueued again", len(due))
+
+        self._process_call: Any = process_call
+        self.sweep: Any = sweep
+
+    def enqueue(self, call_id: str) -> None:
+        self._process_call(call_id)
+
+    def pending(self) -> int:
+        return int(self.huey.pending_count())

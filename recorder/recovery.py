@@ -1,0 +1,80 @@
+"""Start-up recovery after the agent was killed: nothing recorded is lost.
+
+Run by the agent before it takes calls (it is the only writer of
+recordings, so at its start none is legitimately in progress). A recording
+left in state `recording` is repaired (its header fixed from the file
+length), marked `repaired`, its call marked interrupted and ended, and the
+call handed to the pipeline. A call that never ended and has no recording
+(killed while it rang) is recorded as missed, so the caller gets called back.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from recorder.models import Call, Disposition, Recording, RecordingState
+from recorder.wav import RecordingError, repair
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Recovered:
+    repaired: list[str]
+    missing: list[str]
+    calls: list[str]
+
+
+def recover(
+    sessions: sessionmaker[Session], enqueue: Callable[[str], object] | None = None
+) -> Recovered:
+    repaired, missing, calls = [], [], []
+    with sessions.begin() as session:
+        for recording in session.scalars(
+            select(Recording).where(Recording.state == RecordingState.RECORDING)
+        ):
+            call = recording.call
+            path = Path(recording.path)
+            try:
+                info = repair(path)
+            except (RecordingError, FileNotFoundError) as exc:
+                logger.error(
+                    "recording %s of call %s cannot be repaired: %s", path, call.call_id, exc
+                )
+                recording.state = RecordingState.MISSING
+                missing.append(str(path))
+            else:
+                recording.state = RecordingState.REPAIRED
+                recording.duration_s, recording.size_bytes, recording.sha256 = (
+                    info.duration_s,
+                    info.size_bytes,
+                    info.sha256,
+                )
+                recording.closed_at = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+                repaired.append(str(path))
+            _interrupt(call, recording.closed_at or call.invite_at)
+            calls.append(call.call_id)
+        for call in session.scalars(select(Call).where(Call.ended_at.is_(None))):
+            if call.call_id not in calls:
+                _interrupt(call, call.answered_at or call.ringing_at or call.invite_at)
+                calls.append(call.call_id)
+    for call_id in calls:
+        logger.warning("recovered call %s after an interruption", call_id)
+        if enqueue is not None:
+            enqueue(call_id)
+    return Recovered(repaired, missing, calls)
+
+
+def _interrupt(call: Call, at: datetime) -> None:
+    call.interrupted = True
+    call.ended_at = call.ended_at or at
+    call.hangup_cause = call.hangup_cause or "agent interrupted"
+    if call.disposition is Disposition.RINGING:
+        call.disposition = Disposition.ANSWERED if call.answered_at else Disposition.MISSED
