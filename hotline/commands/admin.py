@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import logging
 
 from hotline.app import App
-from hotline.errors import NotReady
 
-READY = False
+READY = True
 NAME = "admin"
 HELP = "serve the web desk for clerks and supervisors"
+logger = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,4 +21,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, app: App) -> int:
-    raise NotReady("not available yet: the web desk is issue #8, still open")
+    import waitress
+
+    from admin import create_app
+
+    app.ready_database()  # refuses an outdated schema with a one-line error
+    web = create_app(app)
+    host, _, port = app.settings.admin.listen.rpartition(":")
+    host = host.strip("[]")
+    if args.dev:
+        web.run(host=host, port=int(port), debug=True, use_reloader=True)
+        return 0
+    logger.info("web desk on http://%s:%s/", host, port)
+    print(f"web desk on http://{app.settings.admin.listen}/")
+    waitress.serve(web, host=host, port=int(port), threads=8, ident="hotline")
+    return 0

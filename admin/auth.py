@@ -1,0 +1,128 @@
+"""Log in, log out and the per-user language, with Flask-Login sessions."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import LoginManager, current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length
+
+from admin.db import get_session
+from admin.security import LoginThrottle
+from recorder.models import Role, User
+from recorder.staff import verify_password
+
+logger = logging.getLogger(__name__)
+bp = Blueprint("auth", __name__)
+LANGUAGES = {"zh-CN": "简体中文", "zh-TW": "繁體中文", "en": "English"}
+
+
+@dataclass(frozen=True)
+class StaffUser:
+    """The logged-in user as Flask-Login sees it: a snapshot, not a live ORM row."""
+
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    language: str
+    is_authenticated: bool = True
+    is_active: bool = True
+    is_anonymous: bool = False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    @classmethod
+    def of(cls, user: User) -> StaffUser:
+        return cls(user.id, user.username, user.display_name, user.role, user.language)
+
+
+class LoginForm(FlaskForm):
+    username = StringField("username", validators=[DataRequired(), Length(max=64)])
+    password = PasswordField("password", validators=[DataRequired(), Length(max=256)])
+
+
+class LanguageForm(FlaskForm):
+    language = SelectField("language", choices=list(LANGUAGES.items()))
+
+
+def init_app(web: Flask) -> None:
+    manager = LoginManager(web)
+    manager.login_view = "auth.login"
+    manager.login_message = ""
+    manager.session_protection = "strong"
+
+    @manager.user_loader
+    def _load(user_id: str) -> StaffUser | None:
+        user = get_session().get(User, int(user_id)) if user_id.isdigit() else None
+        return StaffUser.of(user) if user is not None and user.active else None
+
+    @web.context_processor
+    def _language_form() -> dict[str, object]:
+        form = LanguageForm()
+        if current_user.is_authenticated:
+            form.language.data = current_user.language
+        return {"language_form": form, "languages": LANGUAGES}
+
+
+def _throttle() -> LoginThrottle:
+    throttle: LoginThrottle = current_app.extensions["login_throttle"]
+    return throttle
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> ResponseReturnValue:
+    form = LoginForm()
+    if not form.validate_on_submit():
+        return render_template(
+            "auth/login.html", form=form
+        ), 400 if request.method == "POST" else 200
+    username = (form.username.data or "").strip().lower()
+    address = request.remote_addr or "-"
+    if _throttle().blocked(username, address):
+        logger.warning("login %s from %s: throttled", username, address)
+        flash(_("Too many failed attempts. Try again later."), "error")
+        return render_template("auth/login.html", form=form), 429
+    user = get_session().scalar(select(User).where(User.username == username))
+    if user is None or not user.active or not verify_password(user, form.password.data or ""):
+        _throttle().failed(username, address)
+        logger.info("login %s from %s: refused", username, address)
+        flash(_("Wrong user name or password."), "error")
+        return render_template("auth/login.html", form=form), 401
+    _throttle().succeeded(username, address)
+    login_user(StaffUser.of(user))
+    logger.info("login %s from %s", username, address)
+    target = request.args.get("next", "")
+    if not target.startswith("/") or target.startswith("//"):
+        target = url_for("calls.index")
+    return redirect(target)
+
+
+@bp.post("/logout")
+def logout() -> ResponseReturnValue:
+    if FlaskForm().validate_on_submit():
+        logout_user()
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/language")
+def language() -> ResponseReturnValue:
+    """Keep the chosen language on the user, so it follows them to any desk."""
+    form = LanguageForm()
+    if form.validate_on_submit() and current_user.is_authenticated:
+        session = get_session()
+        user = session.get(User, current_user.id)
+        if user is not None:
+            user.language = form.language.data or "zh-CN"
+            session.commit()
+    referrer = request.referrer or ""
+    host = request.host_url
+    return redirect(referrer if referrer.startswith(host) else url_for("calls.index"))

@@ -1,0 +1,142 @@
+"""One reception-log entry: recording, waveform, transcript, corrections, history."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from admin import audit, editing, present, waveform
+from admin.calls import staff_choices
+from admin.db import get_session, settings, zone
+from admin.forms import EntryForm
+from admin.security import requires
+from recorder.models import Call, EntryRevision, LogEntry, Recording, Role
+from recorder.reception_log import original_values
+
+logger = logging.getLogger(__name__)
+bp = Blueprint("entries", __name__, url_prefix="/entries")
+
+
+def _entry(entry_id: int) -> LogEntry:
+    entry = get_session().scalar(
+        select(LogEntry)
+        .where(LogEntry.id == entry_id)
+        .options(
+            selectinload(LogEntry.call).selectinload(Call.recordings),
+            selectinload(LogEntry.call).selectinload(Call.transcripts),
+            selectinload(LogEntry.revisions).selectinload(EntryRevision.user),
+            selectinload(LogEntry.complaint),
+            selectinload(LogEntry.responsible),
+        )
+    )
+    if entry is None:
+        abort(404)
+    return entry
+
+
+def _form(entry: LogEntry, data: bool) -> EntryForm:
+    form = EntryForm(data=None if data else editing.form_values(entry, zone()))
+    form.category.choices = present.category_choices()
+    departments = present.content().categories.departments.names
+    form.dispatch_department.choices = [("", "—"), *((d, d) for d in departments)]
+    form.responsible_user_id.choices = [("", "—"), *((str(i), n) for i, n in staff_choices())]
+    return form
+
+
+def _locked(entry: LogEntry) -> frozenset[str]:
+    """Masked numbers cannot be edited (the form only holds the masked text)."""
+    if not present.must_mask():
+        return frozenset()
+    return frozenset(n for n in ("caller_number", "phone") if getattr(entry, n))
+
+
+@bp.get("/<int:entry_id>")
+@requires(Role.CLERK)
+def show(entry_id: int) -> ResponseReturnValue:
+    entry = _entry(entry_id)
+    return _render(entry, _form(entry, data=False))
+
+
+def _render(entry: LogEntry, form: EntryForm, status: int = 200) -> ResponseReturnValue:
+    call = entry.call
+    return (
+        render_template(
+            "entries/show.html",
+            entry=entry,
+            form=form,
+            locked=_locked(entry),
+            recordings=call.recordings if call else [],
+            transcripts=sorted(call.transcripts, key=lambda t: t.channel) if call else [],
+            originals=original_values(entry),
+            low_confidence=settings().transcription.low_confidence,
+        ),
+        status,
+    )
+
+
+@bp.post("/<int:entry_id>")
+@requires(Role.CLERK)
+def update(entry_id: int) -> ResponseReturnValue:
+    entry = _entry(entry_id)
+    form = _form(entry, data=True)
+    if not form.validate_on_submit():
+        return _render(entry, form, 400)
+    session = get_session()
+    changed = editing.apply(session, entry, form, zone(), current_user.id, _locked(entry))
+    session.commit()
+    logger.info("entry %s: %s changed by %s", entry.id, changed, current_user.username)
+    flash(_("Saved.") if changed else _("Nothing changed."), "info")
+    return redirect(url_for("entries.show", entry_id=entry.id))
+
+
+def _recording(recording_id: int) -> tuple[Recording, Path]:
+    recording = get_session().get(Recording, recording_id)
+    if recording is None or recording.state.value in ("purged", "missing"):
+        abort(404)
+    path = Path(recording.path)
+    if not path.is_absolute() and not path.exists():
+        path = settings().paths.recordings / path
+    if not path.is_file():
+        abort(404)
+    return recording, path
+
+
+@bp.get("/recordings/<int:recording_id>/audio")
+@requires(Role.CLERK)
+def audio(recording_id: int) -> ResponseReturnValue:
+    """The WAV file with range support (seeking); every playback is audited."""
+    recording, path = _recording(recording_id)
+    ranged = request.headers.get("Range", "")
+    if not ranged or ranged.startswith("bytes=0-"):
+        session = get_session()
+        audit.record(session, "playback", f"recording:{recording.id}", call_pk=recording.call_pk)
+        session.commit()
+    response = send_file(path, mimetype="audio/wav", conditional=True, max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/recordings/<int:recording_id>/peaks.json")
+@requires(Role.CLERK)
+def peaks(recording_id: int) -> ResponseReturnValue:
+    _recording_row, path = _recording(recording_id)
+    response = jsonify(waveform.peaks(path))
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

@@ -1,0 +1,65 @@
+"""Forms of the web desk (every POST carries a CSRF token through Flask-WTF)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    DateTimeLocalField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, Optional
+
+from recorder.models import EntryStatus, Role, Urgency
+
+LANG_CHOICES = [("zh-CN", "简体中文"), ("zh-TW", "繁體中文"), ("en", "English")]
+
+
+class EntryForm(FlaskForm):
+    received_at = DateTimeLocalField(_l("Received at"), format="%Y-%m-%dT%H:%M")
+    caller_number = StringField(_l("Caller number"), validators=[Optional(), Length(max=64)])
+    surname = StringField(_l("Surname"), validators=[Optional(), Length(max=32)])
+    unit = StringField(_l("Unit"), validators=[Optional(), Length(max=64)])
+    phone = StringField(_l("Callback number"), validators=[Optional(), Length(max=64)])
+    category = SelectField(_l("Category"))
+    urgency = SelectField(_l("Urgency"), choices=[u.value for u in Urgency])
+    summary = TextAreaField(_l("Summary"), validators=[Length(max=4000)])
+    handling = TextAreaField(_l("Handling"), validators=[Optional(), Length(max=4000)])
+    dispatch_department = SelectField(_l("Department"), validators=[Optional()])
+    promised_reply_at = DateTimeLocalField(
+        _l("Promised reply"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
+    )
+    follow_up_due = DateField(_l("Follow-up due"), validators=[Optional()])
+    status = SelectField(_l("Status"), choices=[s.value for s in EntryStatus])
+    responsible_user_id = SelectField(_l("Responsible"), coerce=str, validators=[Optional()])
+    reason = StringField(_l("Reason for the change"), validators=[Optional(), Length(max=500)])
+
+
+class ComplaintForm(FlaskForm):
+    result = TextAreaField(_l("Handling result"), validators=[Optional(), Length(max=4000)])
+    closed = BooleanField(_l("Closed"))
+
+
+class UserForm(FlaskForm):
+    username = StringField(_l("User name"), validators=[DataRequired(), Length(max=64)])
+    display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
+    job_number = StringField(_l("Job number"), validators=[DataRequired(), Length(max=32)])
+    role = SelectField(_l("Role"), choices=[r.value for r in Role])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
+    extension = StringField(_l("Extension"), validators=[Optional(), Length(max=32)])
+    independent = BooleanField(_l("May answer calls alone"), default=True)
+
+
+class UserEditForm(FlaskForm):
+    role = SelectField(_l("Role"), choices=[r.value for r in Role])
+    independent = BooleanField(_l("May answer calls alone"))
+    active = BooleanField(_l("Active"))
+
+
+class EmptyForm(FlaskForm):
+    """A form with only the CSRF token, for buttons."""

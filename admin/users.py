@@ -1,0 +1,116 @@
+"""Staff users, the settings (read-only, secrets hidden) and retention, for admins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from admin.db import get_session, settings
+from admin.forms import UserEditForm, UserForm
+from admin.security import requires
+from recorder import staff
+from recorder.db import redact
+from recorder.models import Role, User
+
+bp = Blueprint("users", __name__, url_prefix="/admin")
+SECRET_KEYS = ("password", "secret", "token")
+
+
+def _edit_forms(users: list[User]) -> dict[int, UserEditForm]:
+    forms = {}
+    for user in users:
+        form = UserEditForm(prefix=f"u{user.id}")
+        form.role.data, form.independent.data, form.active.data = (
+            user.role.value,
+            user.independent,
+            user.active,
+        )
+        forms[user.id] = form
+    return forms
+
+
+@bp.get("/users")
+@requires(Role.ADMIN)
+def index() -> ResponseReturnValue:
+    return _page(None)
+
+
+def _page(form: UserForm | None) -> str:
+    users = staff.list_users(get_session())
+    return render_template(
+        "users/index.html", users=users, form=form or UserForm(), edit_forms=_edit_forms(users)
+    )
+
+
+@bp.post("/users")
+@requires(Role.ADMIN)
+def add() -> ResponseReturnValue:
+    form = UserForm()
+    if not form.validate_on_submit():
+        return _page(form), 400
+    session = get_session()
+    try:
+        staff.add_user(
+            session,
+            (form.username.data or "").strip(),
+            form.display_name.data or "",
+            form.job_number.data or "",
+            Role(form.role.data),
+            form.password.data or "",
+            independent=bool(form.independent.data),
+            extension=(form.extension.data or "").strip() or None,
+        )
+    except staff.StaffError as exc:
+        flash(str(exc), "error")
+        return _page(form), 400
+    session.commit()
+    flash(_("User added."), "info")
+    return redirect(url_for("users.index"))
+
+
+@bp.post("/users/<int:user_id>")
+@requires(Role.ADMIN)
+def edit(user_id: int) -> ResponseReturnValue:
+    session = get_session()
+    user = session.get(User, user_id)
+    if user is None:
+        abort(404)
+    form = UserEditForm(prefix=f"u{user_id}")
+    if not form.validate_on_submit():
+        abort(400)
+    if user.id == current_user.id and (not form.active.data or form.role.data != "admin"):
+        flash(_("You cannot demote or deactivate yourself."), "error")
+        return redirect(url_for("users.index"))
+    user.role = Role(form.role.data)
+    user.independent = bool(form.independent.data)
+    user.active = bool(form.active.data)
+    session.commit()
+    flash(_("Saved."), "info")
+    return redirect(url_for("users.index"))
+
+
+def _redacted(value: Any, key: str = "") -> Any:
+    if isinstance(value, dict):
+        return {k: _redacted(v, k) for k, v in value.items()}
+    if key.endswith("url") and isinstance(value, str) and "://" in value:
+        return redact(value)
+    if any(word in key for word in SECRET_KEYS) and value:
+        return "********"
+    return value
+
+
+@bp.get("/settings")
+@requires(Role.ADMIN)
+def settings_view() -> ResponseReturnValue:
+    shown = _redacted(settings().model_dump(mode="json"))
+    return render_template("users/settings.html", sections=shown)
+
+
+@bp.get("/retention")
+@requires(Role.ADMIN)
+def retention() -> ResponseReturnValue:
+    return render_template("users/retention.html", retention=settings().retention)
