@@ -28,7 +28,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.content import Content
@@ -125,18 +126,23 @@ class Pipeline:
 
     def process_call(self, call_id: str) -> Outcome:
         facts = self._start(call_id)
+        if isinstance(facts, Outcome):
+            return facts  # done already: a duplicate enqueue
         if facts.disposition is not Disposition.ANSWERED:
             return self._finish(facts, self._callback_entry(facts), JobState.DONE)
         said = self._transcribe(facts)
         state = JobState.WAITING if said is None else JobState.DONE
         return self._finish(facts, self._answered_entry(facts, said), state)
 
-    def _start(self, call_id: str) -> _CallFacts:
+    def _start(self, call_id: str) -> _CallFacts | Outcome:
         with self._sessions.begin() as session:
             call = session.scalar(select(Call).where(Call.call_id == call_id))
             if call is None or call.ended_at is None:
                 raise CallNotReady(f"call {call_id!r} is unknown or still in progress")
             job = self._job(session, call.id)
+            entry_id = session.scalar(select(LogEntry.id).where(LogEntry.call_pk == call.id))
+            if job.state is JobState.DONE and entry_id is not None:
+                return Outcome(entry_id, JobState.DONE)
             job.state, job.attempts = JobState.RUNNING, job.attempts + 1
             recordings = session.scalars(
                 select(Recording.path).where(
@@ -154,11 +160,16 @@ class Pipeline:
             )
 
     def _job(self, session: Session, call_pk: int) -> CallJob:
-        job = session.scalar(select(CallJob).where(CallJob.call_pk == call_pk))
-        if job is None:
-            job = CallJob(call_pk=call_pk, state=JobState.QUEUED, attempts=0)
-            session.add(job)
-        return job
+        """The call's job row, created if need be (two workers may race to it), locked."""
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        session.execute(
+            insert(CallJob)
+            .values(call_pk=call_pk, state=JobState.QUEUED, attempts=0, updated_at=self._clock())
+            .on_conflict_do_nothing()
+        )
+        return session.scalars(
+            select(CallJob).where(CallJob.call_pk == call_pk).with_for_update()
+        ).one()
 
     def _transcribe(self, facts: _CallFacts) -> dict[str, str] | None:
         """Text per channel (stored as Transcript rows), or None while no model is usable."""
@@ -186,6 +197,7 @@ class Pipeline:
         from transcripts.text import clean
 
         with self._sessions.begin() as session:
+            self._job(session, facts.pk)  # lock: another worker may store the same call
             for channel, result in results.items():
                 exists = session.scalar(
                     select(Transcript.id).where(
@@ -216,6 +228,7 @@ class Pipeline:
 
     def _callback_entry(self, facts: _CallFacts) -> int | None:
         with self._sessions.begin() as session:
+            self._job(session, facts.pk)  # lock: one writer per call at a time
             existing = session.scalar(select(LogEntry.id).where(LogEntry.call_pk == facts.pk))
             if existing is not None:
                 return existing
@@ -248,6 +261,7 @@ class Pipeline:
             else None
         )
         with self._sessions.begin() as session:
+            self._job(session, facts.pk)  # lock: one writer per call at a time
             entry = session.scalar(select(LogEntry).where(LogEntry.call_pk == facts.pk))
             if entry is None:
                 values = {
@@ -284,14 +298,8 @@ class Pipeline:
             ):
                 setattr(entry, name, value)
 
-    def _flush_once(self, session: Session, entry: LogEntry) -> int | None:
-        try:
-            with session.begin_nested():
-                session.flush()
-        except IntegrityError:
-            # Another run of the same job wrote the entry first: keep theirs.
-            session.expunge(entry)
-            return session.scalar(select(LogEntry.id).where(LogEntry.call_pk == entry.call_pk))
+    def _flush_once(self, session: Session, entry: LogEntry) -> int:
+        session.flush()
         return entry.id
 
     def _finish(self, facts: _CallFacts, entry_id: int | None, state: JobState) -> Outcome:

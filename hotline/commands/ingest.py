@@ -1,24 +1,163 @@
-"""hotline ingest"""
+"""hotline ingest: import existing call recordings into the pipeline.
+
+`hotline ingest FILE... [--caller NUMBER] [--at TIME] [--json]` prints, with
+--json, one JSON object per file with the keys id, category, category_label,
+urgency, surname, unit, phone, summary, follow_up_due, transcript.
+`--watch DIR` imports files as they appear until stopped.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from hotline.app import App
-from hotline.errors import NotReady
+from hotline.errors import HotlineError
 
-READY = False
+READY = True
 NAME = "ingest"
 HELP = "import existing call recordings into the pipeline"
+AUDIO_SUFFIXES = {".wav", ".mp3", ".m4a", ".aac", ".ogg", ".opus", ".flac", ".amr", ".gsm", ".wma"}
+
+logger = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="*", metavar="FILE")
-    parser.add_argument("--caller", metavar="NUMBER")
-    parser.add_argument("--at", metavar="TIME", help="when the call was received (ISO 8601)")
-    parser.add_argument("--json", action="store_true", help="print the resulting entry as JSON")
+    parser.add_argument("--caller", metavar="NUMBER", help="the caller's number")
+    parser.add_argument(
+        "--at",
+        metavar="TIME",
+        help="when the call was received (ISO 8601; default: the file's time)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the resulting entries as JSON")
+    parser.add_argument("--enqueue", action="store_true", help="leave the work to `hotline worker`")
     parser.add_argument("--watch", metavar="DIR", help="import files as they appear in DIR")
 
 
+def _when(args: argparse.Namespace, path: Path, app: App) -> datetime:
+    if args.at:
+        try:
+            when = datetime.fromisoformat(args.at)
+        except ValueError:
+            raise HotlineError(
+                f"--at {args.at!r}: use ISO 8601, e.g. 2026-11-23T09:30+08:00"
+            ) from None
+        if when.tzinfo is None:
+            from zoneinfo import ZoneInfo
+
+            when = when.replace(tzinfo=ZoneInfo(app.settings.organization.timezone))
+        return when
+    return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+
+
+def entry_json(app: App, call_id: str) -> dict[str, Any]:
+    from sqlalchemy import select
+
+    from recorder.models import Call, LogEntry, Transcript
+
+    with app.sessions() as session:
+        call = session.scalars(select(Call).where(Call.call_id == call_id)).one()
+        entry = session.scalar(select(LogEntry).where(LogEntry.call_pk == call.id))
+        texts = session.scalars(
+            select(Transcript.text)
+            .where(Transcript.call_pk == call.id)
+            .order_by(Transcript.channel)
+        ).all()
+        if entry is None:
+            return {"id": None, "call_id": call_id, "transcript": " ".join(texts) or None}
+        category = next(
+            (c for c in app.content.categories.category if c.key == entry.category), None
+        )
+        return {
+            "id": entry.id,
+            "category": entry.category,
+            "category_label": category.label_for(app.content.language)
+            if category
+            else entry.category,
+            "urgency": entry.urgency.value,
+            "surname": entry.surname,
+            "unit": entry.unit,
+            "phone": entry.phone,
+            "summary": entry.summary or None,
+            "follow_up_due": entry.follow_up_due.isoformat() if entry.follow_up_due else None,
+            "transcript": " ".join(texts) or None,
+        }
+
+
+def _one(args: argparse.Namespace, app: App, path: Path) -> dict[str, Any]:
+    from recorder.ingest import import_file
+
+    imported = import_file(app.sessions, app.settings, path, args.caller, _when(args, path, app))
+    if args.enqueue:
+        app.call_queue.enqueue(imported.call_id)
+    else:
+        app.pipeline.process_call(imported.call_id)
+    return entry_json(app, imported.call_id)
+
+
+def _report(args: argparse.Namespace, path: Path, result: dict[str, Any]) -> None:
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False), flush=True)
+    else:
+        print(
+            f"{path}: entry {result.get('id')} {result.get('category_label', '')} {result.get('summary') or ''}".rstrip(),
+            flush=True,
+        )
+
+
+def _watch(args: argparse.Namespace, app: App, folder: Path) -> int:
+    stop = threading.Event()
+
+    def _on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    sizes: dict[Path, int] = {}
+    done: set[Path] = set()
+    print(f"watching {folder} for recordings; Ctrl-C to stop", file=sys.stderr)
+    while not stop.wait(1.0):
+        for path in sorted(folder.iterdir()):
+            if path in done or path.suffix.lower() not in AUDIO_SUFFIXES or not path.is_file():
+                continue
+            size = path.stat().st_size
+            if sizes.get(path) != size:  # still being written: wait for a stable size
+                sizes[path] = size
+                continue
+            done.add(path)
+            try:
+                _report(args, path, _one(args, app, path))
+            except HotlineError as exc:
+                print(f"hotline ingest: {exc}", file=sys.stderr)
+    return 0
+
+
 def run(args: argparse.Namespace, app: App) -> int:
-    raise NotReady("not available yet: the import pipeline is issue #6, still open")
+    app.ready_database()
+    if args.watch:
+        folder = Path(args.watch)
+        if not folder.is_dir():
+            raise HotlineError(f"--watch {folder}: not a directory")
+        return _watch(args, app, folder)
+    if not args.files:
+        raise HotlineError("give recordings to import, or --watch DIR")
+    failed = 0
+    for number, name in enumerate(args.files, 1):
+        path = Path(name)
+        if len(args.files) > 1:
+            print(f"[{number}/{len(args.files)}] {path}", file=sys.stderr, flush=True)
+        try:
+            _report(args, path, _one(args, app, path))
+        except HotlineError as exc:
+            failed += 1
+            print(f"hotline ingest: {exc}", file=sys.stderr)
+    return 1 if failed else 0

@@ -1,0 +1,219 @@
+"""The call pipeline: every ended call ends up as exactly one reception-log entry."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.content import load_content
+from hotline.settings import Settings
+from recorder.calls import DatabaseCallLog
+from recorder.models import (
+    AnsweredBy,
+    CallJob,
+    Complaint,
+    Disposition,
+    EntryRevision,
+    JobState,
+    LogEntry,
+    Role,
+    Transcript,
+    Urgency,
+)
+from recorder.pipeline import CALLBACK_SUMMARY, WAITING_SUMMARY, CallNotReady, Pipeline
+from recorder.staff import add_user
+from recorder.wav import WavWriter
+from transcripts.engine import TranscriptResult
+
+T0 = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)  # 09:30 in Shanghai
+
+
+class FakeEngine:
+    """Stands in for Vosk in unit tests: says a fixed text per channel."""
+
+    def __init__(self, said: dict[str, str]) -> None:
+        self.said = said
+        self.calls = 0
+
+    def transcribe_file(self, path: str) -> dict[str, TranscriptResult]:
+        self.calls += 1
+        return {
+            channel: TranscriptResult(
+                text,
+                [
+                    {"word": w, "start": i * 0.3, "end": i * 0.3 + 0.25, "conf": 0.9}
+                    for i, w in enumerate(text.split())
+                ],
+                "vosk",
+                "fake",
+                "zh",
+                channel,
+                3.0,
+            )
+            for channel, text in self.said.items()
+        }
+
+
+def pipeline(sessions: sessionmaker[Session], engine: Any) -> Pipeline:
+    return Pipeline(
+        sessions,
+        load_content(Settings()),
+        Settings(),
+        load_engine=lambda: engine,
+        clock=lambda: T0 + timedelta(minutes=10),
+    )
+
+
+def answered_call(sessions: sessionmaker[Session], tmp_path: Path, call_id: str = "c1") -> None:
+    log = DatabaseCallLog(sessions)
+    log.call_started(call_id, "13800138000", "8001", T0)
+    log.call_answered(call_id, T0 + timedelta(seconds=6), 2, AnsweredBy.AGENT)
+    path = tmp_path / f"{call_id}.wav"
+    log.recording_started(call_id, path, "caller", 8000, T0)
+    with WavWriter(path) as writer:
+        writer.write(np.zeros(8000, dtype="<i2").tobytes())
+    log.recording_closed(call_id, writer.close(), T0 + timedelta(seconds=30))
+    log.call_ended(
+        call_id, T0 + timedelta(seconds=30), Disposition.ANSWERED, "caller BYE", "recording"
+    )
+
+
+LEAK = "喂 你好 我 是 三 栋 二 单元 五 零 一 的 我 姓 王 我 家 卫生间 漏水 了"
+
+
+def test_an_answered_call_is_transcribed_and_logged_once(
+    sqlite_sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    engine = FakeEngine({"mono": LEAK})
+    answered_call(sqlite_sessions, tmp_path)
+    work = pipeline(sqlite_sessions, engine)
+    first = work.process_call("c1")
+    again = work.process_call("c1")
+    assert first.entry_id == again.entry_id and first.state is JobState.DONE
+    assert engine.calls == 1  # the transcript is kept, not decoded twice
+    with sqlite_sessions() as s:
+        entry = s.scalars(select(LogEntry)).one()
+        assert (entry.surname, entry.unit, entry.category, entry.urgency) == (
+            "王",
+            "3栋2单元501",
+            "repair",
+            Urgency.LEAK,
+        )
+        assert entry.caller_number == "13800138000" and entry.received_at == T0
+        assert entry.follow_up_due == date(2026, 11, 26)  # 漏水项目维修三天内回访
+        assert entry.field_sources["unit"] == "auto"
+        (transcript,) = s.scalars(select(Transcript)).all()
+        assert transcript.text.startswith("喂你好我是三栋") and transcript.words[0]["word"] == "喂"
+        assert s.scalars(select(CallJob.state)).one() is JobState.DONE
+
+
+def test_a_complaint_is_registered(sqlite_sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    answered_call(sqlite_sessions, tmp_path)
+    pipeline(sqlite_sessions, FakeEngine({"mono": "我 要 投诉 报修 一直 没 修"})).process_call("c1")
+    with sqlite_sessions() as s:
+        assert s.scalars(select(Complaint.number)).one() == "TS-2026-0001"
+
+
+@pytest.mark.parametrize("disposition", [Disposition.MISSED, Disposition.ABANDONED])
+def test_missed_and_abandoned_calls_get_a_callback_entry_for_the_duty_clerk(
+    sessions: sessionmaker[Session], disposition: Disposition
+) -> None:
+    with sessions.begin() as s:
+        add_user(
+            s,
+            "newbie",
+            "新人",
+            "1001",
+            Role.CLERK,
+            "correct horse battery",
+            independent=False,
+            extension="801",
+        )
+        clerk = add_user(
+            s, "wangfang", "王芳", "1023", Role.CLERK, "correct horse battery", extension="802"
+        )
+        s.flush()
+        clerk_id = clerk.id
+    log = DatabaseCallLog(sessions)
+    log.call_started("m1", "02188886666", "8001", T0)
+    log.call_ended("m1", T0 + timedelta(seconds=4), disposition, "CANCEL", "ringing")
+    work = pipeline(sessions, None)
+    work.process_call("m1")
+    work.process_call("m1")
+    with sessions() as s:
+        entry = s.scalars(select(LogEntry)).one()
+        assert entry.summary == CALLBACK_SUMMARY[disposition]
+        assert entry.responsible_user_id == clerk_id  # not the staff member who may not work alone
+        assert entry.phone == "02188886666"
+
+
+def test_without_a_model_the_entry_waits_and_is_filled_later(
+    sqlite_sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    answered_call(sqlite_sessions, tmp_path)
+    waiting = pipeline(sqlite_sessions, None).process_call("c1")
+    assert waiting.state is JobState.WAITING
+    with sqlite_sessions() as s:
+        entry = s.scalars(select(LogEntry)).one()
+        assert (entry.summary, entry.needs_review, entry.caller_number) == (
+            WAITING_SUMMARY,
+            True,
+            "13800138000",
+        )
+    later = pipeline(sqlite_sessions, FakeEngine({"mono": LEAK}))
+    enqueued: list[str] = []
+    assert later.sweep(enqueued.append) == ["c1"] == enqueued  # the model is there now
+    assert later.process_call("c1").state is JobState.DONE
+    with sqlite_sessions() as s:
+        entry = s.scalars(select(LogEntry)).one()
+        assert (entry.surname, entry.unit, entry.category) == ("王", "3栋2单元501", "repair")
+        fields = {r.field for r in s.scalars(select(EntryRevision))}
+        assert {"surname", "unit", "category", "summary"} <= fields  # every fill leaves a revision
+
+
+def test_a_call_still_in_progress_is_not_processed(sqlite_sessions: sessionmaker[Session]) -> None:
+    DatabaseCallLog(sqlite_sessions).call_started("live", "1", "2", T0)
+    with pytest.raises(CallNotReady):
+        pipeline(sqlite_sessions, None).process_call("live")
+    with pytest.raises(CallNotReady):
+        pipeline(sqlite_sessions, None).process_call("nobody")
+
+
+def test_two_workers_on_one_call_make_one_entry(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    answered_call(sessions, tmp_path)
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            barrier.wait()
+            pipeline(sessions, FakeEngine({"mono": LEAK})).process_call("c1")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not errors
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(LogEntry)) == 1
+        assert s.scalar(select(func.count()).select_from(Transcript)) == 1
+
+
+def test_the_sweep_finds_calls_whose_job_was_lost(
+    sqlite_sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    answered_call(sqlite_sessions, tmp_path, "lost")
+    enqueued: list[str] = []
+    assert pipeline(sqlite_sessions, None).sweep(enqueued.append) == ["lost"] == enqueued
