@@ -46,8 +46,10 @@ def row(entry: LogEntry) -> list[Any]:
             cells.append(str(present.STATUS_LABELS[value]))
         elif name == "responsible_user_id":
             cells.append(entry.responsible.display_name if entry.responsible else "")
+        elif isinstance(value, date):
+            cells.append(present.when(value))
         else:
-            cells.append(present.when(value) if value is not None else "")
+            cells.append("" if value is None else str(value))
     return cells
 
 
