@@ -217,3 +217,33 @@ def test_the_sweep_finds_calls_whose_job_was_lost(
     answered_call(sqlite_sessions, tmp_path, "lost")
     enqueued: list[str] = []
     assert pipeline(sqlite_sessions, None).sweep(enqueued.append) == ["lost"] == enqueued
+
+
+def test_purge_keeps_entries_and_complaint_recordings_longer(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    from hotline.settings import RetentionSettings
+    from recorder.models import Recording, RecordingState
+    from recorder.retention import purge
+
+    answered_call(sessions, tmp_path, "old-repair")
+    answered_call(sessions, tmp_path, "old-complaint")
+    pipeline(sessions, FakeEngine({"mono": LEAK})).process_call("old-repair")
+    pipeline(sessions, FakeEngine({"mono": "我 要 投诉 物业 一直 没 人 管"})).process_call(
+        "old-complaint"
+    )
+    rules = RetentionSettings(recording_days=30, complaint_recording_days=365)
+    assert [p.path for p in purge(sessions, rules, T0 + timedelta(days=10))] == []
+    dry = purge(sessions, rules, T0 + timedelta(days=40), dry_run=True)
+    assert [Path(p.path).name for p in dry] == ["old-repair.wav"]
+    assert (tmp_path / "old-repair.wav").exists()
+    assert [Path(p.path).name for p in purge(sessions, rules, T0 + timedelta(days=40))] == [
+        "old-repair.wav"
+    ]
+    assert not (tmp_path / "old-repair.wav").exists() and (tmp_path / "old-complaint.wav").exists()
+    assert [Path(p.path).name for p in purge(sessions, rules, T0 + timedelta(days=400))] == [
+        "old-complaint.wav"
+    ]
+    with sessions() as s:
+        assert {r.state for r in s.scalars(select(Recording))} == {RecordingState.PURGED}
+        assert s.scalar(select(func.count()).select_from(LogEntry)) == 2
