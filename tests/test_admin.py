@@ -48,14 +48,14 @@ def build(tmp_path: Path, url: str, **admin: object) -> Iterator[Desk]:
     app.engine.dispose()
 
 
-@pytest.fixture
-def web(tmp_path: Path) -> Iterator[Desk]:
+@pytest.fixture(name="web")
+def web_fixture(tmp_path: Path) -> Iterator[Desk]:
     """SQLite only: for what does not depend on the database kind."""
     yield from build(tmp_path, f"sqlite:///{tmp_path / 'hotline.db'}")
 
 
-@pytest.fixture
-def both(tmp_path: Path, database_url: str) -> Iterator[Desk]:
+@pytest.fixture(name="both")
+def both_fixture(tmp_path: Path, database_url: str) -> Iterator[Desk]:
     """SQLite and the real PostgreSQL server."""
     yield from build(tmp_path, database_url)
 

@@ -12,7 +12,10 @@ from sqlalchemy import select
 
 from recorder import db
 from recorder.models import AuditEvent, Complaint, EntryRevision, LogEntry, User
-from tests.test_admin import Desk, both, build, web  # noqa: F401  (fixtures)
+from tests.test_admin import Desk, both_fixture, build, web_fixture
+
+# The `web` (SQLite) and `both` (SQLite + PostgreSQL) fixtures of test_admin.
+__all__ = ["both_fixture", "web_fixture"]
 
 
 def entry_form(web: Desk, **changes: str) -> dict[str, str]:
