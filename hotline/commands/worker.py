@@ -27,6 +27,14 @@ def run(args: argparse.Namespace, app: App) -> int:
     # Calls whose job was lost (a killed worker) or that wait for a model.
     due = app.pipeline.sweep(queue.enqueue)
     logger.info("worker: %d workers, %d calls picked up at start", workers, len(due))
-    consumer = queue.huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
+    # Poll an idle queue at most once a second (huey's default backs off to 10 s).
+    consumer = queue.huey.create_consumer(
+        workers=workers,
+        worker_type="thread",
+        periodic=True,
+        initial_delay=0.1,
+        backoff=1.15,
+        max_delay=1.0,
+    )
     consumer.run()  # returns on SIGTERM or SIGINT, after the running jobs finish
     return 0
