@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import logging
 import re
 import tomllib
 from collections.abc import Iterator
@@ -16,10 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hotline.errors import ConfigError
 from transcripts.errors import ModelBroken, ModelMissing
 
 if TYPE_CHECKING:
     from hotline.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_SAMPLE_RATE = 16000
 #: Every Vosk model needs these; word times need word_boundary.int.
@@ -141,8 +145,15 @@ class FileCheck:
 
 def load_catalogue(config_dir: Path) -> dict[str, Any]:
     """config/models.toml: known models, their fingerprints and download names."""
-    with (config_dir / "models.toml").open("rb") as fh:
-        return tomllib.load(fh)
+    path = config_dir / "models.toml"
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        logger.warning("no %s: no fingerprints to check, no download names", path)
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
 
 
 def check_fingerprints(path: Path, files: dict[str, dict[str, Any]]) -> list[FileCheck]:
