@@ -54,6 +54,8 @@ def _entry(entry_id: int) -> LogEntry:
 def _form(entry: LogEntry, data: bool) -> EntryForm:
     form = EntryForm(data=None if data else editing.form_values(entry, zone()))
     form.category.choices = present.category_choices()
+    form.urgency.choices = [(u.value, str(label)) for u, label in present.URGENCY_LABELS.items()]
+    form.status.choices = [(s.value, str(label)) for s, label in present.STATUS_LABELS.items()]
     departments = present.content().categories.departments.names
     form.dispatch_department.choices = [("", "—"), *((d, d) for d in departments)]
     form.responsible_user_id.choices = [("", "—"), *((str(i), n) for i, n in staff_choices())]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -114,3 +115,18 @@ def disposition_label(value: object) -> str:
 
 def field_label(name: str) -> str:
     return FIELD_HEADERS.get(name, name)
+
+
+def revision_value(field: str, value: str | None) -> str:
+    """A revision's stored text as the desk shows it (labels, masked numbers)."""
+    if value is None:
+        return ""
+    if field in ("caller_number", "phone"):
+        return phone(value)
+    if field == "category":
+        return category_label(value)
+    labels: dict[Any, Any] = {"urgency": URGENCY_LABELS, "status": STATUS_LABELS}.get(field, {})
+    for key, label in labels.items():
+        if key.value == value:
+            return str(label)
+    return value
