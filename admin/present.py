@@ -125,7 +125,8 @@ def revision_value(field: str, value: str | None) -> str:
         return phone(value)
     if field == "category":
         return category_label(value)
-    labels: dict[Any, Any] = {"urgency": URGENCY_LABELS, "status": STATUS_LABELS}.get(field, {})
+    tables: dict[str, dict[Any, Any]] = {"urgency": URGENCY_LABELS, "status": STATUS_LABELS}
+    labels = tables.get(field, {})
     for key, label in labels.items():
         if key.value == value:
             return str(label)
