@@ -194,31 +194,9 @@ class Pipeline:
         return {channel: result.text for channel, result in results.items()}
 
     def _store_transcripts(self, facts: _CallFacts, results: dict[str, Any]) -> None:
-        from transcripts.text import clean
-
         with self._sessions.begin() as session:
             self._job(session, facts.pk)  # lock: another worker may store the same call
-            for channel, result in results.items():
-                exists = session.scalar(
-                    select(Transcript.id).where(
-                        Transcript.call_pk == facts.pk,
-                        Transcript.channel == channel,
-                        Transcript.engine == result.engine,
-                    )
-                )
-                if exists is None:
-                    session.add(
-                        Transcript(
-                            call_pk=facts.pk,
-                            engine=result.engine,
-                            model=result.model,
-                            language=result.language,
-                            channel=channel,
-                            text=clean(result.text),
-                            raw_text=result.text,
-                            words=result.words,
-                        )
-                    )
+            store_transcripts(session, facts.pk, results)
 
     def _responsible(self, session: Session, facts: _CallFacts) -> int | None:
         if facts.answered_by_user_id is not None:
@@ -350,3 +328,30 @@ class Pipeline:
         for call_id in due:
             enqueue(call_id)
         return due
+
+
+def store_transcripts(session: Session, call_pk: int, results: dict[str, Any]) -> None:
+    """Transcript rows for a call's channels (TranscriptResult values), skipping stored ones."""
+    from transcripts.text import clean
+
+    for channel, result in results.items():
+        exists = session.scalar(
+            select(Transcript.id).where(
+                Transcript.call_pk == call_pk,
+                Transcript.channel == channel,
+                Transcript.engine == result.engine,
+            )
+        )
+        if exists is None:
+            session.add(
+                Transcript(
+                    call_pk=call_pk,
+                    engine=result.engine,
+                    model=result.model,
+                    language=result.language,
+                    channel=channel,
+                    text=clean(result.text),
+                    raw_text=result.text,
+                    words=result.words,
+                )
+            )
