@@ -15,6 +15,7 @@ from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from admin.db import get_session
+from admin.forms import choices
 from admin.security import LoginThrottle
 from recorder.models import Role, User
 from recorder.staff import verify_password
@@ -51,7 +52,7 @@ class LoginForm(FlaskForm):
 
 
 class LanguageForm(FlaskForm):
-    language = SelectField("language", choices=list(LANGUAGES.items()))
+    language = SelectField("language", choices=choices(LANGUAGES.items()))
 
 
 def init_app(web: Flask) -> None:

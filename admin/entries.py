@@ -25,7 +25,7 @@ from sqlalchemy.orm import selectinload
 from admin import audit, editing, present, waveform
 from admin.calls import staff_choices
 from admin.db import get_session, settings, zone
-from admin.forms import EntryForm
+from admin.forms import EntryForm, choices
 from admin.security import requires
 from recorder.models import Call, EntryRevision, LogEntry, Recording, Role
 from recorder.reception_log import original_values
@@ -53,12 +53,13 @@ def _entry(entry_id: int) -> LogEntry:
 
 def _form(entry: LogEntry, data: bool) -> EntryForm:
     form = EntryForm(data=None if data else editing.form_values(entry, zone()))
-    form.category.choices = present.category_choices()
-    form.urgency.choices = [(u.value, str(label)) for u, label in present.URGENCY_LABELS.items()]
-    form.status.choices = [(s.value, str(label)) for s, label in present.STATUS_LABELS.items()]
+    form.category.choices = choices(present.category_choices())
+    form.urgency.choices = choices((u.value, str(n)) for u, n in present.URGENCY_LABELS.items())
+    form.status.choices = choices((s.value, str(n)) for s, n in present.STATUS_LABELS.items())
     departments = present.content().categories.departments.names
-    form.dispatch_department.choices = [("", "—"), *((d, d) for d in departments)]
-    form.responsible_user_id.choices = [("", "—"), *((str(i), n) for i, n in staff_choices())]
+    form.dispatch_department.choices = choices([("", "—"), *((d, d) for d in departments)])
+    staff = [("", "—"), *((str(i), name) for i, name in staff_choices())]
+    form.responsible_user_id.choices = choices(staff)
     return form
 
 

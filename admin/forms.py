@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -15,9 +18,23 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
+try:  # WTForms >= 3.3 deprecates (value, label) tuples
+    from wtforms.fields.choices import SelectChoice
+except ImportError:  # pragma: no cover - older WTForms
+    SelectChoice = None
+
 from recorder.models import EntryStatus, Role, Urgency
 
-LANG_CHOICES = [("zh-CN", "简体中文"), ("zh-TW", "繁體中文"), ("en", "English")]
+
+def choices(pairs: Iterable[tuple[str, str]]) -> list[Any]:
+    """Select options in the form this WTForms version wants."""
+    if SelectChoice is None:
+        return list(pairs)
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def values(items: Iterable[str]) -> list[Any]:
+    return choices((item, item) for item in items)
 
 
 class EntryForm(FlaskForm):
@@ -27,7 +44,7 @@ class EntryForm(FlaskForm):
     unit = StringField(_l("Unit"), validators=[Optional(), Length(max=64)])
     phone = StringField(_l("Callback number"), validators=[Optional(), Length(max=64)])
     category = SelectField(_l("Category"))
-    urgency = SelectField(_l("Urgency"), choices=[u.value for u in Urgency])
+    urgency = SelectField(_l("Urgency"), choices=values(u.value for u in Urgency))
     summary = TextAreaField(_l("Summary"), validators=[Length(max=4000)])
     handling = TextAreaField(_l("Handling"), validators=[Optional(), Length(max=4000)])
     dispatch_department = SelectField(_l("Department"), validators=[Optional()])
@@ -35,7 +52,7 @@ class EntryForm(FlaskForm):
         _l("Promised reply"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
     )
     follow_up_due = DateField(_l("Follow-up due"), validators=[Optional()])
-    status = SelectField(_l("Status"), choices=[s.value for s in EntryStatus])
+    status = SelectField(_l("Status"), choices=values(s.value for s in EntryStatus))
     responsible_user_id = SelectField(_l("Responsible"), coerce=str, validators=[Optional()])
     reason = StringField(_l("Reason for the change"), validators=[Optional(), Length(max=500)])
 
@@ -49,14 +66,14 @@ class UserForm(FlaskForm):
     username = StringField(_l("User name"), validators=[DataRequired(), Length(max=64)])
     display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
     job_number = StringField(_l("Job number"), validators=[DataRequired(), Length(max=32)])
-    role = SelectField(_l("Role"), choices=[r.value for r in Role])
+    role = SelectField(_l("Role"), choices=values(r.value for r in Role))
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
     extension = StringField(_l("Extension"), validators=[Optional(), Length(max=32)])
     independent = BooleanField(_l("May answer calls alone"), default=True)
 
 
 class UserEditForm(FlaskForm):
-    role = SelectField(_l("Role"), choices=[r.value for r in Role])
+    role = SelectField(_l("Role"), choices=values(r.value for r in Role))
     independent = BooleanField(_l("May answer calls alone"))
     active = BooleanField(_l("Active"))
 

@@ -236,3 +236,26 @@ def test_logout_needs_csrf_and_ends_the_session(web: Desk) -> None:
     assert web.client.get("/").status_code == 200
     web.client.post("/logout", data={"csrf_token": web.token("/")})
     assert web.client.get("/").status_code == 302
+
+
+def test_today_is_the_organisations_day(web: Desk) -> None:
+    """17:30 UTC on the 22nd is 01:30 on the 23rd in Asia/Shanghai: today's list."""
+    from datetime import UTC, datetime
+
+    from recorder.models import FieldSource
+    from recorder.reception_log import new_entry
+
+    with web.app.sessions.begin() as session:
+        new_entry(
+            session,
+            {"received_at": datetime(2026, 11, 22, 17, 30, tzinfo=UTC), "unit": "夜间9栋"},
+            FieldSource.AUTO,
+        )
+        new_entry(
+            session,
+            {"received_at": datetime(2026, 11, 22, 15, 59, tzinfo=UTC), "unit": "昨天7栋"},
+            FieldSource.AUTO,
+        )
+    web.login("clerk")
+    page = web.client.get("/").text
+    assert "夜间9栋" in page and "昨天7栋" not in page
