@@ -1,0 +1,187 @@
+"""Greeting compliance: did whoever answered follow the phone script?
+
+The seeds' rules (config/rules/compliance.toml cites them): answer within
+three rings; open with a greeting, the organisation's name and the job
+number (报号, 坚持报号制度) and an offer of help; ask the caller's surname
+(请问您贵姓); close politely (再见); never 喂, 不知道, 没办法 … to a caller.
+
+Staff-side transcripts arrive as Vosk writes them (spaces, numbers in
+characters); they are cleaned first. The opening is the first
+OPENING_CHARS characters (or, with word timings, the first OPENING_S
+seconds); the closing the last CLOSING_CHARS. With word timings, each
+finding carries the second it was said, so a supervisor can jump to it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from hotline.content import ComplianceRules
+from hotline.settings import RingingSettings
+from transcripts import text
+
+OPENING_CHARS = 60
+#: The greeting is the first thing said (not 您好 inside 帮您好的 later on).
+GREETING_CHARS = 12
+OPENING_S = 15.0
+CLOSING_CHARS = 40
+CHECKS = ("greeting", "organization", "staff_id", "offer_help", "surname_asked", "closing")
+REQUIRED = ("greeting", "organization", "staff_id", "offer_help", "closing")
+#: Generic parts of an organisation's name; what is left is its distinctive part.
+GENERIC = (
+    "物业服务中心",
+    "物业管理有限公司",
+    "物业管理公司",
+    "物业服务有限公司",
+    "物业公司",
+    "客服中心",
+    "服务中心",
+    "管理处",
+    "物业",
+    "有限公司",
+    "公司",
+)
+_STAFF_ID = re.compile(
+    r"(?:工号|编号)(?:是)?\d{2,6}|\d{2,6}号(?:话务员|客服|接线员|为您服务|很高兴|专员|管家)|我是\d{3,6}号?"
+)
+_REPLY_PROMISE = re.compile(
+    r"\d+(?:分钟|个?小时|天)(?:之?内|以内)|马上|立即|尽快.{0,6}(?:答复|回复|处理|派人)|今天之内|[上下]午.{0,4}(?:答复|回复)"
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    phrase: str
+    at_s: float | None = None
+
+
+@dataclass(frozen=True)
+class GreetingReport:
+    checks: dict[str, bool]
+    forbidden: list[str]
+    reply_promised: bool
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(self.checks[name] for name in REQUIRED) and not self.forbidden
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "checks": dict(self.checks),
+            "forbidden": list(self.forbidden),
+        }
+
+
+def distinctive(organization: str) -> str:
+    name = organization.replace(" ", "")
+    for generic in GENERIC:
+        name = name.replace(generic, "")
+    return name or organization.replace(" ", "")
+
+
+def _time_of(offset: int, spans: list[tuple[int, float]]) -> float | None:
+    """The start time of the word covering a character offset of the cleaned text."""
+    at = None
+    for start, seconds in spans:
+        if start > offset:
+            break
+        at = seconds
+    return at
+
+
+def _spans(words: list[dict[str, Any]] | None) -> list[tuple[int, float]]:
+    spans, offset = [], 0
+    for word in words or []:
+        spans.append((offset, float(word.get("start", 0.0))))
+        offset += len(text.clean(str(word.get("word", ""))))
+    return spans
+
+
+def check_transcript(
+    raw: str,
+    organization: str,
+    rules: ComplianceRules,
+    words: list[dict[str, Any]] | None = None,
+) -> GreetingReport:
+    """Check a staff-side transcript; `words` (Vosk word timings) locate each finding."""
+    clean = text.clean(raw)
+    numeric = text.numeric(clean)
+    spans = _spans(words)
+    opening_end = OPENING_CHARS
+    if spans:
+        opening_end = max((o for o, s in spans if s <= OPENING_S), default=OPENING_CHARS) + 4
+    opening, closing_from = clean[:opening_end], max(0, len(clean) - CLOSING_CHARS)
+    findings: list[Finding] = []
+
+    def find(check: str, phrases: list[str] | tuple[str, ...], within: str, base: int = 0) -> bool:
+        for phrase in phrases:
+            at = within.find(phrase)
+            if at >= 0:
+                findings.append(Finding(check, phrase, _time_of(base + at, spans)))
+                return True
+        return False
+
+    org_names = [organization.replace(" ", ""), distinctive(organization)]
+    checks = {
+        "greeting": find("greeting", rules.greeting, opening[:GREETING_CHARS]),
+        "organization": find("organization", org_names, opening),
+        "staff_id": bool(_STAFF_ID.search(text.numeric(opening)))
+        or any(marker in opening for marker in rules.staff_id_markers if marker != "工号"),
+        "offer_help": find("offer_help", rules.offer_help, clean),
+        "surname_asked": find("surname_asked", rules.surname_asked, clean),
+        "closing": find("closing", rules.closing, clean[closing_from:], closing_from),
+    }
+    if checks["staff_id"]:
+        match = _STAFF_ID.search(text.numeric(opening))
+        findings.append(Finding("staff_id", match.group(0) if match else "", _time_of(0, spans)))
+    forbidden = rules.forbidden_in(clean)
+    for phrase in forbidden:
+        findings.append(Finding("forbidden", phrase, _time_of(clean.find(phrase), spans)))
+    return GreetingReport(checks, forbidden, bool(_REPLY_PROMISE.search(numeric)), findings)
+
+
+def check_agent_call(
+    played: list[str], heard_to_end: bool, organization: str, rules: ComplianceRules
+) -> GreetingReport:
+    """An agent-answered call: the script actually played, counted only if the caller heard it."""
+    report = check_transcript(" ".join(played), organization, rules)
+    if heard_to_end:
+        return report
+    checks = {name: False if name in ("closing",) else ok for name, ok in report.checks.items()}
+    return GreetingReport(checks, report.forbidden, report.reply_promised, report.findings)
+
+
+def rings_before_answer(
+    ringing_at: datetime, answered_at: datetime, ringing: RingingSettings
+) -> int:
+    """How many rings the caller heard, from the ring cadence (China: 1 s on, 4 s off)."""
+    elapsed = (answered_at - ringing_at).total_seconds()
+    if elapsed <= 0:
+        return 0
+    cycle = ringing.ring_on_s + ringing.ring_off_s
+    return math.floor(elapsed / cycle) + 1
+
+
+def answered_within_rings(
+    ring_count: int | None,
+    ringing_at: datetime | None,
+    answered_at: datetime | None,
+    ringing: RingingSettings,
+    rules: ComplianceRules,
+) -> bool | None:
+    """铃响三声之内接听; None for a call nobody answered."""
+    if answered_at is None:
+        return None
+    if ring_count is not None and ringing_at is None:
+        return ring_count <= rules.max_rings
+    rings = (
+        rings_before_answer(ringing_at, answered_at, ringing) if ringing_at else (ring_count or 0)
+    )
+    return rings <= rules.max_rings
