@@ -374,3 +374,76 @@ class CallJob(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class WorkOrderSequence(Base):
+    """The last work-order number issued per year (派工单编号)."""
+
+    __tablename__ = "work_order_sequences"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class WorkOrder(Base):
+    """A matter dispatched to a department (派工), numbered per year like PG-2026-0001."""
+
+    __tablename__ = "work_orders"
+    __table_args__ = (UniqueConstraint("year", "seq", name="uq_work_order_year_seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    year: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("log_entries.id"), index=True)
+    department: Mapped[str] = mapped_column(String(64))
+    dispatched_at: Mapped[datetime] = mapped_column(default=utcnow)
+    dispatched_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    completed_at: Mapped[datetime | None]
+    #: True done, False not completed (a reason is then required), None open.
+    completed: Mapped[bool | None] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class FollowUp(Base):
+    """A follow-up call to the resident (回访): reached? satisfied? notes."""
+
+    __tablename__ = "follow_ups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("log_entries.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reached: Mapped[bool] = mapped_column(Boolean)
+    satisfied: Mapped[bool | None] = mapped_column(Boolean)
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+
+class LogCheck(Base):
+    """A supervisor's daily sign-off of the log (每天对日常电话接待记录本作检查)."""
+
+    __tablename__ = "log_checks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(Date, unique=True)
+    checked_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    checked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    notes: Mapped[str] = mapped_column(Text, default="")
+
+
+class ComplianceResult(Base):
+    """How whoever answered a call kept to the phone script (the greeting audit)."""
+
+    __tablename__ = "compliance_results"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_pk: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), unique=True)
+    answered_by: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    within_rings: Mapped[bool | None] = mapped_column(Boolean)
+    passed: Mapped[bool] = mapped_column(Boolean)
+    checks: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    forbidden: Mapped[list[Any]] = mapped_column(default=list)
+    #: [{"check": ..., "phrase": ..., "at_s": seconds or null}]
+    findings: Mapped[list[Any]] = mapped_column(default=list)
+    checked_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -39,6 +39,7 @@ from recorder import staff
 from recorder.models import (
     Call,
     CallJob,
+    ComplianceResult,
     Disposition,
     FieldSource,
     JobState,
@@ -83,6 +84,8 @@ class _CallFacts:
     caller: str | None
     answered_by_user_id: int | None
     recordings: list[str]
+    ring_count: int = 0
+    ended_in: str | None = None
 
 
 class Pipeline:
@@ -132,7 +135,51 @@ class Pipeline:
             return self._finish(facts, self._callback_entry(facts), JobState.DONE)
         said = self._transcribe(facts)
         state = JobState.WAITING if said is None else JobState.DONE
-        return self._finish(facts, self._answered_entry(facts, said), state)
+        entry_id = self._answered_entry(facts, said)
+        self._audit(facts, said)
+        return self._finish(facts, entry_id, state)
+
+    def _audit(self, facts: _CallFacts, said: dict[str, str] | None) -> None:
+        """The greeting audit of whoever answered: the staff channel, or the script the agent played."""
+        from transcripts.compliance import check_agent_call, check_transcript
+
+        rules, organization = self._content.compliance, self._settings.organization.name
+        staff_text = (said or {}).get("staff")
+        if staff_text is None and facts.answered_by_user_id is not None:
+            return  # a staff member answered; their channel is not transcribed yet
+        if staff_text is not None:
+            report, by = check_transcript(staff_text, organization, rules), "staff"
+        else:
+            played = [self._content.prompt("greeting"), self._content.closing("default")]
+            report, by = (
+                check_agent_call(
+                    played, facts.ended_in not in ("greeting", "ringing"), organization, rules
+                ),
+                "agent",
+            )
+        with self._sessions.begin() as session:
+            if (
+                session.scalar(
+                    select(ComplianceResult.id).where(ComplianceResult.call_pk == facts.pk)
+                )
+                is not None
+            ):
+                return
+            session.add(
+                ComplianceResult(
+                    call_pk=facts.pk,
+                    answered_by=by,
+                    user_id=facts.answered_by_user_id,
+                    within_rings=facts.ring_count <= rules.max_rings,
+                    passed=report.passed,
+                    checks=report.checks,
+                    forbidden=report.forbidden,
+                    findings=[
+                        {"check": f.check, "phrase": f.phrase, "at_s": f.at_s}
+                        for f in report.findings
+                    ],
+                )
+            )
 
     def _start(self, call_id: str) -> _CallFacts | Outcome:
         with self._sessions.begin() as session:
@@ -157,6 +204,8 @@ class Pipeline:
                 call.caller_number,
                 call.answered_by_user_id,
                 list(recordings),
+                call.ring_count,
+                call.ended_in,
             )
 
     def _job(self, session: Session, call_pk: int) -> CallJob:

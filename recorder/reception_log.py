@@ -142,24 +142,29 @@ def original_values(entry: LogEntry) -> dict[str, str | None]:
     return originals
 
 
-def next_complaint_number(session: Session, year: int) -> tuple[int, str]:
-    """Take the next number of `year` inside the caller's transaction.
+def next_in_sequence(session: Session, sequence: type[Any], year: int) -> int:
+    """Take the next number of `year` from a yearly sequence table, inside the caller's transaction.
 
     The sequence row is locked by the UPDATE until the caller commits, so
-    concurrent registrations queue up (no duplicates), and a rolled-back
-    registration gives its number back (no gaps).
+    concurrent takers queue up (no duplicates), and a rolled-back one gives
+    its number back (no gaps).
     """
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(
-        insert(ComplaintSequence).values(year=year, last_number=0).on_conflict_do_nothing()
+    session.execute(insert(sequence).values(year=year, last_number=0).on_conflict_do_nothing())
+    return int(
+        session.execute(
+            update(sequence)
+            .where(sequence.year == year)
+            .values(last_number=sequence.last_number + 1)
+            .returning(sequence.last_number)
+        ).scalar_one()
     )
-    seq = session.execute(
-        update(ComplaintSequence)
-        .where(ComplaintSequence.year == year)
-        .values(last_number=ComplaintSequence.last_number + 1)
-        .returning(ComplaintSequence.last_number)
-    ).scalar_one()
+
+
+def next_complaint_number(session: Session, year: int) -> tuple[int, str]:
+    """The complaint register's next number, e.g. TS-2026-0001 (shared with its handling notice)."""
+    seq = next_in_sequence(session, ComplaintSequence, year)
     return seq, f"{COMPLAINT_PREFIX}-{year}-{seq:04d}"
 
 

@@ -1,0 +1,191 @@
+"""Dispatch and follow-up (派工, 回访): from a log entry to a closed matter.
+
+Statuses: received -> dispatched -> done -> followed_up -> closed (an entry
+the desk settles itself, e.g. an inquiry answered on the phone, may go from
+received straight to done). The rules come from the seeds:
+
+- 日常报修服务流程: 工程部接单维修, 完成返单, 如未完成请备注原因, 回访报修人维修情况
+  -> a work order not completed requires a reason;
+- 物业客户中心助理日常工作检查作业指导书 3.2 每天对日常电话接待记录本作检查 (the daily
+  sign-off) and 3.3 每日18:00对当日的派工完成情况作检查 (the completion report).
+
+Every status change of an entry goes through act_as, so it leaves a revision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hotline.errors import HotlineError
+from recorder.models import (
+    EntryStatus,
+    FieldSource,
+    FollowUp,
+    LogCheck,
+    LogEntry,
+    WorkOrder,
+    WorkOrderSequence,
+    utcnow,
+)
+from recorder.reception_log import Actor, act_as, next_in_sequence
+
+WORK_ORDER_PREFIX = "PG"
+ALLOWED = {
+    EntryStatus.RECEIVED: {EntryStatus.DISPATCHED, EntryStatus.DONE},
+    EntryStatus.DISPATCHED: {EntryStatus.DONE, EntryStatus.RECEIVED},
+    EntryStatus.DONE: {EntryStatus.FOLLOWED_UP, EntryStatus.CLOSED, EntryStatus.DISPATCHED},
+    EntryStatus.FOLLOWED_UP: {EntryStatus.CLOSED, EntryStatus.DISPATCHED},
+    EntryStatus.CLOSED: set(),
+}
+DAILY_CHECK_AT = time(18, 0)
+
+
+class DispatchError(HotlineError):
+    pass
+
+
+def _move(
+    session: Session, entry: LogEntry, to: EntryStatus, user_id: int | None, reason: str | None
+) -> None:
+    if to not in ALLOWED[entry.status]:
+        raise DispatchError(f"entry {entry.id}: cannot go from {entry.status.value} to {to.value}")
+    act_as(session, Actor(user_id, FieldSource.PERSON, reason))
+    entry.status = to
+
+
+def dispatch(
+    session: Session,
+    entry: LogEntry,
+    department: str,
+    departments: list[str],
+    user_id: int | None,
+    now: datetime | None = None,
+) -> WorkOrder:
+    """A numbered work order for a department; the entry becomes `dispatched`."""
+    if department not in departments:
+        raise DispatchError(
+            f"unknown department {department!r}; configured: {', '.join(departments)}"
+        )
+    now = now or utcnow()
+    seq = next_in_sequence(session, WorkOrderSequence, now.year)
+    order = WorkOrder(
+        number=f"{WORK_ORDER_PREFIX}-{now.year}-{seq:04d}",
+        year=now.year,
+        seq=seq,
+        entry_id=entry.id,
+        department=department,
+        dispatched_at=now,
+        dispatched_by=user_id,
+    )
+    session.add(order)
+    _move(session, entry, EntryStatus.DISPATCHED, user_id, f"派工 {order.number} {department}")
+    entry.dispatch_department = department
+    session.flush()
+    return order
+
+
+def complete(
+    session: Session,
+    order: WorkOrder,
+    done: bool,
+    user_id: int | None,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    """The department's report: done, or not done with a reason (如未完成请备注原因)."""
+    if order.completed is not None:
+        raise DispatchError(f"work order {order.number} is already reported")
+    if not done and not (reason and reason.strip()):
+        raise DispatchError(
+            f"work order {order.number}: a reason is required when it was not completed"
+        )
+    order.completed, order.reason, order.completed_at = done, reason, now or utcnow()
+    entry = session.get_one(LogEntry, order.entry_id)
+    back = EntryStatus.DONE if done else EntryStatus.RECEIVED
+    _move(session, entry, back, user_id, reason or f"{order.number} 完成")
+
+
+def record_follow_up(
+    session: Session,
+    entry: LogEntry,
+    reached: bool,
+    satisfied: bool | None,
+    notes: str,
+    user_id: int | None,
+    now: datetime | None = None,
+) -> FollowUp:
+    follow = FollowUp(
+        entry_id=entry.id,
+        at=now or utcnow(),
+        by_user_id=user_id,
+        reached=reached,
+        satisfied=satisfied if reached else None,
+        notes=notes,
+    )
+    session.add(follow)
+    if reached and entry.status is EntryStatus.DONE:
+        _move(session, entry, EntryStatus.FOLLOWED_UP, user_id, "回访")
+    return follow
+
+
+def close(session: Session, entry: LogEntry, user_id: int | None, note: str | None = None) -> None:
+    _move(session, entry, EntryStatus.CLOSED, user_id, note)
+
+
+def overdue(session: Session, today: date) -> list[LogEntry]:
+    """Entries whose follow-up date has passed and that are not followed up or closed."""
+    return list(
+        session.scalars(
+            select(LogEntry)
+            .where(
+                LogEntry.follow_up_due < today,
+                LogEntry.status.not_in([EntryStatus.FOLLOWED_UP, EntryStatus.CLOSED]),
+            )
+            .order_by(LogEntry.follow_up_due)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class CompletionReport:
+    """每日18:00对当日的派工完成情况作检查."""
+
+    day: date
+    dispatched: int
+    done: int
+    not_done: list[WorkOrder]
+    open: list[WorkOrder]
+
+
+def daily_completion(session: Session, day: date, timezone: str) -> CompletionReport:
+    zone = ZoneInfo(timezone)
+    start = datetime.combine(day, time(0), zone)
+    end = start + timedelta(days=1)
+    orders = list(
+        session.scalars(
+            select(WorkOrder)
+            .where(WorkOrder.dispatched_at >= start, WorkOrder.dispatched_at < end)
+            .order_by(WorkOrder.seq)
+        )
+    )
+    return CompletionReport(
+        day=day,
+        dispatched=len(orders),
+        done=sum(1 for o in orders if o.completed),
+        not_done=[o for o in orders if o.completed is False],
+        open=[o for o in orders if o.completed is None],
+    )
+
+
+def sign_off(session: Session, day: date, user_id: int, notes: str = "") -> LogCheck:
+    """The supervisor's daily check of the log; once per day."""
+    if session.scalar(select(LogCheck.id).where(LogCheck.day == day)) is not None:
+        raise DispatchError(f"the log of {day} is already signed off")
+    check = LogCheck(day=day, checked_by=user_id, notes=notes)
+    session.add(check)
+    return check
