@@ -31,6 +31,8 @@ def _sqlite_term(term: str) -> ColumnElement[bool]:
         phrase = '"' + term.replace('"', '""') + '"'
         hits = select(_SQLITE.c.rowid).where(literal_column("entry_search").op("MATCH")(phrase))
     else:
+        # Shorter than a trigram: a scan. The ESCAPE clause also keeps FTS5 from
+        # taking the LIKE itself (SQLite 3.40 answers it with no rows when < 3 chars).
         hits = select(_SQLITE.c.rowid).where(_SQLITE.c.body.like(_like_pattern(term), escape="\\"))
     return LogEntry.id.in_(hits)
 
