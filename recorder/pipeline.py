@@ -158,6 +158,7 @@ class Pipeline:
                 "agent",
             )
         with self._sessions.begin() as session:
+            self._job(session, facts.pk)  # lock: one writer per call at a time
             if (
                 session.scalar(
                     select(ComplianceResult.id).where(ComplianceResult.call_pk == facts.pk)
