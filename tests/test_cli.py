@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from hotline.commands import COMMANDS
 from tests.conftest import new_pg_database
+from tests.support.processes import free_port
 
 
 def hotline(
@@ -146,6 +148,9 @@ def test_db_upgrade_on_postgresql(tmp_path: Path, pg_server: tuple[str, int]) ->
 def test_run_starts_what_exists_on_embedded_defaults(tmp_path: Path) -> None:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
     environ["HOME"] = str(tmp_path)
+    # Private ports, so the test never collides with a desk running on this machine.
+    environ["HOTLINE_ADMIN_LISTEN"] = f"127.0.0.1:{free_port()}"
+    environ["HOTLINE_SIP_LISTEN"] = f"127.0.0.1:{free_port(socket.SOCK_DGRAM)}"
     proc = subprocess.Popen(
         [sys.executable, "-m", "hotline", "run", "--no-demo"],
         cwd=tmp_path,
