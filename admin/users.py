@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
-from admin.db import get_session, settings
+from admin.db import get_session, now, settings
 from admin.forms import UserEditForm, UserForm
 from admin.security import requires
 from recorder import staff
 from recorder.db import redact
-from recorder.models import Role, User
+from recorder.models import Complaint, LogEntry, Recording, RecordingState, Role, User
 
 bp = Blueprint("users", __name__, url_prefix="/admin")
 SECRET_KEYS = ("password", "secret", "token")
@@ -110,7 +113,29 @@ def settings_view() -> ResponseReturnValue:
     return render_template("users/settings.html", sections=shown)
 
 
+def _due(session: Session, days: int, complaints: bool) -> int:
+    """Recordings still on disk that are older than their retention period."""
+    has_complaint = (
+        select(Complaint.id)
+        .join(LogEntry, LogEntry.id == Complaint.entry_id)
+        .where(LogEntry.call_pk == Recording.call_pk)
+        .exists()
+    )
+    stmt = select(func.count(Recording.id)).where(
+        Recording.state.in_([RecordingState.COMPLETE, RecordingState.REPAIRED]),
+        Recording.started_at < now() - timedelta(days=days),
+        has_complaint if complaints else ~has_complaint,
+    )
+    return session.scalar(stmt) or 0
+
+
 @bp.get("/retention")
 @requires(Role.ADMIN)
 def retention() -> ResponseReturnValue:
-    return render_template("users/retention.html", retention=settings().retention)
+    policy = settings().retention
+    session = get_session()
+    due = {
+        "recordings": _due(session, policy.recording_days, complaints=False),
+        "complaints": _due(session, policy.complaint_recording_days, complaints=True),
+    }
+    return render_template("users/retention.html", retention=policy, due=due)

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from recorder import db
 from recorder.models import AuditEvent, Complaint, EntryRevision, LogEntry, User
+from tests.browser import desk
 from tests.test_admin import Desk, both_fixture, build, web_fixture
 
 # The `web` (SQLite) and `both` (SQLite + PostgreSQL) fixtures of test_admin.
@@ -209,3 +210,27 @@ def test_search_migration_goes_down_and_up(database_url: str) -> None:
     db.upgrade(engine)
     assert "0003" in db.current_revisions(engine)
     engine.dispose()
+
+
+def test_retention_view_counts_recordings_past_their_period(web: Desk) -> None:
+    from datetime import timedelta
+
+    from recorder.models import Call, Direction, Recording, RecordingState
+
+    with web.app.sessions.begin() as session:
+        for n, age in enumerate((200, 100)):
+            call = Call(call_id=f"old-{n}", direction=Direction.INBOUND, invite_at=desk.NOW)
+            session.add(call)
+            session.flush()
+            session.add(
+                Recording(
+                    call_pk=call.id,
+                    path=f"/nonexistent/old-{n}.wav",
+                    state=RecordingState.COMPLETE,
+                    started_at=desk.NOW - timedelta(days=age),
+                )
+            )
+    web.login("admin")
+    page = web.client.get("/admin/retention").text
+    assert '<td class="due-recordings">1</td>' in page
+    assert '<td class="due-complaints">0</td>' in page

@@ -104,6 +104,9 @@ def test_clerk_workflow_in_chromium(served: str, browser: Browser) -> None:
         f"Math.abs(document.querySelector('audio.player').currentTime - {start}) < 0.6"
     )
     assert start - 0.05 <= audio.evaluate("a => a.currentTime") <= start + 0.6
+    # Only the caller's channel (Web Audio routing), then both again: no script errors.
+    page.select_option("select.channel-select", "left")
+    page.select_option("select.channel-select", "both")
 
     # Correct the category: the history shows it and the complaint gets its number.
     page.select_option("select[name=category]", "complaint")
