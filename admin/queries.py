@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, literal, select
 from sqlalchemy.orm import Session, joinedload
 
 from admin import search
@@ -94,16 +94,33 @@ def filtered(session: Session, filt: LogFilter, zone: ZoneInfo) -> Select[LogEnt
 
 def log_page(session: Session, filt: LogFilter, zone: ZoneInfo, size: int) -> LogPage:
     base = filtered(session, filt, zone)
+    if filt.query.strip():
+        # A search scans its index once: the total rides along as a window count.
+        entries, total = _page_rows(session, base, filt.page, size, windowed=True)
+        if entries or filt.page == 1:
+            return _page(entries, total, filt.page, size)
     total = session.scalar(select(func.count()).select_from(base.order_by(None).subquery())) or 0
-    pages = max(1, -(-total // size))
-    page = min(filt.page, pages)
-    rows = session.scalars(
-        base.options(joinedload(LogEntry.call), joinedload(LogEntry.responsible))
+    page = min(filt.page, max(1, -(-total // size)))
+    entries, _ = _page_rows(session, base, page, size, windowed=False)
+    return _page(entries, total, page, size)
+
+
+def _page_rows(
+    session: Session, base: Select[LogEntry], page: int, size: int, windowed: bool
+) -> tuple[list[LogEntry], int]:
+    stmt = (
+        base.add_columns(func.count().over() if windowed else literal(0))
+        .options(joinedload(LogEntry.call), joinedload(LogEntry.responsible))
         .order_by(LogEntry.received_at.desc(), LogEntry.id.desc())
         .limit(size)
         .offset((page - 1) * size)
     )
-    return LogPage(list(rows.unique()), total, page, pages)
+    rows = session.execute(stmt).all()
+    return [row[0] for row in rows], (rows[0][1] if rows else 0)
+
+
+def _page(entries: list[LogEntry], total: int, page: int, size: int) -> LogPage:
+    return LogPage(entries, total, page, max(1, -(-total // size)))
 
 
 def in_range(session: Session, first: date, last: date, zone: ZoneInfo) -> list[LogEntry]:

@@ -234,3 +234,16 @@ def test_retention_view_counts_recordings_past_their_period(web: Desk) -> None:
     page = web.client.get("/admin/retention").text
     assert '<td class="due-recordings">1</td>' in page
     assert '<td class="due-complaints">0</td>' in page
+
+
+@pytest.mark.parametrize("query", ["", "1"])
+def test_pages_of_the_log_with_and_without_search(both: Desk, query: str) -> None:
+    both.flask.config["PAGE_SIZE"] = 1
+    both.login("supervisor")
+    args = {"date_from": "", "date_to": "", "q": query}
+    first = both.client.get("/", query_string=args).text
+    second = both.client.get("/", query_string={**args, "page": "2"}).text
+    beyond = both.client.get("/", query_string={**args, "page": "9"}).text
+    assert "1 / 2" in first and "2 / 2" in second and "2 / 2" in beyond
+    assert ("13900001111" in first) != ("13900001111" in second)
+    assert ("13900001111" in second) == ("13900001111" in beyond)
