@@ -94,8 +94,9 @@ def filtered(session: Session, filt: LogFilter, zone: ZoneInfo) -> Select[LogEnt
 
 def log_page(session: Session, filt: LogFilter, zone: ZoneInfo, size: int) -> LogPage:
     base = filtered(session, filt, zone)
-    if filt.query.strip():
+    if filt.query.strip() and session.get_bind().dialect.name == "postgresql":
         # A search scans its index once: the total rides along as a window count.
+        # (SQLite is faster with a separate count: its IN-list is cheap to build twice.)
         entries, total = _page_rows(session, base, filt.page, size, windowed=True)
         if entries or filt.page == 1:
             return _page(entries, total, filt.page, size)
