@@ -1,15 +1,25 @@
-"""hotline agent"""
+"""hotline agent: the SIP phone agent (answers within three rings)."""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import signal
+import threading
+from types import FrameType
+from typing import TYPE_CHECKING
 
 from hotline.app import App
-from hotline.errors import NotReady
 
-READY = False
+if TYPE_CHECKING:
+    from ivr.agent import Agent
+    from ivr.sip_adapter import Endpoint, SipPhone
+
+READY = True
 NAME = "agent"
 HELP = "run the SIP phone agent (answers within three rings)"
+
+logger = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,5 +38,81 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--answer-after-rings", type=int, metavar="N", help="0 to 3")
 
 
+def endpoint(value: str) -> Endpoint:
+    from ivr.sip_adapter import Endpoint
+
+    host, _, port = value.rpartition(":")
+    return Endpoint(host, int(port))
+
+
+def build_agent(app: App) -> tuple[Agent, SipPhone]:
+    """The agent and its phone, wired from the settings (also used by `hotline demo`)."""
+    from hotline.settings import CONFIG_DIR
+    from ivr.agent import Agent, Script
+    from ivr.prompts import PromptCache
+    from ivr.sip_adapter import SipPhone
+    from recorder.calls import DatabaseCallLog
+    from recorder.recovery import recover
+    from transcripts.live import LiveTranscriber, TranscribingCallLog
+
+    settings, content = app.settings, app.content
+    sessions = app.ready_database()
+    queue = app.call_queue
+    recovered = recover(sessions, queue.enqueue)
+    if recovered.calls:
+        logger.warning("recovered %d interrupted calls at start", len(recovered.calls))
+    prompts = PromptCache(
+        settings.paths.prompt_cache,
+        CONFIG_DIR / "prompts",
+        settings.agent.tts_voice,
+        settings.agent.tts_rate,
+    )
+    script = Script(
+        prompts.audio("greeting", content.prompt("greeting")),
+        prompts.audio("closing", content.closing("default")),
+    )
+    live = LiveTranscriber(app.pipeline.engine)  # type: ignore[arg-type]
+    call_log = TranscribingCallLog(
+        DatabaseCallLog(sessions, on_ended=queue.enqueue), live, sessions
+    )
+    agent = Agent(settings, script, call_log, audio_tap=live.tap)
+    sip = settings.sip
+    phone = SipPhone(
+        endpoint(sip.listen),
+        agent.on_call,
+        registrar=endpoint(sip.registrar) if sip.registrar else None,
+        user=sip.user,
+        password=sip.password,
+        rtp_ports=(sip.rtp_port_low, sip.rtp_port_high),
+        trusted=sip.trusted,
+    )
+    return agent, phone
+
+
 def run(args: argparse.Namespace, app: App) -> int:
-    raise NotReady("not available yet: the SIP agent is issue #4, still open")
+    agent, phone = build_agent(app)
+    stop = threading.Event()
+
+    def _on_signal(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    phone.start()
+    sip = app.settings.sip
+    mode = (
+        f"registered as {sip.user} at {sip.registrar}"
+        if sip.registrar
+        else f"direct mode, trusting {', '.join(sip.trusted)}"
+    )
+    logger.info(
+        "agent listening on %s (%s), answering after %d rings",
+        sip.listen,
+        mode,
+        app.settings.ringing.answer_after_rings,
+    )
+    print(f"agent ready on {sip.listen}", flush=True)
+    stop.wait()
+    agent.stopping.set()
+    phone.stop()
+    return 0

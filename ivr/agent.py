@@ -1,0 +1,236 @@
+"""The phone agent: rings, answers within three rings, greets, records, says goodbye.
+
+Per call (one thread each, started by the SIP layer):
+
+1. ringing: the call is reported at once; the agent lets it ring
+   `answer_after_rings` rings of the configured cadence (China: 1 s on,
+   4 s off), so clerks' phones in a ring group can pick up first. A caller
+   who gives up meanwhile (CANCEL, answered 487 by the library) is a missed
+   call;
+2. answered: the scripted greeting (您好, the organisation, 报号, an offer of
+   help), then the caller is recorded for `record_seconds` or until they
+   hang up, then the closing (谢谢 ... 再见), then the agent hangs up.
+
+Media runs on a clock of absolute 20 ms deadlines (start + n × 20 ms, never
+sleep(0.02)): each tick sends the next outgoing frame and takes the next
+received frame (silence where none arrived), so the recording is
+time-aligned and gap-filled and streams to disk as it arrives. Hanging up
+at any moment leaves a correct record: abandoned during the greeting,
+answered afterwards, with `ended_in` saying where.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from hotline.settings import Settings
+from ivr.sip_adapter import FRAME_BYTES, SipCall
+from recorder.calls import CallLog
+from recorder.models import AnsweredBy, Disposition
+from recorder.wav import RecordingError, WavWriter, recording_path
+
+logger = logging.getLogger(__name__)
+FRAME_S = 0.020
+AudioTap = Callable[[str, str, bytes], None]
+
+
+@dataclass(frozen=True)
+class Script:
+    greeting: bytes
+    closing: bytes
+
+
+class Clock:
+    """Time for the agent; tests may pass another."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def sleep_until(self, deadline: float, stop: threading.Event) -> None:
+        delay = deadline - time.monotonic()
+        if delay > 0:
+            stop.wait(delay)
+
+
+class Agent:
+    def __init__(
+        self,
+        settings: Settings,
+        script: Script,
+        call_log: CallLog,
+        audio_tap: AudioTap | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self._settings = settings
+        self._script = script
+        self._log = call_log
+        self._tap = audio_tap
+        self._clock = clock or Clock()
+        self._active: set[str] = set()
+        self._lock = threading.Lock()
+        self.stopping = threading.Event()
+
+    @property
+    def active_calls(self) -> int:
+        with self._lock:
+            return len(self._active)
+
+    def on_call(self, call: SipCall) -> None:
+        with self._lock:
+            busy = len(self._active) >= self._settings.sip.max_calls
+            if not busy:
+                self._active.add(call.call_id)
+        if busy:
+            logger.warning(
+                "[%s] 486 Busy Here: %d calls already", call.call_id, self._settings.sip.max_calls
+            )
+            call.deny()
+            return
+        try:
+            self._handle(call)
+        finally:
+            with self._lock:
+                self._active.discard(call.call_id)
+
+    def _safe(self, what: str, action: Callable[[], object], call_id: str) -> None:
+        """The call goes on even if the database is away; the recording is on disk."""
+        try:
+            action()
+        except Exception:
+            logger.exception("[%s] could not log %s", call_id, what)
+
+    def _handle(self, call: SipCall) -> None:
+        cid, clock = call.call_id, self._clock
+        invited = clock.now()
+        self._safe(
+            "start", lambda: self._log.call_started(cid, call.caller, call.called, invited), cid
+        )
+        self._safe("ringing", lambda: self._log.call_ringing(cid, clock.now()), cid)
+        rings = self._ring(call)
+        if rings is None:
+            heard = self._rings_heard(clock.now(), invited)
+            logger.info("[%s] caller gave up after %d rings: missed", cid, heard)
+            self._safe(
+                "end",
+                lambda: self._log.call_ended(
+                    cid, clock.now(), Disposition.MISSED, "CANCEL", "ringing"
+                ),
+                cid,
+            )
+            return
+        answered_at = clock.now()
+        self._safe(
+            "answer",
+            lambda: self._log.call_answered(
+                cid, answered_at, rings, AnsweredBy.AGENT, codec=call.codec()
+            ),
+            cid,
+        )
+        logger.info(
+            "[%s] answered after %d rings (%.2f s)",
+            cid,
+            rings,
+            (answered_at - invited).total_seconds(),
+        )
+        stage, cause = self._converse(call, answered_at)
+        disposition = Disposition.ABANDONED if stage == "greeting" else Disposition.ANSWERED
+        self._safe(
+            "end", lambda: self._log.call_ended(cid, clock.now(), disposition, cause, stage), cid
+        )
+
+    def _rings_heard(self, now: datetime, invited: datetime) -> int:
+        from transcripts.compliance import rings_before_answer
+
+        return rings_before_answer(invited, now, self._settings.ringing)
+
+    def _ring(self, call: SipCall) -> int | None:
+        """Ring for the configured rings; the ring count, or None if the caller gave up."""
+        ringing = self._settings.ringing
+        deadline = self._clock.monotonic() + ringing.answer_delay_s()
+        while self._clock.monotonic() < deadline:
+            if call.ended or self.stopping.is_set():
+                return None
+            self._clock.sleep_until(min(deadline, self._clock.monotonic() + 0.02), self.stopping)
+        if call.ended or not call.answer():
+            return None
+        return ringing.answer_after_rings
+
+    def _converse(self, call: SipCall, answered_at: datetime) -> tuple[str, str]:
+        """Greeting, recording, closing on one 20 ms clock; (stage it ended in, cause)."""
+        cid = call.call_id
+        local = answered_at.astimezone(ZoneInfo(self._settings.organization.timezone))
+        path = recording_path(self._settings.paths.recordings, local, cid)
+        writer = self._open_recording(cid, path, answered_at)
+        record_frames = int(self._settings.agent.record_seconds / FRAME_S)
+        plan = [
+            ("greeting", self._script.greeting),
+            ("recording", b"\x00" * FRAME_BYTES * record_frames),
+            ("closing", self._script.closing),
+        ]
+        start, tick, stage, cause = self._clock.monotonic(), 0, "greeting", "agent BYE"
+        try:
+            for stage, audio in plan:
+                for offset in range(0, len(audio), FRAME_BYTES):
+                    if call.ended:
+                        return stage, "caller BYE"
+                    if self.stopping.is_set():
+                        return stage, "agent stopped"
+                    call.write(audio[offset : offset + FRAME_BYTES].ljust(FRAME_BYTES, b"\x00"))
+                    self._receive(call, writer)
+                    tick += 1
+                    self._clock.sleep_until(start + tick * FRAME_S, self.stopping)
+            # Let the closing play out before hanging up.
+            self._clock.sleep_until(self._clock.monotonic() + 0.3, self.stopping)
+            call.hangup()
+            return "closing", cause
+        finally:
+            self._close_recording(cid, writer)
+
+    def _receive(self, call: SipCall, writer: WavWriter | None) -> None:
+        frame = call.read(FRAME_BYTES)
+        if len(frame) != FRAME_BYTES:
+            frame = frame[:FRAME_BYTES].ljust(FRAME_BYTES, b"\x00")
+        if writer is not None:
+            try:
+                writer.write(frame)
+            except RecordingError:
+                logger.exception(
+                    "[%s] recording failed (disk full?); the call goes on", call.call_id
+                )
+        if self._tap is not None:
+            self._tap(call.call_id, "mono", frame)
+
+    def _open_recording(self, cid: str, path: Path, at: datetime) -> WavWriter | None:
+        try:
+            writer = WavWriter(path)
+        except RecordingError:
+            logger.exception(
+                "[%s] ALARM: cannot record (disk full?); the call is still answered", cid
+            )
+            return None
+        self._safe(
+            "recording", lambda: self._log.recording_started(cid, path, "caller", 8000, at), cid
+        )
+        return writer
+
+    def _close_recording(self, cid: str, writer: WavWriter | None) -> None:
+        if writer is None:
+            return
+        try:
+            info = writer.close()
+        except RecordingError:
+            logger.exception("[%s] could not close the recording", cid)
+            return
+        self._safe(
+            "recording end", lambda: self._log.recording_closed(cid, info, self._clock.now()), cid
+        )

@@ -1,0 +1,221 @@
+"""The one module that imports the SIP library (rfcvoip, pyVoIP's maintained successor).
+
+Everything else in hotline talks to `SipPhone` and `SipCall` below. What is
+still wrong in rfcvoip 2.10 for a service desk is fixed here, each fix
+documented and tested (tests/sip/):
+
+1. The library waits a hard-coded 1 s after an INVITE before telling the
+   application (`_run_call_callback(delay=1.0)`): we take the call at once
+   and ring for the configured number of rings ourselves.
+2. `start()` always registers: in direct mode (a trunk or PBX sends INVITEs
+   straight here) registration is switched off.
+3. It prints to stdout (`print()` with DEBUG off): its `debug` hook is routed
+   into `logging`.
+
+Audio crosses this boundary as 8 kHz 16-bit signed little-endian mono; the
+library converts to and from PCMU/PCMA and paces RTP itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import rfcvoip
+from rfcvoip.VoIP import CallState, InvalidStateError, VoIPCall, VoIPPhone
+
+from hotline.errors import HotlineError
+
+logger = logging.getLogger(__name__)
+FRAME_BYTES = 320  # 20 ms of 8 kHz 16-bit mono
+
+
+class SipError(HotlineError):
+    """The SIP layer could not start or place a call."""
+
+
+def _route_library_debug() -> None:
+    """rfcvoip's debug() prints; send it to logging instead (fix 3)."""
+    library_log = logging.getLogger("rfcvoip")
+
+    def debug(*parts: Any, **_kw: Any) -> None:
+        library_log.debug(" ".join(str(p) for p in parts))
+
+    for module in (rfcvoip, getattr(rfcvoip, "SIP", None), getattr(rfcvoip, "RTP", None)):
+        if module is not None and hasattr(module, "debug"):
+            setattr(module, "debug", debug)  # noqa: B010
+    vo = __import__("rfcvoip.VoIP.VoIP", fromlist=["debug"])
+    if hasattr(vo, "debug"):
+        setattr(vo, "debug", debug)  # noqa: B010
+
+
+_route_library_debug()
+
+
+class _Phone(VoIPPhone):
+    """VoIPPhone without the fixed 1 s before the application sees a call (fix 1)."""
+
+    @staticmethod
+    def _run_call_callback(callback: Callable[[Any], None], call: Any, delay: float = 0.0) -> None:
+        VoIPPhone._run_call_callback(callback, call, delay=0.0)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    host: str
+    port: int
+
+
+class SipCall:
+    """One call, as the agent sees it."""
+
+    def __init__(self, call: VoIPCall) -> None:
+        self._call = call
+        headers = getattr(call.request, "headers", {}) if getattr(call, "request", None) else {}
+        self.call_id: str = str(call.call_id)
+        self.caller: str | None = (headers.get("From") or {}).get("number")
+        self.called: str | None = (headers.get("To") or {}).get("number")
+        self.source: str | None = _source_host(call)
+
+    @property
+    def ended(self) -> bool:
+        return self._call.state == CallState.ENDED
+
+    @property
+    def answered(self) -> bool:
+        return self._call.state == CallState.ANSWERED
+
+    def codec(self) -> str | None:
+        """The negotiated codec, e.g. PCMU or PCMA."""
+        clients = getattr(self._call, "RTPClients", None) or []
+        preference = getattr(clients[0], "preference", None) if clients else None
+        return str(getattr(preference, "name", preference) or "") or None
+
+    def answer(self) -> bool:
+        """Answer; False when the caller gave up meanwhile (CANCEL: the library sent 487)."""
+        try:
+            self._call.answer()
+        except InvalidStateError:
+            return False
+        return True
+
+    def deny(self) -> None:
+        with contextlib.suppress(InvalidStateError):
+            self._call.deny()
+
+    def hangup(self) -> None:
+        if self._call.state == CallState.ANSWERED:
+            with contextlib.suppress(InvalidStateError):
+                self._call.hangup()
+
+    def write(self, pcm16: bytes) -> None:
+        self._call.write_audio(pcm16)
+
+    def read(self, size: int = FRAME_BYTES) -> bytes:
+        """The next `size` bytes received, silence where nothing arrived (never blocks)."""
+        return bytes(self._call.read_audio(size, False))
+
+    def dtmf(self) -> str:
+        return str(self._call.get_dtmf(1) or "")
+
+
+def _source_host(call: VoIPCall) -> str | None:
+    request = getattr(call, "request", None)
+    via = (getattr(request, "headers", {}) or {}).get("Via") if request else None
+    if isinstance(via, list) and via:
+        first = via[0]
+        return str(first.get("address", ("",))[0]) if isinstance(first, dict) else None
+    return None
+
+
+class SipPhone:
+    """The agent's SIP user agent: registered with a PBX, or in direct mode."""
+
+    def __init__(
+        self,
+        listen: Endpoint,
+        on_call: Callable[[SipCall], None],
+        registrar: Endpoint | None = None,
+        user: str = "agent",
+        password: str = "",
+        rtp_ports: tuple[int, int] = (10000, 20000),
+        trusted: list[str] | None = None,
+    ) -> None:
+        self.direct = registrar is None
+        self._trusted = [
+            ipaddress.ip_network(net, strict=False) for net in (trusted or ["127.0.0.0/8"])
+        ]
+        self._on_call = on_call
+        server = registrar or Endpoint("127.0.0.1", listen.port)
+        self._phone = _Phone(
+            server.host,
+            server.port,
+            user,
+            password,
+            myIP=listen.host,
+            callCallback=self._incoming,
+            sipPort=listen.port,
+            rtpPortLow=rtp_ports[0],
+            rtpPortHigh=rtp_ports[1],
+            audio_bit_depth=16,
+        )
+        if self.direct:
+            self._phone.sip.register = lambda *_a, **_k: True  # fix 2: no registrar to talk to
+
+    def _incoming(self, call: VoIPCall) -> None:
+        sip_call = SipCall(call)
+        if self.direct and not self._is_trusted(sip_call.source):
+            logger.warning(
+                "[%s] refused: %s is not a trusted source", sip_call.call_id, sip_call.source
+            )
+            sip_call.deny()
+            return
+        try:
+            self._on_call(sip_call)
+        except Exception:
+            logger.exception("[%s] call handler failed", sip_call.call_id)
+            sip_call.hangup()
+
+    def _is_trusted(self, host: str | None) -> bool:
+        try:
+            address = ipaddress.ip_address(host or "")
+        except ValueError:
+            return False
+        return any(address in net for net in self._trusted)
+
+    def start(self, timeout: float = 10.0) -> None:
+        try:
+            self._phone.start()
+        except Exception as exc:
+            raise SipError(f"SIP could not start: {exc}") from exc
+        if self.direct:
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if str(self._phone.get_status()).endswith("REGISTERED"):
+                return
+            time.sleep(0.05)
+        raise SipError(f"not registered with the registrar within {timeout:.0f} s")
+
+    def stop(self) -> None:
+        self._phone.stop()
+
+    def call(self, uri: str) -> SipCall:
+        """Place a call (the demo's caller); returns at once, the call rings."""
+        try:
+            return SipCall(self._phone.call(uri))
+        except Exception as exc:
+            raise SipError(f"cannot call {uri}: {exc}") from exc
+
+
+def wait_until_ended(call: SipCall, stop: threading.Event, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not call.ended and not stop.is_set() and time.monotonic() < deadline:
+        stop.wait(0.05)
+    return call.ended
