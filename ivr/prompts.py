@@ -8,9 +8,7 @@ distinct text, voice and rate, at start-up, never during a call.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 import logging
 import threading
 import wave
@@ -53,6 +51,17 @@ def _write(path: Path, pcm: bytes) -> None:
     tmp.replace(path)
 
 
+_PYTTSX3 = """
+import sys, pyttsx3
+voice, rate, text, out = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+engine = pyttsx3.init("espeak")
+engine.setProperty("voice", voice)
+engine.setProperty("rate", rate)
+engine.save_to_file(text, out)
+engine.runAndWait()
+"""
+
+
 class PromptCache:
     def __init__(self, cache_dir: Path, site_dir: Path, voice: str, rate: int) -> None:
         self._cache = cache_dir
@@ -92,17 +101,26 @@ class PromptCache:
         logger.info("synthesised prompt %s (%s)", target.name, text[:30])
 
     def _pyttsx3(self, text: str, raw: Path) -> None:
-        import pyttsx3
+        """pyttsx3 in a child process: its espeak driver can crash (SIGSEGV in a
+        ctypes callback), which must never take the agent down with it."""
+        import subprocess
+        import sys
 
         try:
-            with contextlib.redirect_stdout(io.StringIO()):  # pyttsx3 prints "Audio saved"
-                engine = pyttsx3.init("espeak")
-                engine.setProperty("voice", self._voice)
-                engine.setProperty("rate", self._rate)
-                engine.save_to_file(text, str(raw))
-                engine.runAndWait()
-        except Exception as exc:  # pyttsx3 raises bare errors from its drivers
-            logger.warning("pyttsx3 failed: %s", exc)
+            result = subprocess.run(
+                [sys.executable, "-c", _PYTTSX3, self._voice, str(self._rate), text, str(raw)],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            logger.warning("pyttsx3 took over 60 s")
+            return
+        if result.returncode != 0:
+            logger.warning(
+                "pyttsx3 failed (exit %s): %s", result.returncode, result.stderr.strip()[-200:]
+            )
 
     def _espeak(self, text: str, raw: Path) -> None:
         import shutil

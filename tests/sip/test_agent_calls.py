@@ -1,0 +1,246 @@
+"""The agent against real callers (SIPp) on loopback, direct and registered.
+
+What each test keeps: the call record (disposition, rings, where it ended),
+the recording on disk, time-aligned with what the caller sent.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import wave
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from recorder.models import Call, Disposition, Recording, RecordingState
+from tests.sip.conftest import HERE, Site, sipp
+from tests.support.processes import require_tool, wait_until
+
+AgentFactory = Callable[..., AbstractContextManager[Site]]
+
+
+def _calls(site: Site) -> list[Call]:
+    with site.sessions() as s:
+        return list(s.scalars(select(Call)))
+
+
+def _ended(site: Site, count: int = 1) -> list[Call]:
+    wait_until(lambda: len([c for c in _calls(site) if c.ended_at]) >= count, 30, "the call record")
+    return _calls(site)
+
+
+def caller_audio(tmp_path: Path, codec: str) -> tuple[Path, np.ndarray]:
+    """Speech with exact digital silence in it (sox's dither would hide dropped silence)."""
+    wav = tmp_path / "speech.wav"
+    subprocess.run(
+        [
+            require_tool("espeak-ng"),
+            "-v",
+            "cmn",
+            "-w",
+            str(wav),
+            "我姓王 三栋二单元五零一 卫生间漏水了",
+        ],
+        check=True,
+        timeout=60,
+    )
+    pcm = subprocess.run(
+        [
+            require_tool("sox"),
+            str(wav),
+            "-t",
+            "raw",
+            "-r",
+            "8000",
+            "-e",
+            "signed",
+            "-b",
+            "16",
+            "-c",
+            "1",
+            "-",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    ).stdout
+    speech = np.frombuffer(pcm, dtype="<i2")[: 8000 * 3]
+    signal = np.concatenate([speech, np.zeros(8000, dtype="<i2"), speech])
+    encoding = "mu-law" if codec == "PCMU" else "a-law"
+    raw = subprocess.run(
+        [
+            require_tool("sox"),
+            "-t",
+            "raw",
+            "-r",
+            "8000",
+            "-e",
+            "signed",
+            "-b",
+            "16",
+            "-c",
+            "1",
+            "-",
+            "-t",
+            "raw",
+            "-e",
+            encoding,
+            "-",
+        ],
+        input=signal.tobytes(),
+        capture_output=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    path = tmp_path / f"caller.{codec.lower()}"
+    path.write_bytes(raw)
+    return path, signal.astype(np.float64)
+
+
+def scenario(tmp_path: Path, audio: Path, codec: str, pause_ms: int, ptime: int = 20) -> Path:
+    text = (HERE / "scenarios" / "uac_audio.xml").read_text()
+    text = (
+        text.replace("AUDIO_FILE", str(audio))
+        .replace("PAUSE_MS", str(pause_ms))
+        .replace("PTIME", str(ptime))
+    )
+    text = text.replace("PAYLOAD", "0" if codec == "PCMU" else "8").replace("CODEC", codec)
+    path = tmp_path / f"uac_{codec}.xml"
+    path.write_text(text)
+    return path
+
+
+def best_correlation(sent: np.ndarray, recorded: np.ndarray) -> float:
+    """Peak normalised cross-correlation of the sent signal within the recording."""
+    n = len(recorded) + len(sent)
+    size = 1 << (n - 1).bit_length()
+    corr = np.fft.irfft(np.fft.rfft(recorded, size) * np.conj(np.fft.rfft(sent, size)), size)
+    lag = int(np.argmax(corr[: len(recorded)]))
+    window = recorded[lag : lag + len(sent)]
+    if len(window) < len(sent):
+        return 0.0
+    return float(np.dot(window, sent) / (np.linalg.norm(window) * np.linalg.norm(sent) + 1e-9))
+
+
+@pytest.mark.parametrize("codec", ["PCMU", "PCMA"])
+def test_a_call_is_answered_and_recorded_faithfully(
+    agent: AgentFactory, tmp_path: Path, codec: str
+) -> None:
+    audio, sent = caller_audio(tmp_path, codec)
+    with agent() as site:
+        out = sipp(
+            site.address,
+            "-sf",
+            str(scenario(tmp_path, audio, codec, 15000)),
+            "-s",
+            "agent",
+            cwd=tmp_path,
+        )
+        assert out.returncode == 0, out.stdout[-2000:]
+        (call,) = _ended(site)
+        assert call.disposition is Disposition.ANSWERED and call.ring_count == 1
+        assert call.codec == codec and call.caller_number == "13800138000"
+        answer_delay = (call.answered_at - call.invite_at).total_seconds()
+        assert 0.45 <= answer_delay <= 0.65  # one ring of the test cadence (0.5 s on)
+        with site.sessions() as s:
+            rec = s.scalars(select(Recording)).one()
+        assert rec.state is RecordingState.COMPLETE and rec.sha256
+        with wave.open(rec.path) as wav:
+            recorded = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").astype(
+                np.float64
+            )
+        assert best_correlation(sent, recorded) >= 0.99
+
+
+def test_a_caller_who_gives_up_while_it_rings_is_a_missed_call(
+    agent: AgentFactory, tmp_path: Path
+) -> None:
+    with agent(ringing__answer_after_rings="3") as site:  # 2.5 s of ringing
+        out = sipp(
+            site.address,
+            "-sf",
+            str(HERE / "scenarios" / "uac_cancel.xml"),
+            "-s",
+            "agent",
+            cwd=tmp_path,
+        )
+        assert out.returncode == 0, out.stdout[-2000:]
+        (call,) = _ended(site)
+        assert call.disposition is Disposition.MISSED and call.ended_in == "ringing"
+        assert call.answered_at is None and call.caller_number == "02188886666"
+
+
+def test_a_hang_up_during_the_greeting_is_abandoned(agent: AgentFactory, tmp_path: Path) -> None:
+    with agent() as site:
+        out = sipp(site.address, "-sn", "uac", "-s", "agent", "-d", "1500", cwd=tmp_path)
+        assert out.returncode == 0, out.stdout[-2000:]
+        (call,) = _ended(site)
+        assert (call.disposition, call.ended_in, call.hangup_cause) == (
+            Disposition.ABANDONED,
+            "greeting",
+            "caller BYE",
+        )
+
+
+def test_registered_with_kamailio_calls_arrive_through_it(
+    agent: AgentFactory, kamailio: int, tmp_path: Path
+) -> None:
+    with agent("--registrar", f"127.0.0.1:{kamailio}", "--user", "agent") as site:
+        out = sipp(f"127.0.0.1:{kamailio}", "-sn", "uac", "-s", "agent", "-d", "1000", cwd=tmp_path)
+        assert out.returncode == 0, out.stdout[-2000:]
+        (call,) = _ended(site)
+        assert call.ring_count == 1 and call.ended_at is not None
+
+
+def test_untrusted_sources_get_no_call_in_direct_mode(agent: AgentFactory, tmp_path: Path) -> None:
+    with agent("--trust", "10.0.0.0/8") as site:
+        out = sipp(site.address, "-sn", "uac", "-s", "agent", "-d", "500", cwd=tmp_path, timeout=30)
+        assert out.returncode != 0  # refused
+        time.sleep(0.5)
+        assert _calls(site) == []
+        assert "not a trusted source" in site.log.read_text()
+
+
+def test_beyond_max_calls_the_next_caller_is_refused(agent: AgentFactory, tmp_path: Path) -> None:
+    with agent(sip__max_calls="1") as site:
+        first = subprocess.Popen(
+            [
+                require_tool("sipp"),
+                site.address,
+                "-sn",
+                "uac",
+                "-s",
+                "agent",
+                "-d",
+                "6000",
+                "-i",
+                "127.0.0.1",
+                "-p",
+                "0",
+                "-m",
+                "1",
+                "-timeout",
+                "40",
+                "-timeout_error",
+            ],
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_until(lambda: len(_calls(site)) == 1, 20, "the first call")
+            second = sipp(
+                site.address, "-sn", "uac", "-s", "agent", "-d", "500", cwd=tmp_path, timeout=30
+            )
+            assert second.returncode != 0
+            assert first.wait(timeout=40) == 0
+        finally:
+            if first.poll() is None:
+                first.kill()
+        assert len(_calls(site)) == 1
+        assert "486 Busy Here" in site.log.read_text()
