@@ -11,6 +11,9 @@ documented and tested (tests/sip/):
    straight here) registration is switched off.
 3. It prints to stdout (`print()` with DEBUG off): its `debug` hook is routed
    into `logging`.
+4. Its Call-IDs are sha256 of a per-process counter, so they repeat after
+   every restart (RFC 3261 8.1.1.4 wants them globally unique): they are
+   random (uuid4) instead.
 
 Audio crosses this boundary as 8 kHz 16-bit signed little-endian mono; the
 library converts to and from PCMU/PCMA and paces RTP itself.
@@ -23,6 +26,7 @@ import ipaddress
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -70,6 +74,10 @@ class _Phone(VoIPPhone):
 class Endpoint:
     host: str
     port: int
+
+
+def unique_call_id(local: Endpoint) -> str:
+    return f"{uuid.uuid4().hex}@{local.host}:{local.port}"
 
 
 class SipCall:
@@ -146,13 +154,15 @@ class SipPhone:
         password: str = "",
         rtp_ports: tuple[int, int] = (10000, 20000),
         trusted: list[str] | None = None,
+        peer: Endpoint | None = None,
     ) -> None:
         self.direct = registrar is None
         self._trusted = [
             ipaddress.ip_network(net, strict=False) for net in (trusted or ["127.0.0.0/8"])
         ]
         self._on_call = on_call
-        server = registrar or Endpoint("127.0.0.1", listen.port)
+        # Direct mode still names a server: the peer calls are placed to (the demo's caller).
+        server = registrar or peer or Endpoint("127.0.0.1", listen.port)
         self._phone = _Phone(
             server.host,
             server.port,
@@ -167,6 +177,7 @@ class SipPhone:
         )
         if self.direct:
             self._phone.sip.register = lambda *_a, **_k: True  # fix 2: no registrar to talk to
+        self._phone.sip.gen_call_id = lambda: unique_call_id(listen)  # fix 4
 
     def _incoming(self, call: VoIPCall) -> None:
         sip_call = SipCall(call)

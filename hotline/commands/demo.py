@@ -1,22 +1,175 @@
-"""hotline demo"""
+"""hotline demo: a real SIP call to a local agent from a built-in caller.
+
+Without --use-running-agent it starts an agent in direct mode on loopback
+(free ports, the configured data directory) and calls it; with it, it calls
+the agent already running at sip.listen (what `hotline run` does). The
+caller is a second user agent in this process, through the same SIP
+adapter, saying a resident's request synthesised by espeak-ng (or --audio).
+Then it prints the call record and the log entry the pipeline made.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
 
 from hotline.app import App
-from hotline.errors import NotReady
+from hotline.errors import HotlineError
 
-READY = False
+READY = True
 NAME = "demo"
 HELP = "place a demo call to a local agent and show the log entry it makes"
+REQUEST = "您好，我姓王，住在三栋二单元五零一，我家卫生间漏水了，请尽快派人来修。电话是一三八一二三四五六七八。"
+
+logger = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--audio", metavar="WAV", help="what the demo caller says")
+    parser.add_argument(
+        "--audio", metavar="WAV", help="what the demo caller says (default: a synthesised request)"
+    )
+    parser.add_argument(
+        "--use-running-agent", action="store_true", help="call the agent at sip.listen"
+    )
+
+
+def _caller_audio(path: str | None) -> bytes:
+    from ivr.prompts import _to_telephone
+
+    if path:
+        return _to_telephone(Path(path))
+    espeak = shutil.which("espeak-ng")
+    if espeak is None:
+        raise HotlineError("espeak-ng is not installed: run scripts/install-system-deps")
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / "request.wav"
+        subprocess.run(
+            [espeak, "-v", "cmn", "-s", "150", "-w", str(wav), "--", REQUEST],
+            check=True,
+            timeout=60,
+        )
+        return _to_telephone(wav)
+
+
+def _free_udp() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _greeting_seconds(app: App) -> float:
+    from hotline.settings import CONFIG_DIR
+    from ivr.prompts import PromptCache
+
+    settings = app.settings
+    prompts = PromptCache(
+        settings.paths.prompt_cache,
+        CONFIG_DIR / "prompts",
+        settings.agent.tts_voice,
+        settings.agent.tts_rate,
+    )
+    return len(prompts.audio("greeting", app.content.prompt("greeting"))) / 16000
+
+
+def _call(agent_at: str, user: str, audio: bytes, wait_s: float, timeout: float = 120) -> str:
+    """Call the agent, wait for the answer, speak, hang up; the Call-ID."""
+    from hotline.commands.agent import endpoint
+    from ivr.sip_adapter import FRAME_BYTES, SipPhone
+
+    caller = SipPhone(
+        endpoint(f"127.0.0.1:{_free_udp()}"),
+        lambda _call: None,
+        user="13800138000",
+        rtp_ports=(30000, 30400),
+        peer=endpoint(agent_at),
+    )
+    caller.start()
+    try:
+        call = caller.call(user)
+        deadline = time.monotonic() + 30
+        while not call.answered and not call.ended and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not call.answered:
+            raise HotlineError(f"the agent at {agent_at} did not answer")
+        print("demo: the agent answered and greets the caller", flush=True)
+        time.sleep(wait_s)  # a polite caller lets the greeting finish
+        print(f"demo: the caller says: {REQUEST}", flush=True)
+        start = time.monotonic()
+        for tick, offset in enumerate(range(0, len(audio), FRAME_BYTES)):
+            if call.ended:
+                break
+            call.write(audio[offset : offset + FRAME_BYTES].ljust(FRAME_BYTES, b"\x00"))
+            time.sleep(max(0.0, start + (tick + 1) * 0.02 - time.monotonic()))
+        time.sleep(1.0)
+        call.hangup()
+        return call.call_id
+    finally:
+        caller.stop()
+
+
+def _show(app: App, call_id: str, wait_s: float) -> None:
+    from hotline.commands.ingest import entry_json
+
+    deadline = time.monotonic() + wait_s
+    result = entry_json(app, call_id)
+    while result.get("id") is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+        result = entry_json(app, call_id)
+    from sqlalchemy import select
+
+    from recorder.models import Call
+
+    with app.sessions() as session:
+        call = session.scalars(select(Call).where(Call.call_id == call_id)).one()
+        print(
+            f"demo: call {call.call_id}: {call.disposition.value}, answered after {call.ring_count} rings, "
+            f"ended in {call.ended_in} ({call.hangup_cause})"
+        )
+    print(f"demo: log entry: {result}")
+    if result.get("transcript") is None:
+        print(
+            "demo: no speech model is configured, so the entry waits for its transcript "
+            "(see README: The speech model); it is filled as soon as one is set."
+        )
 
 
 def run(args: argparse.Namespace, app: App) -> int:
-    raise NotReady(
-        "not available yet: the SIP agent and its built-in caller is issue #4, still open"
-    )
+    audio = _caller_audio(args.audio)
+    settings = app.settings
+    wait_s = _greeting_seconds(app) + 0.5
+    if args.use_running_agent:
+        for attempt in range(6):  # `hotline run` starts the agent and this at once
+            try:
+                call_id = _call(settings.sip.listen, settings.sip.user, audio, wait_s)
+                break
+            except HotlineError:
+                if attempt == 5:
+                    raise
+                time.sleep(5)
+        _show(app, call_id, wait_s=30)
+        return 0
+    from hotline.commands.agent import build_agent
+
+    app.ready_database()
+    agent, phone = build_agent(app)
+    phone.start()
+    try:
+        call_id = _call(settings.sip.listen, settings.sip.user, audio, wait_s)
+        deadline = time.monotonic() + 60
+        while agent.active_calls and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        agent.stopping.set()
+        phone.stop()
+    worker = threading.Thread(target=app.pipeline.process_call, args=(call_id,), daemon=True)
+    worker.start()
+    worker.join(timeout=120)
+    _show(app, call_id, wait_s=5)
+    return 0

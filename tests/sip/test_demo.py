@@ -1,0 +1,32 @@
+"""`hotline demo`: a real call from the built-in caller, through the same SIP adapter."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.sip.conftest import udp_port
+
+
+def test_the_demo_call_arrives_in_the_log(tmp_path: Path, short_config: Path) -> None:
+    port = udp_port()
+    (tmp_path / "hotline.toml").write_text(
+        f'[paths]\ndata_dir = "{tmp_path / "var"}"\n[sip]\nlisten = "127.0.0.1:{port}"\n'
+        "rtp_port_low = 32000\nrtp_port_high = 32200\n[ringing]\nanswer_after_rings = 1\n"
+        "ring_on_s = 0.5\nring_off_s = 0.5\n[agent]\nrecord_seconds = 3.0\n",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
+    env["HOTLINE_CONFIG_DIR"] = str(short_config)
+    base = [sys.executable, "-m", "hotline", "--config", str(tmp_path / "hotline.toml")]
+    subprocess.run([*base, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=60)
+    out = subprocess.run(
+        [*base, "demo"], env=env, capture_output=True, text=True, timeout=180, check=False
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "answered after 1 rings" in out.stdout
+    assert "log entry: {'id': 1" in out.stdout
+    recordings = list((tmp_path / "var" / "recordings").rglob("*.wav"))
+    assert len(recordings) == 1 and recordings[0].stat().st_size > 8000 * 2 * 3
