@@ -11,7 +11,9 @@ documented and tested (tests/sip/):
    straight here) registration is switched off.
 3. It prints to stdout (`print()` with DEBUG off): its `debug` hook is routed
    into `logging`.
-4. Its Call-IDs are sha256 of a per-process counter, so they repeat after
+4. `deny()` can only answer 486: an untrusted source in direct mode gets 403
+   Forbidden (`SipCall.forbid`).
+5. Its Call-IDs are sha256 of a per-process counter, so they repeat after
    every restart (RFC 3261 8.1.1.4 wants them globally unique): they are
    random (uuid4) instead.
 
@@ -32,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import rfcvoip
+from rfcvoip.SIP import SIPStatus
 from rfcvoip.VoIP import CallState, InvalidStateError, VoIPCall, VoIPPhone
 
 from hotline.errors import HotlineError
@@ -117,6 +120,19 @@ class SipCall:
         with contextlib.suppress(InvalidStateError):
             self._call.deny()
 
+    def forbid(self) -> None:
+        """403 Forbidden (an untrusted source in direct mode); the library's deny() only says 486."""
+        call = self._call
+        if call.state != CallState.RINGING:
+            return
+        sip = call.sip
+        sip.send_response(
+            call.request, sip._build_response(call.request, SIPStatus.FORBIDDEN, contact=True)
+        )
+        call._stop_rtp_clients()
+        call._set_state(CallState.ENDED)
+        call._finalize_ended_call()
+
     def hangup(self) -> None:
         if self._call.state == CallState.ANSWERED:
             with contextlib.suppress(InvalidStateError):
@@ -177,7 +193,7 @@ class SipPhone:
         )
         if self.direct:
             self._phone.sip.register = lambda *_a, **_k: True  # fix 2: no registrar to talk to
-        self._phone.sip.gen_call_id = lambda: unique_call_id(listen)  # fix 4
+        self._phone.sip.gen_call_id = lambda: unique_call_id(listen)  # fix 5
 
     def _incoming(self, call: VoIPCall) -> None:
         sip_call = SipCall(call)
@@ -185,7 +201,7 @@ class SipPhone:
             logger.warning(
                 "[%s] refused: %s is not a trusted source", sip_call.call_id, sip_call.source
             )
-            sip_call.deny()
+            sip_call.forbid()
             return
         try:
             self._on_call(sip_call)

@@ -30,7 +30,7 @@ def test_fix_2_direct_mode_does_not_register() -> None:
     assert phone.direct
 
 
-def test_fix_4_call_ids_are_unique_across_restarts() -> None:
+def test_fix_5_call_ids_are_unique_across_restarts() -> None:
     local = Endpoint("127.0.0.1", 5062)
     ids = {unique_call_id(local) for _ in range(1000)}
     assert len(ids) == 1000 and all(i.endswith("@127.0.0.1:5062") for i in ids)

@@ -201,6 +201,8 @@ def test_untrusted_sources_get_no_call_in_direct_mode(agent: AgentFactory, tmp_p
     with agent("--trust", "10.0.0.0/8") as site:
         out = sipp(site.address, "-sn", "uac", "-s", "agent", "-d", "500", cwd=tmp_path, timeout=30)
         assert out.returncode != 0  # refused
+        errors = "".join(p.read_text() for p in tmp_path.glob("uac_*_errors.log"))
+        assert "SIP/2.0 403 Forbidden" in errors
         time.sleep(0.5)
         assert _calls(site) == []
         assert "not a trusted source" in site.log.read_text()
