@@ -197,6 +197,32 @@ def test_registered_with_kamailio_calls_arrive_through_it(
         assert call.ring_count == 1 and call.ended_at is not None
 
 
+def test_registration_with_digest_authentication(
+    agent: AgentFactory, kamailio_auth: int, tmp_path: Path
+) -> None:
+    with agent(
+        "--registrar", f"127.0.0.1:{kamailio_auth}", "--user", "agent", "--password", "s3cret"
+    ) as site:
+        assert "REGISTERED sip:agent@" in (tmp_path / "kamailio.log").read_text()
+        out = sipp(
+            f"127.0.0.1:{kamailio_auth}", "-sn", "uac", "-s", "agent", "-d", "1000", cwd=tmp_path
+        )
+        assert out.returncode == 0, out.stdout[-2000:]
+        assert _ended(site)[0].ring_count == 1
+
+
+def test_a_wrong_password_stops_start_up_with_a_clear_line(
+    agent: AgentFactory, kamailio_auth: int
+) -> None:
+    with (
+        pytest.raises(RuntimeError, match="not registered with the registrar"),
+        agent(
+            "--registrar", f"127.0.0.1:{kamailio_auth}", "--user", "agent", "--password", "wrong"
+        ),
+    ):
+        pass
+
+
 def test_untrusted_sources_get_no_call_in_direct_mode(agent: AgentFactory, tmp_path: Path) -> None:
     with agent("--trust", "10.0.0.0/8") as site:
         out = sipp(site.address, "-sn", "uac", "-s", "agent", "-d", "500", cwd=tmp_path, timeout=30)
