@@ -4,6 +4,8 @@ Everything else in hotline talks to `SipPhone` and `SipCall` below. What is
 still wrong in rfcvoip 2.10 for a service desk is fixed here, each fix
 documented and tested (tests/sip/):
 
+0. It never sends 100 Trying, so a caller's INVITE is retransmitted until
+   180 Ringing: a new INVITE gets 100 Trying at once.
 1. The library waits a hard-coded 1 s after an INVITE before telling the
    application (`_run_call_callback(delay=1.0)`): we take the call at once
    and ring for the configured number of rings ourselves.
@@ -66,7 +68,17 @@ _route_library_debug()
 
 
 class _Phone(VoIPPhone):
-    """VoIPPhone without the fixed 1 s before the application sees a call (fix 1)."""
+    """VoIPPhone without the fixed 1 s before the application sees a call (fix 1),
+    answering every new INVITE with 100 Trying at once (fix 0)."""
+
+    def _callback_MSG_Invite(self, request: Any) -> None:
+        call_id = str(request.headers.get("Call-ID", "") or "").strip()
+        if call_id and not self.has_call_id(call_id):  # not a re-INVITE of a known call
+            try:
+                self.sip.send_response(request, self.sip.gen_response(request, SIPStatus.TRYING))
+            except Exception:  # a malformed request: the library answers it below
+                logger.debug("no 100 Trying for %s", call_id, exc_info=True)
+        super()._callback_MSG_Invite(request)
 
     @staticmethod
     def _run_call_callback(callback: Callable[[Any], None], call: Any, delay: float = 0.0) -> None:

@@ -177,8 +177,12 @@ def test_a_caller_who_gives_up_while_it_rings_is_a_missed_call(
 
 def test_a_hang_up_during_the_greeting_is_abandoned(agent: AgentFactory, tmp_path: Path) -> None:
     with agent() as site:
-        out = sipp(site.address, "-sn", "uac", "-s", "agent", "-d", "1500", cwd=tmp_path)
+        out = sipp(
+            site.address, "-sn", "uac", "-s", "agent", "-d", "1500", "-trace_msg", cwd=tmp_path
+        )
         assert out.returncode == 0, out.stdout[-2000:]
+        messages = "".join(p.read_text() for p in tmp_path.glob("uac_*_messages.log"))
+        assert 0 <= messages.index("SIP/2.0 100 Trying") < messages.index("SIP/2.0 180 Ringing")
         (call,) = _ended(site)
         assert (call.disposition, call.ended_in, call.hangup_cause) == (
             Disposition.ABANDONED,
