@@ -15,6 +15,8 @@ documented and tested (tests/sip/):
    into `logging`.
 4. `deny()` can only answer 486: an untrusted source in direct mode gets 403
    Forbidden (`SipCall.forbid`).
+6. Its 200 OK to an INVITE is sent once: it is resent until the ACK arrives
+   (RFC 3261 timers; BYE after 32 s without one).
 5. Its Call-IDs are sha256 of a per-process counter, so they repeat after
    every restart (RFC 3261 8.1.1.4 wants them globally unique): they are
    random (uuid4) instead.
@@ -95,11 +97,17 @@ def unique_call_id(local: Endpoint) -> str:
     return f"{uuid.uuid4().hex}@{local.host}:{local.port}"
 
 
+#: RFC 3261 17.2.1: the 200 OK to an INVITE is resent at T1, doubling to T2,
+#: until the ACK arrives; without an ACK after 64 x T1 the call is ended.
+T1, T2 = 0.5, 4.0
+
+
 class SipCall:
     """One call, as the agent sees it."""
 
-    def __init__(self, call: VoIPCall) -> None:
+    def __init__(self, call: VoIPCall, acked: Callable[[str], bool] = lambda _cid: True) -> None:
         self._call = call
+        self._acked = acked
         headers = getattr(call.request, "headers", {}) if getattr(call, "request", None) else {}
         self.call_id: str = str(call.call_id)
         self.caller: str | None = (headers.get("From") or {}).get("number")
@@ -121,12 +129,34 @@ class SipCall:
         return str(getattr(preference, "name", preference) or "") or None
 
     def answer(self) -> bool:
-        """Answer; False when the caller gave up meanwhile (CANCEL: the library sent 487)."""
-        try:
-            self._call.answer()
-        except InvalidStateError:
+        """Answer; False when the caller gave up meanwhile (CANCEL: the library sent 487).
+
+        VoIPCall.answer() sends its 200 OK once (fix 6): the same steps, keeping
+        the 200 to resend until the ACK arrives.
+        """
+        call = self._call
+        if call.state != CallState.RINGING:
             return False
+        ok = call.sip.gen_answer(call.request, call.session_id, call.gen_ms(), call.sendmode)
+        call.sip.send_response(call.request, ok)
+        call._set_state(CallState.ANSWERED)
+        threading.Thread(
+            target=self._resend_until_ack, args=(ok,), name=f"200 {self.call_id}", daemon=True
+        ).start()
         return True
+
+    def _resend_until_ack(self, ok: str) -> None:
+        interval, waited = T1, 0.0
+        while waited < 64 * T1:
+            time.sleep(interval)
+            waited += interval
+            if self._acked(self.call_id) or self.ended:
+                return
+            logger.debug("[%s] no ACK yet: 200 OK again", self.call_id)
+            self._call.sip.send_response(self._call.request, ok)
+            interval = min(interval * 2, T2)
+        logger.warning("[%s] no ACK for the 200 OK in %.0f s: hanging up", self.call_id, waited)
+        self.hangup()
 
     def deny(self) -> None:
         with contextlib.suppress(InvalidStateError):
@@ -206,9 +236,18 @@ class SipPhone:
         if self.direct:
             self._phone.sip.register = lambda *_a, **_k: True  # fix 2: no registrar to talk to
         self._phone.sip.gen_call_id = lambda: unique_call_id(listen)  # fix 5
+        self._acks: set[str] = set()
+        original = self._phone.sip.parse_message
+
+        def parse_message(message: Any) -> None:  # fix 6: the library drops ACKs unseen
+            if getattr(message, "method", None) == "ACK":
+                self._acks.add(str(message.headers.get("Call-ID", "")).strip())
+            original(message)
+
+        self._phone.sip.parse_message = parse_message
 
     def _incoming(self, call: VoIPCall) -> None:
-        sip_call = SipCall(call)
+        sip_call = SipCall(call, acked=self._acks.__contains__)
         if self.direct and not self._is_trusted(sip_call.source):
             logger.warning(
                 "[%s] refused: %s is not a trusted source", sip_call.call_id, sip_call.source

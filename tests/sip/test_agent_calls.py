@@ -191,6 +191,21 @@ def test_a_hang_up_during_the_greeting_is_abandoned(agent: AgentFactory, tmp_pat
         )
 
 
+def test_the_200_ok_is_resent_until_the_ack_arrives(agent: AgentFactory, tmp_path: Path) -> None:
+    with agent() as site:
+        late = HERE / "scenarios" / "uac_late_ack.xml"
+        out = sipp(site.address, "-sf", str(late), "-s", "agent", "-trace_msg", cwd=tmp_path)
+        assert out.returncode == 0, out.stdout[-2000:]
+        messages = "".join(p.read_text() for p in tmp_path.glob("uac_late_ack_*_messages.log"))
+        oks = [
+            m
+            for m in messages.split("----")
+            if "SIP/2.0 200 OK" in m and "INVITE" in m.split("CSeq:")[-1][:20]
+        ]
+        assert len(oks) >= 3  # sent at 0 s, again at 0.5 s and 1.5 s while the ACK was withheld
+        assert _ended(site)[0].answered_at is not None
+
+
 def test_registered_with_kamailio_calls_arrive_through_it(
     agent: AgentFactory, kamailio: int, tmp_path: Path
 ) -> None:
