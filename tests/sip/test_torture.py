@@ -1,0 +1,76 @@
+"""RFC 4475 torture messages against the agent, inside a loopback-only network namespace.
+
+What is kept: the agent process survives every message, answers nothing
+malformed, and still answers the next good call. (Replies go to each
+message's Via, mostly foreign addresses that do not exist in the namespace,
+so only the few replies addressed to loopback are seen here.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.sip.conftest import short_config as _short_config  # noqa: F401
+from tests.sip.conftest import udp_port
+from tests.support.processes import require_tool
+
+SHARED = Path(__file__).resolve().parents[3] / "shared"
+STATUS_LINE = re.compile(r"^SIP/2\.0 [1-6]\d\d [^\r\n]*$")
+
+
+def test_torture_messages_do_not_stop_the_agent(tmp_path: Path, short_config: Path) -> None:
+    torture = SHARED / "sip-torture" / "rfc4475"
+    assert torture.is_dir(), (
+        f"{torture} is missing: the shared test data sits beside the repository"
+    )
+    require_tool("sipp")
+    port = udp_port()
+    config = tmp_path / "hotline.toml"
+    config.write_text(
+        f'[paths]\ndata_dir = "{tmp_path / "var"}"\n[sip]\nlisten = "127.0.0.1:{port}"\n'
+        "rtp_port_low = 33000\nrtp_port_high = 33400\n[ringing]\nanswer_after_rings = 0\n[agent]\nrecord_seconds = 1.0\n",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
+    env["HOTLINE_CONFIG_DIR"] = str(short_config)
+    subprocess.run(
+        [sys.executable, "-m", "hotline", "--config", str(config), "db", "upgrade"],
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    unshare = ["unshare", "-n"] if os.geteuid() == 0 else ["unshare", "-rn"]
+    out = subprocess.run(
+        [
+            *unshare,
+            sys.executable,
+            str(Path(__file__).with_name("torture_run.py")),
+            str(config),
+            str(port),
+            str(torture),
+            str(tmp_path),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=Path.cwd(),
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["alive_after"] and result["alive_end"]
+    assert result["good_call"] == 0  # the next good call is answered
+    replies = result["replies"]
+    assert len(replies) == 50
+    for name, lines in replies.items():
+        assert all(STATUS_LINE.match(line) for line in lines), (
+            name,
+            lines,
+        )  # nothing malformed sent back
