@@ -67,6 +67,7 @@ def test_the_text_is_stored_at_hang_up_and_not_decoded_again(
     engine: SpeechEngine, sqlite_sessions: sessionmaker[Session], tmp_path: Path
 ) -> None:
     live = LiveTranscriber(lambda: engine)
+    assert live.preload()
     log = TranscribingCallLog(DatabaseCallLog(sqlite_sessions), live, sqlite_sessions)
     now = datetime.now(UTC)
     log.call_started("live-1", "13800138000", "8001", now)
@@ -87,7 +88,13 @@ def test_the_text_is_stored_at_hang_up_and_not_decoded_again(
         assert entry.summary != WAITING_SUMMARY  # filled from the live text at once
 
 
-def test_without_a_model_the_tap_does_nothing(sqlite_sessions: sessionmaker[Session]) -> None:
-    live = LiveTranscriber(lambda: None)
-    live.tap("x", "mono", b"\x00\x00" * 160)
+def test_without_a_model_the_tap_does_nothing_and_never_loads_on_the_audio_path(
+    sqlite_sessions: sessionmaker[Session],
+) -> None:
+    loads: list[int] = []
+    live = LiveTranscriber(lambda: loads.append(1) or None, recheck_s=3600)
+    assert not live.preload()
+    for _ in range(500):  # ten seconds of frames
+        live.tap("x", "mono", b"\x00\x00" * 160)
     assert live.finish("x") == {}
+    assert len(loads) == 1  # only the start-up load, not one per frame

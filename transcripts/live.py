@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -33,22 +34,38 @@ TELEPHONE_RATE = 8000
 
 class LiveTranscriber:
     def __init__(
-        self, load_engine: Callable[[], SpeechEngine | None], finish_timeout: float = 30.0
+        self,
+        load_engine: Callable[[], SpeechEngine | None],
+        finish_timeout: float = 30.0,
+        recheck_s: float = 60.0,
     ) -> None:
         self._load_engine = load_engine
         self._engine: SpeechEngine | None = None
         self._streams: dict[tuple[str, str], TranscriptStream] = {}
         self._lock = threading.Lock()
         self._finish_timeout = finish_timeout
+        self._recheck_s = recheck_s
+        self._checked_at = float("-inf")
+
+    def preload(self) -> bool:
+        """Load the model now (at start-up), never on an audio thread; True if one is usable."""
+        self._checked_at = time.monotonic()
+        self._engine = self._load_engine()
+        return self._engine is not None
+
+    def _reload_later(self) -> None:
+        """Without a model, look again at most once a minute, in the background."""
+        if time.monotonic() - self._checked_at >= self._recheck_s:
+            self._checked_at = time.monotonic()
+            threading.Thread(target=self.preload, name="model check", daemon=True).start()
 
     def _stream(self, call_id: str, channel: str) -> TranscriptStream | None:
         with self._lock:
             stream = self._streams.get((call_id, channel))
             if stream is None:
                 if self._engine is None:
-                    self._engine = self._load_engine()
-                    if self._engine is None:
-                        return None
+                    self._reload_later()
+                    return None
                 stream = self._engine.open_stream(TELEPHONE_RATE, channel)
                 self._streams[(call_id, channel)] = stream
             return stream

@@ -72,6 +72,8 @@ def build_agent(app: App) -> tuple[Agent, SipPhone]:
         prompts.audio("closing", content.closing("default")),
     )
     live = LiveTranscriber(app.pipeline.engine)  # type: ignore[arg-type]
+    if not live.preload():  # the model loads here, not on the first call's audio thread
+        logger.warning("no usable speech model: calls are recorded, transcription waits for one")
     call_log = TranscribingCallLog(
         DatabaseCallLog(sessions, on_ended=queue.enqueue), live, sessions
     )
