@@ -44,6 +44,9 @@ class Category(_Data):
     #: When one of these is said, this category also wins over `strong_before`.
     strong_keywords: list[str] = Field(default_factory=list)
     strong_before: list[str] = Field(default_factory=list)
+    #: A thing and a fault said close together (电梯 ... 不动了) count as one keyword hit.
+    things: list[str] = Field(default_factory=list)
+    faults: list[str] = Field(default_factory=list)
 
     def label_for(self, language: str) -> str:
         return self.labels.get(language, self.label)
@@ -53,6 +56,8 @@ class UrgencyRule(_Data):
     label: str
     follow_up_days: int | None = None
     keywords: list[str]
+    things: list[str] = Field(default_factory=list)
+    faults: list[str] = Field(default_factory=list)
 
 
 class Departments(_Data):

@@ -3,17 +3,22 @@
 A category whose keywords match wins over the categories in its `before`
 list, so a complaint about a repair never done is a complaint, not a repair.
 Among the rest, the most keyword hits wins; ties go to the order in the file.
+A thing and a fault said close together (电梯 ... 不动了, 报警器 ... 一直在叫)
+count as a hit too, so repairs are found even in words no keyword list holds.
 Urgency is raised only for repairs and complaints: a question about the lift
 timetable is not a safety matter.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hotline.content import CategoryRules
 
 URGENT_CATEGORIES = ("repair", "complaint")
+#: How many characters after a thing its fault may be said (电梯今天早上开始就不动了).
+FAULT_WINDOW = 12
 
 
 @dataclass(frozen=True)
@@ -23,10 +28,27 @@ class Classification:
     hits: dict[str, list[str]]
 
 
+def together(text: str, things: Sequence[str], faults: Sequence[str]) -> list[str]:
+    """`thing+fault` for each thing followed closely by a fault."""
+    found = []
+    for thing in things:
+        start = text.find(thing)
+        while start >= 0:
+            end = start + len(thing)
+            window = text[end : end + FAULT_WINDOW]
+            fault = next((f for f in faults if f in window), None)
+            if fault is not None:
+                found.append(f"{thing}+{fault}")
+                break
+            start = text.find(thing, end)
+    return found
+
+
 def category_hits(text: str, rules: CategoryRules) -> dict[str, list[str]]:
     hits = {}
     for category in rules.category:
         found = [word for word in category.keywords if word in text]
+        found += together(text, category.things, category.faults)
         if found:
             hits[category.key] = found
     return hits
@@ -53,7 +75,8 @@ def urgency(text: str, category: str, rules: CategoryRules) -> str:
     if category not in URGENT_CATEGORIES:
         return "normal"
     for level in ("safety", "leak"):
-        if any(word in text for word in rules.urgency[level].keywords):
+        rule = rules.urgency[level]
+        if any(word in text for word in rule.keywords) or together(text, rule.things, rule.faults):
             return level
     return "normal"
 

@@ -72,6 +72,19 @@ SPELLED = {
 #: Titles callers use for themselves (师傅, 经理, 大哥 name staff, not the caller).
 _TITLES = "女士|先生|小姐|阿姨|大爷|大妈|奶奶|爷爷|大姐|太太"
 
+#: Words before a title that make it a staff member's (你们的保洁刘阿姨, 保安王大哥).
+_STAFF_ROLES = (
+    "保洁",
+    "保安",
+    "维修",
+    "工程部",
+    "客服",
+    "前台",
+    "管家",
+    "门卫",
+    "你们的",
+    "物业的",
+)
 _SURNAME_SAID = re.compile(r"(?:免贵|我|本人|我们家|我家)?姓([\u4e00-\u9fff]{1,3})")
 _SURNAME_TITLE = re.compile(rf"(?={_TITLES})")
 
@@ -113,10 +126,11 @@ def surname(text: str) -> str | None:
             return text[start]
     for match in _SURNAME_TITLE.finditer(text):
         at = match.start()
-        if text[max(0, at - 2) : at] in COMPOUND_SURNAMES:
-            return text[at - 2 : at]
-        if at > 0 and text[at - 1] in SURNAMES:
-            return text[at - 1]
+        size = 2 if text[max(0, at - 2) : at] in COMPOUND_SURNAMES else 1
+        if at < size or (size == 1 and text[at - 1] not in SURNAMES):
+            continue
+        if not text[: at - size].endswith(_STAFF_ROLES):
+            return text[at - size : at]
     return None
 
 

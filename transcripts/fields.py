@@ -61,7 +61,17 @@ _EN_KEYWORDS = {  # checked in this order: a complaint about a repair is a compl
         "strange noise",
     ),
     "message": ("tell him", "tell her", "call me back", "leave a message"),
-    "inquiry": ("how do i", "when is", "how much", "can i", "what time", "ask about"),
+    "inquiry": (
+        "how do i",
+        "when is",
+        "when does",
+        "when will",
+        "how much",
+        "can i",
+        "what time",
+        "ask about",
+        "could you tell me",
+    ),
 }
 _EN_SAFETY = (
     "lift",

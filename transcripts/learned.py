@@ -44,7 +44,13 @@ class TrainingReport:
 
 
 def corrections(session: Session) -> list[tuple[str, str]]:
-    """(clean transcript text, category a person chose) for every corrected entry."""
+    """(clean caller text, category a person chose) for every corrected entry.
+
+    Only the caller's channels, as the pipeline classifies them (the staff
+    channel would teach the model the clerk's words).
+    """
+    from recorder.pipeline import CALLER_CHANNELS
+
     rows = session.execute(
         select(LogEntry.id, LogEntry.call_pk, LogEntry.category)
         .join(EntryRevision, EntryRevision.entry_id == LogEntry.id)
@@ -56,8 +62,8 @@ def corrections(session: Session) -> list[tuple[str, str]]:
         if call_pk is None:
             continue
         said = session.scalars(
-            select(Transcript.text)
-            .where(Transcript.call_pk == call_pk)
+            select(Transcript.raw_text)
+            .where(Transcript.call_pk == call_pk, Transcript.channel.in_(CALLER_CHANNELS))
             .order_by(Transcript.channel)
         ).all()
         joined = text.clean(" ".join(said))
@@ -95,7 +101,7 @@ def train(
     if len(examples) < MIN_EXAMPLES:
         raise TrainingError(
             f"only {len(examples)} labelled examples; at least {MIN_EXAMPLES} are needed "
-            "(clerks' category corrections in the admin, or --data FILE)"
+            "(clerks' category corrections in the admin, or --labelled FILE)"
         )
     import joblib
     from sklearn.model_selection import StratifiedKFold, cross_val_predict

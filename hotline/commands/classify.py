@@ -4,7 +4,7 @@ CLI contract (scripts depend on it): `hotline classify [--lang zh] --json TEXT`
 prints one JSON object with the keys category, category_label, urgency,
 surname, unit, phone, summary (null where absent). With no TEXT, one
 utterance per line from standard input, one JSON object per line.
-`hotline classify train [--data FILE]` trains the learned classifier.
+`hotline classify train [--labelled FILE]` trains the learned classifier.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lang", default="zh", choices=["zh", "en"])
     parser.add_argument("--json", action="store_true", help="print JSON (one object per line)")
     parser.add_argument(
-        "--data", metavar="FILE", help="train: a labelled TSV (text, category, ...) as well"
+        "--labelled", metavar="FILE", help="train: a labelled TSV (text, category, ...) as well"
     )
 
 
@@ -43,8 +43,8 @@ def _train(args: argparse.Namespace, app: App) -> int:
     with sessions() as session:
         examples = learned.corrections(session)
     count = len(examples)
-    if args.data:
-        examples += learned.read_labelled(Path(args.data))
+    if args.labelled:
+        examples += learned.read_labelled(Path(args.labelled))
     report = learned.train(
         examples, app.content.categories, app.settings.paths.data_dir / "models", count
     )

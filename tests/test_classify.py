@@ -1,0 +1,202 @@
+"""Category and urgency: the rules, the labelled set's targets, the learned classifier, the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.content import CategoryRules, Content, load_content
+from hotline.settings import Settings
+from recorder.models import Call, Direction, Disposition, FieldSource, LogEntry, Transcript
+from recorder.reception_log import Actor, act_as, new_entry
+from tests.labelled import DATA, FIELDS, utterances
+from transcripts import classify, text
+from transcripts.fields import fill_entry
+from transcripts.learned import LearnedCategories, TrainingError, corrections, read_labelled, train
+
+RECEIVED = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def content() -> Content:
+    return load_content(Settings())
+
+
+@pytest.mark.parametrize(
+    ("said", "category", "urgency"),
+    [
+        ("我家卫生间漏水了", "repair", "leak"),
+        ("电梯今天早上开始就不动了", "repair", "safety"),  # a thing and its fault
+        ("燃气报警器一直在叫", "repair", "safety"),
+        ("天台门一直开着小孩上去很危险", "repair", "safety"),
+        ("上个礼拜报修的漏水到现在还没人来修我要投诉", "complaint", "leak"),  # never done
+        ("马桶堵了师傅说来结果一直没来", "complaint", "normal"),
+        ("保安态度太差了", "complaint", "normal"),
+        ("请问电梯年检是什么时候", "inquiry", "normal"),  # lifts, but only a question
+        ("请问快递柜在哪", "inquiry", "normal"),
+        ("帮我订两桶桶装水", "convenience", "normal"),
+        ("我被锁在门外了帮我找个开锁的", "convenience", "normal"),
+        ("我想表扬维修师傅修水管修得很好", "praise", "normal"),
+        ("我建议小区多装几个路灯", "suggestion", "normal"),
+        ("帮我转告一下张经理让他回个电话", "message", "normal"),
+        ("他手机打不通麻烦让他回我电话", "message", "normal"),
+        ("走廊灯闪个不停电话一三八", "repair", "normal"),  # 不停电 is not a power cut
+        ("喂你好听得到吗", "other", "normal"),
+    ],
+)
+def test_rules(content: Content, said: str, category: str, urgency: str) -> None:
+    found = classify.classify(said, content.categories)
+    assert (found.category, found.urgency) == (category, urgency), found.hits
+
+
+def test_a_fault_counts_only_close_to_its_thing() -> None:
+    assert classify.together("电梯不动了", ["电梯"], ["不动"]) == ["电梯+不动"]
+    far = "电梯" + "我们家里的人今天都在外面" + "不动"
+    assert classify.together(far, ["电梯"], ["不动"]) == []
+
+
+def test_the_labelled_set_meets_its_targets(content: Content) -> None:
+    """>= 95 % on category, urgency, surname, unit and phone (issue 7's targets)."""
+    items = utterances()
+    assert len(items) >= 160 and sum(item.lang == "en" for item in items) >= 20
+    assert {item.expected["category"] for item in items} == {
+        c.key for c in content.categories.category
+    }
+    right: Counter[str] = Counter()
+    for item in items:
+        got = fill_entry(item.text, content, RECEIVED, item.lang).as_json()
+        right.update(name for name in FIELDS if got[name] == item.expected[name])
+    accuracy = {name: right[name] / len(items) for name in FIELDS}
+    assert all(value >= 0.95 for value in accuracy.values()), accuracy
+
+
+def _without_keywords(rules: CategoryRules) -> CategoryRules:
+    data = rules.model_dump()
+    for category in data["category"]:
+        category.update(keywords=[], things=[], faults=[], strong_keywords=[])
+    return CategoryRules.model_validate(data)
+
+
+def test_the_learned_classifier_is_kept_only_when_it_beats_the_rules(
+    content: Content, tmp_path: Path
+) -> None:
+    examples = read_labelled(DATA)
+    kept = train(examples, content.categories, tmp_path, corrections_count=0)
+    assert kept.rules_accuracy > kept.learned_accuracy and kept.saved is None
+    assert not (tmp_path / "classifier.joblib").exists()
+    # Against rules that know no keywords the learned model wins, is saved and used.
+    beaten = train(examples, _without_keywords(content.categories), tmp_path, corrections_count=0)
+    assert beaten.saved == tmp_path / "classifier.joblib" and beaten.saved.exists()
+    model = LearnedCategories(tmp_path)
+    fields = fill_entry("我 家 卫生间 漏水 了", content, RECEIVED, learned=model)
+    assert fields.category == "repair"
+    with pytest.raises(TrainingError, match="at least 20"):
+        train(examples[:5], content.categories, tmp_path, corrections_count=0)
+
+
+def test_corrections_pair_the_callers_words_with_the_clerks_category(
+    sqlite_sessions: sessionmaker[Session],
+) -> None:
+    with sqlite_sessions.begin() as session:
+        call = Call(
+            call_id="c1",
+            direction=Direction.INBOUND,
+            invite_at=RECEIVED,
+            disposition=Disposition.ANSWERED,
+        )
+        session.add(call)
+        session.flush()
+        for channel, said in (("caller", "我 想 表扬 师傅"), ("staff", "您好 请问 您 贵姓")):
+            session.add(
+                Transcript(
+                    call_pk=call.id,
+                    engine="vosk",
+                    model="m",
+                    language="zh",
+                    channel=channel,
+                    text=text.clean(said),
+                    raw_text=said,
+                )
+            )
+        new_entry(
+            session,
+            {"call_pk": call.id, "received_at": RECEIVED, "category": "repair"},
+            FieldSource.AUTO,
+        )
+    with sqlite_sessions.begin() as session:
+        act_as(session, Actor(user_id=None, source=FieldSource.PERSON))
+        entry = session.query(LogEntry).one()
+        entry.category = "praise"
+    with sqlite_sessions() as session:
+        assert corrections(session) == [("我想表扬师傅", "praise")]
+
+
+def _hotline(cwd: Path, *args: str, stdin: str | None = None) -> str:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
+    out = subprocess.run(
+        [sys.executable, "-m", "hotline", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        cwd=cwd,
+        env=environ,
+    )
+    return out.stdout
+
+
+def test_cli_single_text(tmp_path: Path) -> None:
+    said = "我 姓 王 三 栋 二 单元 五 零 一 卫生间 漏水 了"
+    assert json.loads(_hotline(tmp_path, "classify", "--json", said)) == {
+        "category": "repair",
+        "category_label": "报修",
+        "urgency": "leak",
+        "surname": "王",
+        "unit": "3栋2单元501",
+        "phone": None,
+        "summary": "我姓王三栋二单元五零一卫生间漏水了",
+    }
+    english = json.loads(
+        _hotline(
+            tmp_path,
+            "classify",
+            "--lang",
+            "en",
+            "--json",
+            "my name is Mr Smith flat 501 building 3 my sink is leaking",
+        )
+    )
+    assert (english["surname"], english["unit"], english["category"]) == (
+        "Smith",
+        "3栋501",
+        "repair",
+    )
+    readable = _hotline(tmp_path, "classify", "三 栋 灯 坏 了")
+    assert readable.startswith("category=repair") and "unit=3栋" in readable
+
+
+def test_cli_stdin_batch_through_one_process(tmp_path: Path) -> None:
+    items = [u for u in utterances() if u.lang == "zh"] * 10
+    lines = _hotline(
+        tmp_path, "classify", "--json", stdin="\n".join(u.text for u in items) + "\n"
+    ).splitlines()
+    assert len(lines) == len(items)
+    got = [json.loads(line) for line in lines]
+    right = sum(g["category"] == u.expected["category"] for g, u in zip(got, items, strict=True))
+    assert right / len(items) >= 0.95
+
+
+def test_cli_train_reports_both_figures_and_keeps_the_rules(tmp_path: Path) -> None:
+    _hotline(tmp_path, "db", "upgrade")
+    out = _hotline(tmp_path, "classify", "train", "--labelled", str(DATA))
+    assert "rules" in out and "cross-validated" in out and "the rules stay in use" in out
+    assert not (tmp_path / "var" / "models" / "classifier.joblib").exists()

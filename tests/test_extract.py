@@ -1,0 +1,91 @@
+"""Surname, unit, phone, times and departments from what the caller said."""
+
+from __future__ import annotations
+
+import pytest
+
+from transcripts import extract, text
+
+
+@pytest.mark.parametrize(
+    ("said", "surname"),
+    [
+        ("我姓王", "王"),
+        ("免贵姓欧阳", "欧阳"),
+        ("我是五栋的李女士", "李"),
+        ("找一下你们经理我是陈先生", "陈"),
+        ("姓张弓长张", "张"),
+        ("我姓章立早章", "章"),
+        ("我姓陈耳东陈", "陈"),
+        ("我是木子李李先生", "李"),
+        ("司马先生", "司马"),
+        ("我是三栋的葛阿姨", "葛"),
+        ("维修师傅态度不好", None),
+        ("我先生不在家", None),
+        ("姓名不方便说", None),
+        ("我想表扬你们的保洁刘阿姨", None),  # a staff member, not the caller
+        ("保安王大哥帮了我", None),
+    ],
+)
+def test_surnames(said: str, surname: str | None) -> None:
+    assert extract.surname(said) == surname
+
+
+@pytest.mark.parametrize(
+    ("said", "unit"),
+    [
+        ("三栋二单元五零一", "3栋2单元501"),
+        ("十二号楼一单元七百零二", "12栋1单元702"),
+        ("五幢三零二室", "5栋302"),
+        ("十一座二单元五百零一", "11栋2单元501"),
+        ("四号楼三单元幺幺零二", "4栋3单元1102"),
+        ("三栋一单元二零二号", "3栋1单元202"),
+        ("十二栋", "12栋"),
+        ("二单元", "2单元"),
+        ("我家在六零三室", "603室"),
+        ("明天三点", None),
+    ],
+)
+def test_units(said: str, unit: str | None) -> None:
+    assert extract.unit(text.numeric(said)) == unit
+
+
+@pytest.mark.parametrize(
+    ("said", "phone"),
+    [
+        ("电话幺三八一二三四五六七八", "13812345678"),
+        ("打零二一六二三四五六七八", "02162345678"),  # a Shanghai landline
+        ("座机零一零六五四三二一零九", "01065432109"),  # a Beijing landline
+        ("电话一二三四五", None),  # too short
+        ("电话一二三四五六七八九零一", None),  # 11 digits, not a valid mobile
+        ("五零一室电话一三九零零零零一一一一", "13900001111"),
+    ],
+)
+def test_phones(said: str, phone: str | None) -> None:
+    assert extract.phone(text.numeric(said)) == phone
+
+
+def test_times_and_departments() -> None:
+    said = "明天下午三点找一下张经理工程部"
+    found = extract.extract(said, text.numeric(said))
+    assert found.times == ["明天下午3点"]
+    assert found.departments == ["工程部", "张经理"]
+
+
+@pytest.mark.parametrize(
+    ("said", "surname", "unit", "phone"),
+    [
+        ("my name is Mr Smith flat 501 building 3", "Smith", "3栋501", None),
+        ("this is Mrs Chen building 4 unit 1 flat 202", "Chen", "4栋1单元202", None),
+        (
+            "I am John Taylor call me on one three eight one two three four five six seven eight",
+            "Taylor",
+            None,
+            "13812345678",
+        ),
+        ("hello sorry wrong number", None, None, None),
+    ],
+)
+def test_english(said: str, surname: str | None, unit: str | None, phone: str | None) -> None:
+    found = extract.extract_english(said)
+    assert (found.surname, found.unit, found.phone) == (surname, unit, phone)

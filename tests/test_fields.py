@@ -1,0 +1,106 @@
+"""A reception-log entry filled from a call's text: deadlines, summary, review flag, keys."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.content import Content, load_content
+from hotline.settings import Settings
+from recorder.models import FieldSource, LogEntry, Urgency
+from recorder.reception_log import new_entry
+from transcripts.fields import NO_SPEECH, fill_entry
+
+# 2026-11-24 01:30 in Shanghai: the follow-up date counts from the local date.
+RECEIVED = datetime(2026, 11, 23, 17, 30, tzinfo=UTC)
+JSON_KEYS = {"category", "category_label", "urgency", "surname", "unit", "phone", "summary"}
+
+
+@pytest.fixture(scope="module")
+def content() -> Content:
+    return load_content(Settings())
+
+
+@pytest.mark.parametrize(
+    ("said", "category", "urgency", "reply_minutes", "follow_up"),
+    [
+        # 首问责任制培训细则 1.4.5 (ten minutes) and 1.4.3.6.2 (safety two days,
+        # leaks three days, other repairs within a week)
+        ("电梯 坏 了 困 人", "repair", "safety", 10, date(2026, 11, 26)),
+        ("卫生间 漏水 了", "repair", "leak", 10, date(2026, 11, 27)),
+        ("灯 不 亮 了", "repair", "normal", 10, date(2026, 12, 1)),
+        # 1.4.4.3: a complaint answered within 8 hours, remedied within three days
+        ("我 要 投诉 报修 一直 没 修", "complaint", "normal", 480, date(2026, 11, 27)),
+        ("我 要 投诉 漏水 报修 一直 没 修", "complaint", "leak", 480, date(2026, 11, 27)),
+        ("请问 物业费 怎么 交", "inquiry", "normal", 60, date(2026, 11, 26)),
+    ],
+)
+def test_deadlines_follow_the_seed_rules(
+    content: Content, said: str, category: str, urgency: str, reply_minutes: int, follow_up: date
+) -> None:
+    fields = fill_entry(said, content, RECEIVED)
+    assert (fields.category, fields.urgency) == (category, urgency)
+    assert (fields.promised_reply_at - RECEIVED).total_seconds() == reply_minutes * 60
+    assert fields.follow_up_due == follow_up
+
+
+@pytest.mark.parametrize("said", ["", "   ", "喂 喂 听 得 到 吗", "嗯 啊 那个"])
+def test_nothing_usable_is_flagged_for_a_clerk(content: Content, said: str) -> None:
+    fields = fill_entry(said, content, RECEIVED)
+    assert (fields.category, fields.needs_review) == ("other", True)
+    if not said.strip():
+        assert fields.summary == NO_SPEECH
+
+
+def test_a_surname_alone_is_enough_to_skip_review(content: Content) -> None:
+    fields = fill_entry("喂 我 姓 王 算 了 没 事 了", content, RECEIVED)
+    assert (fields.category, fields.surname, fields.needs_review) == ("other", "王", False)
+
+
+def test_summaries_drop_fillers_and_stay_short(content: Content) -> None:
+    fields = fill_entry("喂 你好 嗯 那个 就是 我 家 " + "水管 漏水 " * 20, content, RECEIVED)
+    assert fields.summary.startswith("我家水管漏水") and len(fields.summary) == 60
+    assert fields.raw_text.startswith("喂 你好") and fields.clean_text.startswith("喂你好嗯")
+
+
+def test_times_and_departments_are_kept(content: Content) -> None:
+    fields = fill_entry("帮 我 转告 工程部 的 李 师傅 明天 上午 十 点 我 在 家", content, RECEIVED)
+    assert fields.category == "message"
+    assert fields.times == ["明天上午10点"] and "工程部" in fields.departments
+
+
+def test_json_has_exactly_the_cli_contract_keys(content: Content) -> None:
+    assert set(fill_entry("三 栋 灯 坏 了", content, RECEIVED).as_json()) == JSON_KEYS
+    assert fill_entry("", content, RECEIVED).as_json()["surname"] is None
+
+
+def test_a_learned_model_overrides_the_rules_category(content: Content) -> None:
+    class Always:
+        def predict(self, clean_text: str) -> str | None:
+            return "praise"
+
+    fields = fill_entry("灯 不 亮 了", content, RECEIVED, learned=Always())
+    assert (fields.category, fields.category_label, fields.urgency) == ("praise", "表扬", "normal")
+
+
+def test_log_values_make_a_real_entry(
+    content: Content, sqlite_sessions: sessionmaker[Session]
+) -> None:
+    fields = fill_entry("我 姓 王 三 栋 二 单元 五 零 一 卫生间 漏水 了", content, RECEIVED)
+    with sqlite_sessions.begin() as session:
+        values = {**fields.as_log_values(), "received_at": RECEIVED}
+        entry = new_entry(session, values, FieldSource.AUTO)
+        session.flush()
+        entry_id = entry.id
+    with sqlite_sessions() as session:
+        entry = session.get(LogEntry, entry_id)
+        assert entry is not None
+        assert (entry.category, entry.urgency, entry.unit) == (
+            "repair",
+            Urgency.LEAK,
+            "3栋2单元501",
+        )
+        assert (entry.dispatch_department, entry.follow_up_due) == ("工程部", date(2026, 11, 27))
+        assert entry.needs_review is False
