@@ -104,3 +104,11 @@ def test_log_values_make_a_real_entry(
         )
         assert (entry.dispatch_department, entry.follow_up_due) == ("工程部", date(2026, 11, 27))
         assert entry.needs_review is False
+
+
+def test_a_learned_category_the_rules_no_longer_have_is_ignored(content: Content) -> None:
+    class Stale:
+        def predict(self, clean_text: str) -> str | None:
+            return "parking"
+
+    assert fill_entry("灯 不 亮 了", content, RECEIVED, learned=Stale()).category == "repair"

@@ -18,7 +18,8 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from hotline.content import Content
-from transcripts import extract, text
+from transcripts import extract
+from transcripts import text as spoken
 from transcripts.classify import classify
 from transcripts.classify import urgency as urgency_of
 
@@ -134,7 +135,7 @@ class EntryFields:
 
 
 def summarise(clean_text: str) -> str:
-    body = text.strip_fillers(clean_text).strip(" ，。,.")
+    body = spoken.strip_fillers(clean_text).strip(" ，。,.")
     for opening in _OPENINGS:
         if body.lower().startswith(opening):
             body = body[len(opening) :].lstrip(" ，,")
@@ -161,7 +162,7 @@ class CategoryModel(Protocol):
 
 
 def fill_entry(
-    raw_text: str,
+    text: str,
     content: Content,
     received_at: datetime,
     lang: str = "zh",
@@ -174,15 +175,16 @@ def fill_entry(
     """
     rules = content.categories
     if lang == "en":
-        clean = " ".join(raw_text.split())
+        clean = " ".join(text.split())
         found = extract.extract_english(clean)
         category, urgency = _classify_english(clean.lower())
     else:
-        clean = text.clean(raw_text)
-        found = extract.extract(clean, text.numeric(clean))
+        clean = spoken.clean(text)
+        found = extract.extract(clean, spoken.numeric(clean))
         category = classify(clean, rules).category
-        if learned is not None:
-            category = learned.predict(clean) or category
+        guess = learned.predict(clean) if learned is not None else None
+        if guess in {c.key for c in rules.category}:  # a model trained on older categories
+            category = str(guess)
         urgency = urgency_of(clean, category, rules)
     chosen = rules.by_key(category)
     zone = ZoneInfo(content.timezone)
@@ -203,7 +205,7 @@ def fill_entry(
         follow_up_due=received_at.astimezone(zone).date() + timedelta(days=follow_days),
         needs_review=nothing or not clean,
         clean_text=clean,
-        raw_text=raw_text,
+        raw_text=text,
         times=found.times,
         departments=found.departments,
     )
