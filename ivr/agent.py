@@ -12,9 +12,10 @@ Per call (one thread each, started by the SIP layer):
    hang up, then the closing (谢谢 ... 再见), then the agent hangs up.
 
 Media runs on a clock of absolute 20 ms deadlines (start + n × 20 ms, never
-sleep(0.02)): each tick sends the next outgoing frame and takes the next
-received frame (silence where none arrived), so the recording is
-time-aligned and gap-filled and streams to disk as it arrives. Hanging up
+sleep(0.02)): each tick sends the next outgoing frame and takes what has been
+received (`ivr.playout.Playout`: a little behind the clock so late and
+reordered packets are kept, silence where nothing arrived), so the recording
+is time-aligned and gap-filled and streams to disk as it arrives. Hanging up
 at any moment leaves a correct record: abandoned during the greeting,
 answered afterwards, with `ended_in` saying where.
 """
@@ -31,6 +32,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from hotline.settings import Settings
+from ivr.playout import Playout
 from ivr.sip_adapter import FRAME_BYTES, SipCall
 from recorder.calls import CallLog
 from recorder.models import AnsweredBy, Disposition
@@ -178,6 +180,7 @@ class Agent:
             ("closing", self._script.closing),
         ]
         start, tick, stage, cause = self._clock.monotonic(), 0, "greeting", "agent BYE"
+        received = Playout(call.read, call.buffered, FRAME_BYTES)
         try:
             for stage, audio in plan:
                 for offset in range(0, len(audio), FRAME_BYTES):
@@ -186,7 +189,7 @@ class Agent:
                     if self.stopping.is_set():
                         return stage, "agent stopped"
                     call.write(audio[offset : offset + FRAME_BYTES].ljust(FRAME_BYTES, b"\x00"))
-                    self._receive(call, writer)
+                    self._receive(call, writer, received.tick())
                     tick += 1
                     self._clock.sleep_until(start + tick * FRAME_S, self.stopping)
             # Let the closing play out before hanging up.
@@ -194,12 +197,12 @@ class Agent:
             call.hangup()
             return "closing", cause
         finally:
+            self._receive(call, writer, received.drain())
             self._close_recording(cid, writer)
 
-    def _receive(self, call: SipCall, writer: WavWriter | None) -> None:
-        frame = call.read(FRAME_BYTES)
-        if len(frame) != FRAME_BYTES:
-            frame = frame[:FRAME_BYTES].ljust(FRAME_BYTES, b"\x00")
+    def _receive(self, call: SipCall, writer: WavWriter | None, frame: bytes) -> None:
+        if not frame:
+            return
         if writer is not None:
             try:
                 writer.write(frame)

@@ -184,8 +184,24 @@ class SipCall:
         self._call.write_audio(pcm16)
 
     def read(self, size: int = FRAME_BYTES) -> bytes:
-        """The next `size` bytes received, silence where nothing arrived (never blocks)."""
+        """The next `size` bytes received, silence where nothing arrived (never blocks).
+
+        The library's `read_audio` returns only silence once the call has
+        ended; reading the one media stream directly keeps what arrived just
+        before the caller's BYE.
+        """
+        clients = self._clients()
+        if len(clients) == 1 and self._call.state in (CallState.ANSWERED, CallState.ENDED):
+            return bytes(clients[0].read(size, False))
         return bytes(self._call.read_audio(size, False))
+
+    def buffered(self) -> int:
+        """Received bytes waiting to be read (what `read` returns without padding)."""
+        clients = self._clients()
+        return min((client.pmin.available() for client in clients), default=0)
+
+    def _clients(self) -> list[Any]:
+        return list(getattr(self._call, "RTPClients", None) or [])
 
     def dtmf(self) -> str:
         return str(self._call.get_dtmf(1) or "")
