@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hotline.errors import HotlineError
@@ -189,3 +189,67 @@ def sign_off(session: Session, day: date, user_id: int, notes: str = "") -> LogC
     check = LogCheck(day=day, checked_by=user_id, notes=notes)
     session.add(check)
     return check
+
+
+def work_order_deadline(order: WorkOrder, timezone: str) -> datetime:
+    """When an open work order becomes overdue: at the 18:00 check of the day it was
+    dispatched (3.3 每日18:00对当日的派工完成情况作检查), or of the next day when it was
+    dispatched after that day's check."""
+    zone = ZoneInfo(timezone)
+    local = order.dispatched_at.astimezone(zone)
+    check = datetime.combine(local.date(), DAILY_CHECK_AT, zone)
+    return check if local < check else check + timedelta(days=1)
+
+
+def overdue_work_orders(session: Session, now: datetime, timezone: str) -> list[WorkOrder]:
+    """Open work orders past their deadline (首问责任制培训细则 1.4.1.4 事事有着落、件件有回音).
+
+    Open orders are few (every one is reported done or not done), so the
+    deadline is computed here rather than in SQL; oldest first.
+    """
+    orders = session.scalars(
+        select(WorkOrder)
+        .where(WorkOrder.completed.is_(None), WorkOrder.dispatched_at < now)
+        .order_by(WorkOrder.dispatched_at, WorkOrder.id)
+    )
+    return [o for o in orders if work_order_deadline(o, timezone) <= now]
+
+
+def open_work_orders(session: Session, entry_ids: list[int]) -> dict[int, WorkOrder]:
+    """The newest open work order of each of `entry_ids` that has one."""
+    if not entry_ids:
+        return {}
+    orders = session.scalars(
+        select(WorkOrder)
+        .where(WorkOrder.entry_id.in_(entry_ids), WorkOrder.completed.is_(None))
+        .order_by(WorkOrder.id)
+    )
+    return {order.entry_id: order for order in orders}
+
+
+def last_follow_ups(session: Session, entry_ids: list[int]) -> dict[int, FollowUp]:
+    """The most recent follow-up of each of `entry_ids` that has one."""
+    if not entry_ids:
+        return {}
+    follows = session.scalars(
+        select(FollowUp).where(FollowUp.entry_id.in_(entry_ids)).order_by(FollowUp.at, FollowUp.id)
+    )
+    return {follow.entry_id: follow for follow in follows}
+
+
+def log_check(session: Session, day: date) -> LogCheck | None:
+    """The day's sign-off, if a supervisor has given it."""
+    return session.scalar(select(LogCheck).where(LogCheck.day == day))
+
+
+def overdue_count(session: Session, today: date) -> int:
+    """How many entries `overdue` would list, counted by the database."""
+    return int(
+        session.scalar(
+            select(func.count(LogEntry.id)).where(
+                LogEntry.follow_up_due < today,
+                LogEntry.status.not_in([EntryStatus.FOLLOWED_UP, EntryStatus.CLOSED]),
+            )
+        )
+        or 0
+    )

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy.orm import Session, contains_eager
 
 from recorder.models import (
     Call,
@@ -193,3 +193,96 @@ def resolve_hours(session: Session, start: datetime, end: datetime) -> dict[str,
         if completed is not None:
             sums.setdefault(department, []).append((completed - received).total_seconds() / 3600)
     return {dept: sum(hours) / len(hours) for dept, hours in sums.items()}
+
+
+def service_level_by_bucket(
+    session: Session, bounds: list[datetime], max_rings: int = 3
+) -> list[ServiceLevel]:
+    """`service_level` for each interval [bounds[i], bounds[i + 1]), in one query.
+
+    The bucket is a CASE over the bounds, so local days (and their DST shifts)
+    are cut where the caller says, on SQLite as on PostgreSQL.
+    """
+    if len(bounds) < 2:
+        return []
+    edges = [(Call.invite_at < edge, index) for index, edge in enumerate(bounds[1:-1])]
+    last = len(bounds) - 2
+    bucket = (case(*edges, else_=last) if edges else literal(last)).label("bucket")
+    within = Call.ring_count <= max_rings
+
+    def count(condition: Any) -> Any:
+        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+    answered = Call.disposition == Disposition.ANSWERED
+    missed = Call.disposition == Disposition.MISSED
+    rows = session.execute(
+        select(
+            bucket,
+            func.count(),
+            count(answered),
+            count(and_(answered, within)),
+            count(missed),
+            count(and_(missed, within)),
+            count(Call.disposition == Disposition.ABANDONED),
+        )
+        .where(Call.invite_at >= bounds[0], Call.invite_at < bounds[-1])
+        .group_by(bucket)
+    ).all()
+    levels = [ServiceLevel(0, 0, 0, 0, 0, 0) for _ in bounds[1:]]
+    for index, *figures in rows:
+        levels[int(index)] = ServiceLevel(*(int(v) for v in figures))
+    return levels
+
+
+def missed_not_called_back_page(
+    session: Session, start: datetime, end: datetime, limit: int = 50
+) -> tuple[int, list[LogEntry]]:
+    """How many missed calls wait for a call back, and the oldest `limit` of them with their call."""
+    waiting = (
+        select(LogEntry)
+        .join(Call, LogEntry.call_pk == Call.id)
+        .where(
+            Call.invite_at >= start,
+            Call.invite_at < end,
+            Call.disposition.in_([Disposition.MISSED, Disposition.ABANDONED]),
+            LogEntry.status == EntryStatus.RECEIVED,
+        )
+    )
+    total = session.scalar(select(func.count()).select_from(waiting.subquery())) or 0
+    entries = session.scalars(
+        waiting.options(contains_eager(LogEntry.call)).order_by(Call.invite_at).limit(limit)
+    )
+    return int(total), list(entries)
+
+
+@dataclass(frozen=True)
+class FlaggedCall:
+    """A call that failed the script check, with what the queue shows and links to."""
+
+    result: ComplianceResult
+    invite_at: datetime
+    entry_id: int | None
+    staff_name: str | None
+
+
+def flagged_queue(
+    session: Session, start: datetime, end: datetime, limit: int = 100
+) -> tuple[int, list[FlaggedCall]]:
+    """`flagged_calls` with each call's time, its log entry and who answered; and their number."""
+    failed = and_(Call.invite_at >= start, Call.invite_at < end, ComplianceResult.passed.is_(False))
+    total = session.scalar(
+        select(func.count())
+        .select_from(ComplianceResult)
+        .join(Call, ComplianceResult.call_pk == Call.id)
+        .where(failed)
+    )
+    rows = session.execute(
+        select(ComplianceResult, Call.invite_at, LogEntry.id, User.display_name)
+        .join(Call, ComplianceResult.call_pk == Call.id)
+        .outerjoin(LogEntry, LogEntry.call_pk == Call.id)
+        .outerjoin(User, ComplianceResult.user_id == User.id)
+        .where(failed)
+        .order_by(Call.invite_at.desc(), Call.id.desc())
+        .limit(limit)
+    ).all()
+    return int(total or 0), [FlaggedCall(*row) for row in rows]
