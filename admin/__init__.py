@@ -64,6 +64,7 @@ def create_app(app: App, test_config: Mapping[str, Any] | None = None) -> Flask:
         audit.bp,
     ):
         web.register_blueprint(blueprint)
-    # Supervision (compliance reviews) registers its blueprint here, one line:
-    # from admin import supervision; web.register_blueprint(supervision.bp)
+    from admin import supervision  # the supervisor's pages (issue 9)
+
+    web.register_blueprint(supervision.bp)
     return web

@@ -6,6 +6,7 @@ import wave
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from flask import Flask
@@ -14,13 +15,15 @@ from sqlalchemy.orm import Session
 from admin import create_app
 from hotline.app import App
 from hotline.settings import load_settings
-from recorder import db, staff
+from recorder import db, dispatch, staff
 from recorder.models import (
     Call,
+    ComplianceResult,
     Direction,
     Disposition,
     EntryStatus,
     FieldSource,
+    LogEntry,
     Recording,
     RecordingState,
     Role,
@@ -169,3 +172,153 @@ def seed(session: Session, recordings: Path) -> Seeded:
         missed.id,
         recording.id,
     )
+
+
+@dataclass
+class SupervisionSeeded:
+    flagged_entry: int
+    late_order: int
+    late_order_entry: int
+    open_order: int
+    open_order_entry: int
+
+
+def _add_call(
+    session: Session, name: str, at: datetime, disposition: Disposition, rings: int
+) -> Call:
+    call = Call(
+        call_id=f"{name}@test",
+        direction=Direction.INBOUND,
+        caller_number="13700002222",
+        invite_at=at,
+        answered_at=at + timedelta(seconds=5 * rings)
+        if disposition is Disposition.ANSWERED
+        else None,
+        ended_at=at + timedelta(minutes=2),
+        ring_count=rings,
+        disposition=disposition,
+    )
+    session.add(call)
+    session.flush()
+    return call
+
+
+def _result(
+    session: Session, call: Call, by: str, user: int | None, passed: bool, **extra: Any
+) -> None:
+    checks = {
+        name: True
+        for name in (
+            "greeting",
+            "organization",
+            "staff_id",
+            "offer_help",
+            "surname_asked",
+            "closing",
+        )
+    }
+    checks.update(extra.pop("failed", {}))
+    session.add(
+        ComplianceResult(
+            call_pk=call.id,
+            answered_by=by,
+            user_id=user,
+            within_rings=call.ring_count <= 3,
+            passed=passed,
+            checks=checks,
+            forbidden=extra.get("forbidden", []),
+            findings=extra.get("findings", []),
+        )
+    )
+
+
+def seed_supervision(session: Session, seeded: Seeded) -> SupervisionSeeded:
+    """On top of `seed`: calls of today, this month and last month with script checks,
+    a flagged call on the recorded entry, and work orders (one past its 18:00 check)."""
+    clerk = seeded.clerk
+    call_1 = session.get_one(Call, session.get_one(LogEntry, seeded.entry).call_pk)
+    call_1.ring_count = 2
+    _result(
+        session,
+        call_1,
+        "staff",
+        clerk,
+        False,
+        failed={"staff_id": False, "surname_asked": False},
+        forbidden=["不知道"],
+        findings=[
+            {"check": "greeting", "phrase": "您好", "at_s": 0.2},
+            {"check": "forbidden", "phrase": "不知道", "at_s": 2.3},
+        ],
+    )
+    hour = timedelta(hours=1)
+    _result(
+        session,
+        _add_call(session, "s-3", NOW - 2 * hour, Disposition.ANSWERED, 2),
+        "agent",
+        None,
+        True,
+    )
+    _result(
+        session,
+        _add_call(session, "s-4", NOW - 3 * hour, Disposition.ANSWERED, 4),
+        "staff",
+        clerk,
+        True,
+    )
+    missed = _add_call(session, "s-5", NOW - 4 * hour, Disposition.MISSED, 5)
+    called_back = _add_call(session, "s-6", NOW - 5 * hour, Disposition.ABANDONED, 1)
+    for call, status in ((missed, EntryStatus.RECEIVED), (called_back, EntryStatus.DONE)):
+        new_entry(
+            session,
+            {
+                "call_pk": call.id,
+                "received_at": call.invite_at,
+                "summary": "未接来电",
+                "status": status,
+            },
+            FieldSource.AUTO,
+        )
+    earlier = _add_call(session, "s-7", NOW - 3 * timedelta(days=1), Disposition.ANSWERED, 1)
+    _result(session, earlier, "agent", None, False, failed={"closing": False})
+    _add_call(session, "s-8", NOW - 30 * timedelta(days=1), Disposition.ANSWERED, 1)
+    departments = ["工程部", "保洁部", "保安部", "客服部"]
+
+    def matter(at: datetime, summary: str, due: date) -> LogEntry:
+        entry = new_entry(
+            session,
+            {
+                "received_at": at,
+                "category": "repair",
+                "summary": summary,
+                "unit": "5栋1单元101",
+                "responsible_user_id": clerk,
+                "follow_up_due": due,
+            },
+            FieldSource.AUTO,
+        )
+        session.flush()
+        return entry
+
+    late = matter(NOW - 3 * timedelta(days=1), "楼道灯不亮", TODAY + timedelta(days=4))
+    late_order = dispatch.dispatch(
+        session, late, "工程部", departments, seeded.supervisor, now=late.received_at + hour
+    )
+    done = matter(NOW - 2 * hour, "水龙头滴水", TODAY + timedelta(days=7))
+    order = dispatch.dispatch(
+        session, done, "工程部", departments, seeded.supervisor, now=NOW - hour - hour / 2
+    )
+    dispatch.complete(session, order, True, seeded.supervisor, now=NOW - hour / 2)
+    absent = matter(NOW - 2 * hour, "门禁打不开", TODAY - timedelta(days=1))
+    order = dispatch.dispatch(
+        session, absent, "保安部", departments, seeded.supervisor, now=NOW - hour
+    )
+    dispatch.complete(
+        session, order, False, seeded.supervisor, reason="业主不在家", now=NOW - hour / 4
+    )
+    still = matter(NOW - hour, "电梯异响", TODAY + timedelta(days=7))
+    open_order = dispatch.dispatch(
+        session, still, "工程部", departments, seeded.supervisor, now=NOW - hour / 2
+    )
+    session.flush()
+    return SupervisionSeeded(seeded.entry, late_order.id, late.id, open_order.id, still.id)
