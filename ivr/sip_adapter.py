@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
+import re
 import threading
 import time
 import uuid
@@ -164,13 +165,26 @@ class SipCall:
 
     def forbid(self) -> None:
         """403 Forbidden (an untrusted source in direct mode); the library's deny() only says 486."""
+        self._refuse(SIPStatus.FORBIDDEN)
+
+    def refuse_media(self) -> None:
+        """488 Not Acceptable Here: the offer names no address media could be sent to."""
+        self._refuse(SIPStatus.NOT_ACCEPTABLE_HERE)
+
+    def media_address_ok(self) -> bool:
+        """Whether every media stream offered goes to an IP address or a host name (fix 10).
+
+        The library takes the SDP's c= line as given; a garbage address there
+        kills its send thread mid-call with "encoding of hostname failed".
+        """
+        return all(_usable_host(str(getattr(c, "outIP", ""))) for c in self._clients())
+
+    def _refuse(self, status: SIPStatus) -> None:
         call = self._call
         if call.state != CallState.RINGING:
             return
         sip = call.sip
-        sip.send_response(
-            call.request, sip._build_response(call.request, SIPStatus.FORBIDDEN, contact=True)
-        )
+        sip.send_response(call.request, sip._build_response(call.request, status, contact=True))
         call._stop_rtp_clients()
         call._set_state(CallState.ENDED)
         call._finalize_ended_call()
@@ -207,13 +221,27 @@ class SipCall:
         return str(self._call.get_dtmf(1) or "")
 
 
+_HOST_NAME = re.compile(
+    r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z][A-Za-z0-9-]{0,62}"
+)
+
+
+def _usable_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return bool(_HOST_NAME.fullmatch(host))
+    return True
+
+
 def _source_host(call: VoIPCall) -> str | None:
-    request = getattr(call, "request", None)
-    via = (getattr(request, "headers", {}) or {}).get("Via") if request else None
-    if isinstance(via, list) and via:
-        first = via[0]
-        return str(first.get("address", ("",))[0]) if isinstance(first, dict) else None
-    return None
+    """The address the INVITE came from (fix 9): the datagram's source, never a header.
+
+    A Via header says whatever the sender writes in it; trusting it would let
+    anyone past the `--trust` list by writing 127.0.0.1 there.
+    """
+    source = getattr(getattr(call, "request", None), "source_address", None)
+    return str(source[0]) if source else None
 
 
 class SipPhone:
@@ -255,10 +283,18 @@ class SipPhone:
         self._acks: set[str] = set()
         original = self._phone.sip.parse_message
 
-        def parse_message(message: Any) -> None:  # fix 6: the library drops ACKs unseen
-            if getattr(message, "method", None) == "ACK":
+        def parse_message(message: Any) -> None:
+            if getattr(message, "method", None) == "ACK":  # fix 6: the library drops ACKs unseen
                 self._acks.add(str(message.headers.get("Call-ID", "")).strip())
-            original(message)
+            try:
+                original(message)
+            except Exception as exc:  # fix 8: one bad message must not end the receive thread
+                logger.warning(
+                    "dropped a SIP message the library could not handle (%s: %s): %.120r",
+                    type(exc).__name__,
+                    exc,
+                    getattr(message, "start_line", None) or getattr(message, "heading", b""),
+                )
 
         self._phone.sip.parse_message = parse_message
 
@@ -269,6 +305,10 @@ class SipPhone:
                 "[%s] refused: %s is not a trusted source", sip_call.call_id, sip_call.source
             )
             sip_call.forbid()
+            return
+        if not sip_call.media_address_ok():
+            logger.warning("[%s] refused: the offer's media address is unusable", sip_call.call_id)
+            sip_call.refuse_media()
             return
         try:
             self._on_call(sip_call)

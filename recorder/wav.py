@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import secrets
 import struct
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,10 +45,16 @@ class WavInfo:
 
 
 def recording_path(root: Path, started_at: datetime, call_id: str) -> Path:
-    """root/YYYY/MM/DD/HHMMSS-<call id>.wav, in the time zone of `started_at`."""
-    safe = _SAFE.sub("_", call_id)[:80].strip("_") or "call"
+    """root/YYYY/MM/DD/HHMMSS-<call id>-<random>.wav, in the time zone of `started_at`.
+
+    The Call-ID is whatever the caller's phone wrote (PROTOS sends Call-IDs
+    that differ only in bytes the file name cannot hold, or the same one
+    twice), so a random part keeps every call's file its own; the path is
+    stored with the call, never rebuilt from the Call-ID.
+    """
+    safe = _SAFE.sub("_", call_id)[:40].strip("_") or "call"
     day = root / f"{started_at:%Y}" / f"{started_at:%m}" / f"{started_at:%d}"
-    return day / f"{started_at:%H%M%S}-{safe}.wav"
+    return day / f"{started_at:%H%M%S}-{safe}-{secrets.token_hex(4)}.wav"
 
 
 def _header(sample_rate: int, channels: int, sample_width: int, data_size: int) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -119,6 +120,8 @@ def test_repair_refuses_what_is_not_a_recording(tmp_path: Path) -> None:
 
 def test_files_are_laid_out_by_date(tmp_path: Path) -> None:
     when = datetime(2026, 11, 23, 9, 5, 7, tzinfo=UTC)
-    assert recording_path(tmp_path, when, "a84b4c76e66710@pc33/../x") == (
-        tmp_path / "2026/11/23/090507-a84b4c76e66710_pc33_.._x.wav"
-    )
+    path = recording_path(tmp_path, when, "a84b4c76e66710@pc33/../x")
+    assert path.parent == tmp_path / "2026/11/23"
+    assert re.fullmatch(r"090507-a84b4c76e66710_pc33_\.\._x-[0-9a-f]{8}\.wav", path.name)
+    # The same Call-ID twice (a broken or hostile phone) still gets two files.
+    assert recording_path(tmp_path, when, "a84b4c76e66710@pc33/../x") != path
