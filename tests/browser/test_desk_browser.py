@@ -15,6 +15,7 @@ import waitress
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.browser import desk
+from tests.browser.waits import until
 from tests.support.processes import free_port, require_tool
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -88,11 +89,11 @@ def test_clerk_workflow_in_chromium(served: str, browser: Browser) -> None:
     rows.first.locator("a").click()
     expect(page.locator("h1")).to_contain_text("记录")
     audio = page.locator("audio.player")
-    page.wait_for_function("document.querySelector('audio.player').readyState >= 1")
-    page.wait_for_function(
-        "(() => { const c = document.querySelector('canvas.waveform');"
-        " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
-        " return d.some((v, i) => i % 4 === 3 && v > 0); })()"
+    until(audio, "(a) => a.readyState >= 1")
+    until(
+        page.locator("canvas.waveform"),
+        "(c) => c.getContext('2d').getImageData(0, 0, c.width, c.height).data"
+        ".some((v, i) => i % 4 === 3 && v > 0)",
     )
 
     # Seek by clicking a word: currentTime jumps to the word's start.
@@ -100,9 +101,7 @@ def test_clerk_workflow_in_chromium(served: str, browser: Browser) -> None:
     expect(word).to_have_class("word low")
     start = float(word.get_attribute("data-start") or "nan")
     word.click()
-    page.wait_for_function(
-        f"Math.abs(document.querySelector('audio.player').currentTime - {start}) < 0.6"
-    )
+    until(audio, f"(a) => Math.abs(a.currentTime - {start}) < 0.6")
     assert start - 0.05 <= audio.evaluate("a => a.currentTime") <= start + 0.6
     # Only the caller's channel (Web Audio routing), then both again: no script errors.
     page.select_option("select.channel-select", "left")
