@@ -4,6 +4,9 @@ The agent talks to the `CallLog` protocol only. `DatabaseCallLog` writes each
 event straight to the database in its own short transaction; `on_ended`
 is called after a call's final row is committed (the composition root points
 it at the pipeline, which transcribes the call and fills the log entry).
+The agent's call log is a `recorder.journal.JournaledCallLog` in front of it,
+which replays events after a crash or a database outage, so every method here
+is idempotent: applying an event twice leaves the same rows.
 """
 
 from __future__ import annotations
@@ -18,7 +21,15 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from recorder.models import AnsweredBy, Call, Direction, Disposition, Recording, RecordingState
+from recorder.models import (
+    AnsweredBy,
+    AuditEvent,
+    Call,
+    Direction,
+    Disposition,
+    Recording,
+    RecordingState,
+)
 from recorder.wav import WavInfo
 
 logger = logging.getLogger(__name__)
@@ -70,6 +81,16 @@ class CallLog(Protocol):
         ended_in: str | None,
         rtp: RtpStats | None = None,
     ) -> None: ...
+
+
+class RecordingAlarms(Protocol):
+    def recording_failed(self, call_id: str, reason: str, at: datetime) -> None:
+        """A call is answered but cannot be recorded (disk full?): an alarm for the admin."""
+        ...
+
+
+#: The audit action under which a recording alarm is shown to the admin (admin/audit.py).
+RECORDING_FAILED = "recording_failed"
 
 
 class UnknownCall(LookupError):
@@ -188,3 +209,25 @@ class DatabaseCallLog:
         logger.info("[%s] ended: %s (%s) in %s", call_id, disposition.value, cause, ended_in)
         if self._on_ended is not None:
             self._on_ended(call_id)
+
+    def recording_failed(self, call_id: str, reason: str, at: datetime) -> None:
+        """An audit row the admin sees under Audit; one per call, however often it is reported."""
+        target = f"call:{call_id}"[:255]
+        with self._sessions.begin() as session:
+            exists = session.scalar(
+                select(AuditEvent.id).where(
+                    AuditEvent.action == RECORDING_FAILED, AuditEvent.target == target
+                )
+            )
+            if exists is not None:
+                return
+            session.add(
+                AuditEvent(
+                    at=at,
+                    user_id=None,
+                    action=RECORDING_FAILED,
+                    target=target,
+                    detail={"call_id": call_id, "reason": reason},
+                )
+            )
+        logger.error("[%s] ALARM recorded for the admin: %s", call_id, reason)

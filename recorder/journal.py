@@ -1,0 +1,551 @@
+"""A write-ahead journal for call events: no event is lost while the database is away.
+
+The seeds ask that every call, complaint or request be recorded, by telephone
+too, and at once (首问责任制培训细则 1.4.1.3 "应及时进行记录", 1.4.2.1.2
+"对每一份投诉或意见均予以记录"; shared/seeds/000). The agent reports events
+from its call threads and must never wait for the database, so:
+
+1. `JournaledCallLog` appends each event as one JSON line to
+   data_dir/journal/<UTC date>.jsonl, flushed and fsync'ed, *before* the
+   call goes on (a few hundred microseconds to a few milliseconds);
+2. one applier thread applies the events to the wrapped `DatabaseCallLog`
+   in the order they were appended, retrying with back-off while the
+   database is unreachable, and after each one records the sequence number
+   applied in journal/applied (the watermark);
+3. on start, events after the watermark are replayed. An event applied but
+   not yet marked (a kill in between) is applied a second time, which is
+   harmless: every DatabaseCallLog method is idempotent.
+
+An event the database refuses for good (not a connection error) is logged
+and kept in journal/rejected.jsonl, and the applier goes on. If the journal
+itself cannot be written (its disk full), the event is still applied from
+memory and an ALARM is logged. Files fully applied and older than a day are
+removed. docs/journal.md has the figures.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from enum import Enum
+from pathlib import Path
+from typing import Any, Protocol
+
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from hotline.errors import DatabaseUnreachable
+from recorder.calls import CallLog, RecordingAlarms, RtpStats
+from recorder.models import AnsweredBy, Direction, Disposition, utcnow
+from recorder.wav import WavInfo
+
+logger = logging.getLogger(__name__)
+
+WATERMARK = "applied"
+REJECTED = "rejected.jsonl"
+#: Fully applied journal files are kept this long after their day ends.
+KEEP_FOR = timedelta(days=1)
+
+
+class JournalTarget(CallLog, RecordingAlarms, Protocol):
+    """What the journal applies events to (a DatabaseCallLog)."""
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Waits between attempts while the database is unreachable: first, doubled, at most."""
+
+    first_s: float = 0.2
+    max_s: float = 10.0
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """A connection problem (try again later), as opposed to an event the database refuses."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(
+        exc,
+        OperationalError
+        | InterfaceError
+        | DisconnectionError
+        | PoolTimeout
+        | DatabaseUnreachable
+        | ConnectionError,
+    )
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, WavInfo | RtpStats):
+        return asdict(value)
+    raise TypeError(f"cannot journal {type(value).__name__}")
+
+
+def _wav_info(value: dict[str, Any]) -> WavInfo:
+    return WavInfo(**{**value, "path": Path(value["path"])})
+
+
+#: How each journaled argument is read back; arguments not named are JSON as is.
+_DECODE: dict[str, Callable[[Any], Any]] = {
+    "at": datetime.fromisoformat,
+    "path": Path,
+    "direction": Direction,
+    "answered_by": AnsweredBy,
+    "disposition": Disposition,
+    "info": _wav_info,
+    "rtp": lambda value: RtpStats(**value),
+}
+EVENTS = frozenset(
+    {
+        "call_started",
+        "call_ringing",
+        "call_answered",
+        "recording_started",
+        "recording_closed",
+        "call_ended",
+        "recording_failed",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    seq: int
+    name: str
+    args: dict[str, Any]
+
+    @classmethod
+    def parse(cls, line: bytes) -> Event:
+        record = json.loads(line)
+        if record.get("event") not in EVENTS or not isinstance(record.get("seq"), int):
+            raise ValueError(f"not a call event: {line[:80]!r}")
+        return cls(record["seq"], record["event"], record["args"])
+
+    def __bytes__(self) -> bytes:
+        record = {"seq": self.seq, "event": self.name, "args": self.args}
+        text = json.dumps(record, ensure_ascii=False, default=_json_default)
+        return text.encode() + b"\n"
+
+    def kwargs(self) -> dict[str, Any]:
+        return {
+            key: _DECODE[key](value) if value is not None and key in _DECODE else value
+            for key, value in self.args.items()
+        }
+
+
+class JournalFiles:
+    """The journal directory: daily files of events, the watermark, rejected events."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self._fd: int | None = None
+        self._day: date | None = None
+        self._size = 0
+        #: The highest sequence number in each day's file, for pruning.
+        self.last_seq: dict[date, int] = {}
+
+    def path(self, day: date) -> Path:
+        return self.folder / f"{day.isoformat()}.jsonl"
+
+    def days(self) -> list[date]:
+        found = []
+        for path in self.folder.glob("*.jsonl"):
+            try:
+                found.append(date.fromisoformat(path.stem))
+            except ValueError:
+                continue  # rejected.jsonl and anything else that is not a day
+        return sorted(found)
+
+    def read(self, day: date) -> list[Event]:
+        """A day's events; a torn last line (a crash in mid-append) is cut off the file."""
+        path = self.path(day)
+        data = path.read_bytes()
+        end = data.rfind(b"\n") + 1
+        if end < len(data):
+            logger.warning(
+                "journal %s: cutting off a torn last line (%d bytes)", path, len(data) - end
+            )
+            with path.open("r+b") as fh:
+                fh.truncate(end)
+                os.fsync(fh.fileno())
+        events = []
+        for number, line in enumerate(data[:end].splitlines(), 1):
+            try:
+                events.append(Event.parse(line))
+            except (ValueError, KeyError, TypeError) as exc:
+                logger.error("journal %s line %d unreadable, skipped: %s", path, number, exc)
+        if events:
+            self.last_seq[day] = max(event.seq for event in events)
+        return events
+
+    def append(self, event: Event, day: date) -> None:
+        """Write and fsync one event; on failure the file is left as it was."""
+        data = bytes(event)
+        fd = self._open(day)
+        try:
+            written = os.write(fd, data)
+            if written != len(data):
+                raise OSError(28, f"short write ({written} of {len(data)} bytes)")
+            os.fsync(fd)
+        except OSError:
+            try:
+                os.ftruncate(fd, self._size)  # no torn line for the next append to join
+            except OSError:
+                logger.debug("journal: could not cut off a failed append")
+            raise
+        self._size += len(data)
+        self.last_seq[day] = event.seq
+
+    def _open(self, day: date) -> int:
+        if self._fd is not None and self._day == day:
+            return self._fd
+        self.close()
+        fd = os.open(self.path(day), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        self._fd, self._day, self._size = fd, day, os.fstat(fd).st_size
+        dir_fd = os.open(self.folder, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)  # the new file's name is durable too
+        finally:
+            os.close(dir_fd)
+        return fd
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def watermark(self) -> int:
+        try:
+            return int((self.folder / WATERMARK).read_text().strip() or 0)
+        except FileNotFoundError:
+            return 0
+        except ValueError:
+            logger.error("journal watermark unreadable: replaying every kept event")
+            return 0
+
+    def mark_applied(self, seq: int) -> None:
+        temporary = self.folder / f"{WATERMARK}.tmp"
+        with temporary.open("w") as fh:
+            fh.write(f"{seq}\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(temporary, self.folder / WATERMARK)
+
+    def reject(self, event: Event, error: str) -> None:
+        line = json.dumps(
+            {"seq": event.seq, "event": event.name, "args": event.args, "error": error},
+            ensure_ascii=False,
+        )
+        with (self.folder / REJECTED).open("a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def prune(self, applied: int, today: date) -> list[Path]:
+        """Remove the files whose events are all applied and whose day ended over KEEP_FOR ago."""
+        removed = []
+        for day in self.days():
+            if day == self._day or today - day <= KEEP_FOR:
+                continue
+            if self.last_seq.get(day, 0) <= applied:
+                path = self.path(day)
+                path.unlink(missing_ok=True)
+                self.last_seq.pop(day, None)
+                removed.append(path)
+        return removed
+
+
+class JournaledCallLog:
+    """A CallLog that journals each event to disk, then applies it in a background thread."""
+
+    def __init__(
+        self,
+        target: JournalTarget,
+        folder: Path,
+        backoff: Backoff | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._target = target
+        self._files = JournalFiles(folder)
+        self._backoff = backoff or Backoff()
+        self._clock = clock
+        self._lock = threading.Lock()  # appends: one sequence, one file position
+        self._cond = threading.Condition()  # the pending events and the watermark
+        self._halt = threading.Event()
+        self._closing = False
+        self._thread: threading.Thread | None = None
+        self._alarmed: set[str] = set()
+        self._pruned_at: datetime | None = None
+        self.applied = self._files.watermark()
+        kept = [event for day in self._files.days() for event in self._files.read(day)]
+        self._pending = deque(sorted((e for e in kept if e.seq > self.applied), key=_seq))
+        self._next_seq = max([self.applied, *(e.seq for e in kept)]) + 1
+        if self._pending:
+            logger.warning(
+                "journal %s: %d call events of an earlier run wait to be applied",
+                folder,
+                len(self._pending),
+            )
+
+    @property
+    def folder(self) -> Path:
+        return self._files.folder
+
+    @property
+    def pending(self) -> int:
+        with self._cond:
+            return len(self._pending)
+
+    # The CallLog protocol: each method journals its event and returns.
+
+    def call_started(
+        self,
+        call_id: str,
+        caller: str | None,
+        called: str | None,
+        at: datetime,
+        direction: Direction = Direction.INBOUND,
+    ) -> None:
+        self._append(
+            "call_started",
+            call_id=call_id,
+            caller=caller,
+            called=called,
+            at=at,
+            direction=direction,
+        )
+
+    def call_ringing(self, call_id: str, at: datetime) -> None:
+        self._append("call_ringing", call_id=call_id, at=at)
+
+    def call_answered(
+        self,
+        call_id: str,
+        at: datetime,
+        ring_count: int,
+        answered_by: AnsweredBy,
+        user_id: int | None = None,
+        codec: str | None = None,
+    ) -> None:
+        self._append(
+            "call_answered",
+            call_id=call_id,
+            at=at,
+            ring_count=ring_count,
+            answered_by=answered_by,
+            user_id=user_id,
+            codec=codec,
+        )
+
+    def recording_started(
+        self, call_id: str, path: Path, channels: str, sample_rate: int, at: datetime
+    ) -> None:
+        self._append(
+            "recording_started",
+            call_id=call_id,
+            path=path,
+            channels=channels,
+            sample_rate=sample_rate,
+            at=at,
+        )
+
+    def recording_closed(self, call_id: str, info: WavInfo, at: datetime) -> None:
+        self._append("recording_closed", call_id=call_id, info=info, at=at)
+
+    def call_ended(
+        self,
+        call_id: str,
+        at: datetime,
+        disposition: Disposition,
+        cause: str | None,
+        ended_in: str | None,
+        rtp: RtpStats | None = None,
+    ) -> None:
+        with self._lock:
+            self._alarmed.discard(call_id)
+        self._append(
+            "call_ended",
+            call_id=call_id,
+            at=at,
+            disposition=disposition,
+            cause=cause,
+            ended_in=ended_in,
+            rtp=rtp,
+        )
+
+    def recording_failed(self, call_id: str, reason: str, at: datetime) -> None:
+        """One alarm per call, however often its recording fails."""
+        with self._lock:
+            if call_id in self._alarmed:
+                return
+            self._alarmed.add(call_id)
+        self._append("recording_failed", call_id=call_id, reason=reason, at=at)
+
+    def _append(self, name: str, **args: Any) -> None:
+        # The JSON form is what is applied, whether the event comes from memory or a replay.
+        plain = json.loads(json.dumps(args, ensure_ascii=False, default=_json_default))
+        with self._lock:
+            event = Event(self._next_seq, name, plain)
+            self._next_seq += 1
+            try:
+                self._files.append(event, self._clock().date())
+            except OSError as exc:
+                logger.error(
+                    "[%s] ALARM: the journal in %s cannot be written (%s): %s is held in "
+                    "memory only until the database has it",
+                    args.get("call_id"),
+                    self.folder,
+                    exc,
+                    name,
+                )
+            with self._cond:
+                self._pending.append(event)
+                self._cond.notify_all()
+
+    # The applier.
+
+    def start(self) -> JournaledCallLog:
+        """Start applying (what an earlier run left first); returns self."""
+        if self._thread is None:
+            self._prune()
+            self._thread = threading.Thread(target=self._run, name="journal-applier", daemon=True)
+            self._thread.start()
+        return self
+
+    def wait_applied(self, timeout: float) -> bool:
+        """Wait until every event appended so far is applied; False on timeout."""
+        with self._lock:
+            last = self._next_seq - 1
+        with self._cond:
+            return self._cond.wait_for(
+                lambda: not self._pending or self._pending[0].seq > last, timeout
+            )
+
+    def close(self, timeout: float = 10.0) -> bool:
+        """Apply what is pending for up to `timeout` s, then stop; True when nothing is left.
+
+        Whatever is left stays in the journal and is applied on the next start.
+        """
+        with self._cond:
+            if self._closing and self._halt.is_set():
+                return not self._pending  # closed already
+            self._closing = True
+            self._cond.notify_all()
+        drained = self.wait_applied(timeout) if self._thread is not None else not self.pending
+        self._halt.set()
+        if self._thread is not None:
+            # An apply in progress ends within the database's connect timeout.
+            self._thread.join(timeout=30)
+            if self._thread.is_alive():
+                logger.error("journal applier did not stop within 30 s")
+        with self._lock:
+            self._files.close()
+        if not drained:
+            logger.warning(
+                "journal %s: %d call events not applied yet; the next start applies them",
+                self.folder,
+                self.pending,
+            )
+        return drained
+
+    def __enter__(self) -> JournaledCallLog:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: bool(self._pending) or self._closing)
+                if not self._pending:
+                    return  # closing, and everything is applied
+                event = self._pending[0]
+            if not self._apply(event):
+                return  # halted while the database was away
+            self._mark(event.seq)
+            with self._cond:
+                self._pending.popleft()
+                self.applied = event.seq
+                self._cond.notify_all()
+            self._prune()
+
+    def _apply(self, event: Event) -> bool:
+        """Apply one event, retrying while the database is unreachable; False if halted."""
+        delay, waited = self._backoff.first_s, False
+        call_id = event.args.get("call_id")
+        while True:
+            try:
+                getattr(self._target, event.name)(**event.kwargs())
+            except Exception as exc:
+                if not is_unreachable(exc):
+                    logger.exception(
+                        "[%s] %s #%d refused by the database; kept in %s",
+                        call_id,
+                        event.name,
+                        event.seq,
+                        self.folder / REJECTED,
+                    )
+                    self._reject(event, f"{type(exc).__name__}: {exc}")
+                    return True
+                if not waited:
+                    logger.warning(
+                        "database unreachable (%s): call events wait in the journal, "
+                        "retrying with back-off",
+                        str(exc).strip().splitlines()[0]
+                        if str(exc).strip()
+                        else type(exc).__name__,
+                    )
+                waited = True
+                if self._halt.wait(delay):
+                    return False
+                delay = min(delay * 2, self._backoff.max_s)
+            else:
+                if waited:
+                    logger.warning("database reachable again: applying the journal")
+                return True
+
+    def _mark(self, seq: int) -> None:
+        try:
+            self._files.mark_applied(seq)
+        except OSError as exc:  # applied twice after a restart, which is harmless
+            logger.error("journal watermark cannot be written (%s)", exc)
+
+    def _reject(self, event: Event, error: str) -> None:
+        try:
+            self._files.reject(event, error)
+        except OSError as exc:
+            logger.error(
+                "journal: %s #%d cannot be kept in %s (%s)", event.name, event.seq, REJECTED, exc
+            )
+
+    def _prune(self) -> None:
+        now = self._clock()
+        if self._pruned_at is not None and now - self._pruned_at < timedelta(hours=1):
+            return
+        self._pruned_at = now
+        with self._lock:
+            removed = self._files.prune(self.applied, now.date())
+        for path in removed:
+            logger.info("journal %s applied and over a day old: removed", path)
+
+
+def _seq(event: Event) -> int:
+    return event.seq

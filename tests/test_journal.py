@@ -1,0 +1,514 @@
+"""The call-event journal: nothing the agent reports is lost while the database is away.
+
+Unit tests drive `JournaledCallLog` over a fake target (ordering, back-off,
+replay, a torn line, pruning, a journal that cannot be written); the
+integration tests use a real PostgreSQL server that is stopped and started
+again, and a process killed with SIGKILL between append and apply. Each
+test says what is kept.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.settings import QueueSettings, Settings
+from recorder import db
+from recorder.calls import RECORDING_FAILED, DatabaseCallLog, RtpStats, UnknownCall
+from recorder.journal import REJECTED, WATERMARK, Backoff, JournaledCallLog
+from recorder.models import (
+    AnsweredBy,
+    AuditEvent,
+    Call,
+    Direction,
+    Disposition,
+    LogEntry,
+    Recording,
+    RecordingState,
+)
+from recorder.queue import CallQueue, make_huey
+from recorder.wav import WavInfo, WavWriter, sha256_of
+from tests.conftest import new_pg_database
+from tests.support.postgres import PostgresCluster, postgres_cluster
+from tests.support.processes import wait_until
+from tests.test_pipeline import FakeEngine, pipeline
+
+T0 = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)  # 09:30 in Shanghai
+FAST = Backoff(first_s=0.01, max_s=0.05)
+LEAK = "喂 你好 我 是 三 栋 二 单元 五 零 一 的 我 姓 王 我 家 卫生间 漏水 了"
+
+
+class FakeTarget:
+    """Stands in for DatabaseCallLog: records what is applied; can fail on cue."""
+
+    def __init__(self) -> None:
+        self.applied: list[tuple[str, dict[str, Any]]] = []
+        self.failures: dict[str, list[BaseException]] = {}
+        self.attempts: list[tuple[str, float]] = []
+        self.lock = threading.Lock()
+
+    def fail(self, name: str, *errors: BaseException) -> None:
+        self.failures.setdefault(name, []).extend(errors)
+
+    def names(self) -> list[str]:
+        with self.lock:
+            return [name for name, _ in self.applied]
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        if not name.startswith(("call_", "recording_")):
+            raise AttributeError(name)
+
+        def event(**kwargs: Any) -> None:
+            with self.lock:
+                self.attempts.append((name, time.monotonic()))
+                pending = self.failures.get(name)
+                if pending:
+                    raise pending.pop(0)
+                self.applied.append((name, kwargs))
+
+        return event
+
+
+def unreachable() -> OperationalError:
+    return OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
+
+
+def wav_info(path: Path) -> WavInfo:
+    return WavInfo(path, 8000, 1, 2, 8000, 16044, "ab" * 32)
+
+
+def feed_call(log: Any, call_id: str, path: Path, info: WavInfo | None = None) -> None:
+    """A full answered call's events, as the agent reports them."""
+    log.call_started(call_id, "13800138000", "8001", T0)
+    log.call_ringing(call_id, T0 + timedelta(milliseconds=5))
+    log.call_answered(call_id, T0 + timedelta(seconds=6), 2, AnsweredBy.AGENT, codec="PCMU")
+    log.recording_started(call_id, path, "caller", 8000, T0 + timedelta(seconds=6))
+    log.recording_closed(call_id, info or wav_info(path), T0 + timedelta(seconds=30))
+    log.call_ended(
+        call_id,
+        T0 + timedelta(seconds=30),
+        Disposition.ANSWERED,
+        "caller BYE",
+        "recording",
+        RtpStats(packets_received=1200, packets_lost=3, jitter_ms=2.5),
+    )
+
+
+EVENTS = [
+    "call_started",
+    "call_ringing",
+    "call_answered",
+    "recording_started",
+    "recording_closed",
+    "call_ended",
+]
+
+
+def journal_lines(folder: Path) -> list[dict[str, Any]]:
+    return [
+        json.loads(line)
+        for path in sorted(folder.glob("????-??-??.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+    ]
+
+
+# Unit tests: a fake target.
+
+
+def test_events_are_on_disk_before_they_are_applied_then_applied_in_order(
+    tmp_path: Path,
+) -> None:
+    """What is kept: every event as a line on disk before the call goes on; the order."""
+    target = FakeTarget()
+    log = JournaledCallLog(target, tmp_path / "journal", FAST)
+    feed_call(log, "c1", tmp_path / "c1.wav")
+    lines = journal_lines(tmp_path / "journal")
+    assert [line["event"] for line in lines] == EVENTS
+    assert [line["seq"] for line in lines] == [1, 2, 3, 4, 5, 6]
+    assert target.applied == [] and log.pending == 6  # no applier yet: only the journal has them
+    with log.start():
+        assert log.wait_applied(5)
+    assert target.names() == EVENTS
+    started, _, answered, _, closed, ended = (kwargs for _, kwargs in target.applied)
+    # Read back as the types the agent passed, not as JSON strings.
+    assert started["at"] == T0 and started["direction"] is Direction.INBOUND
+    assert answered["answered_by"] is AnsweredBy.AGENT and answered["codec"] == "PCMU"
+    assert closed["info"] == wav_info(tmp_path / "c1.wav")
+    assert ended["disposition"] is Disposition.ANSWERED
+    assert ended["rtp"] == RtpStats(1200, 3, 2.5)
+    assert (tmp_path / "journal" / WATERMARK).read_text().strip() == "6"
+
+
+def test_the_applier_retries_with_back_off_and_keeps_the_order(tmp_path: Path) -> None:
+    """What is kept: the answered event through four failed attempts, and the events after it
+    wait for it (a call is never ended before it was answered)."""
+    target = FakeTarget()
+    target.fail("call_answered", *(unreachable() for _ in range(4)))
+    backoff = Backoff(first_s=0.04, max_s=0.12)
+    with JournaledCallLog(target, tmp_path / "journal", backoff) as log:
+        feed_call(log, "c1", tmp_path / "c1.wav")
+        assert log.wait_applied(5)
+    assert target.names() == EVENTS
+    tries = [at for name, at in target.attempts if name == "call_answered"]
+    gaps = np.diff(tries)
+    assert len(tries) == 5
+    # 0.04, 0.08, then capped at 0.12 (0.16 and 0.32 without the cap); timers are only late.
+    assert list(gaps >= [0.04, 0.08, 0.12, 0.12]) == [True] * 4
+    assert gaps[3] < 0.25
+
+
+def test_an_event_the_database_refuses_is_kept_aside_and_the_rest_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What is kept: the refused event in rejected.jsonl with its error; every other event."""
+    target = FakeTarget()
+    target.fail("call_ringing", UnknownCall("no call 'c1'"))
+    with JournaledCallLog(target, tmp_path / "journal", FAST) as log:
+        feed_call(log, "c1", tmp_path / "c1.wav")
+        assert log.wait_applied(5)
+    assert target.names() == [e for e in EVENTS if e != "call_ringing"]
+    (rejected,) = journal_rejected(tmp_path / "journal")
+    assert rejected["event"] == "call_ringing" and "UnknownCall" in rejected["error"]
+    assert "call_ringing #2 refused by the database" in caplog.text
+
+
+def journal_rejected(folder: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (folder / REJECTED).read_text().splitlines()]
+
+
+def test_a_restart_replays_exactly_the_events_not_yet_applied(tmp_path: Path) -> None:
+    """What is kept: the three events appended after the database went away, applied once
+    by the next run; the three applied before are not applied again."""
+    folder = tmp_path / "journal"
+    first = FakeTarget()
+    with JournaledCallLog(first, folder, FAST) as log:
+        log.call_started("c1", "13800138000", "8001", T0)
+        log.call_ringing("c1", T0)
+        log.call_answered("c1", T0, 2, AnsweredBy.AGENT)
+        assert log.wait_applied(5)
+        first.fail("recording_started", *(unreachable() for _ in range(1000)))
+        log.recording_started("c1", tmp_path / "c1.wav", "caller", 8000, T0)
+        log.recording_closed("c1", wav_info(tmp_path / "c1.wav"), T0)
+        log.call_ended("c1", T0, Disposition.ANSWERED, "caller BYE", "recording")
+        assert not log.close(timeout=0.2)  # the database stays away: the agent stops
+    assert first.names() == EVENTS[:3]
+    second = FakeTarget()
+    with JournaledCallLog(second, folder, FAST) as log:
+        assert log.wait_applied(5)
+    assert second.names() == EVENTS[3:]
+    third = FakeTarget()
+    with JournaledCallLog(third, folder, FAST) as log:
+        assert log.pending == 0
+    assert third.applied == []
+    # New events continue the sequence after a restart.
+    with JournaledCallLog(FakeTarget(), folder, FAST) as log:
+        log.call_started("c2", None, None, T0)
+    assert journal_lines(folder)[-1]["seq"] == 7
+
+
+def test_an_event_applied_but_not_yet_marked_is_applied_again(tmp_path: Path) -> None:
+    """A kill between apply and watermark: the event is applied a second time, once; the
+    target must be idempotent (DatabaseCallLog is: see the PostgreSQL tests below)."""
+    folder = tmp_path / "journal"
+    with JournaledCallLog(FakeTarget(), folder, FAST) as log:
+        feed_call(log, "c1", tmp_path / "c1.wav")
+    (folder / WATERMARK).write_text("5\n")  # call_ended applied, the mark lost
+    again = FakeTarget()
+    with JournaledCallLog(again, folder, FAST) as log:
+        assert log.wait_applied(5)
+    assert again.names() == ["call_ended"]
+
+
+def test_a_torn_last_line_is_cut_off_and_the_journal_goes_on(tmp_path: Path) -> None:
+    """A crash in mid-append: the torn line (never acknowledged to the agent) is dropped,
+    every complete line before it is kept and the next append starts a clean line."""
+    folder = tmp_path / "journal"
+    with JournaledCallLog(FakeTarget(), folder, FAST) as log:
+        log.call_started("c1", None, None, T0)
+        log.call_ringing("c1", T0)
+    (folder / WATERMARK).unlink()
+    (today,) = folder.glob("????-??-??.jsonl")
+    with today.open("ab") as fh:
+        fh.write(b'{"seq": 3, "event": "call_answ')
+    target = FakeTarget()
+    with JournaledCallLog(target, folder, FAST) as log:
+        log.call_ended("c1", T0, Disposition.MISSED, "CANCEL", "ringing")
+        assert log.wait_applied(5)
+    assert target.names() == ["call_started", "call_ringing", "call_ended"]
+    assert [line["seq"] for line in journal_lines(folder)] == [1, 2, 3]
+
+
+def test_applied_files_older_than_a_day_are_removed(tmp_path: Path) -> None:
+    """What is kept: today's and yesterday's files, and any file with an event not applied."""
+    folder = tmp_path / "journal"
+    now = [T0]
+
+    def files() -> set[str]:
+        return {path.name for path in folder.glob("*.jsonl")}
+
+    def run(target: FakeTarget) -> JournaledCallLog:
+        return JournaledCallLog(target, folder, FAST, clock=lambda: now[0]).start()
+
+    log = run(FakeTarget())
+    log.call_started("day-1", None, None, now[0])
+    assert log.close()
+    now[0] = T0 + timedelta(days=1)
+    stuck = FakeTarget()
+    stuck.fail("call_ringing", *(unreachable() for _ in range(1000)))
+    log = run(stuck)
+    log.call_started("day-2", None, None, now[0])
+    log.call_ringing("day-2", now[0])  # not applied: the database stays away
+    assert not log.close(timeout=0.2)
+    assert files() == {"2026-11-23.jsonl", "2026-11-24.jsonl"}  # yesterday's is kept a day
+    now[0] = T0 + timedelta(days=3)
+    assert not run(stuck).close(timeout=0.2)
+    assert files() == {"2026-11-24.jsonl"}  # 11-23 is applied and old; 11-24 is not applied
+    assert run(FakeTarget()).close()
+    assert run(FakeTarget()).close()
+    assert files() == set()
+
+
+def test_when_the_journal_cannot_be_written_events_are_still_applied(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The journal's disk is full (/dev/full): an ALARM is logged and the events are applied
+    from memory; nothing the agent reported is dropped while the process lives."""
+    folder = tmp_path / "journal"
+    target = FakeTarget()
+    with JournaledCallLog(target, folder, FAST) as log:
+        (folder / f"{datetime.now(UTC).date().isoformat()}.jsonl").symlink_to("/dev/full")
+        feed_call(log, "c1", tmp_path / "c1.wav")
+        assert log.wait_applied(5)
+    assert target.names() == EVENTS
+    assert "ALARM: the journal" in caplog.text and "cannot be written" in caplog.text
+
+
+def test_a_recording_alarm_is_journaled_once_per_call(tmp_path: Path) -> None:
+    """What is kept: one alarm per call although the agent reports every failed frame."""
+    target = FakeTarget()
+    with JournaledCallLog(target, tmp_path / "journal", FAST) as log:
+        log.call_started("c1", None, None, T0)
+        for _ in range(50):
+            log.recording_failed("c1", "No space left on device", T0)
+        log.call_ended("c1", T0, Disposition.ANSWERED, "caller BYE", "recording")
+        assert log.wait_applied(5)
+    assert target.names() == ["call_started", "recording_failed", "call_ended"]
+    assert target.applied[1][1] == {"call_id": "c1", "reason": "No space left on device", "at": T0}
+
+
+# Integration: DatabaseCallLog on SQLite and a real PostgreSQL, the pipeline behind on_ended.
+
+
+def recorded(path: Path, seconds: float = 1.0) -> WavInfo:
+    """A real recording on disk, as the agent leaves it."""
+    with WavWriter(path) as writer:
+        writer.write(np.full(int(8000 * seconds), 300, dtype="<i2").tobytes())
+    return writer.close()
+
+
+def pipeline_hook(sessions: sessionmaker[Session]) -> tuple[Callable[[str], None], list[str]]:
+    """on_ended as the composition root wires it: the call queue (in memory, run at once)."""
+    settings = Settings(queue=QueueSettings(backend="memory"))
+    work = pipeline(sessions, FakeEngine({"mono": LEAK}))
+    queue = CallQueue(make_huey(settings), settings, lambda: work)
+    enqueued: list[str] = []
+
+    def on_ended(call_id: str) -> None:
+        enqueued.append(call_id)
+        queue.enqueue(call_id)
+
+    return on_ended, enqueued
+
+
+def rows(sessions: sessionmaker[Session]) -> dict[str, Any]:
+    with sessions() as s:
+        return {
+            "calls": s.execute(
+                select(
+                    Call.call_id,
+                    Call.disposition,
+                    Call.answered_at,
+                    Call.ended_at,
+                    Call.rtp_packets_lost,
+                    Call.interrupted,
+                ).order_by(Call.call_id)
+            ).all(),
+            "recordings": s.execute(
+                select(Recording.path, Recording.state, Recording.sha256, Recording.duration_s)
+            ).all(),
+            "entries": s.execute(
+                select(LogEntry.id, LogEntry.call_pk, LogEntry.category).order_by(LogEntry.id)
+            ).all(),
+            "alarms": s.execute(
+                select(AuditEvent.target, AuditEvent.detail).where(
+                    AuditEvent.action == RECORDING_FAILED
+                )
+            ).all(),
+        }
+
+
+def test_replaying_every_event_again_leaves_the_same_rows(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """The watermark lost altogether: every event is applied twice. What is kept: one call row
+    each, one recording, one alarm, one reception-log entry each, with the same values."""
+    folder = tmp_path / "journal"
+    on_ended, enqueued = pipeline_hook(sessions)
+    info = recorded(tmp_path / "c1.wav")
+    with JournaledCallLog(DatabaseCallLog(sessions, on_ended=on_ended), folder, FAST) as log:
+        feed_call(log, "c1", info.path, info)
+        log.call_started("c2", "02188886666", "8001", T0)
+        log.call_answered("c2", T0 + timedelta(seconds=6), 2, AnsweredBy.AGENT)
+        log.recording_failed("c2", "cannot record: No space left on device", T0)
+        log.call_ended("c2", T0 + timedelta(seconds=20), Disposition.ANSWERED, "BYE", "closing")
+        assert log.wait_applied(30)
+    first = rows(sessions)
+    assert [call[0] for call in first["calls"]] == ["c1", "c2"]
+    assert first["recordings"] == [
+        (str(info.path), RecordingState.COMPLETE, info.sha256, pytest.approx(1.0))
+    ]
+    assert len(first["entries"]) == 2 and first["entries"][0][2] == "repair"
+    # The admin sees the alarm on its Audit page.
+    assert first["alarms"] == [
+        ("call:c2", {"call_id": "c2", "reason": "cannot record: No space left on device"})
+    ]
+    (folder / WATERMARK).write_text("0\n")
+    with JournaledCallLog(DatabaseCallLog(sessions, on_ended=on_ended), folder, FAST) as log:
+        assert log.pending == 10
+        assert log.wait_applied(30)
+    assert enqueued == ["c1", "c2", "c1", "c2"]  # the pipeline ran again, and made nothing new
+    assert rows(sessions) == first
+
+
+@pytest.fixture(scope="module")
+def stoppable_pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresCluster]:
+    """A PostgreSQL cluster of this module's own, which the tests stop and start again."""
+    with postgres_cluster(tmp_path_factory.mktemp("stoppable-pg")) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def pg_sessions(stoppable_pg: PostgresCluster) -> Iterator[sessionmaker[Session]]:
+    if not stoppable_pg.running:
+        stoppable_pg.start()  # a test before failed with the server stopped
+    engine = db.make_engine(new_pg_database((stoppable_pg.host, stoppable_pg.port)))
+    db.upgrade(engine)
+    yield db.session_factory(engine)
+    engine.dispose()
+
+
+def test_postgresql_stopped_during_a_call_gets_every_event_once_it_is_back(
+    stoppable_pg: PostgresCluster,
+    pg_sessions: sessionmaker[Session],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """What is kept: the whole call in the journal while PostgreSQL is down (the agent is
+    not held up); once it is back, one call row, its recording and one log entry."""
+    caplog.set_level(logging.WARNING, logger="recorder.journal")
+    folder = tmp_path / "journal"
+    on_ended, enqueued = pipeline_hook(pg_sessions)
+    info = recorded(tmp_path / "pg-1.wav")
+    log = JournaledCallLog(
+        DatabaseCallLog(pg_sessions, on_ended=on_ended), folder, Backoff(0.05, 0.5)
+    ).start()
+    try:
+        stoppable_pg.stop()
+        started = time.monotonic()
+        feed_call(log, "pg-1", info.path, info)
+        assert time.monotonic() - started < 1.0  # six fsync'ed appends, no database wait
+        wait_until(lambda: "database unreachable" in caplog.text, 20, "the applier to retry")
+        with pytest.raises(OperationalError), pg_sessions() as s:
+            s.execute(select(1))  # the server is down: nothing can have reached it
+        assert [line["event"] for line in journal_lines(folder)] == EVENTS
+        assert log.pending == 6 and log.applied == 0 and enqueued == []
+        stoppable_pg.start()
+        assert log.wait_applied(60)
+    finally:
+        log.close(timeout=5)
+    assert "database reachable again" in caplog.text
+    found = rows(pg_sessions)
+    ((call_id, disposition, answered_at, ended_at, lost, interrupted),) = found["calls"]
+    assert (call_id, disposition, lost, interrupted) == ("pg-1", Disposition.ANSWERED, 3, False)
+    assert (answered_at, ended_at) == (T0 + timedelta(seconds=6), T0 + timedelta(seconds=30))
+    assert found["recordings"] == [
+        (str(info.path), RecordingState.COMPLETE, info.sha256, pytest.approx(1.0))
+    ]
+    assert len(found["entries"]) == 1 and found["entries"][0][2] == "repair"
+    assert enqueued == ["pg-1"]
+
+
+AGENT_KILLED_AFTER_APPENDING = """
+import sys, threading
+from pathlib import Path
+from recorder import db
+from recorder.calls import DatabaseCallLog
+from recorder.journal import Backoff, JournaledCallLog
+from recorder.wav import WavWriter
+from tests.test_journal import feed_call
+
+url, folder, wav = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+sessions = db.session_factory(db.make_engine(url))
+log = JournaledCallLog(DatabaseCallLog(sessions), folder, Backoff(0.05, 0.5)).start()
+with WavWriter(wav) as writer:
+    writer.write(b"\\x2c\\x01" * 8000)
+feed_call(log, "killed-1", wav, writer.close())
+print("appended", flush=True)
+threading.Event().wait()  # the applier retries until the kill
+"""
+
+
+def test_an_agent_killed_between_append_and_apply_is_replayed_exactly_once(
+    stoppable_pg: PostgresCluster, pg_sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """kill -9 of an agent whose events are journaled but not applied (PostgreSQL was down).
+    What is kept: the journal and the recording; the next start applies the call once, and
+    a start after that applies nothing again."""
+    folder, wav = tmp_path / "journal", tmp_path / "killed-1.wav"
+    with pg_sessions() as s:
+        url = s.get_bind().url.render_as_string(hide_password=False)
+    stoppable_pg.stop()
+    try:
+        child = subprocess.Popen(
+            [sys.executable, "-c", AGENT_KILLED_AFTER_APPENDING, url, str(folder), str(wav)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            assert child.stdout is not None
+            assert child.stdout.readline() == b"appended\n"
+        finally:
+            os.kill(child.pid, signal.SIGKILL)
+            child.wait(timeout=10)
+    finally:
+        stoppable_pg.start()
+    assert [line["event"] for line in journal_lines(folder)] == EVENTS
+    assert rows(pg_sessions)["calls"] == []  # nothing reached the database before the kill
+    on_ended, enqueued = pipeline_hook(pg_sessions)
+    with JournaledCallLog(DatabaseCallLog(pg_sessions, on_ended=on_ended), folder, FAST) as log:
+        assert log.pending == 6
+        assert log.wait_applied(30)
+    with JournaledCallLog(DatabaseCallLog(pg_sessions, on_ended=on_ended), folder, FAST) as log:
+        assert log.pending == 0  # the restart after that has nothing to replay
+    found = rows(pg_sessions)
+    assert [call[0] for call in found["calls"]] == ["killed-1"]
+    ((path, state, sha, _),) = found["recordings"]
+    assert (path, state, sha) == (str(wav), RecordingState.COMPLETE, sha256_of(wav))
+    assert len(found["entries"]) == 1
+    assert enqueued == ["killed-1"]
