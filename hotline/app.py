@@ -14,8 +14,10 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from hotline.content import Content
+    from recorder.journal import JournaledCallLog
     from recorder.pipeline import Pipeline
     from recorder.queue import CallQueue
+    from recorder.recovery import Recovered
 
 
 def cli_overrides(args: argparse.Namespace) -> dict[str, dict[str, tuple[Any, str]]]:
@@ -90,6 +92,28 @@ class App:
             self.settings,
             learned=LearnedCategories(self.settings.paths.data_dir / "models"),
         )
+
+    @cached_property
+    def call_log(self) -> JournaledCallLog:
+        """The agent's call log: each event fsync'ed to data_dir/journal, then applied to the
+        database in order by one thread (docs/journal.md). on_ended enqueues the pipeline
+        once the call's final row is committed. Started by `recover()`, stopped by `close()`."""
+        from recorder.calls import DatabaseCallLog
+        from recorder.journal import JournaledCallLog
+
+        database = DatabaseCallLog(self.ready_database(), on_ended=self.call_queue.enqueue)
+        return JournaledCallLog(database, self.settings.paths.data_dir / "journal")
+
+    def recover(self) -> Recovered:
+        """Start-up recovery for the agent: the journal's events first, then partial recordings."""
+        from recorder.recovery import replay_then_recover
+
+        return replay_then_recover(self.ready_database(), self.call_log, self.call_queue.enqueue)
+
+    def close(self) -> None:
+        """Stop what was started here; the journal applies what it can first."""
+        if "call_log" in self.__dict__:
+            self.call_log.close()
 
     def ready_database(self) -> sessionmaker[Session]:
         """Sessions on a database at the code's schema, or a one-line error."""

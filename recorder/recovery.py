@@ -6,6 +6,10 @@ left in state `recording` is repaired (its header fixed from the file
 length), marked `repaired`, its call marked interrupted and ended, and the
 call handed to the pipeline. A call that never ended and has no recording
 (killed while it rang) is recorded as missed, so the caller gets called back.
+
+The agent's events go through the journal (recorder/journal.py), so
+`replay_then_recover` first applies what the killed agent had journaled but
+not yet applied: a call that ended normally is not taken for interrupted.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,7 +27,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from recorder.models import Call, Disposition, Recording, RecordingState
 from recorder.wav import RecordingError, repair
 
+if TYPE_CHECKING:
+    from recorder.journal import JournaledCallLog
+
 logger = logging.getLogger(__name__)
+#: How long start-up waits for the journal before recovering anyway.
+REPLAY_TIMEOUT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -70,6 +80,28 @@ def recover(
         if enqueue is not None:
             enqueue(call_id)
     return Recovered(repaired, missing, calls)
+
+
+def replay_then_recover(
+    sessions: sessionmaker[Session],
+    journal: JournaledCallLog,
+    enqueue: Callable[[str], object] | None = None,
+    timeout: float = REPLAY_TIMEOUT_S,
+) -> Recovered:
+    """Start the journal, wait until the last run's events are applied, then `recover`."""
+    left = journal.pending
+    journal.start()
+    if left:
+        logger.warning("replaying %d call events the last run journaled but had not applied", left)
+    if not journal.wait_applied(timeout):
+        # Recovering now may take a call that did end for interrupted; its events, applied
+        # later, still fill in how it ended (recording complete, disposition, end time).
+        logger.error(
+            "journal: %d events not applied within %.0f s; recovering anyway",
+            journal.pending,
+            timeout,
+        )
+    return recover(sessions, enqueue)
 
 
 def _interrupt(call: Call, at: datetime) -> None:

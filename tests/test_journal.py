@@ -28,7 +28,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.settings import QueueSettings, Settings
+from hotline.app import App
+from hotline.settings import QueueSettings, Settings, load_settings
 from recorder import db
 from recorder.calls import RECORDING_FAILED, DatabaseCallLog, RtpStats, UnknownCall
 from recorder.journal import REJECTED, WATERMARK, Backoff, JournaledCallLog
@@ -512,3 +513,50 @@ def test_an_agent_killed_between_append_and_apply_is_replayed_exactly_once(
     assert (path, state, sha) == (str(wav), RecordingState.COMPLETE, sha256_of(wav))
     assert len(found["entries"]) == 1
     assert enqueued == ["killed-1"]
+
+
+def test_the_agent_start_replays_the_journal_before_it_recovers(tmp_path: Path) -> None:
+    """An agent stopped with two calls journaled and not applied: one had ended, one was cut
+    off mid-recording. What is kept: the ended call as answered (not taken for interrupted)
+    with its complete recording; the cut-off call interrupted with its recording repaired;
+    a reception-log entry for each, made by the pipeline behind on_ended and recovery."""
+    config = tmp_path / "hotline.toml"
+    config.write_text(
+        f'[paths]\ndata_dir = "{tmp_path / "var"}"\n[queue]\nbackend = "memory"\n',
+        encoding="utf-8",
+    )
+    app = App(load_settings(config, environ={}))
+    db.upgrade(app.engine)
+    folder = app.settings.paths.data_dir / "journal"
+    stopped = JournaledCallLog(FakeTarget(), folder)  # its applier never ran
+    info = recorded(tmp_path / "done.wav")
+    feed_call(stopped, "done", info.path, info)
+    cut = tmp_path / "cut.wav"
+    WavWriter(cut).write(b"\x2c\x01" * 16000)  # never closed: the agent died recording it
+    stopped.call_started("cut", "13900001111", "8001", T0)
+    stopped.call_answered("cut", T0 + timedelta(seconds=6), 2, AnsweredBy.AGENT)
+    stopped.recording_started("cut", cut, "caller", 8000, T0 + timedelta(seconds=6))
+    assert not stopped.close(timeout=0)
+    try:
+        result = app.recover()
+        assert log_is_journaled(app) and app.call_log.pending == 0
+    finally:
+        app.close()
+    assert (result.calls, result.repaired) == (["cut"], [str(cut)])
+    found = rows(app.sessions)
+    assert [call[:2] for call in found["calls"]] == [
+        ("cut", Disposition.ANSWERED),
+        ("done", Disposition.ANSWERED),
+    ]
+    assert [call[5] for call in found["calls"]] == [True, False]  # interrupted?
+    assert sorted((path, state) for path, state, _, _ in found["recordings"]) == [
+        (str(cut), RecordingState.REPAIRED),
+        (str(info.path), RecordingState.COMPLETE),
+    ]
+    assert len(found["entries"]) == 2
+
+
+def log_is_journaled(app: App) -> bool:
+    return isinstance(app.call_log, JournaledCallLog) and app.call_log.folder == (
+        app.settings.paths.data_dir / "journal"
+    )
