@@ -10,10 +10,11 @@ from its call threads and must never wait for the database, so:
    call goes on (a few hundred microseconds to a few milliseconds);
 2. one applier thread applies the events to the wrapped `DatabaseCallLog`
    in the order they were appended, retrying with back-off while the
-   database is unreachable, and after each one records the sequence number
-   applied in journal/applied (the watermark);
-3. on start, events after the watermark are replayed. An event applied but
-   not yet marked (a kill in between) is applied a second time, which is
+   database is unreachable, and records the last sequence number applied in
+   journal/applied (the watermark) whenever it has applied all there is, or
+   every MARK_EVERY events under load;
+3. on start, events after the watermark are replayed. Events applied but
+   not yet marked (a kill in between) are applied a second time, which is
    harmless: every DatabaseCallLog method is idempotent.
 
 An event the database refuses for good (not a connection error) is logged
@@ -25,6 +26,7 @@ removed. docs/journal.md has the figures.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -54,6 +56,8 @@ logger = logging.getLogger(__name__)
 
 WATERMARK = "applied"
 REJECTED = "rejected.jsonl"
+#: Under load the watermark is written every so many applied events (and whenever all are).
+MARK_EVERY = 64
 #: Fully applied journal files are kept this long after their day ends.
 KEEP_FOR = timedelta(days=1)
 
@@ -158,6 +162,9 @@ class JournalFiles:
         self._fd: int | None = None
         self._day: date | None = None
         self._size = 0
+        self._written = 0  # the last event written to the open file
+        self._synced = 0  # the last event known to be on disk
+        self._sync_lock = threading.Lock()
         #: The highest sequence number in each day's file, for pruning.
         self.last_seq: dict[date, int] = {}
 
@@ -195,41 +202,67 @@ class JournalFiles:
             self.last_seq[day] = max(event.seq for event in events)
         return events
 
-    def append(self, event: Event, day: date) -> None:
-        """Write and fsync one event; on failure the file is left as it was."""
+    def write(self, event: Event, day: date) -> None:
+        """Write one event, not yet durable (`sync` makes it so); callers take turns.
+
+        On failure the file is left as it was, so no torn line joins the next one.
+        """
         data = bytes(event)
         fd = self._open(day)
         try:
             written = os.write(fd, data)
             if written != len(data):
-                raise OSError(28, f"short write ({written} of {len(data)} bytes)")
-            os.fsync(fd)
+                raise OSError(errno.ENOSPC, f"short write ({written} of {len(data)} bytes)")
         except OSError:
             try:
-                os.ftruncate(fd, self._size)  # no torn line for the next append to join
+                os.ftruncate(fd, self._size)
             except OSError:
                 logger.debug("journal: could not cut off a failed append")
             raise
         self._size += len(data)
-        self.last_seq[day] = event.seq
+        self.last_seq[day] = self._written = event.seq
+
+    def sync(self, seq: int) -> None:
+        """Make every event up to `seq` durable. Callers waiting at once share one fsync
+        (group commit): twenty calls reporting together wait for one disk flush, not twenty."""
+        with self._sync_lock:
+            if self._synced >= seq:
+                return
+            target, fd = self._written, self._fd
+            if fd is not None:
+                os.fsync(fd)
+            self._synced = target
 
     def _open(self, day: date) -> int:
         if self._fd is not None and self._day == day:
             return self._fd
         self.close()
         fd = os.open(self.path(day), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
-        self._fd, self._day, self._size = fd, day, os.fstat(fd).st_size
         dir_fd = os.open(self.folder, os.O_RDONLY)
         try:
             os.fsync(dir_fd)  # the new file's name is durable too
         finally:
             os.close(dir_fd)
+        with self._sync_lock:
+            self._fd, self._day, self._size = fd, day, os.fstat(fd).st_size
         return fd
 
     def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        """Flush and close the open file (at the end, and when the day changes)."""
+        with self._sync_lock:
+            if self._fd is None:
+                return
+            try:
+                os.fsync(self._fd)
+                self._synced = self._written
+            except OSError as exc:
+                logger.error("journal %s: last appends not flushed: %s", self.path_open(), exc)
+            finally:
+                os.close(self._fd)
+                self._fd = None
+
+    def path_open(self) -> Path | None:
+        return self.path(self._day) if self._day is not None else None
 
     def watermark(self) -> int:
         try:
@@ -405,19 +438,27 @@ class JournaledCallLog:
             event = Event(self._next_seq, name, plain)
             self._next_seq += 1
             try:
-                self._files.append(event, self._clock().date())
+                self._files.write(event, self._clock().date())
+                failure = None
             except OSError as exc:
-                logger.error(
-                    "[%s] ALARM: the journal in %s cannot be written (%s): %s is held in "
-                    "memory only until the database has it",
-                    args.get("call_id"),
-                    self.folder,
-                    exc,
-                    name,
-                )
+                failure = exc
             with self._cond:
                 self._pending.append(event)
                 self._cond.notify_all()
+        if failure is None:
+            try:
+                self._files.sync(event.seq)
+            except OSError as exc:
+                failure = exc
+        if failure is not None:
+            logger.error(
+                "[%s] ALARM: the journal in %s cannot be written (%s): %s is held in "
+                "memory only until the database has it",
+                args.get("call_id"),
+                self.folder,
+                failure,
+                name,
+            )
 
     # The applier.
 
@@ -472,15 +513,22 @@ class JournaledCallLog:
         self.close()
 
     def _run(self) -> None:
+        marked = self.applied
         while True:
             with self._cond:
                 self._cond.wait_for(lambda: bool(self._pending) or self._closing)
                 if not self._pending:
-                    return  # closing, and everything is applied
-                event = self._pending[0]
+                    return  # closing, and everything is applied and marked
+                event, last = self._pending[0], len(self._pending) == 1
             if not self._apply(event):
+                if self.applied > marked:
+                    self._mark(self.applied)
                 return  # halted while the database was away
-            self._mark(event.seq)
+            # The watermark is written when the queue runs dry, or every MARK_EVERY events
+            # under load: a kill replays at most that many, each harmlessly.
+            if last or event.seq - marked >= MARK_EVERY:
+                self._mark(event.seq)
+                marked = event.seq
             with self._cond:
                 self._pending.popleft()
                 self.applied = event.seq

@@ -390,8 +390,9 @@ def test_replaying_every_event_again_leaves_the_same_rows(
         ("call:c2", {"call_id": "c2", "reason": "cannot record: No space left on device"})
     ]
     (folder / WATERMARK).write_text("0\n")
-    with JournaledCallLog(DatabaseCallLog(sessions, on_ended=on_ended), folder, FAST) as log:
-        assert log.pending == 10
+    log = JournaledCallLog(DatabaseCallLog(sessions, on_ended=on_ended), folder, FAST)
+    assert log.pending == 10
+    with log.start():
         assert log.wait_applied(30)
     assert enqueued == ["c1", "c2", "c1", "c2"]  # the pipeline ran again, and made nothing new
     assert rows(sessions) == first
@@ -502,11 +503,14 @@ def test_an_agent_killed_between_append_and_apply_is_replayed_exactly_once(
     assert [line["event"] for line in journal_lines(folder)] == EVENTS
     assert rows(pg_sessions)["calls"] == []  # nothing reached the database before the kill
     on_ended, enqueued = pipeline_hook(pg_sessions)
-    with JournaledCallLog(DatabaseCallLog(pg_sessions, on_ended=on_ended), folder, FAST) as log:
-        assert log.pending == 6
+    log = JournaledCallLog(DatabaseCallLog(pg_sessions, on_ended=on_ended), folder, FAST)
+    assert log.pending == 6
+    with log.start():
         assert log.wait_applied(30)
-    with JournaledCallLog(DatabaseCallLog(pg_sessions, on_ended=on_ended), folder, FAST) as log:
-        assert log.pending == 0  # the restart after that has nothing to replay
+    log = JournaledCallLog(DatabaseCallLog(pg_sessions, on_ended=on_ended), folder, FAST)
+    assert log.pending == 0  # the restart after that has nothing to replay
+    with log.start():
+        assert log.wait_applied(5)
     found = rows(pg_sessions)
     assert [call[0] for call in found["calls"]] == ["killed-1"]
     ((path, state, sha, _),) = found["recordings"]
