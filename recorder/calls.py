@@ -91,6 +91,7 @@ class RecordingAlarms(Protocol):
 
 #: The audit action under which a recording alarm is shown to the admin (admin/audit.py).
 RECORDING_FAILED = "recording_failed"
+NO_RECORDING = "answered, but no recording was made (recordings directory full or unwritable?)"
 
 
 class UnknownCall(LookupError):
@@ -206,28 +207,36 @@ class DatabaseCallLog:
                 call.rtp_packets_received = rtp.packets_received
                 call.rtp_packets_lost = rtp.packets_lost
                 call.rtp_jitter_ms = rtp.jitter_ms
+            recorded = session.scalar(select(Recording.id).where(Recording.call_pk == call.id))
+            if call.answered_at is not None and recorded is None:
+                # Every answered call leaves a recording; one without is an alarm, whatever
+                # the cause (an explicit recording_failed before keeps its own reason).
+                self._alarm(session, call_id, NO_RECORDING, at)
         logger.info("[%s] ended: %s (%s) in %s", call_id, disposition.value, cause, ended_in)
         if self._on_ended is not None:
             self._on_ended(call_id)
 
     def recording_failed(self, call_id: str, reason: str, at: datetime) -> None:
         """An audit row the admin sees under Audit; one per call, however often it is reported."""
-        target = f"call:{call_id}"[:255]
         with self._sessions.begin() as session:
-            exists = session.scalar(
-                select(AuditEvent.id).where(
-                    AuditEvent.action == RECORDING_FAILED, AuditEvent.target == target
-                )
+            self._alarm(session, call_id, reason, at)
+
+    def _alarm(self, session: Session, call_id: str, reason: str, at: datetime) -> None:
+        target = f"call:{call_id}"[:255]
+        exists = session.scalar(
+            select(AuditEvent.id).where(
+                AuditEvent.action == RECORDING_FAILED, AuditEvent.target == target
             )
-            if exists is not None:
-                return
-            session.add(
-                AuditEvent(
-                    at=at,
-                    user_id=None,
-                    action=RECORDING_FAILED,
-                    target=target,
-                    detail={"call_id": call_id, "reason": reason},
-                )
+        )
+        if exists is not None:
+            return
+        session.add(
+            AuditEvent(
+                at=at,
+                user_id=None,
+                action=RECORDING_FAILED,
+                target=target,
+                detail={"call_id": call_id, "reason": reason},
             )
+        )
         logger.error("[%s] ALARM recorded for the admin: %s", call_id, reason)

@@ -31,7 +31,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.app import App
 from hotline.settings import QueueSettings, Settings, load_settings
 from recorder import db
-from recorder.calls import RECORDING_FAILED, DatabaseCallLog, RtpStats, UnknownCall
+from recorder.calls import (
+    NO_RECORDING,
+    RECORDING_FAILED,
+    DatabaseCallLog,
+    RtpStats,
+    UnknownCall,
+)
 from recorder.journal import REJECTED, WATERMARK, Backoff, JournaledCallLog
 from recorder.models import (
     AnsweredBy,
@@ -396,6 +402,26 @@ def test_replaying_every_event_again_leaves_the_same_rows(
         assert log.wait_applied(30)
     assert enqueued == ["c1", "c2", "c1", "c2"]  # the pipeline ran again, and made nothing new
     assert rows(sessions) == first
+
+
+def test_an_answered_call_without_a_recording_raises_the_alarm(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """The safety net behind the agent's own report: an answered call that ended with no
+    recording is an alarm on the admin's Audit page. A missed call (nothing to record) and
+    a recorded call raise none."""
+    log = DatabaseCallLog(sessions)
+    for call_id in ("unrecorded", "missed", "recorded"):
+        log.call_started(call_id, "13800138000", "8001", T0)
+    log.call_answered("unrecorded", T0, 1, AnsweredBy.AGENT)
+    log.call_answered("recorded", T0, 1, AnsweredBy.AGENT)
+    log.recording_started("recorded", tmp_path / "r.wav", "caller", 8000, T0)
+    log.call_ended("unrecorded", T0, Disposition.ANSWERED, "agent BYE", "closing")
+    log.call_ended("missed", T0, Disposition.MISSED, "CANCEL", "ringing")
+    log.call_ended("recorded", T0, Disposition.ANSWERED, "agent BYE", "closing")
+    assert rows(sessions)["alarms"] == [
+        ("call:unrecorded", {"call_id": "unrecorded", "reason": NO_RECORDING})
+    ]
 
 
 @pytest.fixture(scope="module")
