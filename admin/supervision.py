@@ -99,7 +99,7 @@ def dashboard() -> ResponseReturnValue:
     session, rings = get_session(), _max_rings()
     start, end = period.start, period.end
     missed_total, missed = supervision.missed_not_called_back_page(session, start, end, LIST_LIMIT)
-    flagged_total, flagged = supervision.flagged_queue(session, start, end, LIST_LIMIT)
+    staff = supervision.compliance_by_staff(session, start, end)
     check = dispatch.log_check(session, day)
     return render_template(
         "supervision/dashboard.html",
@@ -110,15 +110,15 @@ def dashboard() -> ResponseReturnValue:
         chart=figures.service_chart(session, period, rings),
         missed_total=missed_total,
         missed=missed,
-        staff=supervision.compliance_by_staff(session, start, end),
-        flagged_total=flagged_total,
-        flagged=flagged,
+        staff=staff,
+        flagged_total=sum(row["calls"] - row["passed"] for row in staff),
+        flagged=supervision.flagged_queue(session, start, end, LIST_LIMIT),
         check_labels=CHECK_LABELS,
         check=check,
         checked_by=_name(check.checked_by) if check else "",
         sign_off=SignOffForm(data={"day": day}),
         overdue_entries=dispatch.overdue_count(session, local_today()),
-        overdue_orders=len(dispatch.overdue_work_orders(session, now(), _timezone())),
+        overdue_orders=dispatch.overdue_work_order_count(session, now(), _timezone()),
         share=figures.share,
     )
 

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from hotline.errors import HotlineError
@@ -201,18 +202,39 @@ def work_order_deadline(order: WorkOrder, timezone: str) -> datetime:
     return check if local < check else check + timedelta(days=1)
 
 
-def overdue_work_orders(session: Session, now: datetime, timezone: str) -> list[WorkOrder]:
-    """Open work orders past their deadline (首问责任制培训细则 1.4.1.4 事事有着落、件件有回音).
+def last_check_before(now: datetime, timezone: str) -> datetime:
+    """The most recent 18:00 check at or before `now`."""
+    zone = ZoneInfo(timezone)
+    local = now.astimezone(zone)
+    check = datetime.combine(local.date(), DAILY_CHECK_AT, zone)
+    return check if check <= now else check - timedelta(days=1)
 
-    Open orders are few (every one is reported done or not done), so the
-    deadline is computed here rather than in SQL; oldest first.
-    """
-    orders = session.scalars(
-        select(WorkOrder)
-        .where(WorkOrder.completed.is_(None), WorkOrder.dispatched_at < now)
-        .order_by(WorkOrder.dispatched_at, WorkOrder.id)
+
+def _overdue_orders(now: datetime, timezone: str) -> Any:
+    # An order is late once a check has passed since it was dispatched: its deadline
+    # (work_order_deadline) is the first check after dispatch, so it is late exactly
+    # when it was dispatched before the latest check.
+    return and_(
+        WorkOrder.completed.is_(None), WorkOrder.dispatched_at < last_check_before(now, timezone)
     )
-    return [o for o in orders if work_order_deadline(o, timezone) <= now]
+
+
+def overdue_work_orders(session: Session, now: datetime, timezone: str) -> list[WorkOrder]:
+    """Open work orders past their deadline (首问责任制培训细则 1.4.1.4 事事有着落、件件有回音),
+    oldest first."""
+    return list(
+        session.scalars(
+            select(WorkOrder)
+            .where(_overdue_orders(now, timezone))
+            .order_by(WorkOrder.dispatched_at, WorkOrder.id)
+        )
+    )
+
+
+def overdue_work_order_count(session: Session, now: datetime, timezone: str) -> int:
+    return int(
+        session.scalar(select(func.count(WorkOrder.id)).where(_overdue_orders(now, timezone))) or 0
+    )
 
 
 def open_work_orders(session: Session, entry_ids: list[int]) -> dict[int, WorkOrder]:

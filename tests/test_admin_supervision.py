@@ -10,21 +10,27 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
+import random
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from admin import supervision_figures as figures
 from recorder import dispatch, supervision
 from recorder.models import (
     AuditEvent,
+    Call,
+    Direction,
+    Disposition,
     EntryRevision,
     EntryStatus,
     FollowUp,
@@ -343,3 +349,51 @@ def test_period_buckets_are_local_days() -> None:
 def test_work_order_deadline_is_the_next_18_check(dispatched: str, deadline: str) -> None:
     order = WorkOrder(dispatched_at=datetime.fromisoformat(dispatched))
     assert dispatch.work_order_deadline(order, "Asia/Shanghai") == datetime.fromisoformat(deadline)
+
+
+@pytest.mark.parametrize(
+    ("zone_name", "period", "day"),
+    [
+        ("Asia/Shanghai", "month", "2026-11-23"),  # equal days: integer arithmetic
+        ("Asia/Shanghai", "today", "2026-11-23"),  # hours
+        ("Europe/Berlin", "month", "2026-03-10"),  # 29 March is 23 hours long: the CASE
+    ],
+)
+def test_buckets_equal_service_level_per_bucket(
+    sessions: sessionmaker[Session], zone_name: str, period: str, day: str
+) -> None:
+    cut = figures.period_of(period, date.fromisoformat(day), ZoneInfo(zone_name))
+    rng = random.Random(3)
+    with sessions.begin() as s:
+        for n, edge in enumerate(cut.bounds[:-1]):
+            # One call exactly on each edge, one a microsecond before the next edge.
+            for k, at in enumerate((edge, cut.bounds[n + 1] - timedelta(microseconds=1))):
+                s.add(
+                    Call(
+                        call_id=f"b{n}-{k}",
+                        direction=Direction.INBOUND,
+                        invite_at=at,
+                        ring_count=rng.randint(1, 5),
+                        disposition=rng.choice(list(Disposition)),
+                    )
+                )
+    with sessions() as s:
+        levels = supervision.service_level_by_bucket(s, cut.bounds)
+        expected = [supervision.service_level(s, a, b) for a, b in itertools.pairwise(cut.bounds)]
+    assert levels == expected and sum(level.calls for level in levels) == 2 * len(levels)
+
+
+def test_overdue_orders_are_those_past_their_deadline(lite: Supervised) -> None:
+    """The SQL filter (dispatched before the latest 18:00 check) against the deadline rule."""
+    with lite.web.app.sessions() as s:
+        open_orders = s.scalars(select(WorkOrder).where(WorkOrder.completed.is_(None))).all()
+        for hours in range(-80, 60, 1):
+            now = desk.NOW + timedelta(hours=hours, minutes=hours % 3 * 20)
+            expected = [
+                o.id
+                for o in open_orders
+                if o.dispatched_at < now and dispatch.work_order_deadline(o, "Asia/Shanghai") <= now
+            ]
+            found = dispatch.overdue_work_orders(s, now, "Asia/Shanghai")
+            assert [o.id for o in found] == sorted(expected), now
+            assert dispatch.overdue_work_order_count(s, now, "Asia/Shanghai") == len(expected)
