@@ -115,6 +115,9 @@ def _report(args: argparse.Namespace, path: Path, result: dict[str, Any]) -> Non
 
 
 def _watch(args: argparse.Namespace, app: App, folder: Path) -> int:
+    """Import each audio file once its size holds still for a poll (a PBX writing it, or
+    renaming it in). A bad file is named and not tried again; while the database is away
+    (or a file is moved off meanwhile) the file is tried again on the next poll."""
     stop = threading.Event()
 
     def _on_signal(_signum: int, _frame: FrameType | None) -> None:
@@ -124,21 +127,49 @@ def _watch(args: argparse.Namespace, app: App, folder: Path) -> int:
     signal.signal(signal.SIGINT, _on_signal)
     sizes: dict[Path, int] = {}
     done: set[Path] = set()
-    print(f"watching {folder} for recordings; Ctrl-C to stop", file=sys.stderr)
+    waiting: set[Path] = set()
+    print(f"watching {folder} for recordings; Ctrl-C to stop", file=sys.stderr, flush=True)
     while not stop.wait(1.0):
         for path in sorted(folder.iterdir()):
-            if path in done or path.suffix.lower() not in AUDIO_SUFFIXES or not path.is_file():
+            if path in done or path.suffix.lower() not in AUDIO_SUFFIXES:
                 continue
-            size = path.stat().st_size
-            if sizes.get(path) != size:  # still being written: wait for a stable size
-                sizes[path] = size
+            try:
+                size = path.stat().st_size if path.is_file() else None
+            except OSError:
+                continue  # moved away meanwhile
+            if size is None or sizes.get(path) != size:  # still being written: wait
+                sizes[path] = size or 0
                 continue
-            done.add(path)
             try:
                 _report(args, path, _one(args, app, path))
-            except HotlineError as exc:
-                print(f"hotline ingest: {exc}", file=sys.stderr)
+            except Exception as exc:
+                if _try_again(exc):
+                    if path not in waiting:
+                        waiting.add(path)
+                        print(
+                            f"hotline ingest: {path}: {_first_line(exc)}; trying again",
+                            file=sys.stderr,
+                            flush=True,
+                        )
+                    continue
+                if not isinstance(exc, HotlineError):
+                    raise
+                print(f"hotline ingest: {exc}", file=sys.stderr, flush=True)
+            done.add(path)
+            waiting.discard(path)
     return 0
+
+
+def _try_again(exc: BaseException) -> bool:
+    """The database is unreachable, or the file could not be read just now."""
+    from recorder.journal import is_unreachable
+
+    return is_unreachable(exc) or isinstance(exc, OSError)
+
+
+def _first_line(exc: BaseException) -> str:
+    original = getattr(exc, "orig", None) or exc
+    return (str(original).strip().splitlines() or [type(original).__name__])[0]
 
 
 def run(args: argparse.Namespace, app: App) -> int:
