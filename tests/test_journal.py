@@ -38,7 +38,8 @@ from recorder.calls import (
     RtpStats,
     UnknownCall,
 )
-from recorder.journal import REJECTED, WATERMARK, Backoff, JournaledCallLog
+from recorder.journal import Backoff, JournaledCallLog
+from recorder.journal_files import REJECTED, WATERMARK
 from recorder.models import (
     AnsweredBy,
     AuditEvent,
