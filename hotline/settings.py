@@ -172,10 +172,16 @@ class AgentSettings(_Section):
     #: 工号 the agent announces (报号).
     job_number: str = "8001"
     display_name: str = "自动话务员"
-    #: Until the call flow lands: record the caller for this long.
+    #: "message": greeting, then the caller is recorded for record_seconds, then the
+    #: closing. "flow": the call flow of content.flow (menu, message taking with #,
+    #: bridging to the duty clerk, after-hours script).
+    mode: Literal["message", "flow"] = "message"
+    #: In "message" mode: record the caller for this long.
     record_seconds: float = Field(default=60.0, gt=0, le=3600)
     tts_voice: str = "cmn"
-    tts_rate: int = Field(default=150, ge=50, le=400)
+    #: espeak-ng counts each Chinese character as a word: 150 is a slow 2.5
+    #: characters a second; 230 is close to a clerk's everyday pace.
+    tts_rate: int = Field(default=230, ge=50, le=400)
 
 
 class AdminSettings(_Section):

@@ -31,8 +31,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from hotline.content import Content
 from hotline.settings import Settings
+from ivr.call_media import CallMedia, Recorders
+from ivr.flow import CallFlow
+from ivr.flow_config import FlowConfig
+from ivr.flow_dial import Clerk
+from ivr.flow_events import Answered
+from ivr.flow_runner import FlowRunner, call_context, call_disposition
+from ivr.flow_timers import Scheduler
 from ivr.playout import Playout
+from ivr.schedule import Schedule
 from ivr.sip_adapter import FRAME_BYTES, SipCall
 from recorder.calls import CallLog
 from recorder.models import AnsweredBy, Disposition
@@ -47,6 +56,22 @@ AudioTap = Callable[[str, str, bytes], None]
 class Script:
     greeting: bytes
     closing: bytes
+
+
+@dataclass(frozen=True)
+class FlowSetup:
+    """What the agent needs to run the call flow (agent.mode = "flow"); see ivr/flow_runner.py."""
+
+    config: FlowConfig
+    content: Content
+    schedule: Schedule
+    scheduler: Scheduler
+    roster: Callable[[], list[Clerk]]
+    """The duty clerks, read afresh for every call."""
+    prompts: Callable[[str, str], bytes]
+    """(name, text) -> 8 kHz 16-bit audio; cached, synthesised at start-up."""
+    dial: Callable[[str], SipCall]
+    uri_for: Callable[[str], str]
 
 
 class Clock:
@@ -72,8 +97,10 @@ class Agent:
         call_log: CallLog,
         audio_tap: AudioTap | None = None,
         clock: Clock | None = None,
+        flow: FlowSetup | None = None,
     ) -> None:
         self._settings = settings
+        self._flow = flow
         self._script = script
         self._log = call_log
         self._tap = audio_tap
@@ -144,8 +171,11 @@ class Agent:
             rings,
             (answered_at - invited).total_seconds(),
         )
-        stage, cause = self._converse(call, answered_at)
-        disposition = Disposition.ABANDONED if stage == "greeting" else Disposition.ANSWERED
+        if self._flow is not None:
+            disposition, stage, cause = self._run_flow(call, answered_at, self._flow)
+        else:
+            stage, cause = self._converse(call, answered_at)
+            disposition = Disposition.ABANDONED if stage == "greeting" else Disposition.ANSWERED
         self._safe(
             "end", lambda: self._log.call_ended(cid, clock.now(), disposition, cause, stage), cid
         )
@@ -200,6 +230,52 @@ class Agent:
             self._receive(call, writer, received.drain())
             self._close_recording(cid, writer)
 
+    def _run_flow(
+        self, call: SipCall, answered_at: datetime, flow: FlowSetup
+    ) -> tuple[Disposition, str, str]:
+        """The call flow on this call: (disposition, where it ended, cause)."""
+        cid = call.call_id
+        zone = ZoneInfo(self._settings.organization.timezone)
+
+        def open_recording(channels: int, label: str) -> WavWriter | None:
+            at = self._clock.now()
+            path = recording_path(self._settings.paths.recordings, at.astimezone(zone), cid)
+            return self._open_recording(cid, path, at, channels, label)
+
+        def tap(channel: str, pcm: bytes) -> None:
+            if self._tap is not None:
+                self._tap(cid, channel, pcm)
+
+        media = CallMedia(
+            call,
+            flow.prompts,
+            flow.dial,
+            Recorders(open_recording, lambda writer: self._close_recording(cid, writer)),
+            self.stopping,
+            tap=tap,
+            monotonic=self._clock.monotonic,
+        )
+        media.mono = open_recording(1, "caller")
+        try:
+            roster = flow.roster()
+        except Exception:  # the database is away: the flow takes a message instead
+            logger.exception("[%s] no duty roster; nobody can be rung", cid)
+            roster = []
+        context = call_context(flow.schedule, answered_at, caller_number=call.caller)
+        machine = CallFlow(flow.config, flow.content, roster, context)
+        runner = FlowRunner(machine, media, flow.scheduler, uri_for=flow.uri_for, label=cid)
+        media.attach(runner.feed)
+        runner.feed(Answered())
+        try:
+            media.run(runner.done)
+        finally:
+            runner.close()
+        outcome = runner.outcome
+        if self.stopping.is_set() and not runner.done.is_set():
+            return Disposition.ANSWERED, machine.stage.value, "agent stopped"
+        cause = "caller BYE" if outcome.get("hangup_by") == "caller" else "agent BYE"
+        return call_disposition(outcome), str(outcome.get("ended_in", machine.stage.value)), cause
+
     def _receive(self, call: SipCall, writer: WavWriter | None, frame: bytes) -> None:
         if not frame:
             return
@@ -213,16 +289,18 @@ class Agent:
         if self._tap is not None:
             self._tap(call.call_id, "mono", frame)
 
-    def _open_recording(self, cid: str, path: Path, at: datetime) -> WavWriter | None:
+    def _open_recording(
+        self, cid: str, path: Path, at: datetime, channels: int = 1, label: str = "caller"
+    ) -> WavWriter | None:
         try:
-            writer = WavWriter(path)
+            writer = WavWriter(path, channels=channels)
         except RecordingError:
             logger.exception(
                 "[%s] ALARM: cannot record (disk full?); the call is still answered", cid
             )
             return None
         self._safe(
-            "recording", lambda: self._log.recording_started(cid, path, "caller", 8000, at), cid
+            "recording", lambda: self._log.recording_started(cid, path, label, 8000, at), cid
         )
         return writer
 

@@ -179,6 +179,26 @@ class SipCall:
         """
         return all(_usable_host(str(getattr(c, "outIP", ""))) for c in self._clients())
 
+    def refuse_malformed(self) -> None:
+        """400 Bad Request."""
+        self._refuse(SIPStatus.BAD_REQUEST)
+
+    def remote_target_ok(self) -> bool:
+        """Whether the INVITE names a SIP URI the agent's BYE could go to (fix 11).
+
+        The library takes what sits between the Contact's first < and > as
+        the BYE's Request-URI; PROTOS case 0001513 (Contact: <<<<...sip:x>)
+        made it send "BYE <<<<...sip:x SIP/2.0".
+        """
+        headers = getattr(self._call.request, "headers", {}) or {}
+        contact = headers.get("Contact")
+        if not contact:
+            return True  # the library falls back to From, which it parsed itself
+        value = str(contact).strip()
+        if "<" in value and ">" in value:
+            value = value.split("<", 1)[1].split(">", 1)[0]
+        return bool(_SIP_URI.fullmatch(value.strip()))
+
     def _refuse(self, status: SIPStatus) -> None:
         call = self._call
         if call.state != CallState.RINGING:
@@ -220,7 +240,24 @@ class SipCall:
     def dtmf(self) -> str:
         return str(self._call.get_dtmf(1) or "")
 
+    def dtmf_digits(self) -> str:
+        """Every key pressed since the last look (RFC 2833), in order."""
+        digits = ""
+        while digit := self.dtmf():
+            digits += digit
+        return digits
 
+    def cancel_or_hangup(self) -> None:
+        """End an outgoing call whatever its state: CANCEL while it rings, BYE once answered."""
+        state = self._call.state
+        with contextlib.suppress(InvalidStateError, OSError, RuntimeError):
+            if state in (CallState.DIALING, CallState.RINGING):
+                self._call.cancel()
+            elif state == CallState.ANSWERED:
+                self._call.hangup()
+
+
+_SIP_URI = re.compile(r"sips?:[^\s<>\"]+")
 _HOST_NAME = re.compile(
     r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z][A-Za-z0-9-]{0,62}"
 )
@@ -305,6 +342,10 @@ class SipPhone:
                 "[%s] refused: %s is not a trusted source", sip_call.call_id, sip_call.source
             )
             sip_call.forbid()
+            return
+        if not sip_call.remote_target_ok():
+            logger.warning("[%s] refused: the Contact is not a SIP URI", sip_call.call_id)
+            sip_call.refuse_malformed()
             return
         if not sip_call.media_address_ok():
             logger.warning("[%s] refused: the offer's media address is unusable", sip_call.call_id)

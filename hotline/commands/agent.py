@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import signal
 import threading
@@ -12,8 +13,12 @@ from typing import TYPE_CHECKING
 from hotline.app import App
 
 if TYPE_CHECKING:
-    from ivr.agent import Agent
-    from ivr.sip_adapter import Endpoint, SipPhone
+    from collections.abc import Callable
+
+    from ivr.agent import Agent, FlowSetup
+    from ivr.flow_dial import Clerk
+    from ivr.prompts import PromptCache
+    from ivr.sip_adapter import Endpoint, SipCall, SipPhone
 
 READY = True
 NAME = "agent"
@@ -77,8 +82,11 @@ def build_agent(app: App) -> tuple[Agent, SipPhone]:
     call_log = TranscribingCallLog(
         DatabaseCallLog(sessions, on_ended=queue.enqueue), live, sessions
     )
-    agent = Agent(settings, script, call_log, audio_tap=live.tap)
     sip = settings.sip
+    flow = None
+    if settings.agent.mode == "flow":
+        flow = _flow_setup(app, prompts, lambda uri: phone.call(uri))  # noqa: PLW0108 (phone is made below)
+    agent = Agent(settings, script, call_log, audio_tap=live.tap, flow=flow)
     phone = SipPhone(
         endpoint(sip.listen),
         agent.on_call,
@@ -89,6 +97,41 @@ def build_agent(app: App) -> tuple[Agent, SipPhone]:
         trusted=sip.trusted,
     )
     return agent, phone
+
+
+def _flow_setup(app: App, prompts: PromptCache, dial: Callable[[str], SipCall]) -> FlowSetup:
+    """The call flow (agent.mode = "flow"): checked and its prompts synthesised before any call."""
+    from ivr.agent import FlowSetup
+    from ivr.flow_config import load_flow
+    from ivr.flow_runner import clerk_uri, roster_clerks
+    from ivr.flow_timers import ThreadScheduler
+    from ivr.schedule import Schedule
+    from recorder.staff import duty_roster
+
+    settings, content = app.settings, app.content
+    config = load_flow(settings, content)
+    for name in content.script.prompts:
+        # A prompt with per-call fields (the whisper names the category) is made per call.
+        with contextlib.suppress(KeyError):
+            prompts.audio(name, content.prompt(name))
+    for name in content.script.closing:
+        prompts.audio(f"closing.{name}", content.closing(name))
+    sessions = app.ready_database()
+
+    def roster() -> list[Clerk]:
+        with sessions() as session:
+            return roster_clerks(duty_roster(session))
+
+    return FlowSetup(
+        config=config,
+        content=content,
+        schedule=Schedule.from_settings(settings.organization),
+        scheduler=ThreadScheduler(),
+        roster=roster,
+        prompts=prompts.audio,
+        dial=dial,
+        uri_for=clerk_uri(settings.sip),
+    )
 
 
 def run(args: argparse.Namespace, app: App) -> int:

@@ -126,3 +126,19 @@ def test_fix_10_an_unusable_media_address_is_refused_with_488() -> None:
     finally:
         phone.stop()
         sock.close()
+
+
+def test_fix_11_a_contact_that_is_no_sip_uri_is_refused_with_400() -> None:
+    """PROTOS case 0001513: the library would end such a call with a BYE that is no SIP."""
+    phone, port, sock, calls = _phone_and_socket(["127.0.0.0/8"])
+    try:
+        local = sock.getsockname()[1]
+        invite = _invite(port, local, "127.0.0.1", "127.0.0.1", "bad-contact").replace(
+            b"Contact: <sip:", b"Contact: <<<<<<<<sip:"
+        )
+        sock.sendto(invite, ("127.0.0.1", port))
+        assert "SIP/2.0 400 Bad Request" in _statuses(sock)
+        assert calls == []
+    finally:
+        phone.stop()
+        sock.close()

@@ -132,7 +132,8 @@ def test_a_call_is_answered_and_recorded_faithfully(
     agent: AgentFactory, tmp_path: Path, codec: str
 ) -> None:
     audio, sent = caller_audio(tmp_path, codec)
-    with agent() as site:
+    # Recording for longer than the caller talks: the caller hangs up (BYE after 15 s).
+    with agent(agent__record_seconds="20.0") as site:
         out = sipp(
             site.address,
             "-sf",

@@ -1,0 +1,357 @@
+"""The media of one call driven by the call flow: `ivr.flow_runner.Media` over SIP.
+
+The flow (ivr/flow.py) decides what happens; this object does it, on the
+agent's 20 ms clock (absolute deadlines, as in ivr/agent.py):
+
+- each tick sends the caller one frame: the prompt being played, a beep, or
+  in a bridge what the clerk said; silence otherwise;
+- takes what the caller sent (ivr.playout.Playout: late packets kept) and
+  writes it to the recording as it arrives: mono while the agent talks to
+  the caller, a second, two-channel file (left the caller, right the clerk,
+  sample-aligned) from the moment a clerk is bridged in;
+- reports to the flow what happened: a prompt played to its end, each key
+  (RFC 2833), the caller's silence while a message is recorded, a clerk's
+  phone answering, failing or hanging up, the caller hanging up.
+
+Media methods are called by the runner from the loop's own thread or from
+the timer thread; they only change state under a lock and return at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ivr.flow_events import (
+    Digit,
+    Event,
+    FarEndAnswered,
+    FarEndNoAnswer,
+    HungUp,
+    PromptFinished,
+    Silence,
+)
+from ivr.playout import Playout
+from ivr.sip_adapter import FRAME_BYTES, SipCall
+from recorder.wav import RecordingError, WavWriter
+
+logger = logging.getLogger(__name__)
+FRAME_S = 0.020
+RATE = 8000
+#: Below this RMS (16-bit) a frame counts as silence for message taking.
+SILENCE_RMS = 300.0
+
+
+def tone(seconds: float = 0.4, hz: float = 1000.0, level: float = 8000.0) -> bytes:
+    """The confirmation beep: a plain sine, telephone rate."""
+    t = np.arange(int(RATE * seconds)) / RATE
+    return (level * np.sin(2 * np.pi * hz * t)).astype("<i2").tobytes()
+
+
+@dataclass
+class _Playing:
+    name: str | None  # None: a beep, nothing to report
+    audio: bytes
+    at: int = 0
+
+
+@dataclass
+class _Leg:
+    """An outgoing call to a clerk's phone."""
+
+    name: str
+    call: SipCall
+    whisper: bytes
+    whispering: int = -1  # bytes of whisper sent; -1 before the clerk answers
+    reported: bool = False
+    playout: Playout | None = None
+
+
+@dataclass
+class Recorders:
+    """Opens and closes the call's recordings; the agent supplies how."""
+
+    open: Callable[[int, str], WavWriter | None]
+    """open(channels, label) -> writer, or None when it cannot (disk full: the call goes on)."""
+    close: Callable[[WavWriter], None]
+
+
+@dataclass
+class _Stereo:
+    writer: WavWriter
+    left: bytearray = field(default_factory=bytearray)
+    right: bytearray = field(default_factory=bytearray)
+
+    def write(self, caller: bytes, clerk: bytes) -> None:
+        self.left += caller
+        self.right += clerk
+        n = min(len(self.left), len(self.right)) // 2 * 2
+        if n:
+            both = np.empty(n, dtype="<i2")
+            both[0::2] = np.frombuffer(bytes(self.left[:n]), dtype="<i2")
+            both[1::2] = np.frombuffer(bytes(self.right[:n]), dtype="<i2")
+            self.writer.write(both.tobytes())
+            del self.left[:n], self.right[:n]
+
+    def flush(self) -> None:
+        n = max(len(self.left), len(self.right))
+        self.write(b"\x00" * (n - len(self.left)), b"\x00" * (n - len(self.right)))
+
+
+class CallMedia:
+    """`ivr.flow_runner.Media` for one answered call; `run()` is its media loop."""
+
+    def __init__(
+        self,
+        call: SipCall,
+        prompts: Callable[[str, str], bytes],
+        dial: Callable[[str], SipCall],
+        recorders: Recorders,
+        stopping: threading.Event,
+        tap: Callable[[str, bytes], None] | None = None,
+        monotonic: Callable[[], float] | None = None,
+    ) -> None:
+        import time
+
+        self.call = call
+        self._prompts = prompts
+        self._dial = dial
+        self._recorders = recorders
+        self._feed: Callable[[Event], None] = lambda _event: None
+        self._stopping = stopping
+        self._tap = tap
+        self._monotonic = monotonic or time.monotonic
+        self._lock = threading.RLock()
+        self._playing: deque[_Playing] = deque()
+        self._legs: dict[str, _Leg] = {}
+        self._bridged: _Leg | None = None
+        self._recording: tuple[float, str] | None = None  # (silence_s, stop digit)
+        self._quiet_s = 0.0
+        self._silence_reported = False
+        self._hangup_cause: str | None = None
+        self.stage_ended = "answered"
+        self.mono: WavWriter | None = None
+        self.stereo: _Stereo | None = None
+
+    def attach(self, feed: Callable[[Event], None]) -> None:
+        """Where to report what happens (the runner's `feed`)."""
+        self._feed = feed
+
+    # ------------------------------------------------------------ Media
+
+    def play(self, prompt_name: str, text: str, barge_in: bool) -> None:
+        audio = self._prompts(prompt_name, text)
+        with self._lock:
+            self._playing.append(_Playing(prompt_name, audio))
+
+    def stop_playing(self) -> None:
+        with self._lock:
+            self._playing.clear()
+
+    def beep(self) -> None:
+        with self._lock:
+            self._playing.append(_Playing(None, tone()))
+
+    def start_recording(self, max_s: float, silence_s: float, stop_digit: str) -> None:
+        logger.info(
+            "[%s] taking the message (ends at %s or %.0f s of silence)",
+            self.call.call_id,
+            stop_digit,
+            silence_s,
+        )
+        with self._lock:
+            self._recording = (silence_s, stop_digit)
+            self._quiet_s, self._silence_reported = 0.0, False
+
+    def stop_recording(self) -> None:
+        with self._lock:
+            self._recording = None
+
+    def dial(self, leg: str, uri: str, whisper_text: str, timeout_s: float) -> None:
+        whisper = self._prompts("whisper", whisper_text)
+        try:
+            outgoing = self._dial(uri)
+        except Exception:
+            logger.exception("[%s] cannot ring %s", self.call.call_id, uri)
+            self._feed(FarEndNoAnswer(leg))
+            return
+        logger.info("[%s] ringing clerk %s (%s)", self.call.call_id, uri, leg)
+        with self._lock:
+            self._legs[leg] = _Leg(leg, outgoing, whisper)
+
+    def drop_leg(self, leg: str) -> None:
+        with self._lock:
+            dropped = self._legs.pop(leg, None)
+            if self._bridged is dropped:
+                self._bridged = None
+        if dropped is not None:
+            dropped.call.cancel_or_hangup()
+
+    def bridge(self, leg: str) -> None:
+        with self._lock:
+            joined = self._legs.get(leg)
+            if joined is None:
+                return
+            self._bridged = joined
+            self._playing.clear()
+            if self.stereo is None:
+                writer = self._recorders.open(2, "caller,staff")
+                self.stereo = _Stereo(writer) if writer is not None else None
+        logger.info("[%s] bridged to the clerk (%s)", self.call.call_id, leg)
+
+    def hangup(self, cause: str) -> None:
+        with self._lock:
+            self._hangup_cause = cause
+
+    # ------------------------------------------------------------ loop
+
+    def run(self, done: threading.Event) -> None:
+        """The media loop: until the flow is `done` or the agent stops."""
+        call = self.call
+        caller_in = Playout(call.read, call.buffered, FRAME_BYTES)
+        start, tick = self._monotonic(), 0
+        caller_gone = False
+        try:
+            while not done.is_set() and not self._stopping.is_set():
+                if call.ended and not caller_gone:
+                    caller_gone = True
+                    self._feed(HungUp("caller"))
+                    continue
+                with self._lock:
+                    cause = self._hangup_cause
+                    if cause is not None and not self._playing:
+                        break
+                out = self._next_out()
+                if out:
+                    call.write(out)
+                self._take(caller_in.tick(), self._clerk_frames())
+                for digit in call.dtmf_digits():
+                    logger.info("[%s] key %s", call.call_id, digit)
+                    self._feed(Digit(digit))
+                self._watch_legs()
+                self._report_finished_prompt()
+                tick += 1
+                delay = start + tick * FRAME_S - self._monotonic()
+                if delay > 0:
+                    self._stopping.wait(delay)
+        finally:
+            self._take(caller_in.drain(), self._clerk_frames(drain=True))
+            self._close()
+            if self._hangup_cause is not None or self._stopping.is_set():
+                call.hangup()
+
+    def _next_out(self) -> bytes:
+        with self._lock:
+            if self._bridged is not None and self._bridged.playout is not None:
+                return b""  # filled in _take with what the clerk said
+            while self._playing:
+                playing = self._playing[0]
+                if playing.at < len(playing.audio):
+                    frame = playing.audio[playing.at : playing.at + FRAME_BYTES]
+                    playing.at += FRAME_BYTES
+                    return frame.ljust(FRAME_BYTES, b"\x00")
+                break
+            return b"\x00" * FRAME_BYTES
+
+    def _report_finished_prompt(self) -> None:
+        with self._lock:
+            finished = None
+            if self._playing and self._playing[0].at >= len(self._playing[0].audio):
+                finished = self._playing.popleft().name
+        if finished is not None:
+            self._feed(PromptFinished(finished))
+
+    def _clerk_frames(self, drain: bool = False) -> bytes:
+        with self._lock:
+            leg = self._bridged
+        if leg is None or leg.playout is None:
+            return b""
+        return leg.playout.drain() if drain else leg.playout.tick()
+
+    def _take(self, caller: bytes, clerk: bytes) -> None:
+        """What the caller (and in a bridge the clerk) said in this tick."""
+        if caller and self._tap is not None:
+            self._tap("mono" if self.stereo is None else "caller", caller)
+        if clerk:
+            self.call.write(clerk)  # the clerk's words to the caller
+        with self._lock:
+            bridged = self._bridged
+        if bridged is not None and caller:
+            bridged.call.write(caller)  # the caller's words to the clerk
+        try:
+            if self.stereo is not None:
+                self.stereo.write(caller, clerk)
+                if clerk and self._tap is not None:
+                    self._tap("staff", clerk)
+            elif caller and self.mono is not None:
+                self.mono.write(caller)
+        except RecordingError:
+            logger.exception(
+                "[%s] recording failed (disk full?); the call goes on", self.call.call_id
+            )
+        self._measure_silence(caller)
+
+    def _measure_silence(self, caller: bytes) -> None:
+        with self._lock:
+            recording = self._recording
+        if recording is None or not caller or self._silence_reported:
+            return
+        samples = np.frombuffer(caller, dtype="<i2").astype(np.float64)
+        rms = float(np.sqrt(np.mean(samples**2))) if samples.size else 0.0
+        frames = len(caller) / FRAME_BYTES
+        self._quiet_s = self._quiet_s + frames * FRAME_S if rms < SILENCE_RMS else 0.0
+        if self._quiet_s >= recording[0]:
+            self._silence_reported = True
+            self._feed(Silence(self._quiet_s))
+
+    def _watch_legs(self) -> None:
+        with self._lock:
+            legs = list(self._legs.values())
+        for leg in legs:
+            if leg.whispering < 0 and leg.call.answered:
+                leg.whispering = 0
+                leg.playout = Playout(leg.call.read, leg.call.buffered, FRAME_BYTES)
+            if 0 <= leg.whispering < len(leg.whisper):
+                leg.call.write(leg.whisper[leg.whispering : leg.whispering + FRAME_BYTES])
+                leg.whispering += FRAME_BYTES
+                if leg.playout is not None:
+                    leg.playout.tick()  # what the clerk says over the whisper is not the call's
+            elif leg.whispering >= len(leg.whisper) and not leg.reported:
+                leg.reported = True
+                self._feed(FarEndAnswered(leg.name))
+            if leg.call.ended:
+                with self._lock:
+                    known = self._legs.pop(leg.name, None)
+                    was_bridged = self._bridged is leg
+                    if was_bridged:
+                        self._bridged = None
+                if known is None:
+                    continue
+                if was_bridged or leg.reported:
+                    logger.info("[%s] the clerk hung up (%s)", self.call.call_id, leg.name)
+                    self._feed(HungUp("clerk"))
+                else:
+                    self._feed(FarEndNoAnswer(leg.name))
+
+    def _close(self) -> None:
+        with self._lock:
+            legs = list(self._legs.values())
+            self._legs.clear()
+            self._bridged = None
+        for leg in legs:
+            leg.call.cancel_or_hangup()
+        if self.stereo is not None:
+            try:
+                self.stereo.flush()
+            except RecordingError:
+                logger.exception("[%s] could not finish the bridge recording", self.call.call_id)
+            self._recorders.close(self.stereo.writer)
+            self.stereo = None
+        if self.mono is not None:
+            self._recorders.close(self.mono)
+            self.mono = None
