@@ -250,7 +250,15 @@ class Agent:
             call,
             flow.prompts,
             flow.dial,
-            Recorders(open_recording, lambda writer: self._close_recording(cid, writer)),
+            Recorders(
+                open_recording,
+                lambda writer: self._close_recording(cid, writer),
+                lambda reason: self._safe(
+                    "alarm",
+                    lambda: self._log.recording_failed(cid, reason, self._clock.now()),
+                    cid,
+                ),
+            ),
             self.stopping,
             tap=tap,
             monotonic=self._clock.monotonic,
@@ -279,13 +287,17 @@ class Agent:
     def _receive(self, call: SipCall, writer: WavWriter | None, frame: bytes) -> None:
         if not frame:
             return
-        if writer is not None:
+        if writer is not None and not writer.failed:
             try:
                 writer.write(frame)
-            except RecordingError:
+            except RecordingError as exc:
+                reason = str(exc)
+                writer.failed = True  # said once, not every 20 ms
                 logger.exception(
-                    "[%s] recording failed (disk full?); the call goes on", call.call_id
+                    "[%s] ALARM: recording failed (disk full?); the call goes on", call.call_id
                 )
+                cid, at = call.call_id, self._clock.now()
+                self._safe("alarm", lambda: self._log.recording_failed(cid, reason, at), cid)
         if self._tap is not None:
             self._tap(call.call_id, "mono", frame)
 
@@ -294,10 +306,12 @@ class Agent:
     ) -> WavWriter | None:
         try:
             writer = WavWriter(path, channels=channels)
-        except RecordingError:
+        except RecordingError as exc:
+            reason = str(exc)
             logger.exception(
                 "[%s] ALARM: cannot record (disk full?); the call is still answered", cid
             )
+            self._safe("alarm", lambda: self._log.recording_failed(cid, reason, at), cid)
             return None
         self._safe(
             "recording", lambda: self._log.recording_started(cid, path, label, 8000, at), cid

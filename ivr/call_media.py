@@ -79,6 +79,8 @@ class Recorders:
     open: Callable[[int, str], WavWriter | None]
     """open(channels, label) -> writer, or None when it cannot (disk full: the call goes on)."""
     close: Callable[[WavWriter], None]
+    failed: Callable[[str], None] = lambda _reason: None
+    """failed(reason): a write failed mid-call: the alarm for the admin."""
 
 
 @dataclass
@@ -283,17 +285,23 @@ class CallMedia:
             bridged = self._bridged
         if bridged is not None and caller:
             bridged.call.write(caller)  # the caller's words to the clerk
-        try:
-            if self.stereo is not None:
-                self.stereo.write(caller, clerk)
-                if clerk and self._tap is not None:
-                    self._tap("staff", clerk)
-            elif caller and self.mono is not None:
-                self.mono.write(caller)
-        except RecordingError:
-            logger.exception(
-                "[%s] recording failed (disk full?); the call goes on", self.call.call_id
-            )
+        if clerk and self.stereo is not None and self._tap is not None:
+            self._tap("staff", clerk)
+        writer = self.stereo.writer if self.stereo is not None else self.mono
+        if writer is None or writer.failed:
+            pass
+        else:
+            try:
+                if self.stereo is not None:
+                    self.stereo.write(caller, clerk)
+                elif caller:
+                    writer.write(caller)
+            except RecordingError as exc:
+                writer.failed = True  # said once, not every 20 ms
+                logger.exception(
+                    "[%s] ALARM: recording failed (disk full?); the call goes on", self.call.call_id
+                )
+                self._recorders.failed(str(exc))
         self._measure_silence(caller)
 
     def _measure_silence(self, caller: bytes) -> None:

@@ -44,7 +44,13 @@ class RtpStats:
     jitter_ms: float
 
 
-class CallLog(Protocol):
+class RecordingAlarms(Protocol):
+    def recording_failed(self, call_id: str, reason: str, at: datetime) -> None:
+        """A call is answered but cannot be recorded (disk full?): an alarm for the admin."""
+        ...
+
+
+class CallLog(RecordingAlarms, Protocol):
     def call_started(
         self,
         call_id: str,
@@ -81,12 +87,6 @@ class CallLog(Protocol):
         ended_in: str | None,
         rtp: RtpStats | None = None,
     ) -> None: ...
-
-
-class RecordingAlarms(Protocol):
-    def recording_failed(self, call_id: str, reason: str, at: datetime) -> None:
-        """A call is answered but cannot be recorded (disk full?): an alarm for the admin."""
-        ...
 
 
 #: The audit action under which a recording alarm is shown to the admin (admin/audit.py).

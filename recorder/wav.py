@@ -111,11 +111,20 @@ class WavWriter:
         self._header_every = max(1, int(header_every_s * sample_rate)) * self._block
         self._data_size = 0
         self._since_header = 0
-        path.parent.mkdir(parents=True, exist_ok=True)
+        #: Set by a writer's user after a failed write, so a full disk is reported once.
+        self.failed = False
+        created = False
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             self._fh: BinaryIO | None = path.open("xb", buffering=0)
+            created = True
             self._fh.write(_header(sample_rate, channels, sample_width, 0))
         except OSError as exc:
+            if (
+                created and self._fh is not None
+            ):  # no empty file left behind when the header did not fit
+                self._fh.close()
+                path.unlink(missing_ok=True)
             raise RecordingError(f"{path}: cannot create recording: {exc.strerror}") from exc
 
     @property

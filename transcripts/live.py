@@ -132,6 +132,9 @@ class TranscribingCallLog:
     def recording_closed(self, call_id: str, info: WavInfo, at: datetime) -> None:
         self._inner.recording_closed(call_id, info, at)
 
+    def recording_failed(self, call_id: str, reason: str, at: datetime) -> None:
+        self._inner.recording_failed(call_id, reason, at)
+
     def call_ended(
         self,
         call_id: str,

@@ -56,14 +56,11 @@ def build_agent(app: App) -> tuple[Agent, SipPhone]:
     from ivr.agent import Agent, Script
     from ivr.prompts import PromptCache
     from ivr.sip_adapter import SipPhone
-    from recorder.calls import DatabaseCallLog
-    from recorder.recovery import recover
     from transcripts.live import LiveTranscriber, TranscribingCallLog
 
     settings, content = app.settings, app.content
     sessions = app.ready_database()
-    queue = app.call_queue
-    recovered = recover(sessions, queue.enqueue)
+    recovered = app.recover()  # the journal's events first, then partial recordings
     if recovered.calls:
         logger.warning("recovered %d interrupted calls at start", len(recovered.calls))
     prompts = PromptCache(
@@ -79,9 +76,7 @@ def build_agent(app: App) -> tuple[Agent, SipPhone]:
     live = LiveTranscriber(app.pipeline.engine)  # type: ignore[arg-type]
     if not live.preload():  # the model loads here, not on the first call's audio thread
         logger.warning("no usable speech model: calls are recorded, transcription waits for one")
-    call_log = TranscribingCallLog(
-        DatabaseCallLog(sessions, on_ended=queue.enqueue), live, sessions
-    )
+    call_log = TranscribingCallLog(app.call_log, live, sessions)  # journaled: docs/journal.md
     sip = settings.sip
     flow = None
     if settings.agent.mode == "flow":
@@ -160,4 +155,5 @@ def run(args: argparse.Namespace, app: App) -> int:
     stop.wait()
     agent.stopping.set()
     phone.stop()
+    app.close()  # the journal applies what it can first
     return 0

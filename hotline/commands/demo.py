@@ -168,6 +168,7 @@ def run(args: argparse.Namespace, app: App) -> int:
     finally:
         agent.stopping.set()
         phone.stop()
+    app.call_log.wait_applied(30)  # the call's rows are applied from the journal
     worker = threading.Thread(target=app.pipeline.process_call, args=(call_id,), daemon=True)
     worker.start()
     worker.join(timeout=120)

@@ -149,5 +149,7 @@ def test_the_agent_answers_with_its_recordings_disk_full(
         assert s.scalar(select(Recording.id).where(Recording.call_pk == call.id)) is None
         (alarm,) = s.scalars(select(AuditEvent).where(AuditEvent.action == RECORDING_FAILED))
         assert alarm.target == f"call:{call.call_id}"
+        # The agent's own alarm, with the file system's reason, not the end-of-call safety net.
+        assert "No space left on device" in alarm.detail["reason"]
     assert "ALARM: cannot record (disk full?)" in log.read_text(errors="replace")
     engine.dispose()
