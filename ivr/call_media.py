@@ -131,6 +131,7 @@ class CallMedia:
         self._lock = threading.RLock()
         self._playing: deque[_Playing] = deque()
         self._legs: dict[str, _Leg] = {}
+        self._dropped: dict[str, bool] = {}
         self._bridged: _Leg | None = None
         self._recording: tuple[float, str] | None = None  # (silence_s, stop digit)
         self._quiet_s = 0.0
@@ -175,20 +176,31 @@ class CallMedia:
             self._recording = None
 
     def dial(self, leg: str, uri: str, whisper_text: str, timeout_s: float) -> None:
+        """INVITE in a thread of its own: the library waits there for the first answer,
+        and the caller's audio must not wait with it."""
         whisper = self._prompts("whisper", whisper_text)
-        try:
-            outgoing = self._dial(uri)
-        except Exception:
-            logger.exception("[%s] cannot ring %s", self.call.call_id, uri)
-            self._feed(FarEndNoAnswer(leg))
-            return
-        logger.info("[%s] ringing clerk %s (%s)", self.call.call_id, uri, leg)
-        with self._lock:
-            self._legs[leg] = _Leg(leg, outgoing, whisper)
+
+        def place() -> None:
+            try:
+                outgoing = self._dial(uri)
+            except Exception:
+                logger.exception("[%s] cannot ring %s", self.call.call_id, uri)
+                self._feed(FarEndNoAnswer(leg))
+                return
+            logger.info("[%s] ringing clerk %s (%s)", self.call.call_id, uri, leg)
+            with self._lock:
+                if self._dropped.pop(leg, False):
+                    outgoing.cancel_or_hangup()  # the flow gave up on it meanwhile
+                    return
+                self._legs[leg] = _Leg(leg, outgoing, whisper)
+
+        threading.Thread(target=place, name=f"dial {leg}", daemon=True).start()
 
     def drop_leg(self, leg: str) -> None:
         with self._lock:
             dropped = self._legs.pop(leg, None)
+            if dropped is None:
+                self._dropped[leg] = True  # still being dialled: end it when it is placed
             if self._bridged is dropped:
                 self._bridged = None
         if dropped is not None:

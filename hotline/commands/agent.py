@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import re
 import signal
 import threading
 from types import FrameType
@@ -90,8 +91,20 @@ def build_agent(app: App) -> tuple[Agent, SipPhone]:
         password=sip.password,
         rtp_ports=(sip.rtp_port_low, sip.rtp_port_high),
         trusted=sip.trusted,
+        peer=None if sip.registrar else _clerks_host(sip.clerk_uri_template),
     )
     return agent, phone
+
+
+def _clerks_host(template: str) -> Endpoint | None:
+    """Direct mode: where clerks' phones are rung — the host of sip.clerk_uri_template
+    (the PBX or the phones' proxy); the agent sends its INVITEs there."""
+    from ivr.sip_adapter import Endpoint
+
+    match = re.fullmatch(r"sips?:[^@]*@\[?([^\]:;>]+)\]?(?::(\d+))?(?:;.*)?", template)
+    if match is None or "{" in match.group(1):
+        return None
+    return Endpoint(match.group(1), int(match.group(2) or 5060))
 
 
 def _flow_setup(app: App, prompts: PromptCache, dial: Callable[[str], SipCall]) -> FlowSetup:

@@ -1,0 +1,176 @@
+"""Bridging to the duty clerk: a SIPp caller presses 0, the agent rings the clerk's
+phone (a real baresip that answers by itself), whispers, and joins them.
+
+What is kept: the call record (answered, the caller hung up during the
+bridge), two recordings — the agent's part in mono, the bridged part in two
+channels, left the caller and right the clerk, each side what that side
+really sent — and the clerk's phone hearing the caller.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from hotline.content import load_content
+from hotline.settings import CONFIG_DIR, Settings
+from ivr.prompts import PromptCache
+from recorder.models import Call, Disposition, Recording, RecordingState, Role
+from recorder.staff import add_user
+from tests.sip.conftest import HERE, sipp, udp_port
+from tests.sip.test_agent_calls import AgentFactory, _ended, best_correlation, caller_audio
+from tests.support.processes import require_tool, running
+
+
+def _speech(path: Path, text: str) -> np.ndarray:
+    """espeak-ng speech at 8 kHz 16-bit mono, written to `path`."""
+    raw = subprocess.run(
+        [require_tool("espeak-ng"), "-v", "en", "-s", "170", "--stdout", text],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    ).stdout
+    pcm = subprocess.run(
+        [
+            require_tool("sox"),
+            "-t",
+            "wav",
+            "-",
+            "-r",
+            "8000",
+            "-b",
+            "16",
+            "-c",
+            "1",
+            "-t",
+            "wav",
+            "-",
+        ],
+        input=raw,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    ).stdout
+    path.write_bytes(pcm)
+    with wave.open(str(path)) as wav:
+        return np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").astype(np.float64)
+
+
+@pytest.fixture
+def clerk_phone(tmp_path: Path) -> Iterator[tuple[int, np.ndarray, Path]]:
+    """baresip as the clerk's desk phone on loopback: answers by itself, says a known text."""
+    port = udp_port()
+    home = tmp_path / "baresip"
+    home.mkdir()
+    said = _speech(
+        home / "clerk.wav",
+        "Good morning, this is the service desk, how can I help you today? "
+        "Please tell me your building and your room number. " * 3,
+    )
+    (home / "config").write_text(
+        f"sip_listen 127.0.0.1:{port}\n"
+        "net_interface 127.0.0.1\n"
+        f"audio_source aufile,{home / 'clerk.wav'}\n"
+        "audio_player aubridge,nullsink\n"
+        "module_path /usr/lib/baresip/modules\n"
+        "module g711.so\nmodule aufile.so\nmodule aubridge.so\nmodule sndfile.so\n"
+        "module account.so\nmodule menu.so\nmodule contact.so\nmodule uuid.so\n"
+    )
+    (home / "accounts").write_text(
+        f"<sip:8002@127.0.0.1:{port}>;regint=0;audio_codecs=PCMU/8000/1;answermode=auto\n"
+    )
+    log = tmp_path / "baresip.log"
+    # It ignores SIGTERM without its stdio module (sip-testbed.md): `running` kills it.
+    with running(
+        [require_tool("baresip"), "-f", str(home)],
+        ready=lambda: "baresip is ready" in log.read_text(errors="replace"),
+        timeout=20,
+        log=log,
+        cwd=home,
+    ):
+        yield port, said, home
+
+
+def test_a_caller_who_presses_0_is_bridged_to_the_duty_clerk(
+    agent: AgentFactory,
+    tmp_path: Path,
+    short_config: Path,
+    clerk_phone: tuple[int, np.ndarray, Path],
+) -> None:
+    clerk_port, clerk_said, clerk_home = clerk_phone
+    audio, caller_said = caller_audio(tmp_path, "PCMU")
+    with agent(
+        agent__mode='"flow"',
+        organization__opening_hours='"00:00-24:00"',
+        sip__clerk_uri_template=f'"sip:{{extension}}@127.0.0.1:{clerk_port}"',
+    ) as site:
+        with site.sessions.begin() as s:
+            add_user(s, "wangfang", "王芳", "1024", Role.CLERK, "pw-1024-long", extension="8002")
+        settings = Settings()
+        content = load_content(settings, short_config)
+        cache = PromptCache(
+            site.root / "var" / "prompts",
+            CONFIG_DIR / "prompts",
+            settings.agent.tts_voice,
+            settings.agent.tts_rate,
+        )
+        greeting = len(cache.audio("greeting", content.prompt("greeting"))) / 16000
+        transfer = len(cache.audio("transfer", content.prompt("transfer"))) / 16000
+        # 0 during the menu; speak once the transfer prompt, the ringing and the
+        # whisper to the clerk are over (a generous 6 s for the last two).
+        text = (
+            (HERE / "scenarios" / "uac_flow.xml")
+            .read_text()
+            .replace("KEY_AT_MS", str(int((greeting + 1.0) * 1000)))
+            .replace("dtmf_2833_KEY", "dtmf_2833_0")
+            .replace("SPEAK_AT_MS", str(int((transfer + 6.0) * 1000)))
+            .replace("SPEECH_MS", str(len(caller_said) * 1000 // 8000 + 1000))
+            .replace("AUDIO_FILE", str(audio))
+        )
+        # This caller hangs up itself once it has spoken (no # in a conversation).
+        bye = (HERE / "scenarios" / "uac_audio.xml").read_text()
+        bye_part = bye[bye.index('  <send retrans="500">\n    <![CDATA[\n      BYE') :]
+        text = text[
+            : text.index(
+                '  <nop><action><exec play_pcap_audio="/usr/share/sip-tester/dtmf_2833_pound'
+            )
+        ]
+        text += bye_part
+        scenario = tmp_path / "uac_bridge.xml"
+        scenario.write_text(text)
+        out = sipp(site.address, "-sf", str(scenario), "-s", "agent", cwd=tmp_path, timeout=120)
+        assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+        (call,) = _ended(site)
+        assert call.disposition is Disposition.ANSWERED
+        assert (call.ended_in, call.hangup_cause) == ("bridge", "caller BYE")
+        with site.sessions() as s:
+            recordings = list(s.scalars(select(Recording).order_by(Recording.id)))
+            assert s.scalars(select(Call)).one().caller_number == "13800138000"
+        assert [r.channels for r in recordings] == ["caller", "caller,staff"]
+        assert all(r.state is RecordingState.COMPLETE and r.sha256 for r in recordings)
+        with wave.open(recordings[1].path) as wav:
+            assert wav.getnchannels() == 2
+            both = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+        left, right = both[0::2].astype(np.float64), both[1::2].astype(np.float64)
+        # Left: what the caller said after the bridge, faithfully.
+        assert best_correlation(caller_said, left) >= 0.97  # measured 0.9999
+        # Right: two seconds of what the clerk's phone sent, found in its source.
+        loud = int(np.argmax(np.convolve(np.abs(right), np.ones(8000), "valid")))
+        window = right[loud : loud + 16000]
+        assert len(window) == 16000
+        assert best_correlation(window, clerk_said) >= 0.97  # measured 0.9999
+        log = site.log.read_text(errors="replace")
+        assert "bridged to the clerk" in log
+    # The clerk's phone heard the caller (baresip's sndfile dump of what it decoded).
+    heard = sorted(clerk_home.glob("dump-*-dec.wav"))
+    assert heard, list(clerk_home.iterdir())
+    data = heard[0].read_bytes()  # killed, so the header may not hold the length
+    samples = data[data.index(b"data") + 8 :]
+    clerk_heard = np.frombuffer(samples[: len(samples) // 2 * 2], dtype="<i2").astype(np.float64)
+    assert best_correlation(caller_said[: 8000 * 2], clerk_heard) >= 0.95  # measured 0.9999
