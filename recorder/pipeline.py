@@ -148,7 +148,8 @@ class Pipeline:
         if staff_text is None and facts.answered_by_user_id is not None:
             return  # a staff member answered; their channel is not transcribed yet
         if staff_text is not None:
-            report, by = check_transcript(staff_text, organization, rules), "staff"
+            words = self._staff_words(facts.pk, staff_text)
+            report, by = check_transcript(staff_text, organization, rules, words), "staff"
         else:
             played = [self._content.prompt("greeting"), self._content.closing("default")]
             report, by = (
@@ -181,6 +182,18 @@ class Pipeline:
                     ],
                 )
             )
+
+    def _staff_words(self, call_pk: int, staff_text: str) -> list[dict[str, Any]]:
+        """The staff channel's word timings, so each finding gets the second it was said."""
+        with self._sessions() as session:
+            rows = session.execute(
+                select(Transcript.raw_text, Transcript.words).where(
+                    Transcript.call_pk == call_pk, Transcript.channel == "staff"
+                )
+            ).all()
+        # Two engines may have transcribed the channel: take the words of the text checked.
+        ordered = sorted(rows, key=lambda row: row.raw_text != staff_text)
+        return list(ordered[0].words or []) if ordered else []
 
     def _start(self, call_id: str) -> _CallFacts | Outcome:
         with self._sessions.begin() as session:
