@@ -14,6 +14,7 @@ from hotline.content import ComplianceRules, load_content
 from hotline.settings import RingingSettings, Settings
 from transcripts.compliance import (
     CHECKS,
+    REQUIRED,
     answered_within_rings,
     check_agent_call,
     check_transcript,
@@ -22,7 +23,10 @@ from transcripts.compliance import (
 )
 
 DATA = Path(__file__).parent / "data" / "staff_transcripts.tsv"
+#: Written and labelled before the checker was run on them; never used for tuning.
+HELD_OUT = Path(__file__).parent / "data" / "staff_transcripts_heldout.tsv"
 ORG = "幸福家园物业服务中心"
+Labelled = list[tuple[str, dict[str, bool], set[str]]]
 
 
 @pytest.fixture(scope="module")
@@ -30,9 +34,10 @@ def rules() -> ComplianceRules:
     return load_content(Settings()).compliance
 
 
-def labelled() -> list[tuple[str, dict[str, bool], set[str]]]:
+def labelled(path: Path = DATA) -> Labelled:
+    """(transcript, expected checks, forbidden phrases) per row of a labelled TSV."""
     rows = []
-    for line in DATA.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("#"):
             continue
         said, *labels = line.split("\t")
@@ -62,6 +67,57 @@ def test_precision_and_recall_per_check(rules: ComplianceRules) -> None:
                 fn += not report.checks[check] and expected[check]
         scores[check] = (tp / max(1, tp + fp), tp / max(1, tp + fn))
     assert all(p >= 0.95 and r >= 0.95 for p, r in scores.values()), scores
+
+
+#: Held-out `passed` accuracy (bench/compliance_accuracy.py): 40/54 = 0.741 when first run,
+#: 53/54 = 0.981 after the general fixes it revealed (forbidden phrases by sense, role before
+#: the job number, 祝您生活愉快, 您的姓). A floor against regressions, not a target to tune to.
+HELD_OUT_PASSED_FLOOR = 0.98
+
+
+def test_held_out_passed_accuracy_stays_at_its_measured_floor(rules: ComplianceRules) -> None:
+    """Kept when it fails: which held-out transcripts got the wrong verdict."""
+    rows = labelled(HELD_OUT)
+    assert len(rows) >= 40
+    wrong = [
+        said
+        for said, expected, forbidden in rows
+        if check_transcript(said, ORG, rules).passed
+        != (all(expected[name] for name in REQUIRED) and not forbidden)
+    ]
+    assert 1 - len(wrong) / len(rows) >= HELD_OUT_PASSED_FLOOR, wrong
+
+
+@pytest.mark.parametrize(
+    ("said", "forbidden"),
+    [
+        ("喂 老 陈 你 帮 我 看 一下 监控", []),  # to a colleague
+        ("喂 喂 王 先生 您 能 听到 吗", ["喂"]),  # hailing the caller
+        ("楼道 里 不要 喂 猫", []),  # 喂 = feed
+        ("不 知道 您 明天 上午 在 家 吗", []),  # polite inquiry
+        ("这个 我 也 不 知道", ["不知道"]),
+        ("我 不 知道 您 要 找 谁", ["不知道"]),
+        ("这个 我们 真 没 有 办法", ["没办法"]),
+        ("具体 时间 我 不 大 清楚", ["不清楚"]),
+        ("您 有 不 清楚 的 可以 再 问 我", []),
+        ("我 不管 什么 时候 都 帮 您 跟进", []),
+        ("你 找 别人 去 吧", ["找别人"]),
+    ],
+)
+def test_forbidden_phrases_count_in_their_brushing_off_sense(
+    rules: ComplianceRules, said: str, forbidden: list[str]
+) -> None:
+    assert check_transcript(said, ORG, rules).forbidden == forbidden
+
+
+def test_a_forbidden_phrase_after_an_allowed_one_gets_its_own_second(
+    rules: ComplianceRules,
+) -> None:
+    """喂养 at 1 s is allowed; the 喂 that hails the caller at 3.2 s is the finding."""
+    timed = [("宠物", 0.2), ("喂养", 1.0), ("的", 1.6), ("事", 1.8), ("喂", 3.2), ("您", 3.5)]
+    words = [{"word": w, "start": t, "end": t + 0.3, "conf": 0.9} for w, t in timed]
+    report = check_transcript(" ".join(w for w, _ in timed), ORG, rules, words)
+    assert [(f.phrase, f.at_s) for f in report.findings if f.check == "forbidden"] == [("喂", 3.2)]
 
 
 def test_passed_needs_every_required_check_and_nothing_forbidden(rules: ComplianceRules) -> None:

@@ -4,6 +4,8 @@ The seeds' rules (config/rules/compliance.toml cites them): answer within
 three rings; open with a greeting, the organisation's name and the job
 number (报号, 坚持报号制度) and an offer of help; ask the caller's surname
 (请问您贵姓); close politely (再见); never 喂, 不知道, 没办法 … to a caller.
+A forbidden phrase counts in its brushing-off sense only: 喂 to a colleague
+or 喂食, 不知道您方便吗, 有不清楚的地方 are not violations.
 
 Staff-side transcripts arrive as Vosk writes them (spaces, numbers in
 characters); they are cleaned first. The opening is the first
@@ -18,6 +20,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from hotline.content import ComplianceRules
@@ -47,10 +50,25 @@ GENERIC = (
 )
 _STAFF_ID = re.compile(
     r"(?:工号|编号)(?:是)?\d{2,6}|\d{2,6}号(?:话务员|客服|接线员|为您服务|很高兴|专员|管家)|我是\d{3,6}号?"
+    # the role before the number: 客服专员16号, 值班员03号 (cn2an reads 零三 as 3)
+    r"|(?:话务员|客服|接线员|专员|管家|值班员|坐席)\d{1,6}号"
 )
 _REPLY_PROMISE = re.compile(
     r"\d+(?:分钟|个?小时|天)(?:之?内|以内)|马上|立即|尽快.{0,6}(?:答复|回复|处理|派人)|今天之内|[上下]午.{0,4}(?:答复|回复)"
 )
+
+
+_CJK = r"\u3400-\u9fff"
+#: A forbidden phrase said in a harmless sense (the literal ones are compliance.toml's
+#: forbidden_exceptions). 首问责任制培训细则 1.2.1.2 forbids 喂 *to hail a guest*: 喂 before
+#: a colleague's form of address (喂小王, 喂张师傅, while the caller waits) is not that.
+#: 不知道您…吗 without 我 is the polite inquiry (I wonder whether you…), not 我不知道.
+_HARMLESS = re.compile(
+    rf"喂(?=[小老](?!姐|朋友|先生|太太)[{_CJK}]|[{_CJK}]?师傅|经理|主管|班长|队长|同事)"
+    r"|(?<!我)(?<!也)(?<!都)不知道(?=您|你)"
+)
+#: A degree word or 有 may sit inside a forbidden phrase: 不太清楚, 没有办法, 不大知道.
+_INSERTED = "(?:太|大|很|有)?"
 
 
 @dataclass(frozen=True)
@@ -104,6 +122,26 @@ def _spans(words: list[dict[str, Any]] | None) -> list[tuple[int, float]]:
     return spans
 
 
+@lru_cache(maxsize=256)
+def _loose(phrase: str) -> re.Pattern[str]:
+    """A forbidden phrase that also matches with a degree word after 不/没 (没有办法)."""
+    return re.compile("".join(re.escape(c) + (_INSERTED if c in "不没" else "") for c in phrase))
+
+
+def forbidden_said(clean: str, rules: ComplianceRules) -> list[tuple[str, int]]:
+    """The configured forbidden phrases said in their forbidden sense, with the first offset."""
+    allowed = [m.span() for m in _HARMLESS.finditer(clean)]
+    for phrase in rules.forbidden_exceptions:
+        allowed += [m.span() for m in re.finditer(re.escape(phrase), clean)]
+    found = []
+    for phrase in rules.forbidden:
+        for match in _loose(phrase).finditer(clean):
+            if not any(a <= match.start() and match.end() <= b for a, b in allowed):
+                found.append((phrase, match.start()))
+                break
+    return found
+
+
 def check_transcript(
     raw: str,
     organization: str,
@@ -141,9 +179,9 @@ def check_transcript(
     if checks["staff_id"]:
         match = _STAFF_ID.search(text.numeric(opening))
         findings.append(Finding("staff_id", match.group(0) if match else "", _time_of(0, spans)))
-    forbidden = rules.forbidden_in(clean)
-    for phrase in forbidden:
-        findings.append(Finding("forbidden", phrase, _time_of(clean.find(phrase), spans)))
+    said = forbidden_said(clean, rules)
+    findings += [Finding("forbidden", phrase, _time_of(at, spans)) for phrase, at in said]
+    forbidden = [phrase for phrase, _ in said]
     return GreetingReport(checks, forbidden, bool(_REPLY_PROMISE.search(numeric)), findings)
 
 
