@@ -2,11 +2,14 @@
 
     .venv/bin/python bench/compliance_accuracy.py [--errors]
 
-Two sets of staff-side transcripts written as Vosk outputs Mandarin:
+Three sets of staff-side transcripts written as Vosk outputs Mandarin:
 tests/data/staff_transcripts.tsv (70; the rules in config/rules/compliance.toml
-were tuned on it, so its figure is an upper bound) and
-tests/data/staff_transcripts_heldout.tsv (written and labelled by hand before
-the checker was run on them). Per check: support (labelled positives), then
+were tuned on it, so its figure is an upper bound);
+tests/data/staff_transcripts_heldout.tsv (54, written and labelled by hand
+before the checker was run on them; its mistakes then revealed general defects
+that were fixed, so its figure now is no longer a held-out one: 0.741 passed
+accuracy before the fixes); tests/data/staff_transcripts_heldout2.tsv (33,
+written after those fixes and before the checker was run on them). Per check: support (labelled positives), then
 precision, recall and F1 of a naive baseline and of transcripts.compliance.
 The baseline is what the phrases alone give: each compliance.toml phrase (and
 the organisation's name or its distinctive part, and the 报号 markers) looked
@@ -30,7 +33,14 @@ sys.path.insert(0, str(ROOT))
 
 from hotline.content import ComplianceRules, load_content  # noqa: E402
 from hotline.settings import Settings  # noqa: E402
-from tests.test_compliance import DATA, HELD_OUT, ORG, Labelled, labelled  # noqa: E402
+from tests.test_compliance import (  # noqa: E402
+    DATA,
+    HELD_OUT,
+    HELD_OUT_2,
+    ORG,
+    Labelled,
+    labelled,
+)
 from transcripts import text  # noqa: E402
 from transcripts.compliance import CHECKS, REQUIRED, check_transcript, distinctive  # noqa: E402
 
@@ -140,7 +150,11 @@ def main() -> int:
     parser.add_argument("--errors", action="store_true", help="list the checker's mistakes")
     args = parser.parse_args()
     rules = load_content(Settings()).compliance
-    sets = [("tuning set", labelled(DATA)), ("held-out set", labelled(HELD_OUT))]
+    sets = [
+        ("tuning set", labelled(DATA)),
+        ("first held-out set (fixed on: no longer held-out)", labelled(HELD_OUT)),
+        ("second held-out set", labelled(HELD_OUT_2)),
+    ]
     for title, rows in sets:
         table(title, rows, rules)
     if args.errors:

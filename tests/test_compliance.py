@@ -25,6 +25,8 @@ from transcripts.compliance import (
 DATA = Path(__file__).parent / "data" / "staff_transcripts.tsv"
 #: Written and labelled before the checker was run on them; never used for tuning.
 HELD_OUT = Path(__file__).parent / "data" / "staff_transcripts_heldout.tsv"
+#: Written after the fixes HELD_OUT revealed, before the checker was run on them.
+HELD_OUT_2 = Path(__file__).parent / "data" / "staff_transcripts_heldout2.tsv"
 ORG = "幸福家园物业服务中心"
 Labelled = list[tuple[str, dict[str, bool], set[str]]]
 
@@ -73,19 +75,26 @@ def test_precision_and_recall_per_check(rules: ComplianceRules) -> None:
 #: 53/54 = 0.981 after the general fixes it revealed (forbidden phrases by sense, role before
 #: the job number, 祝您生活愉快, 您的姓). A floor against regressions, not a target to tune to.
 HELD_OUT_PASSED_FLOOR = 0.98
+#: The second held-out set, never tuned on: 28/33 = 0.848 when first run.
+HELD_OUT_2_PASSED_FLOOR = 0.84
 
 
-def test_held_out_passed_accuracy_stays_at_its_measured_floor(rules: ComplianceRules) -> None:
+@pytest.mark.parametrize(
+    ("path", "floor"), [(HELD_OUT, HELD_OUT_PASSED_FLOOR), (HELD_OUT_2, HELD_OUT_2_PASSED_FLOOR)]
+)
+def test_held_out_passed_accuracy_stays_at_its_measured_floor(
+    rules: ComplianceRules, path: Path, floor: float
+) -> None:
     """Kept when it fails: which held-out transcripts got the wrong verdict."""
-    rows = labelled(HELD_OUT)
-    assert len(rows) >= 40
+    rows = labelled(path)
+    assert len(rows) >= 30
     wrong = [
         said
         for said, expected, forbidden in rows
         if check_transcript(said, ORG, rules).passed
         != (all(expected[name] for name in REQUIRED) and not forbidden)
     ]
-    assert 1 - len(wrong) / len(rows) >= HELD_OUT_PASSED_FLOOR, wrong
+    assert 1 - len(wrong) / len(rows) >= floor, wrong
 
 
 @pytest.mark.parametrize(
