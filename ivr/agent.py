@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -279,6 +279,10 @@ class Agent:
         finally:
             runner.close()
         outcome = runner.outcome
+        if media.bridged_at is not None:
+            at = self._clock.now() - timedelta(seconds=self._clock.monotonic() - media.bridged_at)
+            user_id = outcome.get("answered_by_user_id")
+            self._safe("staff", lambda: self._log.staff_joined(cid, user_id, at), cid)
         if self.stopping.is_set() and not runner.done.is_set():
             return Disposition.ANSWERED, machine.stage.value, "agent stopped"
         cause = "caller BYE" if outcome.get("hangup_by") == "caller" else "agent BYE"

@@ -138,6 +138,7 @@ class CallMedia:
         self._silence_reported = False
         self._hangup_cause: str | None = None
         self.stage_ended = "answered"
+        self.bridged_at: float | None = None
         self.mono: WavWriter | None = None
         self.stereo: _Stereo | None = None
 
@@ -212,6 +213,7 @@ class CallMedia:
             if joined is None:
                 return
             self._bridged = joined
+            self.bridged_at = self._monotonic()
             self._playing.clear()
             if self.stereo is None:
                 writer = self._recorders.open(2, "caller,staff")
@@ -255,6 +257,12 @@ class CallMedia:
                     self._stopping.wait(delay)
         finally:
             self._take(caller_in.drain(), self._clerk_frames(drain=True))
+            logger.info(
+                "[%s] media: %d ticks, %d with nothing from the caller (recorded as silence)",
+                call.call_id,
+                tick,
+                caller_in.silenced,
+            )
             self._close()
             if self._hangup_cause is not None or self._stopping.is_set():
                 call.hangup()

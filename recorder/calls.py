@@ -72,6 +72,11 @@ class CallLog(RecordingAlarms, Protocol):
         codec: str | None = None,
     ) -> None: ...
 
+    def staff_joined(self, call_id: str, user_id: int | None, at: datetime) -> None:
+        """A clerk took the call over from the agent (bridged): the staff member who answered,
+        so the entry's first receiver (首问负责人) and the compliance audit are theirs."""
+        ...
+
     def recording_started(
         self, call_id: str, path: Path, channels: str, sample_rate: int, at: datetime
     ) -> None: ...
@@ -158,6 +163,13 @@ class DatabaseCallLog:
             call.answered_by_user_id = user_id
             call.codec = codec
             call.disposition = Disposition.ANSWERED
+
+    def staff_joined(self, call_id: str, user_id: int | None, at: datetime) -> None:
+        with self._sessions.begin() as session:
+            call = self._call(session, call_id)
+            call.answered_by = AnsweredBy.STAFF
+            call.answered_by_user_id = user_id
+        logger.info("[%s] staff member %s took the call at %s", call_id, user_id, at)
 
     def recording_started(
         self, call_id: str, path: Path, channels: str, sample_rate: int, at: datetime

@@ -171,6 +171,9 @@ class JournaledCallLog:
             codec=codec,
         )
 
+    def staff_joined(self, call_id: str, user_id: int | None, at: datetime) -> None:
+        self._append("staff_joined", call_id=call_id, user_id=user_id, at=at)
+
     def recording_started(
         self, call_id: str, path: Path, channels: str, sample_rate: int, at: datetime
     ) -> None:

@@ -167,9 +167,10 @@ def test_a_bridged_clerk_is_whispered_to_then_both_sides_recorded_in_two_channel
 
     def answered(_event: Event) -> None:
         h.media.bridge("clerk-1")
-        call.incoming += caller_said
-        clerk.incoming += clerk_said
-        threading.Timer(0.8, lambda: setattr(clerk, "ended", True)).start()
+        # Phones keep sending while nobody speaks: silence after the words.
+        call.incoming += caller_said + bytes(8000)
+        clerk.incoming += clerk_said + bytes(8000)
+        threading.Timer(1.0, lambda: setattr(clerk, "ended", True)).start()
 
     h.react[FarEndAnswered] = answered
     h.react[HungUp] = lambda _e: h.media.hangup("clerk left")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from ivr.playout import Playout
 
 FRAME = 4
+NEW_SOURCE_AT = 250
 
 
 class TimelineBuffer:
@@ -19,6 +20,9 @@ class TimelineBuffer:
         self.dropped: list[int] = []
 
     def arrive(self, n: int) -> None:
+        if n == NEW_SOURCE_AT:  # a new RTP source: the library starts its buffer afresh here
+            self.frames.clear()
+            self.cursor = n
         if n < self.cursor:
             self.dropped.append(n)
             return
@@ -109,3 +113,19 @@ def test_drain_keeps_the_held_back_tail_when_the_caller_hangs_up() -> None:
     assert len(taken) < 10 * FRAME  # the hold is still buffered
     taken += playout.drain()
     assert frames_of(taken) == list(range(10))
+
+
+def test_after_a_silent_start_late_packets_are_still_kept() -> None:
+    """A caller who sends nothing for 5 s (menu, prompts), then speaks: the reader is
+    behind the clock, and must still keep its hold rather than read at the edge,
+    where every packet a little late would be replaced by silence (seen: 0.83)."""
+    arrivals: dict[int, list[int]] = {}
+    for t in range(250, 400):  # a new RTP source (SSRC) from tick 250: the speech
+        if t % 10 == 5:
+            continue  # every tenth packet comes one tick late
+        arrivals.setdefault(t, []).append(t)
+        if t % 10 == 4:
+            arrivals.setdefault(t + 2, []).append(t + 1)
+    taken, buf = run(arrivals, 420)
+    got = [f for f in frames_of(taken) if f >= 0]
+    assert got == [t % 250 for t in range(250, 400)] and buf.dropped == []

@@ -21,7 +21,15 @@ from sqlalchemy import select
 from hotline.content import load_content
 from hotline.settings import CONFIG_DIR, Settings
 from ivr.prompts import PromptCache
-from recorder.models import Call, Disposition, Recording, RecordingState, Role
+from recorder.models import (
+    AnsweredBy,
+    Call,
+    Disposition,
+    Recording,
+    RecordingState,
+    Role,
+    User,
+)
 from recorder.staff import add_user
 from tests.sip.conftest import HERE, sipp, udp_port
 from tests.sip.test_agent_calls import AgentFactory, _ended, best_correlation, caller_audio
@@ -151,7 +159,12 @@ def test_a_caller_who_presses_0_is_bridged_to_the_duty_clerk(
         assert (call.ended_in, call.hangup_cause) == ("bridge", "caller BYE")
         with site.sessions() as s:
             recordings = list(s.scalars(select(Recording).order_by(Recording.id)))
-            assert s.scalars(select(Call)).one().caller_number == "13800138000"
+            stored = s.scalars(select(Call)).one()
+            clerk_id = s.scalars(select(User.id).where(User.username == "wangfang")).one()
+            assert stored.caller_number == "13800138000"
+            # The clerk who took the call is who answered it: the entry's first receiver.
+            assert (stored.answered_by, stored.answered_by_user_id) == (AnsweredBy.STAFF, clerk_id)
+            assert stored.ring_count == 1  # the agent's answer, within three rings
         assert [r.channels for r in recordings] == ["caller", "caller,staff"]
         assert all(r.state is RecordingState.COMPLETE and r.sha256 for r in recordings)
         with wave.open(recordings[1].path) as wav:
