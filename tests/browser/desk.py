@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import wave
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -322,3 +323,16 @@ def seed_supervision(session: Session, seeded: Seeded) -> SupervisionSeeded:
     )
     session.flush()
     return SupervisionSeeded(seeded.entry, late_order.id, late.id, open_order.id, still.id)
+
+
+def stop_waitress(server: Any, thread: threading.Thread) -> None:
+    """Stop a waitress server run in `thread`: every channel is closed from inside its
+    own loop (closing them from here breaks the select it is waiting in: EBADF)."""
+
+    def close_all() -> None:
+        for channel in list(server._map.values()):
+            channel.close()
+
+    server.trigger.pull_trigger(close_all)
+    thread.join(timeout=10)
+    server.task_dispatcher.shutdown()

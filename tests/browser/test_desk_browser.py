@@ -46,8 +46,7 @@ def served(tmp_path: Path) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
-        server.close()
-        thread.join(timeout=10)
+        desk.stop_waitress(server, thread)
         app.engine.dispose()
 
 

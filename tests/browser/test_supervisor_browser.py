@@ -47,8 +47,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, desk.SupervisionSeeded]]:
     try:
         yield f"http://127.0.0.1:{port}", extra
     finally:
-        server.close()
-        thread.join(timeout=10)
+        desk.stop_waitress(server, thread)
         app.engine.dispose()
 
 
