@@ -20,6 +20,27 @@ documented and tested (tests/sip/):
 5. Its Call-IDs are sha256 of a per-process counter, so they repeat after
    every restart (RFC 3261 8.1.1.4 wants them globally unique): they are
    random (uuid4) instead.
+8-11. See docs/sip-library.md: a message it chokes on, trust by datagram
+   source, unusable media addresses (488), a Contact that is no SIP URI (400).
+12. It accepts and offers every codec it has (opus, G.711.1 wideband): an
+   opus-only offer was answered with opus, which the 8 kHz recorder cannot
+   take. Only the configured G.711 laws and telephone-event are negotiated.
+13. Its Allow header names SUBSCRIBE and NOTIFY, which the agent answers 501
+   or 481: Allow lists the methods it answers.
+14. A re-INVITE that takes a call off hold (a=sendrecv after a=sendonly) was
+   answered a=recvonly: the direction was negotiated against the last answer
+   instead of what the agent wants. The answer's o= version goes up when the
+   SDP changes (RFC 3264 8).
+15. Record-Route is not copied into 18x/2xx and the BYE it sends goes
+   straight to the Contact without Route (RFC 3261 12.1.1, 12.2.1.1).
+16. The BYE it sends is sent once: it is resent until answered (RFC 3261 17.1.2).
+17. It reads 8 KB of a datagram and drops what it cannot parse unanswered:
+   whole datagrams are read, a request over 16 KB gets 513 and a request it
+   cannot parse or handle gets 400.
+18. It re-registers 5 s before the expiry it asked for, whatever the
+   registrar granted, and stops the phone for good after three failed
+   REGISTERs (a registrar restart left the agent deaf): the granted expiry
+   is honoured and failures are retried with back-off for as long as it runs.
 
 Audio crosses this boundary as 8 kHz 16-bit signed little-endian mono; the
 library converts to and from PCMU/PCMA and paces RTP itself.
@@ -34,15 +55,20 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import rfcvoip
-from rfcvoip.SIP import SIPStatus
+from rfcvoip.RTP import PayloadType
+from rfcvoip.SIP import SIPMessageType, SIPParseError, SIPStatus
+from rfcvoip.SIPTransport import SIPTransport
 from rfcvoip.VoIP import CallState, InvalidStateError, VoIPCall, VoIPPhone
+from rfcvoip.VoIP.status import PhoneStatus
+from rfcvoip.VoIP.VoIP import _payload_type_from_media_method
 
 from hotline.errors import HotlineError
+from ivr import sip_wire
 
 logger = logging.getLogger(__name__)
 FRAME_BYTES = 320  # 20 ms of 8 kHz 16-bit mono
@@ -70,18 +96,47 @@ def _route_library_debug() -> None:
 _route_library_debug()
 
 
+#: What the agent records and plays (settings.sip.codecs) besides RFC 2833 keys (fix 12).
+CODECS = {"PCMU": PayloadType.PCMU, "PCMA": PayloadType.PCMA}
+#: The methods the agent answers (fix 13); rfcvoip's Allow also names SUBSCRIBE and NOTIFY.
+ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS"
+_ALLOW_LINE = re.compile(rb"^Allow:[^\r\n]*", re.MULTILINE | re.IGNORECASE)
+
+
 class _Phone(VoIPPhone):
     """VoIPPhone without the fixed 1 s before the application sees a call (fix 1),
-    answering every new INVITE with 100 Trying at once (fix 0)."""
+    answering every new INVITE with 100 Trying at once (fix 0), negotiating
+    only the configured codecs (fix 12) and taking calls off hold (fix 14)."""
+
+    allowed: frozenset[Any] = frozenset({*CODECS.values(), PayloadType.EVENT})
 
     def _callback_MSG_Invite(self, request: Any) -> None:
         call_id = str(request.headers.get("Call-ID", "") or "").strip()
-        if call_id and not self.has_call_id(call_id):  # not a re-INVITE of a known call
+        _keep_codecs(request, self.allowed)
+        call = self._get_call(call_id) if call_id else None
+        if call_id and call is None:  # not a re-INVITE of a known call
             try:
                 self.sip.send_response(request, self.sip.gen_response(request, SIPStatus.TRYING))
             except Exception:  # a malformed request: the library answers it below
                 logger.debug("no 100 Trying for %s", call_id, exc_info=True)
+        elif call is not None and call.state == CallState.ANSWERED:
+            # fix 14: negotiate what the agent wants (both ways), not the last answer;
+            # after a=sendonly (hold) the library kept a=recvonly for good.
+            call.sendmode = self.recvmode
         super()._callback_MSG_Invite(request)
+
+    forget: Callable[[str], None] = staticmethod(lambda _call_id: None)
+
+    def _remove_call(self, call_id: Any, *, expected: Any = None) -> Any:
+        removed = super()._remove_call(call_id, expected=expected)
+        if removed is not None:
+            self.forget(str(call_id))
+        return removed
+
+    def _default_audio_offer(self) -> dict[int, Any]:
+        """What OPTIONS and the agent's own INVITEs offer: the configured codecs (fix 12)."""
+        offer = super()._default_audio_offer()
+        return {pt: codec for pt, codec in offer.items() if codec in self.allowed}
 
     @staticmethod
     def _run_call_callback(callback: Callable[[Any], None], call: Any, delay: float = 0.0) -> None:
@@ -101,6 +156,8 @@ def unique_call_id(local: Endpoint) -> str:
 #: RFC 3261 17.2.1: the 200 OK to an INVITE is resent at T1, doubling to T2,
 #: until the ACK arrives; without an ACK after 64 x T1 the call is ended.
 T1, T2 = 0.5, 4.0
+#: A REGISTER transaction gives up after 0.5 + 1 + 2 + 4 s; the next one follows with back-off.
+REGISTER_GIVE_UP = 7.5
 
 
 class SipCall:
@@ -257,6 +314,26 @@ class SipCall:
                 self._call.hangup()
 
 
+def _keep_codecs(request: Any, allowed: frozenset[Any]) -> None:
+    """Strip from an offer every payload type the agent does not take (fix 12).
+
+    With nothing left the library answers 488 Not Acceptable Here itself.
+    """
+    body = getattr(request, "body", None)
+    for media in (body.get("m", []) if isinstance(body, dict) else []) or []:
+        if not isinstance(media, dict) or media.get("type") != "audio":
+            continue
+        kept = []
+        for method in media.get("methods", []) or []:
+            try:
+                codec = _payload_type_from_media_method(media, method)
+            except (KeyError, ValueError, TypeError):
+                continue
+            if codec in allowed:
+                kept.append(method)
+        media["methods"] = kept
+
+
 _SIP_URI = re.compile(r"sips?:[^\s<>\"]+")
 _HOST_NAME = re.compile(
     r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z][A-Za-z0-9-]{0,62}"
@@ -281,6 +358,230 @@ def _source_host(call: VoIPCall) -> str | None:
     return str(source[0]) if source else None
 
 
+class _ClientFixes:
+    """The wrappers put on one rfcvoip SIPClient (fixes 6, 8, 13-18) and their per-call state."""
+
+    def __init__(self, phone: _Phone, direct: bool, expires: int) -> None:
+        self.phone, self.sip, self.direct = phone, phone.sip, direct
+        self.acks: set[str] = set()
+        self.answers: dict[str, tuple[int, str]] = {}
+        self.byes: dict[tuple[str, str], threading.Event] = {}
+        self.granted = expires
+        self.failures = 0
+        self._whole_datagrams: Any = None
+        sip = self.sip
+        sip.default_expires = expires
+        self._parse, sip.parse_message = sip.parse_message, self.parse_message
+        self._from_raw, sip._message_from_raw = sip._message_from_raw, self.message_from_raw
+        self._build, sip._build_response = sip._build_response, self.build_response
+        self._gen_answer, sip.gen_answer = sip.gen_answer, self.gen_answer
+        self._send_raw, sip.send_raw = sip.send_raw, self.send_raw
+        sip.bye = self.bye
+        sip.register = self.register
+        sip._send_register_request = self.send_register_request
+
+    def forget(self, call_id: str) -> None:
+        """A call is over: drop what was kept for it."""
+        self.acks.discard(call_id)
+        self.answers.pop(call_id, None)
+
+    def parse_message(self, message: Any) -> None:
+        call_id = str(message.headers.get("Call-ID", "")).strip()
+        if getattr(message, "method", None) == "ACK" and self.phone.has_call_id(call_id):
+            self.acks.add(call_id)  # fix 6: the library drops ACKs unseen
+        if message.type == SIPMessageType.RESPONSE:
+            self._response_seen(message, call_id)
+        try:
+            self._parse(message)
+        except Exception as exc:  # fix 8: one bad message must not end the receive thread
+            logger.warning(
+                "refused a SIP message the library could not handle (%s: %s): %.120r",
+                type(exc).__name__,
+                exc,
+                getattr(message, "heading", b""),
+            )
+            if message.type == SIPMessageType.MESSAGE:  # fix 17: a clear 400, not silence
+                self._send_refusal(bytes(message.raw), 400, "Bad Request")
+
+    def _response_seen(self, message: Any, call_id: str) -> None:
+        cseq = message.headers.get("CSeq")
+        if not isinstance(cseq, dict) or int(message.status) < 200:
+            return
+        if cseq.get("method") == "BYE":  # fix 16
+            answered = self.byes.get((call_id, str(cseq.get("check"))))
+            if answered is not None:
+                answered.set()
+        elif cseq.get("method") == "REGISTER" and int(message.status) == 200:  # fix 18
+            contact = f"{self.sip.myIP}:{self.sip.myPort}"
+            expires = sip_wire.granted_expires(message.raw, contact, self.sip.default_expires)
+            self.granted = expires
+
+    def message_from_raw(self, raw: bytes) -> Any:
+        """Fix 17: a request too large gets 513, one the library cannot parse 400."""
+        if len(raw) > sip_wire.MAX_MESSAGE_BYTES:
+            logger.warning("refused a SIP message of %d bytes with 513", len(raw))
+            self._send_refusal(raw, 513, "Message Too Large")
+            raise SIPParseError(f"a message of {len(raw)} bytes")
+        try:
+            return self._from_raw(raw)
+        except SIPParseError as exc:
+            if "SIP Version" not in str(exc):  # the library answers those 505 itself
+                logger.warning("refused a SIP message it cannot parse with 400: %s", exc)
+                self._send_refusal(raw, 400, "Bad Request")
+            raise
+
+    def _send_refusal(self, raw: bytes, code: int, phrase: str) -> None:
+        response = sip_wire.refusal(raw, code, phrase)
+        connection = self.sip.connection
+        source = getattr(connection, "last_recv_address", None) if connection else None
+        if response is not None and source is not None:
+            with contextlib.suppress(OSError, RuntimeError):
+                self._send_raw(response, source)
+
+    def build_response(self, request: Any, status: Any, **kwargs: Any) -> str:
+        """Fix 15: 18x and 2xx to an INVITE copy its Record-Route (RFC 3261 12.1.1)."""
+        cseq = request.headers.get("CSeq")
+        if 100 < int(status) < 300 and isinstance(cseq, dict) and cseq.get("method") == "INVITE":
+            routes = sip_wire.record_routes(request.headers.get("Record-Route"))
+            extra = [*(kwargs.get("extra_headers") or []), *(f"Record-Route: {r}" for r in routes)]
+            kwargs["extra_headers"] = extra
+        return str(self._build(request, status, **kwargs))
+
+    def gen_answer(self, request: Any, sess_id: str, ms: Any, sendtype: Any) -> str:
+        """Fix 14: an answer whose SDP changed carries the next o= version (RFC 3264 8)."""
+        message = str(self._gen_answer(request, sess_id, ms, sendtype))
+        call_id = str(request.headers.get("Call-ID", "")).strip()
+        body = sip_wire.without_origin(message.partition("\r\n\r\n")[2])
+        previous = self.answers.get(call_id)
+        if previous is None:
+            first = sip_wire.origin_version(message.partition("\r\n\r\n")[2]) or 0
+            self.answers[call_id] = (first, body)
+            return message
+        version = previous[0] + (body != previous[1])
+        self.answers[call_id] = (version, body)
+        return sip_wire.with_origin_version(message, version)
+
+    def send_raw(self, data: bytes, target: Any = None) -> None:
+        """Fix 13: Allow names the methods the agent answers."""
+        self._send_raw(_ALLOW_LINE.sub(b"Allow: " + ALLOW.encode(), data, count=1), target)
+
+    def bye(self, request: Any) -> None:
+        """Fixes 15 and 16: the BYE carries the route set and is resent until answered."""
+        sip = self.sip
+        message = str(sip.gen_bye(request))
+        routes = sip_wire.record_routes(request.headers.get("Record-Route"))
+        message, hop = sip_wire.route_request(message, routes)
+        target = sip._sip_target_from_uri(hop, 5060) if hop else sip.dialog_target(request)
+        headers = dict(sip_wire.header_lines(message.encode()))
+        key = (headers.get("call-id", ""), headers.get("cseq", "").split(" ")[0])
+        answered = self.byes[key] = threading.Event()
+        self.send_raw(message.encode(), target)
+        threading.Thread(
+            target=self._resend_bye,
+            args=(message.encode(), target, key, answered),
+            name=f"BYE {key[0]}",
+            daemon=True,
+        ).start()
+
+    def _resend_bye(
+        self, data: bytes, target: Any, key: tuple[str, str], answered: threading.Event
+    ) -> None:
+        interval, waited = T1, 0.0
+        try:
+            while waited < 64 * T1 and self.sip.NSD:
+                if answered.wait(interval):
+                    return
+                waited += interval
+                logger.debug("[%s] no answer to the BYE yet: sent again", key[0])
+                self.send_raw(data, target)
+                interval = min(interval * 2, T2)
+            if self.sip.NSD:
+                logger.warning("[%s] the BYE was not answered in %.0f s", key[0], waited)
+        except (OSError, RuntimeError):  # the phone stopped meanwhile
+            return
+        finally:
+            self.byes.pop(key, None)
+
+    def register(self, *_args: Any, **_kwargs: Any) -> bool:
+        """Fix 18 (and fix 2 in direct mode): register, and keep registering while running."""
+        self._read_whole_datagrams()
+        if self.direct:
+            return True
+        sip, error = self.sip, ""
+        try:
+            with sip.recvLock:
+                registered = bool(sip._SIPClient__register())
+        except Exception as exc:
+            registered, error = False, f"{type(exc).__name__}: {exc}"
+        if registered:
+            if self.failures:
+                logger.warning("registered again after %d failed attempts", self.failures)
+            self.failures = 0
+            self.phone._status = PhoneStatus.REGISTERED
+            delay = sip_wire.refresh_delay(self.granted)
+            logger.info("registered for %d s; registering again in %.0f s", self.granted, delay)
+        else:
+            self.failures += 1
+            delay = sip_wire.retry_delay(self.failures)
+            logger.warning(
+                "registration failed (%s); trying again in %.0f s", error or "refused", delay
+            )
+        self._schedule(delay)
+        return registered
+
+    def send_register_request(self, request: str, *, action: str) -> Any:
+        """Fix 18: a REGISTER is resent at T1 doubling to T2 (RFC 3261 17.1.2.2) for 7.5 s.
+
+        rfcvoip sends it once and waits 30 s, so one REGISTER lost while the
+        registrar restarts cost half a minute.
+        """
+        sip, interval, waited = self.sip, T1, 0.0
+        while True:
+            sip.send_raw(request.encode("utf8"), sip.signal_target())
+            sip.register_timeout = interval
+            try:
+                return sip._wait_for_transaction_response(request, action=action)
+            except TimeoutError:
+                waited += interval
+                if waited >= REGISTER_GIVE_UP:
+                    raise
+                interval = min(interval * 2, T2)
+
+    def _schedule(self, delay: float) -> None:
+        sip = self.sip
+        if not sip.NSD:
+            return
+        sip._cancel_pending_register_thread()
+        cancel = threading.Event()
+        sip._register_cancel_event = cancel
+        sip.registerThread = threading.Thread(
+            target=self._register_later, args=(delay, cancel), name="SIP register", daemon=True
+        )
+        sip.registerThread.start()
+
+    def _register_later(self, delay: float, cancel: threading.Event) -> None:
+        if not cancel.wait(delay) and self.sip.NSD:
+            self.register()
+
+    def _read_whole_datagrams(self) -> None:
+        """Fix 17: rfcvoip reads 8 KB of a UDP datagram; read all of it (up to 64 KB)."""
+        connection = self.sip.connection
+        if connection is None or connection is self._whole_datagrams:
+            return
+        original = connection.recv_raw_message
+
+        def recv_raw_message() -> bytes:
+            sock = connection.socket
+            if sock is None or connection.target.transport != SIPTransport.UDP:
+                return bytes(original())
+            data, address = sock.recvfrom(sip_wire.MAX_DATAGRAM_BYTES)
+            connection.last_recv_address = (str(address[0]), int(address[1]))
+            return bytes(data)
+
+        connection.recv_raw_message = recv_raw_message
+        self._whole_datagrams = connection
+
+
 class SipPhone:
     """The agent's SIP user agent: registered with a PBX, or in direct mode."""
 
@@ -294,12 +595,15 @@ class SipPhone:
         rtp_ports: tuple[int, int] = (10000, 20000),
         trusted: list[str] | None = None,
         peer: Endpoint | None = None,
+        codecs: Iterable[str] = ("PCMU", "PCMA"),
+        register_expires: int = 300,
     ) -> None:
         self.direct = registrar is None
         self._trusted = [
             ipaddress.ip_network(net, strict=False) for net in (trusted or ["127.0.0.0/8"])
         ]
         self._on_call = on_call
+        order = [CODECS[name] for name in codecs]
         # Direct mode still names a server: the peer calls are placed to (the demo's caller).
         server = registrar or peer or Endpoint("127.0.0.1", listen.port)
         self._phone = _Phone(
@@ -313,30 +617,15 @@ class SipPhone:
             rtpPortLow=rtp_ports[0],
             rtpPortHigh=rtp_ports[1],
             audio_bit_depth=16,
+            codec_priorities={codec: 2000 - i for i, codec in enumerate(order)},  # fix 12
         )
-        if self.direct:
-            self._phone.sip.register = lambda *_a, **_k: True  # fix 2: no registrar to talk to
+        self._phone.allowed = frozenset({*order, PayloadType.EVENT})
         self._phone.sip.gen_call_id = lambda: unique_call_id(listen)  # fix 5
-        self._acks: set[str] = set()
-        original = self._phone.sip.parse_message
-
-        def parse_message(message: Any) -> None:
-            if getattr(message, "method", None) == "ACK":  # fix 6: the library drops ACKs unseen
-                self._acks.add(str(message.headers.get("Call-ID", "")).strip())
-            try:
-                original(message)
-            except Exception as exc:  # fix 8: one bad message must not end the receive thread
-                logger.warning(
-                    "dropped a SIP message the library could not handle (%s: %s): %.120r",
-                    type(exc).__name__,
-                    exc,
-                    getattr(message, "start_line", None) or getattr(message, "heading", b""),
-                )
-
-        self._phone.sip.parse_message = parse_message
+        self._fixes = _ClientFixes(self._phone, self.direct, register_expires)
+        self._phone.forget = self._fixes.forget
 
     def _incoming(self, call: VoIPCall) -> None:
-        sip_call = SipCall(call, acked=self._acks.__contains__)
+        sip_call = SipCall(call, acked=self._fixes.acks.__contains__)
         if self.direct and not self._is_trusted(sip_call.source):
             logger.warning(
                 "[%s] refused: %s is not a trusted source", sip_call.call_id, sip_call.source

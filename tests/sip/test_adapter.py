@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
+import threading
 import time
+from typing import Any
 
-from ivr.sip_adapter import Endpoint, SipPhone, _Phone, unique_call_id
+import pytest
+
+from ivr import sip_wire
+from ivr.sip_adapter import Endpoint, SipCall, SipPhone, _Phone, unique_call_id
 from tests.sip.conftest import udp_port
+from tests.support.processes import wait_until
 
 
 def test_fix_1_the_application_sees_a_call_at_once() -> None:
@@ -142,3 +149,309 @@ def test_fix_11_a_contact_that_is_no_sip_uri_is_refused_with_400() -> None:
     finally:
         phone.stop()
         sock.close()
+
+
+# Fixes 12-18: each against the adapter on loopback with a raw UDP socket as the peer.
+
+
+def _answering_phone(
+    *, hang_up_after: float | None = None, **options: Any
+) -> tuple[SipPhone, int, socket.socket, list[SipCall]]:
+    """A direct-mode phone that answers every call at once (and hangs up after a while)."""
+    port = udp_port()
+    calls: list[SipCall] = []
+
+    def on_call(call: SipCall) -> None:
+        calls.append(call)
+        call.answer()
+        if hang_up_after is not None:
+            time.sleep(hang_up_after)
+            call.hangup()
+
+    phone = SipPhone(Endpoint("127.0.0.1", port), on_call, rtp_ports=(31200, 31240), **options)
+    phone.start(timeout=2)
+    time.sleep(1.2)  # rfcvoip starts its receive loop 1 s after start()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    return phone, port, sock, calls
+
+
+def _offer(invite: bytes, media: str, direction: str = "sendrecv", version: int = 1) -> bytes:
+    """The INVITE with its SDP's m= section (and direction, o= version) replaced."""
+    head, body = invite.split(b"\r\n\r\n", 1)
+    start = body.decode().split("m=audio", 1)[0].replace(" 1 1 IN", f" 1 {version} IN")
+    sdp = (start + media + f"a={direction}\r\n").encode()
+    head = re.sub(rb"Content-Length: \d+", b"Content-Length: %d" % len(sdp), head)
+    return head + b"\r\n\r\n" + sdp
+
+
+def _messages(sock: socket.socket, quiet: float = 0.6) -> list[str]:
+    sock.settimeout(quiet)
+    out = []
+    with contextlib.suppress(TimeoutError):
+        while True:
+            out.append(sock.recv(65535).decode("utf-8", "replace"))
+    return out
+
+
+def _finals(messages: list[str]) -> list[str]:
+    return [m.split("\r\n", 1)[0] for m in messages if m.startswith("SIP/2.0")]
+
+
+PCMU = "m=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+
+
+OPUS = "m=audio 40000 RTP/AVP 111\r\na=rtpmap:111 opus/48000/2\r\n"
+
+
+@pytest.mark.parametrize(
+    ("codecs", "offers"),
+    [
+        (
+            ("PCMU", "PCMA"),
+            {
+                OPUS: None,
+                "m=audio 40000 RTP/AVP 9\r\na=rtpmap:9 G722/8000\r\n": None,
+                "m=audio 40000 RTP/AVP 3\r\na=rtpmap:3 GSM/8000\r\n": None,
+                OPUS.replace("111\r\n", "111 8\r\n", 1) + "a=rtpmap:8 PCMA/8000\r\n": "PCMA",
+            },
+        ),
+        (("PCMA",), {PCMU: None}),
+    ],
+)
+def test_fix_12_only_the_configured_g711_laws_are_negotiated(
+    codecs: tuple[str, ...], offers: dict[str, str | None]
+) -> None:
+    """rfcvoip answered an opus-only offer with opus (and chose opus over PCMA):
+    the 8 kHz recorder cannot take it. What is kept: 488 and no call."""
+    phone, port, sock, calls = _answering_phone(codecs=codecs)
+    try:
+        local = sock.getsockname()[1]
+        for n, (media, answered) in enumerate(offers.items()):
+            invite = _offer(_invite(port, local, "127.0.0.1", "127.0.0.1", f"codec-{n}"), media)
+            sock.sendto(invite, ("127.0.0.1", port))
+            finals = _finals([m for m in _messages(sock) if f"codec-{n}" in m])
+            if answered is None:
+                assert "SIP/2.0 488 Not Acceptable Here" in finals, media
+            else:
+                assert "SIP/2.0 200 OK" in finals and calls[-1].codec() == answered
+        assert len(calls) == len([a for a in offers.values() if a])
+    finally:
+        phone.stop()
+        sock.close()
+
+
+def _options(port: int, local: int) -> bytes:
+    return (
+        f"OPTIONS sip:agent@127.0.0.1:{port} SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP 127.0.0.1:{local};rport;branch=z9hG4bKopt\r\n"
+        f"From: <sip:probe@127.0.0.1:{local}>;tag=9\r\nTo: <sip:agent@127.0.0.1:{port}>\r\n"
+        "Call-ID: options-1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+    ).encode()
+
+
+def test_fix_12_13_options_name_what_the_agent_does() -> None:
+    """OPTIONS: Allow without SUBSCRIBE/NOTIFY (answered 501 and 481), SDP with G.711 only."""
+    phone, port, sock, _calls = _answering_phone()
+    try:
+        sock.sendto(_options(port, sock.getsockname()[1]), ("127.0.0.1", port))
+        (ok,) = _messages(sock)
+        assert ok.startswith("SIP/2.0 200 OK")
+        assert "\r\nAllow: INVITE, ACK, BYE, CANCEL, OPTIONS\r\n" in ok
+        assert "\r\nm=audio 0 RTP/AVP 0 8 101\r\n" in ok and "opus" not in ok
+    finally:
+        phone.stop()
+        sock.close()
+
+
+def _to_tag(message: str) -> str:
+    match = re.search(r"^To: .*;tag=([^;\s]+)", message, re.MULTILINE)
+    assert match, message
+    return match.group(1)
+
+
+def test_fix_14_a_call_taken_off_hold_sends_again() -> None:
+    """Hold (a=sendonly) then unhold (a=sendrecv): rfcvoip kept answering a=recvonly, so
+    the agent never spoke again. The answer's o= version goes up with each change."""
+    phone, port, sock, calls = _answering_phone()
+    try:
+        local = sock.getsockname()[1]
+        invite = _invite(port, local, "127.0.0.1", "127.0.0.1", "hold")
+        sock.sendto(invite, ("127.0.0.1", port))
+        ok = next(m for m in _messages(sock) if m.startswith("SIP/2.0 200"))
+        answers = [ok]
+        for cseq, direction in ((2, "sendonly"), (3, "sendrecv")):
+            again = _offer(invite, PCMU, direction, version=cseq)
+            again = again.replace(b"CSeq: 1 INVITE", b"CSeq: %d INVITE" % cseq)
+            again = again.replace(
+                f"To: <sip:agent@127.0.0.1:{port}>".encode(),
+                f"To: <sip:agent@127.0.0.1:{port}>;tag={_to_tag(ok)}".encode(),
+            )
+            sock.sendto(again, ("127.0.0.1", port))
+            answers.append(
+                next(m for m in _messages(sock) if f"CSeq: {cseq} INVITE" in m and "200 OK" in m)
+            )
+        directions = [re.findall(r"a=(sendrecv|recvonly|sendonly|inactive)", a) for a in answers]
+        assert directions == [["sendrecv"], ["recvonly"], ["sendrecv"]]
+        versions = [int(re.findall(r"o=\S+ \d+ (\d+) IN", a)[0]) for a in answers]
+        assert versions[1] == versions[0] + 1 and versions[2] == versions[1] + 1
+        assert calls[0].answered
+    finally:
+        phone.stop()
+        sock.close()
+
+
+def test_fix_15_16_record_route_is_kept_and_the_bye_is_routed_and_resent() -> None:
+    """A proxy that record-routes: 180 and 200 copy Record-Route; the agent's BYE goes to
+    the proxy with Route (same order) and is sent again until the proxy answers it."""
+    phone, port, sock, _calls = _answering_phone(hang_up_after=0.3)
+    proxy = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    proxy.bind(("127.0.0.1", 0))
+    try:
+        local, hop = sock.getsockname()[1], proxy.getsockname()[1]
+        routes = f"<sip:127.0.0.1:{hop};lr;ftag=1>, <sip:127.0.0.2;lr>"
+        invite = _invite(port, local, "127.0.0.1", "127.0.0.1", "rr").replace(
+            b"Max-Forwards: 70\r\n", f"Max-Forwards: 70\r\nRecord-Route: {routes}\r\n".encode()
+        )
+        sock.sendto(invite, ("127.0.0.1", port))
+        responses = {m.split("\r\n", 1)[0]: m for m in _messages(sock, 0.4)}
+        for status in ("SIP/2.0 180 Ringing", "SIP/2.0 200 OK"):
+            assert (
+                f"Record-Route: <sip:127.0.0.1:{hop};lr;ftag=1>\r\n"
+                "Record-Route: <sip:127.0.0.2;lr>\r\n"
+            ) in responses[status]
+        proxy.settimeout(3)
+        first = proxy.recv(65535).decode()
+        started = time.monotonic()
+        second = proxy.recv(65535).decode()
+        assert 0.3 < time.monotonic() - started < 1.5  # resent after T1 = 0.5 s
+        assert first == second and first.startswith(f"BYE sip:caller@127.0.0.1:{local} SIP/2.0")
+        assert f"Route: <sip:127.0.0.1:{hop};lr;ftag=1>\r\nRoute: <sip:127.0.0.2;lr>\r\n" in first
+        head = first.split("\r\n\r\n", 1)[0]
+        via = next(line for line in head.split("\r\n") if line.startswith("Via:"))
+        ok = "\r\n".join(
+            ["SIP/2.0 200 OK", via]
+            + [line for line in head.split("\r\n") if line.split(":")[0] in ("From", "To")]
+            + [line for line in head.split("\r\n") if line.split(":")[0] in ("Call-ID", "CSeq")]
+            + ["Content-Length: 0", "", ""]
+        )
+        proxy.sendto(ok.encode(), ("127.0.0.1", port))
+        proxy.settimeout(2.5)
+        with pytest.raises(TimeoutError):  # answered: not sent a third time
+            proxy.recv(65535)
+    finally:
+        phone.stop()
+        sock.close()
+        proxy.close()
+
+
+def _padded(invite: bytes, size: int) -> bytes:
+    lines = "".join(f"a=x-pad:{i:06d}{'z' * 40}\r\n" for i in range(size // 56))
+    return _offer(invite, PCMU + lines)
+
+
+def test_fix_17_large_and_broken_requests_are_answered_not_dropped() -> None:
+    """rfcvoip read 8 KB of a datagram and dropped what it could not parse, unanswered.
+    What is kept: a 9 KB INVITE is a call; 60 KB gets 513; a body shorter than its
+    Content-Length and an empty line inside the headers get 400; the next call is answered."""
+    phone, port, sock, calls = _answering_phone()
+    try:
+        local = sock.getsockname()[1]
+
+        def send(invite: bytes) -> list[str]:
+            sock.sendto(invite, ("127.0.0.1", port))
+            call_id = re.search(rb"Call-ID: (\S+)", invite)
+            assert call_id
+            mine = f"Call-ID: {call_id.group(1).decode()}\r\n"
+            return _finals([m for m in _messages(sock) if mine in m])
+
+        def invite(call_id: str) -> bytes:
+            return _invite(port, local, "127.0.0.1", "127.0.0.1", call_id)
+
+        assert "SIP/2.0 200 OK" in send(_padded(invite("nine-kb"), 9000))
+        assert send(_padded(invite("sixty-kb"), 60000)) == ["SIP/2.0 513 Message Too Large"]
+        short = re.sub(rb"Content-Length: \d+", b"Content-Length: 102400", invite("short"))
+        assert send(short) == ["SIP/2.0 400 Bad Request"]
+        blank = invite("blank").replace(b"Max-Forwards: 70\r\n", b"Max-Forwards: 70\r\n\r\n")
+        assert send(blank)[-1] == "SIP/2.0 400 Bad Request"
+        assert "SIP/2.0 200 OK" in send(invite("next"))
+        assert [c.call_id for c in calls] == ["nine-kb", "next"]
+    finally:
+        phone.stop()
+        sock.close()
+
+
+@pytest.mark.parametrize(
+    ("expires", "delay"), [(10, 5.0), (20, 10.0), (60, 30.0), (300, 270.0), (1, 1.0)]
+)
+def test_fix_18_refresh_before_the_granted_expiry(expires: int, delay: float) -> None:
+    assert sip_wire.refresh_delay(expires) == delay
+
+
+def test_fix_18_the_granted_expiry_is_read_from_this_agents_contact() -> None:
+    ok = (
+        b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1:5062\r\n"
+        b"Contact: <sip:agent@127.0.0.9:5062>;expires=3600, "
+        b'<sip:agent@127.0.0.1:5062;transport=UDP>;expires=10;+sip.instance="<urn:x>"\r\n'
+        b"Expires: 120\r\nContent-Length: 0\r\n\r\n"
+    )
+    assert sip_wire.granted_expires(ok, "127.0.0.1:5062", 300) == 10
+    assert sip_wire.granted_expires(ok, "127.0.0.2:5062", 300) == 120
+    assert [sip_wire.retry_delay(n) for n in (1, 2, 3, 6, 9)] == [1, 2, 4, 32, 32]
+
+
+def test_fix_18_registration_follows_the_registrar_and_survives_its_absence() -> None:
+    """A fake registrar (a UDP socket) grants 2 s: the agent registers again every second.
+    Then it answers nothing for 4 s: rfcvoip stopped the phone after three failures; the
+    agent keeps trying and is registered again as soon as the registrar answers."""
+    registrar = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    registrar.bind(("127.0.0.1", 0))
+    registrar.settimeout(0.1)
+    answering, done = threading.Event(), threading.Event()
+    answering.set()
+    registers: list[float] = []
+
+    def serve() -> None:
+        while not done.is_set():
+            with contextlib.suppress(TimeoutError):
+                data, peer = registrar.recvfrom(65535)
+                if data.startswith(b"REGISTER") and answering.is_set():
+                    registers.append(time.monotonic())
+                    registrar.sendto(_register_ok(data.decode()), peer)
+
+    server = threading.Thread(target=serve)
+    server.start()
+    phone = SipPhone(
+        Endpoint("127.0.0.1", udp_port()),
+        lambda _c: None,
+        registrar=Endpoint(*registrar.getsockname()),
+        rtp_ports=(31300, 31310),
+    )
+    try:
+        phone.start(timeout=3)
+        time.sleep(3.5)
+        assert len(registers) >= 4  # granted 2 s: again every second, not after 115 s
+        answering.clear()  # the registrar is away (restarting)
+        time.sleep(4)
+        registers.clear()
+        answering.set()
+        wait_until(lambda: bool(registers), 5, "a REGISTER after the registrar came back")
+        assert str(phone._phone.get_status()).endswith("REGISTERED")
+    finally:
+        phone.stop()
+        done.set()
+        server.join()
+        registrar.close()
+
+
+def _register_ok(request: str) -> bytes:
+    lines = request.split("\r\n")
+    keep = [ln for ln in lines if ln.split(":")[0] in ("Via", "From", "Call-ID", "CSeq")]
+    to = next(ln for ln in lines if ln.startswith("To:"))
+    contact = next(ln for ln in lines if ln.startswith("Contact:")).split(";+sip", 1)[0]
+    return (
+        "\r\n".join(
+            ["SIP/2.0 200 OK", *keep, f"{to};tag=reg", f"{contact};expires=2", "Content-Length: 0"]
+        ).encode()
+        + b"\r\n\r\n"
+    )
