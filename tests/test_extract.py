@@ -25,6 +25,14 @@ from transcripts import extract, text
         ("姓名不方便说", None),
         ("我想表扬你们的保洁刘阿姨", None),  # a staff member, not the caller
         ("保安王大哥帮了我", None),
+        ("我叫王建国三栋的", "王"),  # a full name
+        ("我是三栋的李我家灯坏了", "李"),  # named after the address
+        ("我是三号楼二门五零一的老张", "张"),
+        ("我是三栋的欧阳", "欧阳"),
+        ("我是老王三栋的", "王"),
+        ("我是十二栋的房东", None),  # 房 is a surname, 房东 is no name
+        ("我是三栋的门卫", None),
+        ("我是小区的业主", None),
     ],
 )
 def test_surnames(said: str, surname: str | None) -> None:
@@ -44,6 +52,10 @@ def test_surnames(said: str, surname: str | None) -> None:
         ("二单元", "2单元"),
         ("我家在六零三室", "603室"),
         ("明天三点", None),
+        ("五杠二杠五零一", "5栋2单元501"),  # building-unit-room said with dashes
+        ("住5-2-501", "5栋2单元501"),
+        ("三号楼二门五零一", "3栋2单元501"),  # 门 for 单元, straight after the building
+        ("三号楼二单元门口", "3栋2单元"),
     ],
 )
 def test_units(said: str, unit: str | None) -> None:
@@ -59,10 +71,27 @@ def test_units(said: str, unit: str | None) -> None:
         ("电话一二三四五", None),  # too short
         ("电话一二三四五六七八九零一", None),  # 11 digits, not a valid mobile
         ("五零一室电话一三九零零零零一一一一", "13900001111"),
+        ("座机零二一杠六二三四五六七八", "02162345678"),  # 杠 between area code and number
+        ("座机是六二三四五六七八", "62345678"),  # a local landline, named as a number
+        ("六二三四五六七八", None),  # eight digits and no word saying it is a number
     ],
 )
 def test_phones(said: str, phone: str | None) -> None:
     assert extract.phone(text.numeric(said)) == phone
+
+
+@pytest.mark.parametrize(
+    ("said", "unit", "phone"),
+    [
+        ("我是三栋二单元嗯五零一的", "3栋2单元501", None),
+        ("电话是幺三八嗯幺二三四那个五六七八", None, "13812345678"),
+    ],
+)
+def test_hesitations_do_not_cut_addresses_or_numbers(
+    said: str, unit: str | None, phone: str | None
+) -> None:
+    found = extract.extract(said, text.numeric(said))
+    assert (found.unit, found.phone) == (unit, phone)
 
 
 def test_times_and_departments() -> None:

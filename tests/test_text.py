@@ -32,6 +32,8 @@ def test_spaces_between_chinese_characters_are_dropped(raw: str, clean: str) -> 
         ("打零二一六二三四五六七八", "打02162345678"),  # a leading 零 is kept
         ("明天下午三点半", "明天下午3点半"),
         ("没有数字", "没有数字"),
+        ("五杠二杠五零一", "5-2-501"),  # 杠 said between numbers is a dash
+        ("我杠了", "我杠了"),
     ],
 )
 def test_spoken_numbers_become_digits(clean: str, numeric: str) -> None:

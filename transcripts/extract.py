@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import phonenumbers
 
+from transcripts import text
+
 #: Common single-character surnames (百家姓, the most frequent ~250).
 SURNAMES = frozenset(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕"
@@ -87,7 +89,41 @@ _STAFF_ROLES = (
 )
 _SURNAME_SAID = re.compile(r"(?:免贵|我|本人|我们家|我家)?姓([\u4e00-\u9fff]{1,3})")
 _SURNAME_TITLE = re.compile(rf"(?={_TITLES})")
+#: 我叫王建国, 叫我小王就行: the first characters of a full name are the surname.
+_FULL_NAME = re.compile(r"(?:我叫|叫我)(?:老|小)?(?=[\u4e00-\u9fff])")
+#: 我是三栋的李 / 我是五零一的老张 / 我是老王: the caller names himself after his address.
+_SELF_AT = re.compile(
+    r"我(?:是|就是|这边是)[^我你他她]{0,14}?(?:栋|幢|号楼|座|单元|室|[零〇幺一二三四五六七八九十百])的(?:老|小)?"
+)
+_SELF_OLD_YOUNG = re.compile(r"我(?:是|就是)(?:老|小)(?=[\u4e00-\u9fff])")
+#: Words after 我是…的 that are no name, though their first character can be a surname.
+_NOT_NAMES = (
+    "房东",
+    "房主",
+    "房客",
+    "楼",
+    "管家",
+    "钟点",
+    "居委",
+    "司机",
+    "阿姨",
+    "那",
+    "母亲",
+    "商户",
+    "门",
+    "车主",
+    "单元",
+    "和",
+    "都",
+    "区",
+    "孩",
+    "师",
+)
 
+#: 5-2-501 (written, or said 五杠二杠五零一): building, unit, room.
+_DASHED = re.compile(r"(?<![\d-])([1-9]\d{0,2})-(\d{1,2})-(\d{3,4})(?![\d-])")
+#: 3号楼2门501: 门 for 单元, said straight after the building.
+_GATE = re.compile(r"[的\s]*(\d{1,2})门(?![口卫禁铃锁前外])")
 _BUILDING = re.compile(r"(\d{1,3})\s*(?:栋|幢|号楼|座|号院|#楼)")
 _UNIT = re.compile(r"(\d{1,2})\s*单元")
 _ROOM_AFTER = re.compile(r"^[的之\s-]*(\d{3,4})(?:室|号|房)?(?!\d)")
@@ -131,13 +167,32 @@ def surname(text: str) -> str | None:
             continue
         if not text[: at - size].endswith(_STAFF_ROLES):
             return text[at - size : at]
+    for pattern in (_FULL_NAME, _SELF_AT, _SELF_OLD_YOUNG):
+        for match in pattern.finditer(text):
+            if (said := _name_at(text, match.end())) is not None:
+                return said
+    return None
+
+
+def _name_at(text: str, start: int) -> str | None:
+    """The surname that begins at `start`, if a name begins there."""
+    for compound in COMPOUND_SURNAMES:
+        if text.startswith(compound, start):
+            return compound
+    if start < len(text) and text[start] in SURNAMES and not text.startswith(_NOT_NAMES, start):
+        return text[start]
     return None
 
 
 def unit(numeric_text: str) -> str | None:
     """The unit address normalised as 3栋2单元501 (or the part said: 12栋, 5栋302)."""
+    if dashed := _DASHED.search(numeric_text):
+        building_no, unit_no, room_no = dashed.groups()
+        return f"{int(building_no)}栋{int(unit_no)}单元{room_no}"
     building = _BUILDING.search(numeric_text)
     unit_match = _UNIT.search(numeric_text, building.end() if building else 0)
+    if building and (gate := _GATE.match(numeric_text, building.end())):
+        unit_match = gate
     last = unit_match or building
     room = None
     if last is not None:
@@ -158,8 +213,13 @@ def unit(numeric_text: str) -> str | None:
     return "".join(parts)
 
 
+#: A local landline said without its area code, after a word that names it as a number.
+_LOCAL = re.compile(r"(?:电话|座机|号码|手机|打)(?:是|号是|号码是)?([2-9]\d{6,7})(?!\d)")
+
+
 def phone(numeric_text: str, exclude: str | None = None) -> str | None:
-    """A callback number (mobile or landline) that is a valid Chinese number."""
+    """A callback number: a valid Chinese mobile or landline, else a local landline
+    said as a number (座机六二三四五六七八)."""
     for match in _PHONE_DIGITS.finditer(numeric_text):
         digits = re.sub(r"[-\s]", "", match.group(1))
         if exclude and digits in exclude:
@@ -170,6 +230,9 @@ def phone(numeric_text: str, exclude: str | None = None) -> str | None:
             continue
         if phonenumbers.is_valid_number(parsed):
             return digits
+    local = _LOCAL.search(numeric_text)
+    if local and not (exclude and local.group(1) in exclude):
+        return local.group(1)
     return None
 
 
@@ -184,6 +247,10 @@ def departments(text: str) -> list[str]:
 
 
 def extract(clean_text: str, numeric_text: str) -> Extracted:
+    """The fields from `text.clean` output and its `text.numeric` copy; hesitations
+    (三栋二单元 嗯 五零一) are dropped first, so they do not cut an address or a number."""
+    if (fluent := text.strip_fillers(clean_text)) != clean_text:
+        clean_text, numeric_text = fluent, text.numeric(fluent)
     address = unit(numeric_text)
     room = re.sub(r"\D", "", address or "")
     return Extracted(

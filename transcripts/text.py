@@ -24,6 +24,8 @@ FILLERS = ("嗯", "呃", "啊", "哦", "那个", "这个", "就是说", "就是"
 #: converted here, because cn2an drops a leading 零.
 _DIGIT_RUN = re.compile(r"[零〇幺一二三四五六七八九]{3,}")
 _DIGITS = str.maketrans("零〇幺一二三四五六七八九", "001123456789")
+#: 五杠二杠五零一 (5-2-501), 零二一杠六二… : 杠 is how a dash is said between numbers.
+_DASH = re.compile(r"(?<=[\d零〇幺一二三四五六七八九十百])杠(?=[\d零〇幺一二三四五六七八九十])")
 
 
 def clean(raw: str) -> str:
@@ -41,6 +43,7 @@ def numeric(clean_text: str) -> str:
     import cn2an
 
     text = _DIGIT_RUN.sub(lambda m: m.group(0).translate(_DIGITS), clean_text)
+    text = _DASH.sub("-", text)
     try:
         with warnings.catch_warnings():  # cn2an warns on every numeral it leaves alone
             warnings.simplefilter("ignore")
@@ -51,6 +54,7 @@ def numeric(clean_text: str) -> str:
 
 
 def strip_fillers(clean_text: str) -> str:
+    """The text without hesitations: 幺三八 嗯 幺二三四 is one phone number again."""
     text = clean_text
     for filler in FILLERS:
         text = text.replace(filler, "")
