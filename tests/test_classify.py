@@ -57,6 +57,99 @@ def test_rules(content: Content, said: str, category: str, urgency: str) -> None
     assert (found.category, found.urgency) == (category, urgency), found.hits
 
 
+@pytest.mark.parametrize(
+    ("said", "category", "urgency"),
+    [
+        # A negated word is not a hit; an A-not-A question is.
+        ("我家不是漏水是水管一直有异响", "repair", "normal"),
+        ("水管没有漏水就是水压很小", "repair", "normal"),
+        ("家里的水表在转是不是哪里漏水了", "repair", "leak"),
+        ("电梯没坏就是有点响", "repair", "normal"),
+        # Several requests: the first decides, a complaint anywhere wins, and urgency
+        # comes from the requests that are repairs or complaints.
+        ("我想问一下物业费怎么交另外我家水龙头坏了", "inquiry", "normal"),
+        ("帮我订一桶水另外我家厨房漏水了", "convenience", "leak"),
+        ("请问明天几点停电还有个事我家灯坏了", "inquiry", "normal"),
+        ("我家灯坏了对了上次来修的师傅根本没修好我要投诉", "complaint", "normal"),
+        # A repair reported or promised and not done is a delay: a complaint (seed 1.4.4.3).
+        ("上周报修的水管到现在都没人来修", "complaint", "normal"),
+        ("报修了一个星期了还是没动静", "complaint", "normal"),
+        ("你们说好的今天来修结果也不来", "complaint", "normal"),
+        ("我家的灯修了三次了还是不亮", "complaint", "normal"),
+        ("楼道好几天没人打扫了", "complaint", "normal"),
+        # Thanks after a request are a courtesy, not praise.
+        ("我家漏水了麻烦你们快点派人来谢谢你们辛苦了", "repair", "leak"),
+        ("谢谢你们的师傅上周帮我换了水龙头很专业", "praise", "normal"),
+        ("你们的保安很负责给你们点个赞", "praise", "normal"),  # a keyword with a gap
+        # A wish is no suggestion when it urges a repair; 建议 said outright is.
+        ("我家灯坏了希望你们尽快来修", "repair", "normal"),
+        ("我建议快递柜旁边装个雨棚", "suggestion", "normal"),
+        # Faults and services said in words the first rules did not know.
+        ("门禁卡刷不了了", "repair", "safety"),
+        ("我家厨房水池反水了", "repair", "leak"),
+        ("天花板湿了一大片好像是楼上渗下来的", "repair", "leak"),
+        ("楼上空调的冷凝水一直滴在我家窗台上", "repair", "leak"),
+        ("楼道里有一股烧焦的味道", "repair", "safety"),
+        ("我想订两桶矿泉水", "convenience", "normal"),
+        ("帮我把旧沙发搬下去", "convenience", "normal"),
+        ("我钥匙丢了进不去家", "convenience", "normal"),
+        ("想借一下梯子", "convenience", "normal"),
+        ("有没有钟点工我想找个人打扫卫生", "convenience", "normal"),
+        # A thing followed by 口/旁/边 is a place: the lamp at the unit door is no door fault.
+        ("三号楼二单元门口的灯坏了", "repair", "normal"),
+        ("电梯旁边的墙裂了", "repair", "normal"),
+    ],
+)
+def test_general_fixes(content: Content, said: str, category: str, urgency: str) -> None:
+    found = classify.classify(said, content.categories)
+    assert (found.category, found.urgency) == (category, urgency), found.hits
+
+
+@pytest.mark.parametrize(
+    ("said", "negated"),
+    [
+        ("不是漏水", True),
+        ("没漏水", True),
+        ("不会漏水", True),
+        ("是不是漏水", False),
+        ("有没有漏水", False),
+        ("漏不漏水", False),
+        ("漏水", False),
+    ],
+)
+def test_negation(said: str, negated: bool) -> None:
+    assert (
+        classify.negated(said, said.index("漏水", 1 if said.startswith("漏不") else 0)) is negated
+    )
+
+
+def test_requests_are_cut_at_connectors() -> None:
+    assert classify.requests("灯坏了另外问一下物业费对了还有") == [
+        "灯坏了",
+        "另外问一下物业费",
+        "对了还有",
+    ]
+    assert classify.requests("另外灯坏了") == ["另外灯坏了"]  # nothing before it: one request
+
+
+def test_keywords_with_a_gap() -> None:
+    assert [h.word for h in classify.find("送两桶水", "送…桶")] == ["送…桶"]
+    assert classify.find("送到楼下的那个桶", "送…桶") == []  # more than MAX_GAP between
+
+
+@pytest.mark.parametrize(
+    ("said", "category", "urgency"),
+    [
+        ("the pipe is not leaking anymore but the light is broken", "repair", "normal"),
+        ("please deliver two bottles of drinking water to building 3", "convenience", "normal"),
+        ("can I ask about the parking fee also my kitchen tap is leaking", "inquiry", "leak"),
+    ],
+)
+def test_english_general_fixes(content: Content, said: str, category: str, urgency: str) -> None:
+    got = fill_entry(said, content, RECEIVED, "en")
+    assert (got.category, got.urgency) == (category, urgency)
+
+
 def test_a_fault_counts_only_close_to_its_thing() -> None:
     assert classify.together("电梯不动了", ["电梯"], ["不动"]) == ["电梯+不动"]
     far = "电梯" + "我们家里的人今天都在外面" + "不动"

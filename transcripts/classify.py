@@ -2,23 +2,80 @@
 
 A category whose keywords match wins over the categories in its `before`
 list, so a complaint about a repair never done is a complaint, not a repair.
-Among the rest, the most keyword hits wins; ties go to the order in the file.
+Among the rest, the most keyword hits wins (overlapping hits of one category
+count once: 想问一下 is one question, not two); ties go to the order in the file.
 A thing and a fault said close together (电梯 ... 不动了, 报警器 ... 一直在叫)
 count as a hit too, so repairs are found even in words no keyword list holds.
+A keyword may hold a gap, `送…桶` (送一桶, 送两桶), of at most MAX_GAP characters.
+
+Four things about how Mandarin is spoken, not site policy, are kept here:
+- a negated word is not a hit (不是漏水, 没坏, 不停电), but a question in the
+  A-not-A form is (是不是漏水了, 有没有漏水);
+- a caller who says several things (…另外…, …还有个事…) is classified by the
+  first request, except that a complaint anywhere makes the call a complaint
+  (首问责任制培训细则 1.4.4.3: a complaint is answered within 8 hours);
+- thanks said after a request (…麻烦快点来 谢谢你们) are a courtesy, not praise;
+- a thing followed by 口, 旁, 边 or 厅 names a place (单元门口, 电梯旁边), not the thing.
 Urgency is raised only for repairs and complaints: a question about the lift
-timetable is not a safety matter.
+timetable is not a safety matter. In a call with several requests it is the
+highest urgency of the requests that are repairs or complaints.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from hotline.content import CategoryRules
 
 URGENT_CATEGORIES = ("repair", "complaint")
+#: Said anywhere in a call with several requests, these decide its category.
+ESCALATING = ("complaint",)
 #: How many characters after a thing its fault may be said (电梯今天早上开始就不动了).
 FAULT_WINDOW = 12
+#: `送…桶` in a keyword: at most this many characters between the two parts.
+GAP = "…"
+MAX_GAP = 4
+#: Words that negate what follows them, longest first.
+NEGATORS = ("不是", "没有", "不会", "不再", "没再", "并不", "并没", "没", "不")
+#: Words that start another request in the same call.
+CONNECTORS = (
+    "另外",
+    "还有一个",
+    "还有个",
+    "还有一件",
+    "还有件",
+    "还有就是",
+    "再有就是",
+    "再就是",
+    "再一个",
+    "顺便",
+    "顺带",
+    "对了",
+    "第二个",
+    "第二件",
+    "还想问",
+    "还想说",
+    "还想反映",
+    "还想投诉",
+    "还想表扬",
+    "再问一下",
+    "再问个",
+)
+_CONNECTOR = re.compile("|".join(CONNECTORS))
+#: After a thing these make it a place: 单元门口的灯 is about a lamp, 电梯旁边 about a spot.
+PLACE_SUFFIXES = ("口", "旁", "边", "厅")
+#: Thanks that close a request politely (…谢谢你们, 辛苦了).
+COURTESY = ("谢谢", "感谢", "辛苦")
+
+
+@dataclass(frozen=True)
+class Hit:
+    word: str
+    start: int
+    end: int
 
 
 @dataclass(frozen=True)
@@ -28,37 +85,108 @@ class Classification:
     hits: dict[str, list[str]]
 
 
-def together(text: str, things: Sequence[str], faults: Sequence[str]) -> list[str]:
-    """`thing+fault` for each thing followed closely by a fault."""
+def negated(text: str, start: int) -> bool:
+    """True when the word at `start` follows a negator (不是漏水), not an A-not-A question."""
+    before = text[max(0, start - 2) : start]
+    for negator in NEGATORS:
+        if before.endswith(negator):
+            at = start - len(negator)
+            question = at >= 1 and text[at - 1] == text[at + 1]  # 是不是, 有没有, 漏不漏
+            return not question
+    return False
+
+
+@lru_cache(maxsize=4096)
+def _pattern(keyword: str) -> re.Pattern[str]:
+    parts = [re.escape(part) for part in keyword.split(GAP)]
+    return re.compile(f".{{0,{MAX_GAP}}}?".join(parts))
+
+
+def find(text: str, keyword: str) -> list[Hit]:
+    """Where a keyword is said, not negated and not the start of a place (门口)."""
+    return [
+        Hit(keyword, m.start(), m.end())
+        for m in _pattern(keyword).finditer(text)
+        if not negated(text, m.start()) and not text.startswith(PLACE_SUFFIXES, m.end())
+    ]
+
+
+def _pairs(text: str, things: Sequence[str], faults: Sequence[str]) -> list[Hit]:
     found = []
     for thing in things:
-        start = text.find(thing)
-        while start >= 0:
-            end = start + len(thing)
-            window = text[end : end + FAULT_WINDOW]
-            fault = next((f for f in faults if f in window), None)
+        for said in find(text, thing):
+            window = text[said.end : said.end + FAULT_WINDOW]
+            fault = next(
+                (
+                    Hit(f"{thing}+{f}", said.start, said.end + m.end())
+                    for f in faults
+                    for m in _pattern(f).finditer(window)
+                    if not negated(text, said.end + m.start())
+                ),
+                None,
+            )
             if fault is not None:
-                found.append(f"{thing}+{fault}")
+                found.append(fault)
                 break
-            start = text.find(thing, end)
     return found
 
 
-def category_hits(text: str, rules: CategoryRules) -> dict[str, list[str]]:
+def together(text: str, things: Sequence[str], faults: Sequence[str]) -> list[str]:
+    """`thing+fault` for each thing followed closely by a fault."""
+    return [hit.word for hit in _pairs(text, things, faults)]
+
+
+def _hits(text: str, rules: CategoryRules) -> dict[str, list[Hit]]:
     hits = {}
     for category in rules.category:
-        found = [word for word in category.keywords if word in text]
-        found += together(text, category.things, category.faults)
+        found = [hit for word in category.keywords for hit in find(text, word)]
+        found += _pairs(text, category.things, category.faults)
         if found:
             hits[category.key] = found
-    return hits
+    return _without_courtesy(hits)
 
 
-def choose(hits: dict[str, list[str]], rules: CategoryRules, text: str = "") -> str:
+def _without_courtesy(hits: dict[str, list[Hit]]) -> dict[str, list[Hit]]:
+    """Drops thanks said after another category's first word (a request, then 谢谢)."""
+    kept = {}
+    for key, found in hits.items():
+        others = [hit.start for other, said in hits.items() if other != key for hit in said]
+        first_other = min(others, default=None)
+        remaining = [
+            hit
+            for hit in found
+            if first_other is None
+            or hit.start < first_other
+            or not any(word in hit.word for word in COURTESY)
+        ]
+        if remaining:
+            kept[key] = remaining
+    return kept
+
+
+def _count(found: list[Hit]) -> int:
+    """Different words that do not overlap: 想问一下 matches 想问 and 问一下 but is one
+    question, and 快递 said twice is one parcel."""
+    first = {hit.word: hit for hit in reversed(found)}
+    count, reach = 0, -1
+    for hit in sorted(first.values(), key=lambda h: (h.start, h.end)):
+        if hit.start >= reach:
+            count += 1
+            reach = hit.end
+        else:
+            reach = max(reach, hit.end)
+    return count
+
+
+def category_hits(text: str, rules: CategoryRules) -> dict[str, list[str]]:
+    return {key: [hit.word for hit in found] for key, found in _hits(text, rules).items()}
+
+
+def choose(hits: dict[str, list[Hit]], rules: CategoryRules, text: str) -> str:
     strong = {
         key: set(rules.by_key(key).strong_before)
         for key in hits
-        if any(word in text for word in rules.by_key(key).strong_keywords)
+        if any(find(text, word) for word in rules.by_key(key).strong_keywords)
     }
     beaten = {loser for losers in strong.values() for loser in losers}
     for key in hits:
@@ -68,20 +196,47 @@ def choose(hits: dict[str, list[str]], rules: CategoryRules, text: str = "") -> 
     candidates = [c.key for c in rules.category if c.key in hits and c.key not in beaten]
     if not candidates:
         return "other"
-    return max(candidates, key=lambda key: (len(hits[key]), -candidates.index(key)))
+    return max(candidates, key=lambda key: (_count(hits[key]), -candidates.index(key)))
+
+
+def requests(text: str) -> list[str]:
+    """The call cut where the caller moves to another request (另外, 还有个事, 对了 ...)."""
+    starts = [0, *(m.start() for m in _CONNECTOR.finditer(text) if m.start() > 0)]
+    return [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]
+
+
+def _categories(parts: list[str], rules: CategoryRules) -> list[str]:
+    return [choose(_hits(part, rules), rules, part) for part in parts]
+
+
+def category_of(kinds: list[str]) -> str:
+    """The first request's category, unless a later one escalates the call (a complaint)."""
+    for escalating in ESCALATING:
+        if escalating in kinds:
+            return escalating
+    return next((kind for kind in kinds if kind != "other"), "other")
 
 
 def urgency(text: str, category: str, rules: CategoryRules) -> str:
-    if category not in URGENT_CATEGORIES:
-        return "normal"
+    parts = requests(text)
+    urgent = [
+        p for p, k in zip(parts, _categories(parts, rules), strict=True) if k in URGENT_CATEGORIES
+    ]
+    if category in URGENT_CATEGORIES and not urgent:  # a category chosen by the learned model
+        urgent = [text]
     for level in ("safety", "leak"):
         rule = rules.urgency[level]
-        if any(word in text for word in rule.keywords) or together(text, rule.things, rule.faults):
-            return level
+        for part in urgent:
+            if any(find(part, word) for word in rule.keywords) or _pairs(
+                part, rule.things, rule.faults
+            ):
+                return level
     return "normal"
 
 
 def classify(text: str, rules: CategoryRules) -> Classification:
-    hits = category_hits(text, rules)
-    category = choose(hits, rules, text)
-    return Classification(category=category, urgency=urgency(text, category, rules), hits=hits)
+    parts = requests(text)
+    category = category_of(_categories(parts, rules))
+    return Classification(
+        category=category, urgency=urgency(text, category, rules), hits=category_hits(text, rules)
+    )

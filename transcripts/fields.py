@@ -12,6 +12,7 @@ repairs within two days, leaks within three, other repairs within a week).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
@@ -20,7 +21,7 @@ from zoneinfo import ZoneInfo
 from hotline.content import Content
 from transcripts import extract
 from transcripts import text as spoken
-from transcripts.classify import classify
+from transcripts.classify import URGENT_CATEGORIES, category_of, classify
 from transcripts.classify import urgency as urgency_of
 
 SUMMARY_CHARS = 60
@@ -43,7 +44,16 @@ _EN_KEYWORDS = {  # checked in this order: a complaint about a repair is a compl
         "water delivery",
         "locked out",
         "delivery",
+        "deliver",
         "keep it for me",
+        "bottles of water",
+        "drinking water",
+        "housekeeping",
+        "cleaning service",
+        "lost my key",
+        "unlock",
+        "help me move",
+        "help moving",
     ),
     "repair": (
         "broken",
@@ -86,6 +96,10 @@ _EN_SAFETY = (
     "stuck",
 )
 _EN_LEAK = ("leak", "leaking", "water coming", "flood", "dripping")
+#: A word after these is negated: "it is not leaking any more".
+_EN_NEGATED = re.compile(r"\b(?:not|no longer|isn't|wasn't|no)\s+$")
+#: Where a caller moves to another request: the first request decides, a complaint wins.
+_EN_CONNECTOR = re.compile(r"\b(?:also|another thing|by the way|one more thing)\b")
 
 
 @dataclass(frozen=True)
@@ -144,15 +158,30 @@ def summarise(clean_text: str) -> str:
     return body or NO_SPEECH
 
 
-def _classify_english(lower: str) -> tuple[str, str]:
-    category = next(
-        (key for key, words in _EN_KEYWORDS.items() if any(w in lower for w in words)), "other"
+def _said(lower: str, words: tuple[str, ...]) -> bool:
+    """One of the words is said, and not after a negation (not leaking)."""
+    return any(
+        not _EN_NEGATED.search(lower[: m.start()])
+        for word in words
+        for m in re.finditer(re.escape(word), lower)
     )
+
+
+def _category_english(lower: str) -> str:
+    return next((key for key, words in _EN_KEYWORDS.items() if _said(lower, words)), "other")
+
+
+def _classify_english(lower: str) -> tuple[str, str]:
+    requests = [part for part in _EN_CONNECTOR.split(lower) if part.strip()] or [lower]
+    kinds = [_category_english(part) for part in requests]
+    category = category_of(kinds)
+    urgent = " ".join(p for p, k in zip(requests, kinds, strict=True) if k in URGENT_CATEGORIES)
     urgency = "normal"
-    if category in ("repair", "complaint"):
-        if any(w in lower for w in _EN_SAFETY):
+    if urgent or category in URGENT_CATEGORIES:
+        urgent = urgent or lower
+        if _said(urgent, _EN_SAFETY):
             urgency = "safety"
-        elif any(w in lower for w in _EN_LEAK):
+        elif _said(urgent, _EN_LEAK):
             urgency = "leak"
     return category, urgency
 
