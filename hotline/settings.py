@@ -175,7 +175,7 @@ class AgentSettings(_Section):
     #: "message": greeting, then the caller is recorded for record_seconds, then the
     #: closing. "flow": the call flow of content.flow (menu, message taking with #,
     #: bridging to the duty clerk, after-hours script).
-    mode: Literal["message", "flow"] = "message"
+    mode: Literal["message", "flow"] = "flow"
     #: In "message" mode: record the caller for this long.
     record_seconds: float = Field(default=60.0, gt=0, le=3600)
     tts_voice: str = "cmn"

@@ -297,6 +297,10 @@ class SipCall:
     def dtmf(self) -> str:
         return str(self._call.get_dtmf(1) or "")
 
+    def send_dtmf(self, digits: str) -> bool:
+        """Press keys (RFC 4733 telephone-events); False when the far end takes none."""
+        return bool(self._call.send_dtmf(digits))
+
     def dtmf_digits(self) -> str:
         """Every key pressed since the last look (RFC 2833), in order."""
         digits = ""

@@ -109,6 +109,7 @@ def _clerks_host(template: str) -> Endpoint | None:
 
 def _flow_setup(app: App, prompts: PromptCache, dial: Callable[[str], SipCall]) -> FlowSetup:
     """The call flow (agent.mode = "flow"): checked and its prompts synthesised before any call."""
+    from hotline.errors import ConfigError
     from ivr.agent import FlowSetup
     from ivr.flow_config import load_flow
     from ivr.flow_runner import clerk_uri, roster_clerks
@@ -130,6 +131,15 @@ def _flow_setup(app: App, prompts: PromptCache, dial: Callable[[str], SipCall]) 
         with sessions() as session:
             return roster_clerks(duty_roster(session))
 
+    try:
+        uri_for = clerk_uri(settings.sip)
+    except ConfigError as exc:  # direct mode and no address for the clerks' phones
+        logger.warning("%s; until then callers who press 0 leave a message", exc)
+
+        def no_clerks() -> list[Clerk]:
+            return []
+
+        roster, uri_for = no_clerks, str
     return FlowSetup(
         config=config,
         content=content,
@@ -138,7 +148,7 @@ def _flow_setup(app: App, prompts: PromptCache, dial: Callable[[str], SipCall]) 
         roster=roster,
         prompts=prompts.audio,
         dial=dial,
-        uri_for=clerk_uri(settings.sip),
+        uri_for=uri_for,
     )
 
 

@@ -19,9 +19,15 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from hotline.app import App
 from hotline.errors import HotlineError
+
+if TYPE_CHECKING:
+    from ivr.sip_adapter import SipCall
 
 READY = True
 NAME = "demo"
@@ -78,10 +84,54 @@ def _greeting_seconds(app: App) -> float:
     return len(prompts.audio("greeting", app.content.prompt("greeting"))) / 16000
 
 
-def _call(agent_at: str, user: str, audio: bytes, wait_s: float, timeout: float = 120) -> str:
-    """Call the agent, wait for the answer, speak, hang up; the Call-ID."""
+def _beep(pcm: bytes, hz: float = 1000.0) -> bool:
+    """Whether 20 ms of audio is the agent's confirmation beep: loud, and nearly all at `hz`."""
+    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float64)
+    if samples.size < 80 or np.sqrt(np.mean(samples**2)) < 1000:
+        return False
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(samples.size))) ** 2
+    near = round(hz * samples.size / 8000)
+    return bool(spectrum[max(near - 1, 0) : near + 2].sum() > 0.8 * spectrum.sum())
+
+
+def _wait_for_beep(call: SipCall, timeout: float) -> bool:
+    """Listen to the agent until its beep (the flow asks for the message after it)."""
+    from ivr.playout import Playout
+
+    heard, run = Playout(call.read, call.buffered), 0
+    deadline = time.monotonic() + timeout
+    while not call.ended and time.monotonic() < deadline:
+        audio = heard.tick()
+        for at in range(0, len(audio), 320):
+            run = run + 1 if _beep(audio[at : at + 320]) else 0
+            if run >= 5:  # 100 ms of the tone
+                return True
+        time.sleep(0.02)
+    return False
+
+
+def _say(call: SipCall, audio: bytes) -> None:
+    from ivr.sip_adapter import FRAME_BYTES
+
+    start = time.monotonic()
+    for tick, offset in enumerate(range(0, len(audio), FRAME_BYTES)):
+        if call.ended:
+            return
+        call.write(audio[offset : offset + FRAME_BYTES].ljust(FRAME_BYTES, b"\x00"))
+        time.sleep(max(0.0, start + (tick + 1) * 0.02 - time.monotonic()))
+
+
+def _call(
+    agent_at: str, user: str, audio: bytes, wait_s: float, flow: bool, timeout: float = 120
+) -> str:
+    """Call the agent, wait for the answer, speak, hang up; the Call-ID.
+
+    With the call flow the caller does what a resident does: presses 1
+    (repairs) during the menu, speaks after the beep, presses #, and lets the
+    agent say goodbye and hang up.
+    """
     from hotline.commands.agent import endpoint
-    from ivr.sip_adapter import FRAME_BYTES, SipPhone
+    from ivr.sip_adapter import SipPhone
 
     caller = SipPhone(
         endpoint(f"127.0.0.1:{_free_udp()}"),
@@ -100,14 +150,21 @@ def _call(agent_at: str, user: str, audio: bytes, wait_s: float, timeout: float 
             raise HotlineError(f"the agent at {agent_at} did not answer")
         print("demo: the agent answered and greets the caller", flush=True)
         time.sleep(wait_s)  # a polite caller lets the greeting finish
+        if flow:
+            print("demo: the caller presses 1 (repairs) and waits for the beep", flush=True)
+            call.send_dtmf("1")
+            if not _wait_for_beep(call, timeout=90):
+                raise HotlineError("the agent never asked for the message (no beep heard)")
         print(f"demo: the caller says: {REQUEST}", flush=True)
-        start = time.monotonic()
-        for tick, offset in enumerate(range(0, len(audio), FRAME_BYTES)):
-            if call.ended:
-                break
-            call.write(audio[offset : offset + FRAME_BYTES].ljust(FRAME_BYTES, b"\x00"))
-            time.sleep(max(0.0, start + (tick + 1) * 0.02 - time.monotonic()))
-        time.sleep(1.0)
+        _say(call, audio)
+        if flow:
+            call.send_dtmf("#")
+            print("demo: the caller presses # and hears the closing", flush=True)
+            deadline = time.monotonic() + 90
+            while not call.ended and time.monotonic() < deadline:
+                time.sleep(0.1)
+        else:
+            time.sleep(1.0)
         call.hangup()
         return call.call_id
     finally:
@@ -147,7 +204,13 @@ def run(args: argparse.Namespace, app: App) -> int:
     if args.use_running_agent:
         for attempt in range(6):  # `hotline run` starts the agent and this at once
             try:
-                call_id = _call(settings.sip.listen, settings.sip.user, audio, wait_s)
+                call_id = _call(
+                    settings.sip.listen,
+                    settings.sip.user,
+                    audio,
+                    wait_s,
+                    settings.agent.mode == "flow",
+                )
                 break
             except HotlineError:
                 if attempt == 5:
@@ -161,7 +224,9 @@ def run(args: argparse.Namespace, app: App) -> int:
     agent, phone = build_agent(app)
     phone.start()
     try:
-        call_id = _call(settings.sip.listen, settings.sip.user, audio, wait_s)
+        call_id = _call(
+            settings.sip.listen, settings.sip.user, audio, wait_s, settings.agent.mode == "flow"
+        )
         deadline = time.monotonic() + 60
         while agent.active_calls and time.monotonic() < deadline:
             time.sleep(0.1)

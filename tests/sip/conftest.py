@@ -37,6 +37,8 @@ class Site:
     port: int
     sessions: sessionmaker[Session]
     log: Path
+    pid: int = 0
+    """The agent process (for /proc/<pid>/fd and /proc/<pid>/task)."""
 
     @property
     def address(self) -> str:
@@ -79,7 +81,8 @@ def agent(tmp_path: Path, short_config: Path) -> Callable[..., AbstractContextMa
                 "rtp_port_high": str(rtp + 200),
             },
             "ringing": {"answer_after_rings": "1", "ring_on_s": "0.5", "ring_off_s": "0.5"},
-            "agent": {"record_seconds": "2.0"},
+            # The plain script (greeting, record, closing); test_flow_calls uses the flow.
+            "agent": {"mode": '"message"', "record_seconds": "2.0"},
         }
         for key, value in settings.items():
             section, _, name = key.partition("__")
@@ -98,10 +101,10 @@ def agent(tmp_path: Path, short_config: Path) -> Callable[..., AbstractContextMa
         )
         log = tmp_path / "agent.log"
         ready = lambda: "agent ready" in log.read_text(errors="replace")  # noqa: E731
-        with running([*base, "agent", *flags], ready=ready, timeout=90, log=log, env=env):
+        with running([*base, "agent", *flags], ready=ready, timeout=90, log=log, env=env) as proc:
             engine = db.make_engine(f"sqlite:///{tmp_path / 'var' / 'hotline.db'}")
             try:
-                yield Site(tmp_path, port, db.session_factory(engine), log)
+                yield Site(tmp_path, port, db.session_factory(engine), log, proc.pid)
             finally:
                 engine.dispose()
 
@@ -109,11 +112,14 @@ def agent(tmp_path: Path, short_config: Path) -> Callable[..., AbstractContextMa
 
 
 @contextmanager
-def _kamailio(tmp_path: Path, config: str) -> Iterator[int]:
-    port = udp_port()
+def _kamailio(
+    tmp_path: Path, config: str, port: int | None = None, log_name: str = "kamailio.log"
+) -> Iterator[int]:
+    """Kamailio with `config` on `port` (a free one if None), logging to tmp_path/log_name."""
+    port = port or udp_port()
     cfg = tmp_path / config
     cfg.write_text((HERE / config).read_text().replace("KAMAILIO_PORT", str(port)))
-    log = tmp_path / "kamailio.log"
+    log = tmp_path / log_name
     with running(
         [require_tool("kamailio"), "-f", str(cfg), "-DD", "-E", "-w", str(tmp_path)],
         ready=lambda: log.stat().st_size > 0,

@@ -90,7 +90,7 @@ def test_the_agent_answers_with_its_recordings_disk_full(
         f'[paths]\ndata_dir = "{var}"\n'
         f'[sip]\nlisten = "127.0.0.1:{port}"\nrtp_port_low = {rtp}\nrtp_port_high = {rtp + 200}\n'
         "[ringing]\nanswer_after_rings = 1\nring_on_s = 0.5\nring_off_s = 0.5\n"
-        "[agent]\nrecord_seconds = 10.0\n",
+        '[agent]\nmode = "message"\nrecord_seconds = 10.0\n',
         encoding="utf-8",
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}

@@ -38,7 +38,7 @@ def run_torture(tmp_path: Path, config_dir: Path, kind: str, source: Path) -> di
     config.write_text(
         f'[paths]\ndata_dir = "{tmp_path / "var"}"\n[sip]\nlisten = "127.0.0.1:{port}"\n'
         "rtp_port_low = 33000\nrtp_port_high = 33400\n[ringing]\nanswer_after_rings = 0\n"
-        "[agent]\nrecord_seconds = 1.0\n",
+        '[agent]\nmode = "message"\nrecord_seconds = 1.0\n',
         encoding="utf-8",
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
