@@ -102,6 +102,16 @@ def _pattern(keyword: str) -> re.Pattern[str]:
     return re.compile(f".{{0,{MAX_GAP}}}?".join(parts))
 
 
+@lru_cache(maxsize=4096)
+def _head(keyword: str) -> str:
+    return keyword.partition(GAP)[0]
+
+
+def find_all(text: str, keywords: Sequence[str]) -> list[Hit]:
+    """Every keyword said; most are not, and a substring test rules them out cheaply."""
+    return [hit for word in keywords if _head(word) in text for hit in find(text, word)]
+
+
 def find(text: str, keyword: str) -> list[Hit]:
     """Where a keyword is said, not negated and not the start of a place (门口)."""
     return [
@@ -114,7 +124,7 @@ def find(text: str, keyword: str) -> list[Hit]:
 def _pairs(text: str, things: Sequence[str], faults: Sequence[str]) -> list[Hit]:
     found = []
     for thing in things:
-        for said in find(text, thing):
+        for said in find_all(text, (thing,)):
             window = text[said.end : said.end + FAULT_WINDOW]
             fault = next(
                 (
@@ -139,7 +149,7 @@ def together(text: str, things: Sequence[str], faults: Sequence[str]) -> list[st
 def _hits(text: str, rules: CategoryRules) -> dict[str, list[Hit]]:
     hits = {}
     for category in rules.category:
-        found = [hit for word in category.keywords for hit in find(text, word)]
+        found = find_all(text, category.keywords)
         found += _pairs(text, category.things, category.faults)
         if found:
             hits[category.key] = found
@@ -186,7 +196,7 @@ def choose(hits: dict[str, list[Hit]], rules: CategoryRules, text: str) -> str:
     strong = {
         key: set(rules.by_key(key).strong_before)
         for key in hits
-        if any(find(text, word) for word in rules.by_key(key).strong_keywords)
+        if find_all(text, rules.by_key(key).strong_keywords)
     }
     beaten = {loser for losers in strong.values() for loser in losers}
     for key in hits:
@@ -217,26 +227,29 @@ def category_of(kinds: list[str]) -> str:
     return next((kind for kind in kinds if kind != "other"), "other")
 
 
-def urgency(text: str, category: str, rules: CategoryRules) -> str:
+def urgency(text: str, category: str, rules: CategoryRules, kinds: list[str] | None = None) -> str:
+    """The urgency of a call classified `category`; `kinds`: its requests' categories, if known."""
     parts = requests(text)
-    urgent = [
-        p for p, k in zip(parts, _categories(parts, rules), strict=True) if k in URGENT_CATEGORIES
-    ]
+    kinds = kinds if kinds is not None else _categories(parts, rules)
+    urgent = [p for p, k in zip(parts, kinds, strict=True) if k in URGENT_CATEGORIES]
     if category in URGENT_CATEGORIES and not urgent:  # a category chosen by the learned model
         urgent = [text]
     for level in ("safety", "leak"):
         rule = rules.urgency[level]
         for part in urgent:
-            if any(find(part, word) for word in rule.keywords) or _pairs(
-                part, rule.things, rule.faults
-            ):
+            if find_all(part, rule.keywords) or _pairs(part, rule.things, rule.faults):
                 return level
     return "normal"
 
 
 def classify(text: str, rules: CategoryRules) -> Classification:
     parts = requests(text)
-    category = category_of(_categories(parts, rules))
+    found = [_hits(part, rules) for part in parts]
+    kinds = [choose(hits, rules, part) for hits, part in zip(found, parts, strict=True)]
+    category = category_of(kinds)
+    whole = found[0] if len(parts) == 1 else _hits(text, rules)
     return Classification(
-        category=category, urgency=urgency(text, category, rules), hits=category_hits(text, rules)
+        category=category,
+        urgency=urgency(text, category, rules, kinds),
+        hits={key: [hit.word for hit in said] for key, said in whole.items()},
     )

@@ -248,9 +248,11 @@ def departments(text: str) -> list[str]:
 
 def extract(clean_text: str, numeric_text: str) -> Extracted:
     """The fields from `text.clean` output and its `text.numeric` copy; hesitations
-    (三栋二单元 嗯 五零一) are dropped first, so they do not cut an address or a number."""
-    if (fluent := text.strip_fillers(clean_text)) != clean_text:
-        clean_text, numeric_text = fluent, text.numeric(fluent)
+    (三栋二单元 嗯 五零一) are dropped first, so they do not cut an address or a number
+    (pass `numeric(strip_fillers(clean))` and the numbers are not converted twice)."""
+    clean_text = text.strip_fillers(clean_text)
+    if any(filler in numeric_text for filler in text.FILLERS):
+        numeric_text = text.numeric(clean_text)
     address = unit(numeric_text)
     room = re.sub(r"\D", "", address or "")
     return Extracted(

@@ -209,12 +209,13 @@ def fill_entry(
         category, urgency = _classify_english(clean.lower())
     else:
         clean = spoken.clean(text)
-        found = extract.extract(clean, spoken.numeric(clean))
-        category = classify(clean, rules).category
+        found = extract.extract(clean, spoken.numeric(spoken.strip_fillers(clean)))
+        by_rules = classify(clean, rules)
+        category, urgency = by_rules.category, by_rules.urgency
         guess = learned.predict(clean) if learned is not None else None
-        if guess in {c.key for c in rules.category}:  # a model trained on older categories
-            category = str(guess)
-        urgency = urgency_of(clean, category, rules)
+        if guess in {c.key for c in rules.category} and guess != category:
+            category = str(guess)  # (a model trained on older categories is ignored)
+            urgency = urgency_of(clean, category, rules)
     chosen = rules.by_key(category)
     zone = ZoneInfo(content.timezone)
     follow_days = rules.urgency[urgency].follow_up_days
