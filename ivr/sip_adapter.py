@@ -112,8 +112,10 @@ class _Phone(VoIPPhone):
 
     def _callback_MSG_Invite(self, request: Any) -> None:
         call_id = str(request.headers.get("Call-ID", "") or "").strip()
-        _keep_codecs(request, self.allowed)
+        offered = _keep_codecs(request, self.allowed)
         call = self._get_call(call_id) if call_id else None
+        if call_id and call is None and offered and not _has_audio(request):
+            logger.warning("[%s] 488: no common codec (offered %s)", call_id, ", ".join(offered))
         if call_id and call is None:  # not a re-INVITE of a known call
             try:
                 self.sip.send_response(request, self.sip.gen_response(request, SIPStatus.TRYING))
@@ -318,24 +320,40 @@ class SipCall:
                 self._call.hangup()
 
 
-def _keep_codecs(request: Any, allowed: frozenset[Any]) -> None:
-    """Strip from an offer every payload type the agent does not take (fix 12).
+def _audio_media(request: Any) -> list[dict[str, Any]]:
+    body = getattr(request, "body", None)
+    media = (body.get("m", []) if isinstance(body, dict) else []) or []
+    return [m for m in media if isinstance(m, dict) and m.get("type") == "audio"]
+
+
+def _keep_codecs(request: Any, allowed: frozenset[Any]) -> list[str]:
+    """Strip from an offer every payload type the agent does not take (fix 12); what was offered.
 
     With nothing left the library answers 488 Not Acceptable Here itself.
     """
-    body = getattr(request, "body", None)
-    for media in (body.get("m", []) if isinstance(body, dict) else []) or []:
-        if not isinstance(media, dict) or media.get("type") != "audio":
-            continue
+    offered = []
+    for media in _audio_media(request):
         kept = []
         for method in media.get("methods", []) or []:
             try:
                 codec = _payload_type_from_media_method(media, method)
             except (KeyError, ValueError, TypeError):
+                offered.append(str(method))
                 continue
+            offered.append(str(getattr(codec, "description", codec)))
             if codec in allowed:
                 kept.append(method)
         media["methods"] = kept
+    return offered
+
+
+def _has_audio(request: Any) -> bool:
+    """Whether an offer (after _keep_codecs) still names an audio codec, not only keys."""
+    return any(
+        str(_payload_type_from_media_method(media, method)) != "telephone-event"
+        for media in _audio_media(request)
+        for method in media.get("methods", [])
+    )
 
 
 _SIP_URI = re.compile(r"sips?:[^\s<>\"]+")
