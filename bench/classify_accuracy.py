@@ -8,7 +8,9 @@ Three sets, reported apart:
   but its errors were read to find the causes fixed in the second round, so it
   now plays the tuning set's part: not an honest figure any more;
 - held-out2: tests/data/utterances_heldout2.tsv, written by hand before anything
-  was run on it and never used to tune: the honest figure.
+  was run on it and measured once (RECORDED_HELDOUT2: the honest figures of
+  round 2); round 3 then fixed the causes of its errors, so the live column is
+  no longer a held-out figure.
 
 For each set: the rules-only classifier (what `hotline classify` uses until a
 learned model beats it) now and at BASELINE (the code and rules before the
@@ -50,6 +52,25 @@ BASELINE = "7a688c9a0e894a4c6f3cb40254be184701e275dd"
 #: Figures recorded for the first held-out set before it was read (and before the
 #: fire-lane line was relabelled safety; the baseline column scores the relabelled file).
 RECORDED_OLD = {"category": 0.875, "urgency": 0.900}
+#: held-out2 measured once, before anything was tuned on it (commit 32b07dd, rules at 53302cf);
+#: after that its errors were read and round 3 fixed their causes: from then on it is no
+#: longer held out, and these are the honest figures of round 2.
+RECORDED_HELDOUT2 = {
+    "baseline": {
+        "category": 0.705,
+        "urgency": 0.898,
+        "surname": 0.932,
+        "unit": 0.977,
+        "phone": 0.977,
+    },
+    "round 2": {
+        "category": 0.807,
+        "urgency": 0.955,
+        "surname": 0.966,
+        "unit": 1.000,
+        "phone": 1.000,
+    },
+}
 SETS = {
     "tuning": ROOT / "tests/data/utterances.tsv",
     "old": ROOT / "tests/data/utterances_heldout.tsv",
@@ -58,7 +79,7 @@ SETS = {
 TITLES = {
     "tuning": "tuning",
     "old": "old held-out (now tuning)",
-    "heldout2": "held-out2",
+    "heldout2": "held-out2 (read in round 3)",
 }
 CATEGORIES = (
     "repair",
@@ -148,7 +169,7 @@ def baseline_predictions(sets: dict[str, list[Row]]) -> dict[str, list[dict]] | 
 
 
 def print_accuracy(now: dict[str, Scores], base: dict[str, Scores] | None) -> None:
-    width = 22
+    width = 28
     print(f"{'':<10}" + "".join(f"{TITLES[name]:>{width}}" for name in now) + f"{'target':>8}")
     print(f"{'':<10}" + "".join(f"{'baseline':>{width - 8}}{'now':>8}" for _ in now))
     for field in FIELDS:
@@ -242,6 +263,9 @@ def main() -> None:
     )
     if "heldout2" not in sets:
         print(f"(no {SETS['heldout2'].name}: no honest held-out figure)")
+    print("held-out2 measured once before it was read (the honest held-out figures):")
+    for name, figures in RECORDED_HELDOUT2.items():
+        print(f"  {name:<9}" + ", ".join(f"{k} {v:.3f}" for k, v in figures.items()))
     learned = learned_scores(sets)
     if learned:
         cv, held = learned
