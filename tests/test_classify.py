@@ -98,6 +98,30 @@ def test_rules(content: Content, said: str, category: str, urgency: str) -> None
         # A thing followed by 口/旁/边 is a place: the lamp at the unit door is no door fault.
         ("三号楼二单元门口的灯坏了", "repair", "normal"),
         ("电梯旁边的墙裂了", "repair", "normal"),
+        # Round 3 (causes found in held-out2): a fault after 不 stays a fault ...
+        ("家里的对讲门铃不响了快递来了都听不到", "repair", "normal"),
+        # ... 不是 denies its short clause, but not across a pause
+        ("门不是锁坏了是钥匙忘在家里了帮我找个开锁的", "convenience", "normal"),
+        ("请问 这是燃气公司吗 哦 不是 啊 那打错了", "other", "normal"),
+        # hesitations do not keep a fault from its thing
+        ("我家卫生间 那个 那个 就是 地上老是有水不晓得哪里漏的", "repair", "leak"),
+        # repetition said with 回, attitude, damage by staff
+        ("我打了五六回电话了一点用都莫得", "complaint", "normal"),
+        ("维修师傅把我家地砖砸坏了也不赔态度还特别横", "complaint", "normal"),
+        # a message is for a colleague: telling the desk itself is not one
+        ("就是想跟你们说一声保洁阿姨把楼道擦得干干净净的我们都挺满意的", "praise", "normal"),
+        ("我找你们经理他不在那你帮我跟他说一声", "message", "normal"),
+        # a proposal without the word 建议; services said in other words
+        ("我觉得你们可以在楼下放个雨伞架下雨天方便点", "suggestion", "normal"),
+        ("想约个阿姨下周来做一次深度保洁大概多少钱", "convenience", "normal"),
+        ("老人要搬一台旧冰箱下楼能不能派两个人帮忙抬一下", "convenience", "normal"),
+        ("想借一下你们的人字梯换个灯泡", "convenience", "normal"),  # borrowing, not a repair
+        # a question withdrawn, a wrong number
+        ("我是想问一下 哎 算了算了 回头再打", "other", "normal"),
+        ("我就问下哈你们那里有没有代缴水电费的服务", "inquiry", "normal"),
+        # things that can fall from height; water pushed up from a drain
+        ("空调外机的架子锈得厉害感觉要掉下去了", "repair", "safety"),
+        ("家里地漏反味还往外冒黑水", "repair", "leak"),
     ],
 )
 def test_general_fixes(content: Content, said: str, category: str, urgency: str) -> None:
@@ -134,7 +158,7 @@ def test_requests_are_cut_at_connectors() -> None:
 
 def test_keywords_with_a_gap() -> None:
     assert [h.word for h in classify.find("送两桶水", "送…桶")] == ["送…桶"]
-    assert classify.find("送到楼下的那个桶", "送…桶") == []  # more than MAX_GAP between
+    assert classify.find("送到楼下东边的那个桶", "送…桶") == []  # more than MAX_GAP between
 
 
 @pytest.mark.parametrize(
@@ -143,6 +167,14 @@ def test_keywords_with_a_gap() -> None:
         ("the pipe is not leaking anymore but the light is broken", "repair", "normal"),
         ("please deliver two bottles of drinking water to building 3", "convenience", "normal"),
         ("can I ask about the parking fee also my kitchen tap is leaking", "inquiry", "leak"),
+        (
+            "I called twice about the broken door entry system and nobody has come",
+            "complaint",
+            "safety",
+        ),
+        ("I locked myself out of my apartment", "convenience", "normal"),
+        ("your guard was very kind and helped me carry my shopping", "praise", "normal"),
+        ("what are the opening hours of the office", "inquiry", "normal"),
     ],
 )
 def test_english_general_fixes(content: Content, said: str, category: str, urgency: str) -> None:

@@ -42,6 +42,8 @@ def test_spoken_numbers_become_digits(clean: str, numeric: str) -> None:
 
 def test_fillers_are_dropped() -> None:
     assert text.strip_fillers("嗯那个就是我家灯啊不亮了") == "我家灯不亮了"
+    # for the classifier a hesitation leaves a pause mark where a clause may end
+    assert text.strip_fillers("哦不是啊那那个打错了", " ") == "不是 那 打错了"
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,11 @@ A thing and a fault said close together (电梯 ... 不动了, 报警器 ... 一
 count as a hit too, so repairs are found even in words no keyword list holds.
 A keyword may hold a gap, `送…桶` (送一桶, 送两桶), of at most MAX_GAP characters.
 
-Four things about how Mandarin is spoken, not site policy, are kept here:
-- a negated word is not a hit (不是漏水, 没坏, 不停电), but a question in the
-  A-not-A form is (是不是漏水了, 有没有漏水);
+Five things about how Mandarin is spoken, not site policy, are kept here:
+- a negated word is not a hit (不是漏水, 没坏, 不停电, 不是锁坏了), but a question
+  in the A-not-A form is (是不是漏水了, 有没有漏水), and a fault after 不 stays a
+  fault (门铃不响);
+- hesitations (那个 那个 就是) are dropped before matching;
 - a caller who says several things (…另外…, …还有个事…) is classified by the
   first request, except that a complaint anywhere makes the call a complaint
   (首问责任制培训细则 1.4.4.3: a complaint is answered within 8 hours);
@@ -29,6 +31,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from hotline.content import CategoryRules
+from transcripts.text import strip_fillers
 
 URGENT_CATEGORIES = ("repair", "complaint")
 #: Said anywhere in a call with several requests, these decide its category.
@@ -37,9 +40,15 @@ ESCALATING = ("complaint",)
 FAULT_WINDOW = 12
 #: `送…桶` in a keyword: at most this many characters between the two parts.
 GAP = "…"
-MAX_GAP = 4
+MAX_GAP = 6
 #: Words that negate what follows them, longest first.
 NEGATORS = ("不是", "没有", "不会", "不再", "没再", "并不", "并没", "没", "不")
+#: A fault after 不 is still a fault (门铃不响, 风扇不转): only these negate a fault.
+FAULT_NEGATORS = tuple(n for n in NEGATORS if n != "不")
+#: 不是 denies the short clause after it: 不是锁坏了 (是钥匙忘了), up to a pause.
+CLAUSE_NEGATOR, CLAUSE_REACH = "不是", 3
+#: What a hesitation leaves in the text the classifier reads (哦 不是 啊 那 打错了).
+PAUSE = " "
 #: Words that start another request in the same call.
 CONNECTORS = (
     "另外",
@@ -85,15 +94,20 @@ class Classification:
     hits: dict[str, list[str]]
 
 
-def negated(text: str, start: int) -> bool:
-    """True when the word at `start` follows a negator (不是漏水), not an A-not-A question."""
-    before = text[max(0, start - 2) : start]
-    for negator in NEGATORS:
-        if before.endswith(negator):
-            at = start - len(negator)
-            question = at >= 1 and text[at - 1] == text[at + 1]  # 是不是, 有没有, 漏不漏
-            return not question
-    return False
+def negated(text: str, start: int, negators: Sequence[str] = NEGATORS) -> bool:
+    """True when the word at `start` follows a negator (不是漏水, 不是锁坏了), not an
+    A-not-A question (是不是漏水, 有没有漏水, 漏不漏)."""
+    head = text[:start].rstrip(PAUSE)
+    for negator in negators:
+        if head.endswith(negator):
+            return not _question(text, len(head) - len(negator))
+    clause = text.rfind(CLAUSE_NEGATOR, max(0, start - CLAUSE_REACH - 2), start)
+    return clause >= 0 and PAUSE not in text[clause:start] and not _question(text, clause)
+
+
+def _question(text: str, at: int) -> bool:
+    """The negator at `at` is the middle of A-not-A (是不是, 有没有)."""
+    return at >= 1 and text[at - 1] == text[at + 1]
 
 
 @lru_cache(maxsize=4096)
@@ -131,7 +145,7 @@ def _pairs(text: str, things: Sequence[str], faults: Sequence[str]) -> list[Hit]
                     Hit(f"{thing}+{f}", said.start, said.end + m.end())
                     for f in faults
                     for m in _pattern(f).finditer(window)
-                    if not negated(text, said.end + m.start())
+                    if not negated(text, said.end + m.start(), FAULT_NEGATORS)
                 ),
                 None,
             )
@@ -210,9 +224,13 @@ def choose(hits: dict[str, list[Hit]], rules: CategoryRules, text: str) -> str:
 
 
 def requests(text: str) -> list[str]:
-    """The call cut where the caller moves to another request (另外, 还有个事, 对了 ...)."""
+    """The call cut where the caller moves to another request (另外, 还有个事, 对了 ...),
+    each without its hesitations (那个 那个 就是 would keep a fault from its thing)."""
     starts = [0, *(m.start() for m in _CONNECTOR.finditer(text) if m.start() > 0)]
-    return [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]
+    return [
+        strip_fillers(text[a:b], PAUSE)
+        for a, b in zip(starts, [*starts[1:], len(text)], strict=True)
+    ]
 
 
 def _categories(parts: list[str], rules: CategoryRules) -> list[str]:
@@ -233,7 +251,7 @@ def urgency(text: str, category: str, rules: CategoryRules, kinds: list[str] | N
     kinds = kinds if kinds is not None else _categories(parts, rules)
     urgent = [p for p, k in zip(parts, kinds, strict=True) if k in URGENT_CATEGORIES]
     if category in URGENT_CATEGORIES and not urgent:  # a category chosen by the learned model
-        urgent = [text]
+        urgent = [strip_fillers(text, PAUSE)]
     for level in ("safety", "leak"):
         rule = rules.urgency[level]
         for part in urgent:
@@ -247,7 +265,7 @@ def classify(text: str, rules: CategoryRules) -> Classification:
     found = [_hits(part, rules) for part in parts]
     kinds = [choose(hits, rules, part) for hits, part in zip(found, parts, strict=True)]
     category = category_of(kinds)
-    whole = found[0] if len(parts) == 1 else _hits(text, rules)
+    whole = found[0] if len(parts) == 1 else _hits(strip_fillers(text, PAUSE), rules)
     return Classification(
         category=category,
         urgency=urgency(text, category, rules, kinds),

@@ -53,11 +53,17 @@ def numeric(clean_text: str) -> str:
         return text
 
 
-def strip_fillers(clean_text: str) -> str:
-    """The text without hesitations: 幺三八 嗯 幺二三四 is one phone number again."""
+def strip_fillers(clean_text: str, mark: str = "") -> str:
+    """The text without hesitations: 幺三八 嗯 幺二三四 is one phone number again.
+
+    With `mark` (" "), each run of hesitations leaves that mark: where a caller
+    hesitated a clause often ends (哦 不是 啊 那 打错了), which the classifier keeps.
+    """
     text = clean_text
     for filler in FILLERS:
-        text = text.replace(filler, "")
+        text = text.replace(filler, mark or "")
+    if mark:
+        text = re.sub(f"(?:{re.escape(mark)})+", mark, text).strip(mark)
     return text
 
 
