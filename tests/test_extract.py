@@ -33,6 +33,11 @@ from transcripts import extract, text
         ("我是十二栋的房东", None),  # 房 is a surname, 房东 is no name
         ("我是三栋的门卫", None),
         ("我是小区的业主", None),
+        ("我是十一栋的业主委员会的老杨", "杨"),  # each 的 of the clause is tried
+        ("我是六栋的车主", None),
+        ("我是六栋的姓傅", "傅"),  # frequent surnames the first list missed
+        ("我姓赖", "赖"),
+        ("我姓洪", "洪"),
     ],
 )
 def test_surnames(said: str, surname: str | None) -> None:
@@ -113,6 +118,9 @@ def test_times_and_departments() -> None:
             "13812345678",
         ),
         ("hello sorry wrong number", None, None, None),
+        # a title after "for the manager" names a staff member, not the caller
+        ("leave a message for the manager Mr Li my name is Mrs Chen", "Chen", None, None),
+        ("please ask Mr Li to call me back", None, None, None),
     ],
 )
 def test_english(said: str, surname: str | None, unit: str | None, phone: str | None) -> None:

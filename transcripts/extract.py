@@ -15,7 +15,7 @@ import phonenumbers
 
 from transcripts import text
 
-#: Common single-character surnames (百家姓, the most frequent ~250).
+#: Common single-character surnames (百家姓, the most frequent ~400).
 SURNAMES = frozenset(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕"
     "丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃"
@@ -25,6 +25,7 @@ SURNAMES = frozenset(
     "巫寇桑郎甄丛仲虞敖巩明佘池查麻苑迟邝官封谈匡鞠惠荆乐冀郁胥南班储原栗燕楚鄢劳谌奚皮粟冼蔺楼盘满"
     "闻位厉伊仝区郜海阚花权强帅屠豆朴盖练廉禹井祖漆巴丰支卿国狄平计索宣晋相初门云容敬来扈晁芮都普阙"
     "浦戈伏鹿薄邸雍辜羊阿乌母裘亓修邰赫杭况那宿鲜印逯隆茹诸战慕危玉银亢嵇公哈湛宾戎勾茅利於呼居揭干"
+    "傅赖洪萧阎凤鄂钮尉巢郦钦寿"  # frequent ones the first list missed (傅, 赖, 洪 are in the top 100)
 )
 COMPOUND_SURNAMES = (
     "欧阳",
@@ -91,10 +92,12 @@ _SURNAME_SAID = re.compile(r"(?:免贵|我|本人|我们家|我家)?姓([\u4e00-
 _SURNAME_TITLE = re.compile(rf"(?={_TITLES})")
 #: 我叫王建国, 叫我小王就行: the first characters of a full name are the surname.
 _FULL_NAME = re.compile(r"(?:我叫|叫我)(?:老|小)?(?=[\u4e00-\u9fff])")
-#: 我是三栋的李 / 我是五零一的老张 / 我是老王: the caller names himself after his address.
-_SELF_AT = re.compile(
-    r"我(?:是|就是|这边是)[^我你他她]{0,14}?(?:栋|幢|号楼|座|单元|室|[零〇幺一二三四五六七八九十百])的(?:老|小)?"
-)
+#: 我是三栋的李 / 我是五零一的老张 / 我是十一栋业委会的老杨: the caller names himself
+#: after where he lives; each 的 of that clause is tried in turn.
+_SELF = re.compile(r"我(?:是|就是|这边是)")
+_ADDRESS_OF = re.compile(r"(?:栋|幢|号楼|座|单元|室|[零〇幺一二三四五六七八九十百])的")
+_CLAUSE_END = re.compile(r"[我你他她，,。]")
+SELF_REACH = 24
 _SELF_OLD_YOUNG = re.compile(r"我(?:是|就是)(?:老|小)(?=[\u4e00-\u9fff])")
 #: Words after 我是…的 that are no name, though their first character can be a surname.
 _NOT_NAMES = (
@@ -167,9 +170,29 @@ def surname(text: str) -> str | None:
             continue
         if not text[: at - size].endswith(_STAFF_ROLES):
             return text[at - size : at]
-    for pattern in (_FULL_NAME, _SELF_AT, _SELF_OLD_YOUNG):
+    for pattern in (_FULL_NAME, _SELF_OLD_YOUNG):
         for match in pattern.finditer(text):
             if (said := _name_at(text, match.end())) is not None:
+                return said
+    return _named_after_address(text)
+
+
+def _named_after_address(text: str) -> str | None:
+    """我是三栋的李…, 我是十一栋业委会的老杨: a name after one of the clause's 的."""
+    for match in _SELF.finditer(text):
+        clause = text[match.end() : match.end() + SELF_REACH]
+        if end := _CLAUSE_END.search(clause):
+            clause = clause[: end.start()]
+        address = _ADDRESS_OF.search(clause)
+        if address is None:
+            continue
+        for at in range(address.end() - 1, len(clause)):
+            if clause[at] != "的":
+                continue
+            start = match.end() + at + 1
+            if text.startswith(("老", "小"), start):
+                start += 1
+            if (said := _name_at(text, start)) is not None:
                 return said
     return None
 
@@ -266,6 +289,10 @@ def extract(clean_text: str, numeric_text: str) -> Extracted:
 
 _EN_NAME = re.compile(r"\b(?i:my name is|this is|i am|i'm)\s+([A-Z][a-z]+)(?:\s+([A-Z][a-z]+))?")
 _EN_TITLE = re.compile(r"\b(?i:mr|mrs|ms|miss|dr)\.?\s+([A-Z][a-z]+)")
+#: A title after these names a staff member (a message for the manager Mr Li), not the caller.
+_EN_STAFF_CUE = re.compile(
+    r"\b(?:manager|supervisor|engineer|guard|colleague|your|for|tell|ask|thank|to|with)\s+$", re.I
+)
 _EN_BUILDING = re.compile(r"\b(?:building|block|tower)\s+(\d{1,3})\b", re.I)
 _EN_UNIT = re.compile(r"\bunit\s+(\d{1,2})\b", re.I)
 _EN_ROOM = re.compile(r"\b(?:flat|room|apartment|apt)\s+(\d{3,4})\b", re.I)
@@ -293,7 +320,11 @@ def extract_english(text: str) -> Extracted:
         flags=re.I,
     )
     digits = re.sub(r"(?<=\d) (?=\d)", "", digits)
-    title, said = _EN_TITLE.search(digits), _EN_NAME.search(digits)
+    title = next(
+        (t for t in _EN_TITLE.finditer(digits) if not _EN_STAFF_CUE.search(digits[: t.start()])),
+        None,
+    )
+    said = _EN_NAME.search(digits)
     name = title.group(1) if title else (said.group(2) or said.group(1)) if said else None
     building, unit_match, room = (
         _EN_BUILDING.search(digits),
