@@ -567,6 +567,7 @@ class _ClientFixes:
                 waited += interval
                 if waited >= REGISTER_GIVE_UP:
                     raise
+                logger.info("no answer to the REGISTER in %.1f s: sent again", waited)
                 interval = min(interval * 2, T2)
 
     def _schedule(self, delay: float) -> None:

@@ -137,6 +137,14 @@ def kamailio(tmp_path: Path) -> Iterator[int]:
 
 
 @pytest.fixture
+def kamailio_rr(tmp_path: Path) -> Iterator[int]:
+    """A Kamailio that record-routes and routes in-dialog requests only by Route headers;
+    registrations last 10 s at most (kamailio-rr.cfg)."""
+    with _kamailio(tmp_path, "kamailio-rr.cfg") as port:
+        yield port
+
+
+@pytest.fixture
 def kamailio_auth(tmp_path: Path) -> Iterator[int]:
     """The same with digest authentication on REGISTER (password s3cret for every user)."""
     with _kamailio(tmp_path, "kamailio-auth.cfg") as port:

@@ -11,8 +11,10 @@ next call afterwards.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import signal
+import socket
 import struct
 import subprocess
 import time
@@ -24,9 +26,9 @@ import numpy as np
 from sqlalchemy import select
 
 from recorder.models import Disposition, Recording, RecordingState
-from tests.sip.conftest import HERE, Site, sipp
+from tests.sip.conftest import HERE, Site, _kamailio, sipp, udp_port
 from tests.sip.test_agent_calls import AgentFactory, _calls, _ended, best_correlation, caller_audio
-from tests.support.processes import require_tool, running
+from tests.support.processes import require_tool, running, wait_until
 
 SCENARIOS = HERE / "scenarios"
 
@@ -169,7 +171,7 @@ def test_the_agent_hangs_up_the_caller_answers_its_bye(agent: AgentFactory, tmp_
         PTIME=20,
         ANSWER_AFTER_MS=1200,
     )
-    with agent() as site:
+    with agent(agent__record_seconds="0.5") as site:
         out = sipp(site.address, "-sf", str(scenario), "-s", "agent", "-trace_msg", cwd=tmp_path)
         assert out.returncode == 0, out.stdout[-2000:]
         (call,) = _ended(site)
@@ -260,3 +262,224 @@ def test_30_ms_packets_are_recorded_faithfully_and_the_caller_hangs_up(
     messages = _trace(tmp_path, "uac_pcap")
     assert any(_is(m, "SIP/2.0 200 OK", "BYE") for m in messages)
     assert best_correlation(sent, recorded) >= 0.99
+
+
+def test_an_offer_with_no_common_codec_gets_488_and_no_call(
+    agent: AgentFactory, tmp_path: Path
+) -> None:
+    """G722 only, GSM only, opus only (rfcvoip took opus: fix 12). What is kept: no call
+    record, a log line per refusal, and the next good call is answered."""
+    offers = {"G722": ("9", "G722/8000"), "GSM": ("3", "GSM/8000"), "opus": ("111", "opus/48000/2")}
+    with agent() as site:
+        for name, (payload, codec) in offers.items():
+            text = (SCENARIOS / "uac_codec.xml").read_text()
+            scenario = tmp_path / f"uac_codec_{name}.xml"
+            scenario.write_text(text.replace("CODEC/8000", codec).replace("PAYLOAD", payload))
+            out = sipp(site.address, "-sf", str(scenario), "-s", "agent", cwd=tmp_path, timeout=30)
+            assert out.returncode == 0, (name, out.stdout[-2000:])
+        good = sipp(site.address, "-sn", "uac", "-s", "agent", "-d", "500", cwd=tmp_path)
+        assert good.returncode == 0, good.stdout[-2000:]
+        (call,) = _ended(site)
+        assert call.codec == "PCMU"
+        log = site.log.read_text(errors="replace")
+        for name in offers:
+            assert f"488: no common codec (offered {name})" in log
+
+
+def test_record_route_is_kept_and_the_agents_bye_follows_it(
+    agent: AgentFactory, kamailio_rr: int, tmp_path: Path
+) -> None:
+    """Through a Kamailio that record-routes and routes in-dialog requests only by Route
+    (kamailio-rr.cfg): the agent's 180 and 200 carry the Record-Route (fix 15), the
+    caller's ACK follows it, the agent's BYE reaches Kamailio with Route and comes back to
+    the caller through it. What is kept: the agent's record, both ends' messages, and
+    Kamailio's log of each in-dialog request with its Route."""
+    audio, _sent = caller_audio(tmp_path, "PCMU")
+    scenario = _scenario(tmp_path, "uac_rr.xml", AUDIO_FILE=audio)
+    proxy = f"127.0.0.1:{kamailio_rr}"
+    with agent("--registrar", proxy, "--user", "agent", agent__record_seconds="0.5") as site:
+        out = sipp(proxy, "-sf", str(scenario), "-s", "agent", "-trace_msg", cwd=tmp_path)
+        assert out.returncode == 0, out.stdout[-2000:]
+        (call,) = _ended(site)
+        assert call.disposition is Disposition.ANSWERED and call.hangup_cause == "agent BYE"
+    messages = _trace(tmp_path, "uac_rr")
+    record_route = f"<sip:127.0.0.1:{kamailio_rr};lr;ftag="
+    for start in ("SIP/2.0 180 Ringing", "SIP/2.0 200 OK"):
+        response = next(m for m in messages if _is(m, start, "INVITE"))
+        assert _header(response, "Record-Route").startswith(record_route), response
+    bye = next(m for m in messages if _is(m, "BYE ", "BYE"))
+    assert len(re.findall(r"^Via:", bye, re.MULTILINE)) == 2  # Kamailio's and the agent's
+    kamailio = (tmp_path / "kamailio.log").read_text(errors="replace")
+    routed = re.findall(r"IN-DIALOG (\w+) from 127\.0\.0\.1:(\d+) route=\[(.*?)\]", kamailio)
+    by_agent = [(m, r) for m, port, r in routed if int(port) == site.port]
+    assert by_agent and all(m == "BYE" and r.startswith(record_route) for m, r in by_agent)
+    assert any(m == "ACK" and r.startswith(record_route) for m, _p, r in routed)
+    assert "No Route" not in "".join(messages)
+    # Kamailio grants 10 s: the agent registered again within the call (fix 18).
+    assert kamailio.count("REGISTERED sip:agent@") >= 2
+
+
+def test_after_a_registrar_restart_the_agent_registers_again_and_answers(
+    agent: AgentFactory, tmp_path: Path
+) -> None:
+    """Kamailio (registrations granted 10 s, kept in memory only) is stopped for 6 s and
+    started again on the same port, knowing nobody. The agent's refresh (every 5 s) meets
+    the closed port and is resent until the new Kamailio answers it (rfcvoip sent it once,
+    waited 30 s and stopped for good after three failures: fix 18); the next call through
+    Kamailio is answered. What is kept: the agent's log of the resent REGISTER, the new
+    Kamailio's REGISTERED line, the call record."""
+    port = udp_port()
+    proxy = f"127.0.0.1:{port}"
+    first = _kamailio(tmp_path, "kamailio-rr.cfg", port, "kamailio-1.log")
+    first.__enter__()
+    running_first = True
+    # The new Kamailio joins `registrars`, which outlives the agent: the agent stops first.
+    with contextlib.ExitStack() as registrars:
+        try:
+            with agent("--registrar", proxy, "--user", "agent") as site:
+                first.__exit__(None, None, None)  # the registrar goes away ...
+                running_first = False
+                time.sleep(6)  # ... for longer than the agent's refresh interval (5 s)
+                registrars.enter_context(
+                    _kamailio(tmp_path, "kamailio-rr.cfg", port, "kamailio-2.log")
+                )
+                log = tmp_path / "kamailio-2.log"
+                started = time.monotonic()
+                wait_until(
+                    lambda: "REGISTERED sip:agent@" in log.read_text(errors="replace"),
+                    20,
+                    "the agent to register with the new Kamailio",
+                )
+                registered_after = time.monotonic() - started
+                routed = _scenario(tmp_path, "uac_routed.xml", PAUSE_MS=1000)
+                out = sipp(proxy, "-sf", str(routed), "-s", "agent", cwd=tmp_path)
+                assert out.returncode == 0, out.stdout[-2000:]
+                (call,) = _ended(site)
+                assert call.answered_at is not None and call.hangup_cause == "caller BYE"
+                assert registered_after < 12, registered_after
+                assert "no answer to the REGISTER" in site.log.read_text(errors="replace")
+        finally:
+            if running_first:
+                first.__exit__(None, None, None)
+
+
+def _resources(pid: int) -> tuple[int, int]:
+    """(open file descriptors, threads) of a process."""
+    return len(os.listdir(f"/proc/{pid}/fd")), len(os.listdir(f"/proc/{pid}/task"))
+
+
+def test_a_flood_of_invites_over_the_limit_gets_486_and_leaks_nothing(
+    agent: AgentFactory, tmp_path: Path
+) -> None:
+    """200 INVITEs at 50 a second against max_calls = 2: every INVITE gets a final answer
+    (200 for the few taken, 486 for the rest), the agent stays up, and once the calls are
+    over it holds no more sockets or threads than before. What is kept: one record per
+    call taken, none for the refused."""
+    with agent(sip__max_calls="2") as site:
+        warm = sipp(site.address, "-sn", "uac", "-s", "agent", "-d", "500", cwd=tmp_path)
+        assert warm.returncode == 0, warm.stdout[-2000:]
+        _ended(site)
+        time.sleep(1.0)  # the warm-up call's threads end (200 OK resends stop at the ACK)
+        before = _resources(site.pid)
+        flood = _scenario(tmp_path, "uac_flood.xml", HOLD_MS=1000)
+        out = sipp(
+            site.address,
+            *("-sf", str(flood), "-s", "agent", "-r", "50", "-m", "200", "-trace_msg"),
+            cwd=tmp_path,
+            timeout=90,
+        )
+        assert out.returncode == 0, out.stdout[-3000:]
+        finals: dict[str, set[str]] = {}
+        for message in _trace(tmp_path, "uac_flood"):
+            if _is(message, "SIP/2.0 ", "INVITE") and not message.startswith("SIP/2.0 1"):
+                finals.setdefault(_header(message, "Call-ID"), set()).add(message[8:11])
+        assert len(finals) == 200 and all(len(codes) == 1 for codes in finals.values())
+        taken = [cid for cid, codes in finals.items() if codes == {"200"}]
+        busy = [cid for cid, codes in finals.items() if codes == {"486"}]
+        assert len(taken) + len(busy) == 200 and len(busy) >= 150, (len(taken), len(busy))
+        wait_until(lambda: len(_ended(site, 1 + len(taken))) == 1 + len(taken), 30, "records")
+        settled: list[tuple[int, int]] = []
+
+        def back_to_before() -> bool:
+            settled.append(_resources(site.pid))
+            return settled[-1][0] <= before[0] and settled[-1][1] <= before[1]
+
+        wait_until(back_to_before, 20, f"fds and threads back to {before}", interval=0.5)
+        after = sipp(site.address, "-sn", "uac", "-s", "agent", "-d", "500", cwd=tmp_path)
+        assert after.returncode == 0, after.stdout[-2000:]
+        assert len(_calls(site)) == 2 + len(taken)
+
+
+def _invite(site: Site, local: int, call_id: str, sdp_extra: str = "", headers: str = "") -> bytes:
+    body = (
+        "v=0\r\no=caller 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+        f"m=audio {local + 2} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n{sdp_extra}"
+    )
+    return (
+        f"INVITE sip:agent@{site.address} SIP/2.0\r\n"
+        f"Via: SIP/2.0/UDP 127.0.0.1:{local};rport;branch=z9hG4bK-{call_id}\r\n"
+        f"From: <sip:13800138000@127.0.0.1:{local}>;tag=caller\r\nTo: <sip:agent@{site.address}>\r\n"
+        f"Call-ID: {call_id}\r\nCSeq: 1 INVITE\r\nContact: <sip:13800138000@127.0.0.1:{local}>\r\n"
+        f"Max-Forwards: 70\r\n{headers}Content-Type: application/sdp\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n{body}"
+    ).encode()
+
+
+def _responses(sock: socket.socket, call_id: str, quiet: float = 1.0) -> list[str]:
+    """Everything the agent sent for `call_id` until it was quiet for `quiet` seconds."""
+    sock.settimeout(quiet)
+    out = []
+    with contextlib.suppress(TimeoutError):
+        while True:
+            message = sock.recv(65535).decode("utf-8", "replace")
+            if f"Call-ID: {call_id}\r\n" in message:
+                out.append(message)
+    return out
+
+
+def test_a_100_kb_sdp_and_an_empty_header_line_are_refused_clearly(
+    agent: AgentFactory, tmp_path: Path
+) -> None:
+    """A UDP datagram holds at most 65,507 bytes, so a "100 KB SDP" arrives as its first
+    56 KB with Content-Length: 102400: 513 Message Too Large. An empty line inside the
+    header block: 400 Bad Request (rfcvoip dropped both unanswered: fix 17). An empty
+    `Supported:` is valid (RFC 3261 25.1: the list may be empty) and is answered. What
+    is kept: no call record for the refused, the agent's log line for each, the next
+    SIPp call answered."""
+    with agent() as site, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        local = sock.getsockname()[1]
+        padding = "".join(f"a=x-filler:{n:06d}{'x' * 60}\r\n" for n in range(800))
+        big = _invite(site, local, "hundred-kb", padding)
+        big = re.sub(rb"Content-Length: \d+", b"Content-Length: 102400", big)
+        assert 50_000 < len(big) < 65_507
+        sock.sendto(big, ("127.0.0.1", site.port))
+        assert [m.split("\r\n")[0] for m in _responses(sock, "hundred-kb")] == [
+            "SIP/2.0 513 Message Too Large"
+        ]
+        blank = _invite(site, local, "blank-line", headers="\r\nSubject: after the blank\r\n")
+        sock.sendto(blank, ("127.0.0.1", site.port))
+        statuses = [m.split("\r\n")[0] for m in _responses(sock, "blank-line")]
+        assert statuses[-1] == "SIP/2.0 400 Bad Request" and "SIP/2.0 200 OK" not in statuses
+        empty = _invite(site, local, "empty-supported", headers="Supported:\r\n")
+        sock.sendto(empty, ("127.0.0.1", site.port))
+        ok = next(m for m in _responses(sock, "empty-supported") if m.startswith("SIP/2.0 200"))
+        to = _header(ok, "To")
+        for method, cseq in (("ACK", 1), ("BYE", 2)):
+            sock.sendto(
+                (
+                    f"{method} sip:agent@{site.address} SIP/2.0\r\n"
+                    f"Via: SIP/2.0/UDP 127.0.0.1:{local};rport;branch=z9hG4bK-{method}\r\n"
+                    f"From: <sip:13800138000@127.0.0.1:{local}>;tag=caller\r\nTo: {to}\r\n"
+                    f"Call-ID: empty-supported\r\nCSeq: {cseq} {method}\r\nMax-Forwards: 70\r\n"
+                    "Content-Length: 0\r\n\r\n"
+                ).encode(),
+                ("127.0.0.1", site.port),
+            )
+        assert any(_is(m, "SIP/2.0 200 OK", "BYE") for m in _responses(sock, "empty-supported"))
+        good = sipp(site.address, "-sn", "uac", "-s", "agent", "-d", "500", cwd=tmp_path)
+        assert good.returncode == 0, good.stdout[-2000:]
+        calls = _ended(site, 2)
+        assert len(calls) == 2 and "empty-supported" in {c.call_id for c in calls}
+        log = site.log.read_text(errors="replace")
+        assert "with 513" in log and "refused a SIP message the library could not handle" in log
