@@ -18,6 +18,7 @@ from hotline.settings import Settings
 from recorder.models import Call, Direction, Disposition, FieldSource, LogEntry, Transcript
 from recorder.reception_log import Actor, act_as, new_entry
 from tests.labelled import DATA, FIELDS, utterances
+from tests.labelled_sets import accuracy
 from transcripts import classify, text
 from transcripts.fields import fill_entry
 from transcripts.learned import LearnedCategories, TrainingError, corrections, read_labelled, train
@@ -201,6 +202,25 @@ def test_the_labelled_set_meets_its_targets(content: Content) -> None:
         right.update(name for name in FIELDS if got[name] == item.expected[name])
     accuracy = {name: right[name] / len(items) for name in FIELDS}
     assert all(value >= 0.95 for value in accuracy.values()), accuracy
+
+
+#: Floors per set, at what each set measured when it was first run (a floor, not the
+#: target of 0.95): held-out2 once before round 3 read it, held-out3 once after round 3.
+#: What fails names the set and field; the figures of the other sets are still printed.
+FLOORS = {
+    "utterances_heldout.tsv": {"category": 0.95, "urgency": 0.95},  # read in round 2
+    "utterances_heldout2.tsv": {"category": 0.80, "urgency": 0.95},
+    "utterances_heldout3.tsv": {"category": 0.75, "urgency": 0.91},
+}
+
+
+@pytest.mark.parametrize("name", FLOORS)
+def test_later_sets_stay_above_their_floors(
+    content: Content, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    got = accuracy(content, monkeypatch, name, ("category", "urgency"))
+    below = {field: got[field] for field, floor in FLOORS[name].items() if got[field] < floor}
+    assert not below, f"{name} below its floor {FLOORS[name]}: {got}"
 
 
 def _without_keywords(rules: CategoryRules) -> CategoryRules:

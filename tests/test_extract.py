@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import pytest
 
+from hotline.content import Content, load_content
+from hotline.settings import Settings
+from tests.labelled_sets import accuracy
 from transcripts import extract, text
+
+#: Floors per set at what each measured when first run (held-out2 before round 3 read it,
+#: held-out3 after round 3): a floor, not the 0.95 target. The failure names set and field.
+FLOORS = {
+    "utterances.tsv": {"surname": 0.95, "unit": 0.95, "phone": 0.95},
+    "utterances_heldout2.tsv": {"surname": 0.96, "unit": 1.0, "phone": 1.0},
+    "utterances_heldout3.tsv": {"surname": 0.98, "unit": 0.98, "phone": 1.0},
+}
 
 
 @pytest.mark.parametrize(
@@ -126,3 +137,17 @@ def test_times_and_departments() -> None:
 def test_english(said: str, surname: str | None, unit: str | None, phone: str | None) -> None:
     found = extract.extract_english(said)
     assert (found.surname, found.unit, found.phone) == (surname, unit, phone)
+
+
+@pytest.fixture(scope="module")
+def content() -> Content:
+    return load_content(Settings())
+
+
+@pytest.mark.parametrize("name", FLOORS)
+def test_fields_of_the_labelled_sets_stay_above_their_floors(
+    content: Content, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    got = accuracy(content, monkeypatch, name, ("surname", "unit", "phone"))
+    below = {field: got[field] for field, floor in FLOORS[name].items() if got[field] < floor}
+    assert not below, f"{name} below its floor {FLOORS[name]}: {got}"
