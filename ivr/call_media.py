@@ -214,6 +214,8 @@ class CallMedia:
                 return
             self._bridged = joined
             self.bridged_at = self._monotonic()
+            self.call.live_audio()
+            joined.call.live_audio()
             self._playing.clear()
             if self.stereo is None:
                 writer = self._recorders.open(2, "caller,staff")

@@ -51,6 +51,9 @@ class FakeCall:
     def hangup(self) -> None:
         self.hung_up = True
 
+    def live_audio(self) -> None:
+        self.live = True
+
     def cancel_or_hangup(self) -> None:
         self.ended = True
 
