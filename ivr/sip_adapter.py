@@ -300,7 +300,7 @@ class SipCall:
         return str(self._call.get_dtmf(1) or "")
 
     def live_audio(self) -> None:
-        """From now on this call carries live audio (fix 13: a bridge).
+        """From now on this call carries live audio (fix 19: a bridge).
 
         The library queues every byte written until its own 20 ms sender takes
         it: right for prompts, but a backlog left from before the bridge (a
