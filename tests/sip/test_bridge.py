@@ -12,6 +12,7 @@ from __future__ import annotations
 import subprocess
 import wave
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -31,9 +32,9 @@ from recorder.models import (
     User,
 )
 from recorder.staff import add_user
-from tests.sip.conftest import HERE, sipp, udp_port
+from tests.sip.conftest import HERE, Site, sipp, udp_port
 from tests.sip.test_agent_calls import AgentFactory, _ended, best_correlation, caller_audio
-from tests.support.processes import require_tool, running
+from tests.support.processes import require_tool, running, wait_until
 
 
 def _speech(path: Path, text: str) -> np.ndarray:
@@ -70,10 +71,9 @@ def _speech(path: Path, text: str) -> np.ndarray:
         return np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").astype(np.float64)
 
 
-@pytest.fixture
-def clerk_phone(tmp_path: Path) -> Iterator[tuple[int, np.ndarray, Path]]:
-    """baresip as the clerk's desk phone on loopback: answers by itself, says a known text."""
-    port = udp_port()
+@contextmanager
+def _baresip(tmp_path: Path, port: int, account: str) -> Iterator[tuple[np.ndarray, Path]]:
+    """baresip as a clerk's desk phone on loopback: answers by itself, says a known text."""
     home = tmp_path / "baresip"
     home.mkdir()
     said = _speech(
@@ -90,9 +90,7 @@ def clerk_phone(tmp_path: Path) -> Iterator[tuple[int, np.ndarray, Path]]:
         "module g711.so\nmodule aufile.so\nmodule aubridge.so\nmodule sndfile.so\n"
         "module account.so\nmodule menu.so\nmodule contact.so\nmodule uuid.so\n"
     )
-    (home / "accounts").write_text(
-        f"<sip:8002@127.0.0.1:{port}>;regint=0;audio_codecs=PCMU/8000/1;answermode=auto\n"
-    )
+    (home / "accounts").write_text(account + "\n")
     log = tmp_path / "baresip.log"
     # It ignores SIGTERM without its stdio module (sip-testbed.md): `running` kills it.
     with running(
@@ -102,7 +100,49 @@ def clerk_phone(tmp_path: Path) -> Iterator[tuple[int, np.ndarray, Path]]:
         log=log,
         cwd=home,
     ):
+        yield said, home
+
+
+@pytest.fixture
+def clerk_phone(tmp_path: Path) -> Iterator[tuple[int, np.ndarray, Path]]:
+    """The clerk's phone reached by address (direct mode, no registrar)."""
+    port = udp_port()
+    account = f"<sip:8002@127.0.0.1:{port}>;regint=0;audio_codecs=PCMU/8000/1;answermode=auto"
+    with _baresip(tmp_path, port, account) as (said, home):
         yield port, said, home
+
+
+def _scenario(tmp_path: Path, audio: Path, speech_s: float, key_at: float, speak_at: float) -> Path:
+    """A caller who presses 0 at `key_at`, speaks at `speak_at` and then hangs up."""
+    text = (
+        (HERE / "scenarios" / "uac_flow.xml")
+        .read_text()
+        .replace("KEY_AT_MS", str(int(key_at * 1000)))
+        .replace("dtmf_2833_KEY", "dtmf_2833_0")
+        .replace("SPEAK_AT_MS", str(int(speak_at * 1000)))
+        .replace("SPEECH_MS", str(int(speech_s * 1000) + 1000))
+        .replace("AUDIO_FILE", str(audio))
+    )
+    bye = (HERE / "scenarios" / "uac_audio.xml").read_text()
+    text = text[
+        : text.index('  <nop><action><exec play_pcap_audio="/usr/share/sip-tester/dtmf_2833_pound')
+    ]
+    text += bye[bye.index('  <send retrans="500">\n    <![CDATA[\n      BYE') :]
+    path = tmp_path / "uac_bridge.xml"
+    path.write_text(text)
+    return path
+
+
+def _prompt_seconds(site: Site, short_config: Path, name: str) -> float:
+    settings = Settings()
+    content = load_content(settings, short_config)
+    cache = PromptCache(
+        site.root / "var" / "prompts",
+        CONFIG_DIR / "prompts",
+        settings.agent.tts_voice,
+        settings.agent.tts_rate,
+    )
+    return len(cache.audio(name, content.prompt(name))) / 16000
 
 
 def test_a_caller_who_presses_0_is_bridged_to_the_duty_clerk(
@@ -120,38 +160,14 @@ def test_a_caller_who_presses_0_is_bridged_to_the_duty_clerk(
     ) as site:
         with site.sessions.begin() as s:
             add_user(s, "wangfang", "王芳", "1024", Role.CLERK, "pw-1024-long", extension="8002")
-        settings = Settings()
-        content = load_content(settings, short_config)
-        cache = PromptCache(
-            site.root / "var" / "prompts",
-            CONFIG_DIR / "prompts",
-            settings.agent.tts_voice,
-            settings.agent.tts_rate,
-        )
-        greeting = len(cache.audio("greeting", content.prompt("greeting"))) / 16000
-        transfer = len(cache.audio("transfer", content.prompt("transfer"))) / 16000
+        greeting = _prompt_seconds(site, short_config, "greeting")
+        transfer = _prompt_seconds(site, short_config, "transfer")
         # 0 during the menu; speak once the transfer prompt, the ringing and the
-        # whisper to the clerk are over (a generous 6 s for the last two).
-        text = (
-            (HERE / "scenarios" / "uac_flow.xml")
-            .read_text()
-            .replace("KEY_AT_MS", str(int((greeting + 1.0) * 1000)))
-            .replace("dtmf_2833_KEY", "dtmf_2833_0")
-            .replace("SPEAK_AT_MS", str(int((transfer + 6.0) * 1000)))
-            .replace("SPEECH_MS", str(len(caller_said) * 1000 // 8000 + 1000))
-            .replace("AUDIO_FILE", str(audio))
+        # whisper to the clerk are over (a generous 6 s for the last two); the
+        # caller hangs up itself once it has spoken (no # in a conversation).
+        scenario = _scenario(
+            tmp_path, audio, len(caller_said) / 8000, greeting + 1.0, transfer + 6.0
         )
-        # This caller hangs up itself once it has spoken (no # in a conversation).
-        bye = (HERE / "scenarios" / "uac_audio.xml").read_text()
-        bye_part = bye[bye.index('  <send retrans="500">\n    <![CDATA[\n      BYE') :]
-        text = text[
-            : text.index(
-                '  <nop><action><exec play_pcap_audio="/usr/share/sip-tester/dtmf_2833_pound'
-            )
-        ]
-        text += bye_part
-        scenario = tmp_path / "uac_bridge.xml"
-        scenario.write_text(text)
         out = sipp(site.address, "-sf", str(scenario), "-s", "agent", cwd=tmp_path, timeout=120)
         assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
         (call,) = _ended(site)
@@ -187,3 +203,59 @@ def test_a_caller_who_presses_0_is_bridged_to_the_duty_clerk(
     samples = data[data.index(b"data") + 8 :]
     clerk_heard = np.frombuffer(samples[: len(samples) // 2 * 2], dtype="<i2").astype(np.float64)
     assert best_correlation(caller_said[: 8000 * 2], clerk_heard) >= 0.95  # measured 0.9999
+
+
+def test_through_kamailio_a_clerk_not_registered_is_passed_over_for_the_next(
+    agent: AgentFactory, kamailio: int, tmp_path: Path, short_config: Path
+) -> None:
+    """Registered mode: the agent, the caller and the clerks' phones all go through a real
+    Kamailio. The first clerk on the roster has no phone registered (Kamailio: 404), so
+    the agent rings the next, whose baresip answers; the bridge is recorded and the
+    clerk who answered is the call's first receiver."""
+    port = udp_port()
+    account = (
+        f'<sip:8002@127.0.0.1>;regint=60;outbound="sip:127.0.0.1:{kamailio}";'
+        "audio_codecs=PCMU/8000/1;answermode=auto"
+    )
+    audio, caller_said = caller_audio(tmp_path, "PCMU")
+    with (
+        _baresip(tmp_path, port, account),
+        agent(
+            "--registrar",
+            f"127.0.0.1:{kamailio}",
+            "--user",
+            "agent",
+            agent__mode='"flow"',
+            organization__opening_hours='"00:00-24:00"',
+        ) as site,
+    ):
+        wait_until(
+            lambda: "200 OK" in (tmp_path / "baresip.log").read_text(errors="replace"),
+            20,
+            "the clerk's phone to register",
+        )
+        with site.sessions.begin() as s:
+            add_user(s, "lisi", "李四", "1023", Role.CLERK, "pw-1023-long", extension="8003")
+            add_user(s, "wangfang", "王芳", "1024", Role.CLERK, "pw-1024-long", extension="8002")
+        greeting = _prompt_seconds(site, short_config, "greeting")
+        transfer = _prompt_seconds(site, short_config, "transfer")
+        scenario = _scenario(
+            tmp_path, audio, len(caller_said) / 8000, greeting + 1.0, transfer + 7.0
+        )
+        out = sipp(
+            f"127.0.0.1:{kamailio}", "-sf", str(scenario), "-s", "agent", cwd=tmp_path, timeout=120
+        )
+        assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+        _ended(site)
+        with site.sessions() as s:
+            stored = s.scalars(select(Call)).one()
+            answered_by = s.get(User, stored.answered_by_user_id)
+            recordings = list(s.scalars(select(Recording).order_by(Recording.id)))
+        assert (stored.disposition, stored.ended_in) == (Disposition.ANSWERED, "bridge")
+        assert answered_by is not None and answered_by.username == "wangfang"
+        assert [r.channels for r in recordings] == ["caller", "caller,staff"]
+        with wave.open(recordings[1].path) as wav:
+            both = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+        assert best_correlation(caller_said, both[0::2].astype(np.float64)) >= 0.97
+        log = site.log.read_text(errors="replace")
+        assert "sip:8003@" in log and "sip:8002@" in log  # the roster, in order
