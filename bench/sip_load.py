@@ -271,8 +271,11 @@ def capture(work: Path, rtp: tuple[int, int]) -> Iterator[Path]:
         proc.wait(timeout=30)
 
 
-def place_calls(work: Path, proxy: int, calls: int, seconds: int, audio: Path) -> list[float]:
-    """SIPp callers through Kamailio; each call's INVITE-to-200 time (s), as SIPp saw it."""
+def place_calls(
+    work: Path, proxy: int, calls: int, seconds: int, audio: Path
+) -> tuple[list[float], set[tuple[str, str]]]:
+    """SIPp callers through Kamailio: each call's INVITE-to-200 time (s) as SIPp saw it,
+    and the (phone port, caller port) of each call's media from the SDP of both ends."""
     text = (TESTS / "scenarios" / "uac_audio.xml").read_text()
     text = text.replace("AUDIO_FILE,1,PAYLOAD", f"{audio},-1,0").replace(
         "PAUSE_MS", str(seconds * 1000)
@@ -304,6 +307,7 @@ def place_calls(work: Path, proxy: int, calls: int, seconds: int, audio: Path) -
             "-rtt_freq",
             "1",
             "-trace_err",
+            "-trace_msg",
             "-bg",
         ],
         cwd=work,
@@ -321,7 +325,28 @@ def place_calls(work: Path, proxy: int, calls: int, seconds: int, audio: Path) -
             parts = line.split(";")
             if len(parts) >= 2 and parts[1].strip():
                 rtts.append(float(parts[1]) / 1000)
-    return rtts
+    return rtts, media_pairs(work)
+
+
+def media_pairs(work: Path) -> set[tuple[str, str]]:
+    """(phone's RTP port, caller's RTP port) per call, from the SDP in SIPp's message trace.
+
+    The capture's filter is a port range; other programs on this machine may use the
+    same ports on lo, so only these pairs are measured.
+    """
+    offers: dict[str, str] = {}
+    answers: dict[str, str] = {}
+    for log in work.glob("uac_load_*_messages.log"):
+        for message in re.split(r"\n-{20,}[^\n]*\n", log.read_text(errors="replace")):
+            call_id = re.search(r"^Call-ID:\s*(\S+)", message, re.MULTILINE | re.IGNORECASE)
+            port = re.search(r"^m=audio (\d+)", message, re.MULTILINE)
+            if not (call_id and port):
+                continue
+            if "INVITE sip:" in message:
+                offers[call_id.group(1)] = port.group(1)
+            elif "SIP/2.0 200" in message:
+                answers[call_id.group(1)] = port.group(1)
+    return {(answers[c], offers[c]) for c in answers if c in offers}
 
 
 @dataclass
@@ -329,7 +354,7 @@ class Figures:
     values: dict[str, str] = field(default_factory=dict)
 
 
-def pacing(path: Path) -> dict[str, str]:
+def pacing(path: Path, pairs: set[tuple[str, str]]) -> dict[str, str]:
     out = subprocess.run(
         [
             "tshark",
@@ -352,7 +377,8 @@ def pacing(path: Path) -> dict[str, str]:
     streams: dict[tuple[str, str], list[float]] = {}
     for line in out.splitlines():
         at, src, dst = line.split("\t")
-        streams.setdefault((src, dst), []).append(float(at))
+        if (src, dst) in pairs:
+            streams.setdefault((src, dst), []).append(float(at))
     intervals, drifts = [], []
     for times in streams.values():
         t = np.array(sorted(times))[10:]  # the first packets of a stream: start-up
@@ -420,7 +446,7 @@ def measure(library: str, calls: int, seconds: int) -> dict[str, str]:
             with start as phone:
                 time.sleep(1)
                 with capture(work, rtp) as pcap, Meter(phone.pid) as meter:
-                    rtts = place_calls(work, proxy, calls, seconds, audio)
+                    rtts, pairs = place_calls(work, proxy, calls, seconds, audio)
         delay = RINGING.answer_delay_s()
         invited = datetime(2026, 1, 1, tzinfo=UTC)
         rings = [
@@ -433,7 +459,7 @@ def measure(library: str, calls: int, seconds: int) -> dict[str, str]:
             f"({len(rtts)}/{calls} answered)",
             "answer-time error p50 / p99": f"{np.percentile(errors, 50):+.0f} / "
             f"{np.percentile(errors, 99):+.0f} ms",
-            **pacing(pcap),
+            **pacing(pcap, pairs),
             "recording corr min / median": f"{min(corr):.4f} / {np.median(corr):.4f} "
             f"({len(corr)} recordings)"
             if corr
