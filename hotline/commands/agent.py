@@ -92,6 +92,8 @@ def build_agent(app: App) -> tuple[Agent, SipPhone]:
         rtp_ports=(sip.rtp_port_low, sip.rtp_port_high),
         trusted=sip.trusted,
         peer=None if sip.registrar else _clerks_host(sip.clerk_uri_template),
+        codecs=sip.codecs,
+        register_expires=sip.register_expires,
     )
     return agent, phone
 

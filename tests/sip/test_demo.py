@@ -30,7 +30,9 @@ def test_the_demo_call_arrives_in_the_log(tmp_path: Path, short_config: Path) ->
     # The default call flow, as a resident goes through it: 1 for repairs, the
     # message after the beep, # to end it, the agent's closing and BYE.
     assert "presses 1" in out.stdout and "presses #" in out.stdout, out.stdout
-    assert "answered, answered after 1 rings, ended in closing (agent BYE)" in out.stdout, out.stdout
+    assert "answered, answered after 1 rings, ended in closing (agent BYE)" in out.stdout, (
+        out.stdout
+    )
     assert "log entry: {'id': 1" in out.stdout
     recordings = list((tmp_path / "var" / "recordings").rglob("*.wav"))
     assert len(recordings) == 1 and recordings[0].stat().st_size > 8000 * 2 * 3
