@@ -279,6 +279,9 @@ class Agent:
         finally:
             runner.close()
         outcome = runner.outcome
+        category = outcome.get("category")
+        if category not in (None, "other") and outcome.get("menu_digit"):  # the caller's choice
+            self._safe("menu", lambda: self._log.menu_chosen(cid, str(category)), cid)
         if media.bridged_at is not None:
             at = self._clock.now() - timedelta(seconds=self._clock.monotonic() - media.bridged_at)
             user_id = outcome.get("answered_by_user_id")

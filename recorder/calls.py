@@ -72,6 +72,10 @@ class CallLog(RecordingAlarms, Protocol):
         codec: str | None = None,
     ) -> None: ...
 
+    def menu_chosen(self, call_id: str, category: str) -> None:
+        """The caller chose `category` in the call flow's menu."""
+        ...
+
     def staff_joined(self, call_id: str, user_id: int | None, at: datetime) -> None:
         """A clerk took the call over from the agent (bridged): the staff member who answered,
         so the entry's first receiver (首问负责人) and the compliance audit are theirs."""
@@ -163,6 +167,10 @@ class DatabaseCallLog:
             call.answered_by_user_id = user_id
             call.codec = codec
             call.disposition = Disposition.ANSWERED
+
+    def menu_chosen(self, call_id: str, category: str) -> None:
+        with self._sessions.begin() as session:
+            self._call(session, call_id).menu_category = category
 
     def staff_joined(self, call_id: str, user_id: int | None, at: datetime) -> None:
         with self._sessions.begin() as session:

@@ -171,6 +171,9 @@ class JournaledCallLog:
             codec=codec,
         )
 
+    def menu_chosen(self, call_id: str, category: str) -> None:
+        self._append("menu_chosen", call_id=call_id, category=category)
+
     def staff_joined(self, call_id: str, user_id: int | None, at: datetime) -> None:
         self._append("staff_joined", call_id=call_id, user_id=user_id, at=at)
 

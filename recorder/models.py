@@ -167,6 +167,9 @@ class Call(Base):
     hangup_cause: Mapped[str | None] = mapped_column(String(100))
     #: Where in the call flow the call ended: ringing, greeting, menu, message, bridge, closing.
     ended_in: Mapped[str | None] = mapped_column(String(32))
+    #: The category the caller chose in the call flow's menu (1 repair, 2 complaint...):
+    #: the entry's category when the words give none or no model is there yet.
+    menu_category: Mapped[str | None] = mapped_column(String(32))
     #: The agent process died during the call; the recording was repaired on restart.
     interrupted: Mapped[bool] = mapped_column(Boolean, default=False)
     codec: Mapped[str | None] = mapped_column(String(16))

@@ -86,6 +86,7 @@ class _CallFacts:
     recordings: list[str]
     ring_count: int = 0
     ended_in: str | None = None
+    menu_category: str | None = None
 
 
 class Pipeline:
@@ -220,6 +221,7 @@ class Pipeline:
                 list(recordings),
                 call.ring_count,
                 call.ended_in,
+                call.menu_category,
             )
 
     def _job(self, session: Session, call_pk: int) -> CallJob:
@@ -315,6 +317,9 @@ class Pipeline:
                 }
                 if fields is not None:
                     values.update(fields.as_log_values())
+                if facts.menu_category and values.get("category") in (None, "other"):
+                    # The caller pressed it (1 repairs, 2 complaints...): better than nothing.
+                    values["category"] = facts.menu_category
                 entry = new_entry(session, values, FieldSource.AUTO)
                 entry_id = self._flush_once(session, entry)
             else:

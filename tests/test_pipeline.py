@@ -178,6 +178,19 @@ def test_without_a_model_the_entry_waits_and_is_filled_later(
         assert {"surname", "unit", "category", "summary"} <= fields  # every fill leaves a revision
 
 
+def test_the_menu_key_the_caller_pressed_is_the_category_until_the_words_say_more(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """A caller who pressed 1 (repairs) in the call flow: with no speech model yet the
+    entry is already a repair, not 'other'; what is kept is the caller's own choice."""
+    answered_call(sessions, tmp_path, "menu-1")
+    DatabaseCallLog(sessions).menu_chosen("menu-1", "repair")
+    assert pipeline(sessions, None).process_call("menu-1").state is JobState.WAITING
+    with sessions() as s:
+        entry = s.scalars(select(LogEntry)).one()
+        assert (entry.category, entry.summary) == ("repair", WAITING_SUMMARY)
+
+
 def test_a_call_still_in_progress_is_not_processed(sqlite_sessions: sessionmaker[Session]) -> None:
     DatabaseCallLog(sqlite_sessions).call_started("live", "1", "2", T0)
     with pytest.raises(CallNotReady):

@@ -124,6 +124,9 @@ class TranscribingCallLog:
     ) -> None:
         self._inner.call_answered(call_id, at, ring_count, answered_by, user_id, codec)
 
+    def menu_chosen(self, call_id: str, category: str) -> None:
+        self._inner.menu_chosen(call_id, category)
+
     def staff_joined(self, call_id: str, user_id: int | None, at: datetime) -> None:
         self._inner.staff_joined(call_id, user_id, at)
 

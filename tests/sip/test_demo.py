@@ -34,5 +34,7 @@ def test_the_demo_call_arrives_in_the_log(tmp_path: Path, short_config: Path) ->
         out.stdout
     )
     assert "log entry: {'id': 1" in out.stdout
+    # No speech model in this test: the entry is a repair because the caller pressed 1.
+    assert "'category': 'repair'" in out.stdout, out.stdout
     recordings = list((tmp_path / "var" / "recordings").rglob("*.wav"))
     assert len(recordings) == 1 and recordings[0].stat().st_size > 8000 * 2 * 3
