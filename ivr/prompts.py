@@ -69,9 +69,20 @@ class PromptCache:
         self._voice = voice
         self._rate = rate
         self._lock = threading.Lock()  # pyttsx3 engines are not thread-safe
+        self._loaded: dict[tuple[str, str], bytes] = {}
 
     def audio(self, name: str, text: str) -> bytes:
-        """8 kHz 16-bit mono PCM of prompt `name` saying `text`."""
+        """8 kHz 16-bit mono PCM of prompt `name` saying `text`.
+
+        Kept in memory once read: the call flow asks for prompts on a call's
+        media thread, which must not read and resample a file each time.
+        """
+        loaded = self._loaded.get((name, text))
+        if loaded is None:
+            loaded = self._loaded[(name, text)] = self._read(name, text)
+        return loaded
+
+    def _read(self, name: str, text: str) -> bytes:
         own = self._site / f"{name}.wav"
         if own.is_file():
             return _to_telephone(own)
