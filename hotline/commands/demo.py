@@ -18,6 +18,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,7 @@ import numpy as np
 
 from hotline.app import App
 from hotline.errors import HotlineError
+from ivr.schedule import Schedule, is_open
 
 if TYPE_CHECKING:
     from ivr.sip_adapter import SipCall
@@ -33,6 +35,8 @@ READY = True
 NAME = "demo"
 HELP = "place a demo call to a local agent and show the log entry it makes"
 REQUEST = "您好，我姓王，住在三栋二单元五零一，我家卫生间漏水了，请尽快派人来修。电话是一三八一二三四五六七八。"
+# Seconds of the menu a caller hears before pressing a key (the menu takes keys while it plays).
+MENU_HEARD_S = 1.0
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +114,31 @@ def _wait_for_beep(call: SipCall, timeout: float) -> bool:
     return False
 
 
+def _wait_for_greeting(call: SipCall, greeting_s: float, timeout: float) -> bool:
+    """Listen until the agent's greeting has been heard, and `MENU_HEARD_S` of what follows.
+
+    Timed from the first sound the agent sends, not from the 200 OK: on a busy
+    machine the greeting may start a moment after the answer, and a key pressed
+    during the greeting is ignored by design (the 报号 is always heard in full).
+    """
+    from ivr.playout import Playout
+
+    heard, started, after = Playout(call.read, call.buffered), False, 0.0
+    deadline = time.monotonic() + timeout
+    while not call.ended and time.monotonic() < deadline:
+        audio = heard.tick()
+        for at in range(0, len(audio), 320):
+            frame = np.frombuffer(audio[at : at + 320], dtype="<i2").astype(np.float64)
+            if not started and frame.size and np.sqrt(np.mean(frame**2)) > 300:
+                started = True
+            if started:
+                after += frame.size / 8000
+        if started and after >= greeting_s + MENU_HEARD_S:
+            return True
+        time.sleep(0.02)
+    return False
+
+
 def _say(call: SipCall, audio: bytes) -> None:
     from ivr.sip_adapter import FRAME_BYTES
 
@@ -122,13 +151,21 @@ def _say(call: SipCall, audio: bytes) -> None:
 
 
 def _call(
-    agent_at: str, user: str, audio: bytes, wait_s: float, flow: bool, timeout: float = 120
+    agent_at: str,
+    user: str,
+    audio: bytes,
+    greeting_s: float,
+    flow: bool,
+    open_now: bool = True,
+    timeout: float = 120,
 ) -> str:
     """Call the agent, wait for the answer, speak, hang up; the Call-ID.
 
     With the call flow the caller does what a resident does: presses 1
     (repairs) during the menu, speaks after the beep, presses #, and lets the
-    agent say goodbye and hang up.
+    agent say goodbye and hang up. Outside opening hours (`open_now` false)
+    there is no 1 to press: the caller hears the after-hours message, lets
+    the on-call key (9, emergencies only) pass and speaks after the beep.
     """
     from hotline.commands.agent import endpoint
     from ivr.sip_adapter import SipPhone
@@ -149,8 +186,18 @@ def _call(
         if not call.answered:
             raise HotlineError(f"the agent at {agent_at} did not answer")
         print("demo: the agent answered and greets the caller", flush=True)
-        time.sleep(wait_s)  # a polite caller lets the greeting finish
-        if flow:
+        if flow and not open_now:
+            print(
+                "demo: the desk is closed now (organization.opening_hours): the caller hears "
+                "the after-hours message and waits for the beep",
+                flush=True,
+            )
+            if not _wait_for_beep(call, timeout=90):
+                raise HotlineError("the agent never asked for the message (no beep heard)")
+        # A polite caller lets the greeting finish (and, in the flow, hears the menu begin).
+        elif not _wait_for_greeting(call, greeting_s, timeout=60):
+            raise HotlineError("the agent never greeted the caller (no audio heard)")
+        elif flow:
             print("demo: the caller presses 1 (repairs) and waits for the beep", flush=True)
             call.send_dtmf("1")
             if not _wait_for_beep(call, timeout=90):
@@ -200,7 +247,9 @@ def _show(app: App, call_id: str, wait_s: float) -> None:
 def run(args: argparse.Namespace, app: App) -> int:
     audio = _caller_audio(args.audio)
     settings = app.settings
-    wait_s = _greeting_seconds(app) + 0.5
+    greeting_s = _greeting_seconds(app)
+    flow = settings.agent.mode == "flow"
+    open_now = is_open(Schedule.from_settings(settings.organization), datetime.now(UTC))
     if args.use_running_agent:
         for attempt in range(6):  # `hotline run` starts the agent and this at once
             try:
@@ -208,8 +257,9 @@ def run(args: argparse.Namespace, app: App) -> int:
                     settings.sip.listen,
                     settings.sip.user,
                     audio,
-                    wait_s,
-                    settings.agent.mode == "flow",
+                    greeting_s,
+                    flow,
+                    open_now,
                 )
                 break
             except HotlineError:
@@ -224,9 +274,7 @@ def run(args: argparse.Namespace, app: App) -> int:
     agent, phone = build_agent(app)
     phone.start()
     try:
-        call_id = _call(
-            settings.sip.listen, settings.sip.user, audio, wait_s, settings.agent.mode == "flow"
-        )
+        call_id = _call(settings.sip.listen, settings.sip.user, audio, greeting_s, flow, open_now)
         deadline = time.monotonic() + 60
         while agent.active_calls and time.monotonic() < deadline:
             time.sleep(0.1)

@@ -9,22 +9,38 @@ from pathlib import Path
 
 from tests.sip.conftest import udp_port
 
+# The demo calls now, so the test pins the desk's hours: the result must not
+# depend on the hour CI runs at (18:14 in Shanghai once took the after-hours
+# script, where 1 is not a choice, and the entry came out as "other").
+ALWAYS_OPEN = 'opening_hours = "00:00-24:00"\n'
+NEVER_OPEN = "working_days = []\n"
 
-def test_the_demo_call_arrives_in_the_log(tmp_path: Path, short_config: Path) -> None:
+
+def _config(tmp_path: Path, organization: str) -> Path:
     port = udp_port()
-    (tmp_path / "hotline.toml").write_text(
+    path = tmp_path / "hotline.toml"
+    path.write_text(
+        f"[organization]\n{organization}"
         f'[paths]\ndata_dir = "{tmp_path / "var"}"\n[sip]\nlisten = "127.0.0.1:{port}"\n'
         "rtp_port_low = 32000\nrtp_port_high = 32200\n[ringing]\nanswer_after_rings = 1\n"
         "ring_on_s = 0.5\nring_off_s = 0.5\n[agent]\nrecord_seconds = 3.0\n",
         encoding="utf-8",
     )
+    return path
+
+
+def _demo(config: Path, short_config: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
     env["HOTLINE_CONFIG_DIR"] = str(short_config)
-    base = [sys.executable, "-m", "hotline", "--config", str(tmp_path / "hotline.toml")]
+    base = [sys.executable, "-m", "hotline", "--config", str(config)]
     subprocess.run([*base, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=60)
-    out = subprocess.run(
+    return subprocess.run(
         [*base, "demo"], env=env, capture_output=True, text=True, timeout=180, check=False
     )
+
+
+def test_the_demo_call_arrives_in_the_log(tmp_path: Path, short_config: Path) -> None:
+    out = _demo(_config(tmp_path, ALWAYS_OPEN), short_config)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "answered after 1 rings" in out.stdout
     # The default call flow, as a resident goes through it: 1 for repairs, the
@@ -36,5 +52,21 @@ def test_the_demo_call_arrives_in_the_log(tmp_path: Path, short_config: Path) ->
     assert "log entry: {'id': 1" in out.stdout
     # No speech model in this test: the entry is a repair because the caller pressed 1.
     assert "'category': 'repair'" in out.stdout, out.stdout
+    recordings = list((tmp_path / "var" / "recordings").rglob("*.wav"))
+    assert len(recordings) == 1 and recordings[0].stat().st_size > 8000 * 2 * 3
+
+
+def test_after_hours_the_demo_caller_leaves_a_message(tmp_path: Path, short_config: Path) -> None:
+    """A real call outside opening hours: the after-hours script, a message, the closing."""
+    out = _demo(_config(tmp_path, NEVER_OPEN), short_config)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "the desk is closed now" in out.stdout, out.stdout
+    assert "presses 1" not in out.stdout and "presses #" in out.stdout, out.stdout
+    # The after-hours closing (已经为您记录，我们上班后第一时间回复您) is the last step.
+    assert "answered, answered after 1 rings, ended in closing (agent BYE)" in out.stdout, (
+        out.stdout
+    )
+    # Nothing pressed, no speech model: the message waits, filed as "other", with the audio kept.
+    assert "log entry: {'id': 1, 'category': 'other'" in out.stdout, out.stdout
     recordings = list((tmp_path / "var" / "recordings").rglob("*.wav"))
     assert len(recordings) == 1 and recordings[0].stat().st_size > 8000 * 2 * 3
