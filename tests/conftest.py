@@ -12,13 +12,21 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from recorder import db
-from tests.support.postgres import postgres_server
+from tests.support.postgres import PostgresCluster, postgres_cluster, postgres_server
 
 
 @pytest.fixture(scope="session")
 def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     with postgres_server(tmp_path_factory.mktemp("postgres")) as address:
         yield address
+
+
+@pytest.fixture(scope="module")
+def stoppable_pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresCluster]:
+    """A PostgreSQL cluster of the test module's own, which its tests stop and start
+    again (a restart must not disturb the session's shared server)."""
+    with postgres_cluster(tmp_path_factory.mktemp("stoppable-pg")) as cluster:
+        yield cluster
 
 
 def new_pg_database(server: tuple[str, int]) -> str:

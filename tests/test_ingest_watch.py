@@ -28,7 +28,7 @@ from recorder import db
 from recorder.models import Call, Direction, LogEntry, Recording, RecordingState
 from recorder.wav import WavWriter
 from tests.conftest import new_pg_database
-from tests.support.postgres import PostgresCluster, postgres_cluster
+from tests.support.postgres import PostgresCluster
 from tests.support.processes import wait_until
 
 ENTRY_KEYS = {
@@ -62,12 +62,6 @@ class Lines:
 
     def text(self) -> str:
         return "\n".join(self.lines)
-
-
-@pytest.fixture(scope="module")
-def stoppable_pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresCluster]:
-    with postgres_cluster(tmp_path_factory.mktemp("watch-pg")) as cluster:
-        yield cluster
 
 
 @pytest.fixture(params=["sqlite"])

@@ -23,6 +23,7 @@ from recorder import db
 from recorder.models import Call, CallJob, JobState, LogEntry, Recording, RecordingState, Transcript
 from recorder.recovery import recover
 from tests.support.processes import require_tool, wait_until
+from tests.test_ingest_watch import ENTRY_KEYS
 from transcripts.model_dir import packaged_model
 
 SPEECH = "안녕하세요 관리사무소입니다 엘리베이터가 고장났어요 삼동 이백오호입니다 빨리 와 주세요"
@@ -80,18 +81,7 @@ def test_ingest_transcribes_and_prints_the_entry(site: Path) -> None:
         site, "ingest", str(wav), "--caller", "13800138000", "--at", "2026-11-23T09:30", "--json"
     )
     entry = json.loads(out.stdout)
-    assert set(entry) == {
-        "id",
-        "category",
-        "category_label",
-        "urgency",
-        "surname",
-        "unit",
-        "phone",
-        "summary",
-        "follow_up_due",
-        "transcript",
-    }
+    assert set(entry) == ENTRY_KEYS
     assert entry["id"] and entry["transcript"]  # real decoding produced words
     again = json.loads(hotline(site, "ingest", str(wav), "--json").stdout)
     assert again["id"] == entry["id"]  # the same file twice is one call

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import threading
 import wave
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 
 import numpy as np
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,17 +27,10 @@ from recorder.models import Call, Disposition, Recording, RecordingState
 from tests.conftest import new_pg_database
 from tests.sip.conftest import Site, sipp
 from tests.sip.test_agent_calls import best_correlation, caller_audio, scenario
-from tests.support.postgres import PostgresCluster, postgres_cluster
+from tests.support.postgres import PostgresCluster
 from tests.support.processes import wait_until
 
 AgentFactory = Callable[..., AbstractContextManager[Site]]
-
-
-@pytest.fixture
-def restartable_pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresCluster]:
-    """A PostgreSQL cluster of this test's own, which it stops and starts again."""
-    with postgres_cluster(tmp_path_factory.mktemp("restart-pg")) as cluster:
-        yield cluster
 
 
 def _rows(sessions: sessionmaker[Session]) -> tuple[list[Call], list[Recording]]:
@@ -47,9 +39,9 @@ def _rows(sessions: sessionmaker[Session]) -> tuple[list[Call], list[Recording]]
 
 
 def test_postgresql_restarted_during_a_live_call_loses_nothing(
-    agent: AgentFactory, restartable_pg: PostgresCluster, tmp_path: Path
+    agent: AgentFactory, stoppable_pg: PostgresCluster, tmp_path: Path
 ) -> None:
-    url = new_pg_database((restartable_pg.host, restartable_pg.port))
+    url = new_pg_database((stoppable_pg.host, stoppable_pg.port))
     audio, sent = caller_audio(tmp_path, "PCMU")
     with agent(database__url=f'"{url}"', agent__record_seconds="20.0") as site:
         engine = db.make_engine(url)
@@ -75,7 +67,7 @@ def test_postgresql_restarted_during_a_live_call_loses_nothing(
                 30,
                 "the agent to answer the first caller",
             )
-            restartable_pg.stop()
+            stoppable_pg.stop()
             talking.join(timeout=60)
             first = result["first"]
             assert getattr(first, "returncode", None) == 0, getattr(first, "stdout", "")[-2000:]
@@ -86,7 +78,7 @@ def test_postgresql_restarted_during_a_live_call_loses_nothing(
             log = site.log.read_text(errors="replace")
             assert log.count("answered after 1 rings") == 2, log[-3000:]
 
-            restartable_pg.start()
+            stoppable_pg.start()
             wait_until(
                 lambda: len([c for c in _rows(sessions)[0] if c.ended_at]) == 2,
                 60,
