@@ -38,7 +38,7 @@ from ivr.flow import CallFlow
 from ivr.flow_config import FlowConfig
 from ivr.flow_dial import Clerk
 from ivr.flow_events import Answered
-from ivr.flow_runner import FlowRunner, call_context, call_disposition
+from ivr.flow_runner import FlowRunner, call_context, call_disposition, clerk_rings
 from ivr.flow_timers import Scheduler
 from ivr.playout import Playout
 from ivr.schedule import Schedule
@@ -282,6 +282,8 @@ class Agent:
         category = outcome.get("category")
         if category not in (None, "other") and outcome.get("menu_digit"):  # the caller's choice
             self._safe("menu", lambda: self._log.menu_chosen(cid, str(category)), cid)
+        if outcome["rings"]:
+            self._record_rings(cid, outcome["rings"], media, flow)
         if media.bridged_at is not None:
             at = self._clock.now() - timedelta(seconds=self._clock.monotonic() - media.bridged_at)
             user_id = outcome.get("answered_by_user_id")
@@ -290,6 +292,25 @@ class Agent:
             return Disposition.ANSWERED, machine.stage.value, "agent stopped"
         cause = "caller BYE" if outcome.get("hangup_by") == "caller" else "agent BYE"
         return call_disposition(outcome), str(outcome.get("ended_in", machine.stage.value)), cause
+
+    def _record_rings(
+        self, cid: str, rings: list[dict[str, object]], media: CallMedia, flow: FlowSetup
+    ) -> None:
+        """Each clerk's phone rung: when, how long until it answered or gave up, how it ended."""
+        # The runner times legs on the scheduler's clock, the media on the agent's.
+        now, on_scheduler = self._clock.now(), flow.scheduler.now()
+        offset = on_scheduler - self._clock.monotonic()
+        answered = {leg: at + offset for leg, at in media.leg_answered_at.items()}
+        records = clerk_rings(rings, now, on_scheduler, answered, media.leg_results)
+        for ring in records:
+            logger.info(
+                "[%s] clerk %s rang %.1f s: %s",
+                cid,
+                ring.extension,
+                ring.ring_seconds,
+                ring.result.value,
+            )
+        self._safe("rings", lambda: self._log.clerks_rung(cid, records), cid)
 
     def _receive(self, call: SipCall, writer: WavWriter | None, frame: bytes) -> None:
         if not frame:

@@ -31,6 +31,7 @@ from ivr.flow_events import (
     Digit,
     Event,
     FarEndAnswered,
+    FarEndBusy,
     FarEndNoAnswer,
     HungUp,
     PromptFinished,
@@ -45,6 +46,20 @@ FRAME_S = 0.020
 RATE = 8000
 #: Below this RMS (16-bit) a frame counts as silence for message taking.
 SILENCE_RMS = 300.0
+#: Final answers to an INVITE that mean the clerk is busy or declined (flow: FarEndBusy).
+BUSY_STATUSES = frozenset({486, 600, 603})
+#: ... that mean nobody picked up in time; any other failure means the phone could not be rung.
+NO_ANSWER_STATUSES = frozenset({408, 480, 487})
+
+
+def leg_result(status: int | None) -> str:
+    """How a leg that ended unanswered ended, from the final status of its INVITE.
+
+    None (the SIP layer did not say) counts as no answer, as the flow treats it.
+    """
+    if status is None or status in NO_ANSWER_STATUSES:
+        return "no_answer"
+    return "busy" if status in BUSY_STATUSES else "failed"
 
 
 def tone(seconds: float = 0.4, hz: float = 1000.0, level: float = 8000.0) -> bytes:
@@ -139,6 +154,10 @@ class CallMedia:
         self._hangup_cause: str | None = None
         self.stage_ended = "answered"
         self.bridged_at: float | None = None
+        #: Per leg: when the clerk's phone answered (monotonic, before the whisper) ...
+        self.leg_answered_at: dict[str, float] = {}
+        #: ... or how it ended unanswered, as far as SIP told ("busy", "failed"...).
+        self.leg_results: dict[str, str] = {}
         self.mono: WavWriter | None = None
         self.stereo: _Stereo | None = None
 
@@ -186,6 +205,8 @@ class CallMedia:
                 outgoing = self._dial(uri)
             except Exception:
                 logger.exception("[%s] cannot ring %s", self.call.call_id, uri)
+                with self._lock:
+                    self.leg_results[leg] = "failed"
                 self._feed(FarEndNoAnswer(leg))
                 return
             logger.info("[%s] ringing clerk %s (%s)", self.call.call_id, uri, leg)
@@ -344,6 +365,7 @@ class CallMedia:
             legs = list(self._legs.values())
         for leg in legs:
             if leg.whispering < 0 and leg.call.answered:
+                self.leg_answered_at[leg.name] = self._monotonic()
                 leg.whispering = 0
                 leg.playout = Playout(leg.call.read, leg.call.buffered, FRAME_BYTES)
             if 0 <= leg.whispering < len(leg.whisper):
@@ -366,7 +388,24 @@ class CallMedia:
                     logger.info("[%s] the clerk hung up (%s)", self.call.call_id, leg.name)
                     self._feed(HungUp("clerk"))
                 else:
-                    self._feed(FarEndNoAnswer(leg.name))
+                    self._leg_refused(leg)
+
+    def _leg_refused(self, leg: _Leg) -> None:
+        """A clerk's phone ended the leg before the bridge: busy, no answer, or unreachable."""
+        # SipCall.final_status (the INVITE's final answer) is asked of ivr/sip_adapter.py;
+        # until it is there every refusal counts as no answer, and the next clerk is rung.
+        status = getattr(leg.call, "final_status", None)
+        result = leg_result(status if isinstance(status, int) else None)
+        logger.info(
+            "[%s] clerk's phone ended %s unanswered (%s, SIP %s)",
+            self.call.call_id,
+            leg.name,
+            result,
+            status,
+        )
+        with self._lock:
+            self.leg_results[leg.name] = result
+        self._feed(FarEndBusy(leg.name) if result == "busy" else FarEndNoAnswer(leg.name))
 
     def _close(self) -> None:
         with self._lock:

@@ -63,7 +63,8 @@ How the agent plugs in.
 4. When `runner.done` is set the flow is over. Call record:
    `CallLog.call_ended(call_id, at, call_disposition(runner.outcome), cause,
    ended_in=runner.outcome["ended_in"])`; `answered_by_user_id` (the clerk who
-   answered) and `rings` (each clerk's ring time and result) belong on the call;
+   answered) belongs on the call, and `rings` (each clerk's ring time and
+   result, as `clerk_rings` makes them) go to `CallLog.clerks_rung`;
    category, responsible_user_id (首问负责人), promised_reply_minutes,
    reply_after_opening (use ivr.schedule.next_opening) and message_end go to the
    reception-log entry. Call `runner.close()` when the call is torn down early.
@@ -77,8 +78,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
-from datetime import datetime
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from hotline.errors import ConfigError
@@ -107,7 +108,8 @@ from ivr.flow_events import (
 )
 from ivr.flow_timers import Scheduler, TimerHandle
 from ivr.schedule import Schedule, is_open
-from recorder.models import Disposition
+from recorder.calls import ClerkRing
+from recorder.models import Disposition, LegResult
 
 logger = logging.getLogger(__name__)
 
@@ -241,8 +243,10 @@ class FlowRunner:
         at, dial = started
         self.outcome["rings"].append(
             {
+                "leg": leg,
                 "extension": dial.extension,
                 "user_id": dial.user_id,
+                "started_s": at,  # on the scheduler's clock
                 "ring_s": round(self.scheduler.now() - at, 3),
                 "result": result,
             }
@@ -289,6 +293,42 @@ def call_context(
     return CallContext(
         after_hours=not is_open(schedule, at), unit=unit, caller_number=caller_number, vad=vad
     )
+
+
+def clerk_rings(
+    rings: Iterable[Mapping[str, Any]],
+    now: datetime,
+    scheduler_now: float,
+    answered_at: Mapping[str, float] | None = None,
+    refused: Mapping[str, str] | None = None,
+) -> list[ClerkRing]:
+    """The runner's `outcome["rings"]` as call-log records, in the order they were rung.
+
+    `now` and `scheduler_now` are the same instant on the wall clock and on the
+    scheduler's clock. The runner times a leg until the flow hears of it, so an
+    answered leg would include the whisper: `answered_at` (the media's, on the
+    scheduler's clock) gives the moment the phone really answered. `refused`
+    says how the SIP layer saw a leg end unanswered ("busy", "failed").
+    """
+    answered_at, refused = answered_at or {}, refused or {}
+    records = []
+    for ring in sorted(rings, key=lambda r: float(r["started_s"])):
+        leg, started = str(ring.get("leg", "")), float(ring["started_s"])
+        seconds, result = float(ring["ring_s"]), str(ring["result"])
+        if result == "answered" and leg in answered_at:
+            seconds = max(0.0, answered_at[leg] - started)
+        elif result != "answered" and leg in refused:
+            result = refused[leg]
+        records.append(
+            ClerkRing(
+                extension=str(ring["extension"]),
+                user_id=ring.get("user_id"),
+                rang_at=now - timedelta(seconds=scheduler_now - started),
+                ring_seconds=round(seconds, 3),
+                result=LegResult(result),
+            )
+        )
+    return records
 
 
 def call_disposition(outcome: dict[str, Any]) -> Disposition:

@@ -12,11 +12,11 @@ is idempotent: applying an event twice leaves the same rows.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,8 +25,10 @@ from recorder.models import (
     AnsweredBy,
     AuditEvent,
     Call,
+    CallLeg,
     Direction,
     Disposition,
+    LegResult,
     Recording,
     RecordingState,
 )
@@ -42,6 +44,36 @@ class RtpStats:
     packets_received: int
     packets_lost: int
     jitter_ms: float
+
+
+@dataclass(frozen=True)
+class ClerkRing:
+    """One clerk's phone rung for a call: when, for how long, how it ended."""
+
+    extension: str
+    user_id: int | None
+    rang_at: datetime
+    ring_seconds: float
+    result: LegResult
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "extension": self.extension,
+            "user_id": self.user_id,
+            "rang_at": self.rang_at.isoformat(),
+            "ring_seconds": self.ring_seconds,
+            "result": self.result.value,
+        }
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> ClerkRing:
+        return cls(
+            str(value["extension"]),
+            value.get("user_id"),
+            datetime.fromisoformat(value["rang_at"]),
+            float(value["ring_seconds"]),
+            LegResult(value["result"]),
+        )
 
 
 class RecordingAlarms(Protocol):
@@ -79,6 +111,10 @@ class CallLog(RecordingAlarms, Protocol):
     def staff_joined(self, call_id: str, user_id: int | None, at: datetime) -> None:
         """A clerk took the call over from the agent (bridged): the staff member who answered,
         so the entry's first receiver (首问负责人) and the compliance audit are theirs."""
+        ...
+
+    def clerks_rung(self, call_id: str, rings: Sequence[ClerkRing]) -> None:
+        """The clerks' phones rung for this call, in roster order (the call's legs)."""
         ...
 
     def recording_started(
@@ -178,6 +214,23 @@ class DatabaseCallLog:
             call.answered_by = AnsweredBy.STAFF
             call.answered_by_user_id = user_id
         logger.info("[%s] staff member %s took the call at %s", call_id, user_id, at)
+
+    def clerks_rung(self, call_id: str, rings: Sequence[ClerkRing]) -> None:
+        """One CallLeg per ring, numbered in order; a replay updates the same rows."""
+        with self._sessions.begin() as session:
+            call = self._call(session, call_id)
+            kept = {
+                leg.seq: leg
+                for leg in session.scalars(select(CallLeg).where(CallLeg.call_pk == call.id))
+            }
+            for seq, ring in enumerate(rings, 1):
+                leg = kept.get(seq) or CallLeg(call_pk=call.id, seq=seq)
+                leg.extension = ring.extension
+                leg.user_id = ring.user_id
+                leg.rang_at = ring.rang_at
+                leg.ring_seconds = ring.ring_seconds
+                leg.result = ring.result
+                session.add(leg)
 
     def recording_started(
         self, call_id: str, path: Path, channels: str, sample_rate: int, at: datetime

@@ -31,7 +31,7 @@ import json
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -46,7 +46,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from hotline.errors import DatabaseUnreachable
-from recorder.calls import CallLog, RecordingAlarms, RtpStats
+from recorder.calls import CallLog, ClerkRing, RecordingAlarms, RtpStats
 from recorder.journal_files import (
     REJECTED,
     Event,
@@ -60,6 +60,11 @@ logger = logging.getLogger(__name__)
 
 #: Under load the watermark is written every so many applied events (and whenever all are).
 MARK_EVERY = 64
+
+#: Arguments of events added after journal_files was written, read back here.
+_DECODE_MORE: dict[str, Callable[[Any], Any]] = {
+    "rings": lambda rings: [ClerkRing.from_json(ring) for ring in rings],
+}
 
 
 class JournalTarget(CallLog, RecordingAlarms, Protocol):
@@ -176,6 +181,9 @@ class JournaledCallLog:
 
     def staff_joined(self, call_id: str, user_id: int | None, at: datetime) -> None:
         self._append("staff_joined", call_id=call_id, user_id=user_id, at=at)
+
+    def clerks_rung(self, call_id: str, rings: Sequence[ClerkRing]) -> None:
+        self._append("clerks_rung", call_id=call_id, rings=[ring.as_json() for ring in rings])
 
     def recording_started(
         self, call_id: str, path: Path, channels: str, sample_rate: int, at: datetime
@@ -331,7 +339,7 @@ class JournaledCallLog:
         call_id = event.args.get("call_id")
         while True:
             try:
-                getattr(self._target, event.name)(**event.kwargs())
+                getattr(self._target, event.name)(**_kwargs(event))
             except Exception as exc:
                 if not is_unreachable(exc):
                     logger.exception(
@@ -387,3 +395,11 @@ class JournaledCallLog:
 
 def _seq(event: Event) -> int:
     return event.seq
+
+
+def _kwargs(event: Event) -> dict[str, Any]:
+    kwargs = event.kwargs()
+    for key, decode in _DECODE_MORE.items():
+        if kwargs.get(key) is not None:
+            kwargs[key] = decode(kwargs[key])
+    return kwargs

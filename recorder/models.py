@@ -89,6 +89,15 @@ class AnsweredBy(enum.StrEnum):
     STAFF = "staff"
 
 
+class LegResult(enum.StrEnum):
+    """How a clerk's phone, rung for a call, ended."""
+
+    ANSWERED = "answered"
+    BUSY = "busy"  # 486/600/603: on another call, or rejected on the phone
+    NO_ANSWER = "no_answer"  # rang out (the flow's ring time, 408/480) or rejected while ringing
+    FAILED = "failed"  # could not be rung: not registered (404), unreachable, 5xx
+
+
 class Role(enum.StrEnum):
     CLERK = "clerk"
     SUPERVISOR = "supervisor"
@@ -181,6 +190,33 @@ class Call(Base):
     recordings: Mapped[list[Recording]] = relationship(back_populates="call")
     transcripts: Mapped[list[Transcript]] = relationship(back_populates="call")
     entry: Mapped[LogEntry | None] = relationship(back_populates="call")
+    legs: Mapped[list[CallLeg]] = relationship(
+        back_populates="call", order_by="CallLeg.seq", cascade="all, delete-orphan"
+    )
+
+
+class CallLeg(Base):
+    """One clerk's phone rung for a call, in roster order: for how long and how it ended.
+
+    The issue asks for each clerk's ring time and who answered; a message left
+    after nobody answered belongs to the first clerk rung (首问责任制).
+    """
+
+    __tablename__ = "call_legs"
+    __table_args__ = (UniqueConstraint("call_pk", "seq", name="uq_call_leg_seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_pk: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    #: 1 for the first clerk rung, 2 for the next...
+    seq: Mapped[int] = mapped_column(Integer)
+    extension: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    rang_at: Mapped[datetime]
+    #: From the INVITE to the phone's answer, refusal, or the flow giving up on it.
+    ring_seconds: Mapped[float] = mapped_column(Float)
+    result: Mapped[LegResult] = mapped_column(_enum(LegResult, "leg_result"))
+
+    call: Mapped[Call] = relationship(back_populates="legs")
 
 
 class Recording(Base):

@@ -47,7 +47,14 @@ def test_the_first_clerk_answers_and_is_bridged(flow: FlowConfig, content: Conte
     assert c.media.bridged == "leg-1"
     assert c.outcome["answered_by_user_id"] == 1 and c.outcome["responsible_user_id"] == 1
     assert c.outcome["rings"] == [
-        {"extension": "8101", "user_id": 1, "ring_s": 4.0, "result": "answered"}
+        {
+            "leg": "leg-1",
+            "extension": "8101",
+            "user_id": 1,
+            "started_s": 0.0,
+            "ring_s": 4.0,
+            "result": "answered",
+        }
     ]
     assert c.clock.pending() == 0  # the ring timer is gone
     c.media.hang_up("clerk")  # the clerk says goodbye and hangs up first

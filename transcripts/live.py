@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from recorder.calls import CallLog, RtpStats
+from recorder.calls import CallLog, ClerkRing, RtpStats
 from recorder.models import AnsweredBy, Call, Direction, Disposition
 from recorder.wav import WavInfo
 from transcripts.engine import SpeechEngine, TranscriptResult, TranscriptStream
@@ -129,6 +129,9 @@ class TranscribingCallLog:
 
     def staff_joined(self, call_id: str, user_id: int | None, at: datetime) -> None:
         self._inner.staff_joined(call_id, user_id, at)
+
+    def clerks_rung(self, call_id: str, rings: Sequence[ClerkRing]) -> None:
+        self._inner.clerks_rung(call_id, rings)
 
     def recording_started(
         self, call_id: str, path: Path, channels: str, sample_rate: int, at: datetime
