@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.content import CategoryRules, Content, load_content
+from hotline.content import Content, load_content
 from hotline.settings import Settings
 from recorder.models import Call, Direction, Disposition, FieldSource, LogEntry, Transcript
 from recorder.reception_log import Actor, act_as, new_entry
@@ -21,7 +21,7 @@ from tests.labelled import DATA, FIELDS, utterances
 from tests.labelled_sets import accuracy
 from transcripts import classify, text
 from transcripts.fields import fill_entry
-from transcripts.learned import LearnedCategories, TrainingError, corrections, read_labelled, train
+from transcripts.learned import TrainingError, corrections, read_labelled, train
 
 RECEIVED = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -131,6 +131,53 @@ def test_general_fixes(content: Content, said: str, category: str, urgency: str)
 
 
 @pytest.mark.parametrize(
+    ("said", "category", "urgency"),
+    [
+        # Round 4 (causes found in held-out3), each in words held-out3 does not hold.
+        # Repeated reports and visits, overcharging: complaints (seed 000 1.4.4.3).
+        ("我家楼道灯坏了报过好几回了还是没人修", "complaint", "normal"),
+        ("门禁卡的事我都跑了两趟了还没弄好", "complaint", "normal"),
+        ("你们到底还管不管事了楼下天天有人烧纸", "complaint", "normal"),
+        ("师傅来了三次了每次都说下次带零件", "complaint", "normal"),
+        ("停车场收费的多收了我十块钱", "complaint", "normal"),
+        ("说好昨天来修水管的人呢", "complaint", "normal"),
+        # Praise without 表扬 (seed 001 3.3.3).
+        ("我想夸夸你们的维修师傅手艺好", "praise", "normal"),
+        ("你们管家小李特别热心帮我搬东西", "praise", "normal"),
+        ("谢谢你们的保安大哥帮我找到了孩子", "praise", "normal"),
+        # What the estate could do is a suggestion, even about a lamp; what I may do is asked.
+        ("我觉得小区门口应该装个减速带", "suggestion", "normal"),
+        ("能否在地下车库多装几个充电桩", "suggestion", "normal"),
+        ("要不你们在电梯里放个座椅", "suggestion", "normal"),
+        ("我觉得楼道里应该多装几盏灯", "suggestion", "normal"),
+        ("我能不能在阳台装个防盗网", "inquiry", "normal"),
+        ("请问物业能不能开个居住证明", "inquiry", "normal"),
+        # A colleague named close to what to pass on (seed 001 1.4).
+        ("麻烦跟你们王经理讲一下我下午过去", "message", "normal"),
+        ("帮我给保洁队长带句话", "message", "normal"),
+        ("让管家小张联系我一下", "message", "normal"),
+        ("我家水管漏了让师傅联系我", "repair", "leak"),  # a repair first
+        # Services (seed 002 有偿便民服务), even with a repair word said.
+        ("家里没水喝了帮我送两桶过来", "convenience", "normal"),
+        ("我想请个保洁阿姨打扫一下", "convenience", "normal"),
+        ("冰箱坏了能不能帮我找个修家电的", "convenience", "normal"),
+        ("我家马桶水箱一直在响", "repair", "normal"),  # 桶水 inside 马桶水箱 is no water order
+        # Urgency: water spraying is a leak; falling objects, e-bikes charged indoors,
+        # a lift's fan are safety; a question about yellow water is not a leak.
+        ("我家暖气管冻裂了水往外喷", "repair", "leak"),
+        ("我要投诉楼上往下扔花盆差点砸到人", "complaint", "safety"),
+        ("我要投诉楼道里天天有人给电动车充电", "complaint", "safety"),
+        ("阳台上面的雨棚被风刮得晃来晃去", "repair", "safety"),
+        ("电梯里的排风扇不转了", "repair", "safety"),
+        ("我家的水是黄的是不是水管有问题", "repair", "normal"),
+    ],
+)
+def test_round_four_fixes(content: Content, said: str, category: str, urgency: str) -> None:
+    found = classify.classify(said, content.categories)
+    assert (found.category, found.urgency) == (category, urgency), found.hits
+
+
+@pytest.mark.parametrize(
     ("said", "negated"),
     [
         ("不是漏水", True),
@@ -205,12 +252,13 @@ def test_the_labelled_set_meets_its_targets(content: Content) -> None:
 
 
 #: Floors per set, at what each set measured when it was first run (a floor, not the
-#: target of 0.95): held-out2 once before round 3 read it, held-out3 once after round 3.
+#: target of 0.95): held-out2 once before round 3 read it; held-out3 measured 0.75 / 0.91
+#: once after round 3, was read in round 4 and now plays the tuning set's part.
 #: What fails names the set and field; the figures of the other sets are still printed.
 FLOORS = {
     "utterances_heldout.tsv": {"category": 0.95, "urgency": 0.95},  # read in round 2
     "utterances_heldout2.tsv": {"category": 0.80, "urgency": 0.95},
-    "utterances_heldout3.tsv": {"category": 0.75, "urgency": 0.91},
+    "utterances_heldout3.tsv": {"category": 0.95, "urgency": 0.95},  # read in round 4
 }
 
 
@@ -223,28 +271,14 @@ def test_later_sets_stay_above_their_floors(
     assert not below, f"{name} below its floor {FLOORS[name]}: {got}"
 
 
-def _without_keywords(rules: CategoryRules) -> CategoryRules:
-    data = rules.model_dump()
-    for category in data["category"]:
-        category.update(keywords=[], things=[], faults=[], strong_keywords=[])
-    return CategoryRules.model_validate(data)
-
-
-def test_the_learned_classifier_is_kept_only_when_it_beats_the_rules(
-    content: Content, tmp_path: Path
-) -> None:
-    examples = read_labelled(DATA)
-    kept = train(examples, content.categories, tmp_path, corrections_count=0)
-    assert kept.rules_accuracy > kept.learned_accuracy and kept.saved is None
+def test_on_the_tuning_set_the_fallback_is_not_kept(content: Content, tmp_path: Path) -> None:
+    """The rules were written on this set: where they find nothing the line is `other`, so
+    the fallback can only lose there (and the rules' figure is an upper bound)."""
+    kept = train(read_labelled(DATA), content.categories, tmp_path, corrections_count=0)
+    assert kept.combined_accuracy <= kept.rules_accuracy and kept.saved is None
     assert not (tmp_path / "classifier.joblib").exists()
-    # Against rules that know no keywords the learned model wins, is saved and used.
-    beaten = train(examples, _without_keywords(content.categories), tmp_path, corrections_count=0)
-    assert beaten.saved == tmp_path / "classifier.joblib" and beaten.saved.exists()
-    model = LearnedCategories(tmp_path)
-    fields = fill_entry("我 家 卫生间 漏水 了", content, RECEIVED, learned=model)
-    assert fields.category == "repair"
     with pytest.raises(TrainingError, match="at least 20"):
-        train(examples[:5], content.categories, tmp_path, corrections_count=0)
+        train(read_labelled(DATA)[:5], content.categories, tmp_path, corrections_count=0)
 
 
 def test_corrections_pair_the_callers_words_with_the_clerks_category(
@@ -343,5 +377,6 @@ def test_cli_stdin_batch_through_one_process(tmp_path: Path) -> None:
 def test_cli_train_reports_both_figures_and_keeps_the_rules(tmp_path: Path) -> None:
     _hotline(tmp_path, "db", "upgrade")
     out = _hotline(tmp_path, "classify", "train", "--labelled", str(DATA))
-    assert "rules" in out and "cross-validated" in out and "the rules stay in use" in out
+    assert "rules alone" in out and "cross-validated" in out and "the rules stay in use" in out
+    assert "optimistic" in out  # the rules were written on this file: said so
     assert not (tmp_path / "var" / "models" / "classifier.joblib").exists()

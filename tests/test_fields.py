@@ -76,13 +76,41 @@ def test_json_has_exactly_the_cli_contract_keys(content: Content) -> None:
     assert fill_entry("", content, RECEIVED).as_json()["surname"] is None
 
 
-def test_a_learned_model_overrides_the_rules_category(content: Content) -> None:
-    class Always:
-        def predict(self, clean_text: str) -> str | None:
-            return "praise"
+class Fallback:
+    """A fake learned model (unit test): always the same answer, or none."""
 
-    fields = fill_entry("灯 不 亮 了", content, RECEIVED, learned=Always())
+    def __init__(self, answer: str | None) -> None:
+        self.answer = answer
+        self.asked: list[str] = []
+
+    def predict(self, clean_text: str) -> str | None:
+        self.asked.append(clean_text)
+        return self.answer
+
+
+def test_the_learned_fallback_answers_only_where_the_rules_find_nothing(content: Content) -> None:
+    praise = Fallback("praise")
+    # the rules found a repair, or a wrong number (打错了 is evidence for `other`): they decide
+    assert fill_entry("灯 不 亮 了", content, RECEIVED, learned=praise).category == "repair"
+    assert fill_entry("不好意思 打错了", content, RECEIVED, learned=praise).category == "other"
+    assert praise.asked == []  # not even asked
+    fields = fill_entry("那个 你们 小区 真 是 没得 说", content, RECEIVED, learned=praise)
     assert (fields.category, fields.category_label, fields.urgency) == ("praise", "表扬", "normal")
+    assert fields.needs_review is False
+    # a repair answered by the fallback gets its urgency from the same words (煤气: safety)
+    repair = fill_entry("家里 一股 煤气 的 味道", content, RECEIVED, learned=Fallback("repair"))
+    assert (repair.category, repair.urgency, repair.dispatch_department) == (
+        "repair",
+        "safety",
+        "工程部",
+    )
+    # an unsure model (None) leaves the rules' `other`, flagged for a clerk
+    unsure = fill_entry("那个 你们 小区 真 是 没得 说", content, RECEIVED, learned=Fallback(None))
+    assert (unsure.category, unsure.needs_review) == ("other", True)
+    # the fallback is Mandarin-only: English lines are not given to it
+    english = Fallback("praise")
+    assert fill_entry("hello hello", content, RECEIVED, "en", learned=english).category == "other"
+    assert english.asked == []
 
 
 def test_log_values_make_a_real_entry(
@@ -107,8 +135,6 @@ def test_log_values_make_a_real_entry(
 
 
 def test_a_learned_category_the_rules_no_longer_have_is_ignored(content: Content) -> None:
-    class Stale:
-        def predict(self, clean_text: str) -> str | None:
-            return "parking"
-
-    assert fill_entry("灯 不 亮 了", content, RECEIVED, learned=Stale()).category == "repair"
+    stale = Fallback("parking")
+    assert fill_entry("嗯 那个 说 一下", content, RECEIVED, learned=stale).category == "other"
+    assert stale.asked == ["嗯那个说一下"]

@@ -93,6 +93,12 @@ class Classification:
     urgency: str
     hits: dict[str, list[str]]
 
+    @property
+    def no_evidence(self) -> bool:
+        """`other` because no rule found anything (not because a caller said 打错了):
+        where the learned fallback may answer (transcripts/learned.py)."""
+        return self.category == "other" and not self.hits
+
 
 def negated(text: str, start: int, negators: Sequence[str] = NEGATORS) -> bool:
     """True when the word at `start` follows a negator (不是漏水, 不是锁坏了), not an
@@ -250,7 +256,7 @@ def urgency(text: str, category: str, rules: CategoryRules, kinds: list[str] | N
     parts = requests(text)
     kinds = kinds if kinds is not None else _categories(parts, rules)
     urgent = [p for p, k in zip(parts, kinds, strict=True) if k in URGENT_CATEGORIES]
-    if category in URGENT_CATEGORIES and not urgent:  # a category chosen by the learned model
+    if category in URGENT_CATEGORIES and not urgent:  # a category chosen by the fallback
         urgent = [strip_fillers(text, PAUSE)]
     for level in ("safety", "leak"):
         rule = rules.urgency[level]

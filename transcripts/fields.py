@@ -52,7 +52,20 @@ _EN_KEYWORDS = {  # checked in this order: a complaint about a repair is a compl
         "very helpful",
         "want to thank",
     ),
-    "suggestion": ("suggest", "suggestion", "it would be better"),
+    "suggestion": (
+        "suggest",
+        "suggestion",
+        "it would be better",
+        "it would be good",
+        "it would be nice",
+        "would be good to have",
+        "why not put",
+        "how about putting",
+        "you should put",
+        "you should install",
+        "you could put",
+        "you could install",
+    ),
     "convenience": (
         "parcel",
         "package",
@@ -210,6 +223,8 @@ def _classify_english(lower: str) -> tuple[str, str]:
 
 
 class CategoryModel(Protocol):
+    """The rules' fallback: a category, or None when it has none it is sure enough of."""
+
     def predict(self, clean_text: str) -> str | None: ...
 
 
@@ -222,8 +237,9 @@ def fill_entry(
 ) -> EntryFields:
     """Every automatically filled field of a reception-log entry.
 
-    `learned` (transcripts.learned.LearnedCategories) overrides the rules'
-    category when a trained model that beat them is installed.
+    `learned` (transcripts.learned.LearnedCategories) answers only where the
+    rules found nothing at all (they would say `other` for lack of evidence),
+    when a trained model whose fallback beat the rules is installed.
     """
     rules = content.categories
     if lang == "en":
@@ -235,7 +251,7 @@ def fill_entry(
         found = extract.extract(clean, spoken.numeric(spoken.strip_fillers(clean)))
         by_rules = classify(clean, rules)
         category, urgency = by_rules.category, by_rules.urgency
-        guess = learned.predict(clean) if learned is not None else None
+        guess = learned.predict(clean) if learned is not None and by_rules.no_evidence else None
         if guess in {c.key for c in rules.category} and guess != category:
             category = str(guess)  # (a model trained on older categories is ignored)
             urgency = urgency_of(clean, category, rules)
