@@ -47,6 +47,10 @@ class Category(_Data):
     #: A thing and a fault said close together (电梯 ... 不动了) count as one keyword hit.
     things: list[str] = Field(default_factory=list)
     faults: list[str] = Field(default_factory=list)
+    #: Said in any request of a call, this category is the call's (a complaint).
+    escalates: bool = False
+    #: Urgency (safety, leak) is raised only for calls of these categories.
+    urgent: bool = False
 
     def label_for(self, language: str) -> str:
         return self.labels.get(language, self.label)
@@ -64,10 +68,19 @@ class Departments(_Data):
     names: list[str]
 
 
+class Speech(_Data):
+    """How callers talk, as vocabulary: where a call moves to another request (另外,
+    还有个事) and the thanks that close a request politely (…谢谢你们, 辛苦了)."""
+
+    connectors: list[str] = Field(min_length=1)
+    courtesy: list[str] = Field(default_factory=list)
+
+
 class CategoryRules(_Data):
     category: list[Category]
     urgency: dict[str, UrgencyRule]
     departments: Departments
+    speech: Speech
 
     @model_validator(mode="after")
     def _consistent(self) -> CategoryRules:
@@ -84,6 +97,14 @@ class CategoryRules(_Data):
         if missing:
             raise ValueError(f"urgency rules missing: {sorted(missing)}")
         return self
+
+    @property
+    def escalating(self) -> tuple[str, ...]:
+        return tuple(c.key for c in self.category if c.escalates)
+
+    @property
+    def urgent(self) -> tuple[str, ...]:
+        return tuple(c.key for c in self.category if c.urgent)
 
     def by_key(self, key: str) -> Category:
         for cat in self.category:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.content import Content, load_content
+from hotline.content import CategoryRules, Content, load_content
 from hotline.settings import Settings
 from recorder.models import Call, Direction, Disposition, FieldSource, LogEntry, Transcript
 from recorder.reception_log import Actor, act_as, new_entry
@@ -195,13 +195,26 @@ def test_negation(said: str, negated: bool) -> None:
     )
 
 
-def test_requests_are_cut_at_connectors() -> None:
-    assert classify.requests("灯坏了另外问一下物业费对了还有") == [
+def test_requests_are_cut_at_connectors(content: Content) -> None:
+    rules = content.categories
+    assert classify.requests("灯坏了另外问一下物业费对了还有", rules) == [
         "灯坏了",
         "另外问一下物业费",
         "对了还有",
     ]
-    assert classify.requests("另外灯坏了") == ["另外灯坏了"]  # nothing before it: one request
+    assert classify.requests("另外灯坏了", rules) == ["另外灯坏了"]  # nothing before: one request
+
+
+def test_speech_and_escalation_are_data(content: Content) -> None:
+    """Connectors, courtesy, and which categories escalate or raise urgency come from
+    config/rules/categories.toml: a site that adds a connector splits calls there."""
+    rules = content.categories
+    assert (rules.escalating, rules.urgent) == (("complaint",), ("complaint", "repair"))
+    data = rules.model_dump()
+    data["speech"]["connectors"].append("接着说")
+    wider = CategoryRules.model_validate(data)
+    assert classify.requests("灯坏了接着说物业费的事", wider) == ["灯坏了", "接着说物业费的事"]
+    assert classify.requests("灯坏了接着说物业费的事", rules) == ["灯坏了接着说物业费的事"]
 
 
 def test_keywords_with_a_gap() -> None:

@@ -8,19 +8,24 @@ A thing and a fault said close together (电梯 ... 不动了, 报警器 ... 一
 count as a hit too, so repairs are found even in words no keyword list holds.
 A keyword may hold a gap, `送…桶` (送一桶, 送两桶), of at most MAX_GAP characters.
 
-Five things about how Mandarin is spoken, not site policy, are kept here:
+How Mandarin is spoken is kept here as code (its grammar), its vocabulary in
+the `[speech]` table of the rules:
 - a negated word is not a hit (不是漏水, 没坏, 不停电, 不是锁坏了), but a question
   in the A-not-A form is (是不是漏水了, 有没有漏水), and a fault after 不 stays a
   fault (门铃不响);
 - hesitations (那个 那个 就是) are dropped before matching;
-- a caller who says several things (…另外…, …还有个事…) is classified by the
-  first request, except that a complaint anywhere makes the call a complaint
-  (首问责任制培训细则 1.4.4.3: a complaint is answered within 8 hours);
-- thanks said after a request (…麻烦快点来 谢谢你们) are a courtesy, not praise;
+- a caller who says several things (…另外…, …还有个事…: `speech.connectors`) is
+  classified by the first request, except that a category that `escalates` said
+  anywhere makes the call's (a complaint: 首问责任制培训细则 1.4.4.3, answered
+  within 8 hours);
+- thanks said after a request (…麻烦快点来 谢谢你们: `speech.courtesy`) are a
+  courtesy, not praise;
 - a thing followed by 口, 旁, 边 or 厅 names a place (单元门口, 电梯旁边), not the thing.
-Urgency is raised only for repairs and complaints: a question about the lift
-timetable is not a safety matter. In a call with several requests it is the
-highest urgency of the requests that are repairs or complaints.
+Urgency is raised only for the categories marked `urgent` (repairs and
+complaints): a question about the lift timetable is not a safety matter. In a
+call with several requests it is the highest urgency of those requests.
+A call in which no rule finds anything is `other` with `no_evidence`: there,
+and only there, the learned fallback may answer (transcripts/learned.py).
 """
 
 from __future__ import annotations
@@ -33,9 +38,6 @@ from functools import lru_cache
 from hotline.content import CategoryRules
 from transcripts.text import strip_fillers
 
-URGENT_CATEGORIES = ("repair", "complaint")
-#: Said anywhere in a call with several requests, these decide its category.
-ESCALATING = ("complaint",)
 #: How many characters after a thing its fault may be said (电梯今天早上开始就不动了).
 FAULT_WINDOW = 12
 #: `送…桶` in a keyword: at most this many characters between the two parts.
@@ -49,35 +51,8 @@ FAULT_NEGATORS = tuple(n for n in NEGATORS if n != "不")
 CLAUSE_NEGATOR, CLAUSE_REACH = "不是", 3
 #: What a hesitation leaves in the text the classifier reads (哦 不是 啊 那 打错了).
 PAUSE = " "
-#: Words that start another request in the same call.
-CONNECTORS = (
-    "另外",
-    "还有一个",
-    "还有个",
-    "还有一件",
-    "还有件",
-    "还有就是",
-    "再有就是",
-    "再就是",
-    "再一个",
-    "顺便",
-    "顺带",
-    "对了",
-    "第二个",
-    "第二件",
-    "还想问",
-    "还想说",
-    "还想反映",
-    "还想投诉",
-    "还想表扬",
-    "再问一下",
-    "再问个",
-)
-_CONNECTOR = re.compile("|".join(CONNECTORS))
 #: After a thing these make it a place: 单元门口的灯 is about a lamp, 电梯旁边 about a spot.
 PLACE_SUFFIXES = ("口", "旁", "边", "厅")
-#: Thanks that close a request politely (…谢谢你们, 辛苦了).
-COURTESY = ("谢谢", "感谢", "辛苦")
 
 
 @dataclass(frozen=True)
@@ -173,10 +148,10 @@ def _hits(text: str, rules: CategoryRules) -> dict[str, list[Hit]]:
         found += _pairs(text, category.things, category.faults)
         if found:
             hits[category.key] = found
-    return _without_courtesy(hits)
+    return _without_courtesy(hits, rules.speech.courtesy)
 
 
-def _without_courtesy(hits: dict[str, list[Hit]]) -> dict[str, list[Hit]]:
+def _without_courtesy(hits: dict[str, list[Hit]], courtesy: Sequence[str]) -> dict[str, list[Hit]]:
     """Drops thanks said after another category's first word (a request, then 谢谢)."""
     kept = {}
     for key, found in hits.items():
@@ -187,7 +162,7 @@ def _without_courtesy(hits: dict[str, list[Hit]]) -> dict[str, list[Hit]]:
             for hit in found
             if first_other is None
             or hit.start < first_other
-            or not any(word in hit.word for word in COURTESY)
+            or not any(word in hit.word for word in courtesy)
         ]
         if remaining:
             kept[key] = remaining
@@ -229,10 +204,17 @@ def choose(hits: dict[str, list[Hit]], rules: CategoryRules, text: str) -> str:
     return max(candidates, key=lambda key: (_count(hits[key]), -candidates.index(key)))
 
 
-def requests(text: str) -> list[str]:
-    """The call cut where the caller moves to another request (另外, 还有个事, 对了 ...),
-    each without its hesitations (那个 那个 就是 would keep a fault from its thing)."""
-    starts = [0, *(m.start() for m in _CONNECTOR.finditer(text) if m.start() > 0)]
+@lru_cache(maxsize=8)
+def _connector(words: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(re.escape(word) for word in words))
+
+
+def requests(text: str, rules: CategoryRules) -> list[str]:
+    """The call cut where the caller moves to another request (另外, 还有个事, 对了 ...:
+    `[speech] connectors`), each without its hesitations (那个 那个 就是 would keep a
+    fault from its thing)."""
+    connector = _connector(tuple(rules.speech.connectors))
+    starts = [0, *(m.start() for m in connector.finditer(text) if m.start() > 0)]
     return [
         strip_fillers(text[a:b], PAUSE)
         for a, b in zip(starts, [*starts[1:], len(text)], strict=True)
@@ -243,9 +225,9 @@ def _categories(parts: list[str], rules: CategoryRules) -> list[str]:
     return [choose(_hits(part, rules), rules, part) for part in parts]
 
 
-def category_of(kinds: list[str]) -> str:
+def category_of(kinds: list[str], rules: CategoryRules) -> str:
     """The first request's category, unless a later one escalates the call (a complaint)."""
-    for escalating in ESCALATING:
+    for escalating in rules.escalating:
         if escalating in kinds:
             return escalating
     return next((kind for kind in kinds if kind != "other"), "other")
@@ -253,10 +235,10 @@ def category_of(kinds: list[str]) -> str:
 
 def urgency(text: str, category: str, rules: CategoryRules, kinds: list[str] | None = None) -> str:
     """The urgency of a call classified `category`; `kinds`: its requests' categories, if known."""
-    parts = requests(text)
+    parts = requests(text, rules)
     kinds = kinds if kinds is not None else _categories(parts, rules)
-    urgent = [p for p, k in zip(parts, kinds, strict=True) if k in URGENT_CATEGORIES]
-    if category in URGENT_CATEGORIES and not urgent:  # a category chosen by the fallback
+    urgent = [p for p, k in zip(parts, kinds, strict=True) if k in rules.urgent]
+    if category in rules.urgent and not urgent:  # a category chosen by the fallback
         urgent = [strip_fillers(text, PAUSE)]
     for level in ("safety", "leak"):
         rule = rules.urgency[level]
@@ -267,10 +249,10 @@ def urgency(text: str, category: str, rules: CategoryRules, kinds: list[str] | N
 
 
 def classify(text: str, rules: CategoryRules) -> Classification:
-    parts = requests(text)
+    parts = requests(text, rules)
     found = [_hits(part, rules) for part in parts]
     kinds = [choose(hits, rules, part) for hits, part in zip(found, parts, strict=True)]
-    category = category_of(kinds)
+    category = category_of(kinds, rules)
     whole = found[0] if len(parts) == 1 else _hits(strip_fillers(text, PAUSE), rules)
     return Classification(
         category=category,

@@ -18,10 +18,10 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from hotline.content import Content
+from hotline.content import CategoryRules, Content
 from transcripts import extract
 from transcripts import text as spoken
-from transcripts.classify import URGENT_CATEGORIES, category_of, classify
+from transcripts.classify import category_of, classify
 from transcripts.classify import urgency as urgency_of
 
 SUMMARY_CHARS = 60
@@ -207,13 +207,13 @@ def _category_english(lower: str) -> str:
     return next((key for key, words in _EN_KEYWORDS.items() if _said(lower, words)), "other")
 
 
-def _classify_english(lower: str) -> tuple[str, str]:
+def _classify_english(lower: str, rules: CategoryRules) -> tuple[str, str]:
     requests = [part for part in _EN_CONNECTOR.split(lower) if part.strip()] or [lower]
     kinds = [_category_english(part) for part in requests]
-    category = category_of(kinds)
-    urgent = " ".join(p for p, k in zip(requests, kinds, strict=True) if k in URGENT_CATEGORIES)
+    category = category_of(kinds, rules)
+    urgent = " ".join(p for p, k in zip(requests, kinds, strict=True) if k in rules.urgent)
     urgency = "normal"
-    if urgent or category in URGENT_CATEGORIES:
+    if urgent or category in rules.urgent:
         urgent = urgent or lower
         if _said(urgent, _EN_SAFETY):
             urgency = "safety"
@@ -245,7 +245,7 @@ def fill_entry(
     if lang == "en":
         clean = " ".join(text.split())
         found = extract.extract_english(clean)
-        category, urgency = _classify_english(clean.lower())
+        category, urgency = _classify_english(clean.lower(), rules)
     else:
         clean = spoken.clean(text)
         found = extract.extract(clean, spoken.numeric(spoken.strip_fillers(clean)))
