@@ -170,6 +170,25 @@ def test_general_fixes(content: Content, said: str, category: str, urgency: str)
         ("阳台上面的雨棚被风刮得晃来晃去", "repair", "safety"),
         ("电梯里的排风扇不转了", "repair", "safety"),
         ("我家的水是黄的是不是水管有问题", "repair", "normal"),
+        # Wordings of my own beyond held-out3 (none of them from a held-out set):
+        ("卧室的窗户推不开了卡死了", "repair", "normal"),
+        ("我家门铃按了没声音", "repair", "normal"),
+        ("喂喂喂怎么没声音啊喂", "other", "normal"),  # a bad line, not a broken doorbell
+        ("我家厨房的灯泡烧了换了也不亮", "repair", "normal"),  # 灯泡 is no flood
+        ("你们保洁天天不来打扫楼道垃圾堆成山了", "complaint", "normal"),
+        ("你们的保安上班时间在玩手机", "complaint", "normal"),
+        ("打了一上午的电话都打不通", "complaint", "normal"),
+        ("他手机打不通麻烦让他回我电话", "message", "normal"),  # a colleague unreachable
+        ("你们维修师傅来了看了一眼就走了啥也没干", "complaint", "normal"),
+        ("你们办公室周末上班吗", "inquiry", "normal"),
+        ("小区的快递柜放在哪了", "inquiry", "normal"),
+        ("你们的维修师傅技术真好一会儿就修好了", "praise", "normal"),
+        ("你们的维修师傅服务态度很好", "praise", "normal"),
+        ("电梯里面最好装个空调夏天太热了", "suggestion", "normal"),
+        ("请你跟工程部的张工说一下明天上午我在家", "message", "normal"),
+        ("我钥匙锁家里了进不去", "convenience", "normal"),
+        ("能不能派人帮我把家具搬到楼下", "convenience", "normal"),
+        ("电梯里的紧急呼叫按钮按了没反应", "repair", "safety"),
     ],
 )
 def test_round_four_fixes(content: Content, said: str, category: str, urgency: str) -> None:
