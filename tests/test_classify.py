@@ -255,6 +255,13 @@ def test_keywords_with_a_gap() -> None:
         ("I locked myself out of my apartment", "convenience", "normal"),
         ("your guard was very kind and helped me carry my shopping", "praise", "normal"),
         ("what are the opening hours of the office", "inquiry", "normal"),
+        # round 4: wordings of my own, none from a held-out set
+        ("hello the light in my bathroom stopped working", "repair", "normal"),
+        ("this is the third time i am calling about the same problem", "complaint", "normal"),
+        ("i just wanted to say thank you to the plumber he was excellent", "praise", "normal"),
+        ("maybe you could add more bicycle racks near the gate", "suggestion", "normal"),
+        ("can you pass a message to the manager that i will come tomorrow", "message", "normal"),
+        ("i need someone to clean my apartment next week", "convenience", "normal"),
     ],
 )
 def test_english_general_fixes(content: Content, said: str, category: str, urgency: str) -> None:
