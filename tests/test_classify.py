@@ -189,6 +189,15 @@ def test_general_fixes(content: Content, said: str, category: str, urgency: str)
         ("我钥匙锁家里了进不去", "convenience", "normal"),
         ("能不能派人帮我把家具搬到楼下", "convenience", "normal"),
         ("电梯里的紧急呼叫按钮按了没反应", "repair", "safety"),
+        ("你好我们楼的电梯门关到一半又弹开反复好几次", "repair", "safety"),
+        ("喂我家的电闸老是跳一开热水器就跳", "repair", "safety"),
+        ("你们的保安晚上根本就不巡逻", "complaint", "normal"),
+        ("停车费怎么又涨了也不提前说一声", "complaint", "normal"),
+        ("小区有没有充电桩啊", "inquiry", "normal"),
+        ("我家狗丢了你们有没有看到一只白色的小狗", "other", "normal"),  # no question to the desk
+        ("要是能在每栋楼下面装个快递柜就好了", "suggestion", "normal"),
+        ("帮我问一下李师傅他啥时候有空让他打我电话", "message", "normal"),
+        ("我想请你们帮我买点菜送上来我腿脚不方便", "convenience", "normal"),
     ],
 )
 def test_round_four_fixes(content: Content, said: str, category: str, urgency: str) -> None:
