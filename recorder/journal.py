@@ -61,11 +61,6 @@ logger = logging.getLogger(__name__)
 #: Under load the watermark is written every so many applied events (and whenever all are).
 MARK_EVERY = 64
 
-#: Arguments of events added after journal_files was written, read back here.
-_DECODE_MORE: dict[str, Callable[[Any], Any]] = {
-    "rings": lambda rings: [ClerkRing.from_json(ring) for ring in rings],
-}
-
 
 class JournalTarget(CallLog, RecordingAlarms, Protocol):
     """What the journal applies events to (a DatabaseCallLog)."""
@@ -339,7 +334,7 @@ class JournaledCallLog:
         call_id = event.args.get("call_id")
         while True:
             try:
-                getattr(self._target, event.name)(**_kwargs(event))
+                getattr(self._target, event.name)(**event.kwargs())
             except Exception as exc:
                 if not is_unreachable(exc):
                     logger.exception(
@@ -395,11 +390,3 @@ class JournaledCallLog:
 
 def _seq(event: Event) -> int:
     return event.seq
-
-
-def _kwargs(event: Event) -> dict[str, Any]:
-    kwargs = event.kwargs()
-    for key, decode in _DECODE_MORE.items():
-        if kwargs.get(key) is not None:
-            kwargs[key] = decode(kwargs[key])
-    return kwargs

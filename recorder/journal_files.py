@@ -23,7 +23,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from recorder.calls import RtpStats
+from recorder.calls import CallLog, ClerkRing, RtpStats
 from recorder.models import AnsweredBy, Direction, Disposition
 from recorder.wav import WavInfo
 
@@ -60,18 +60,11 @@ _DECODE: dict[str, Callable[[Any], Any]] = {
     "disposition": Disposition,
     "info": _wav_info,
     "rtp": lambda value: RtpStats(**value),
+    "rings": lambda rings: [ClerkRing.from_json(ring) for ring in rings],
 }
-EVENTS = frozenset(
-    {
-        "call_started",
-        "call_ringing",
-        "call_answered",
-        "recording_started",
-        "recording_closed",
-        "call_ended",
-        "recording_failed",
-    }
-)
+#: Every CallLog method is an event: one added to the protocol is journaled and
+#: read back after a restart without a second list to keep in step.
+EVENTS = frozenset(name for name in dir(CallLog) if not name.startswith("_"))
 
 
 @dataclass(frozen=True)

@@ -34,18 +34,22 @@ from recorder import db
 from recorder.calls import (
     NO_RECORDING,
     RECORDING_FAILED,
+    ClerkRing,
     DatabaseCallLog,
     RtpStats,
     UnknownCall,
 )
 from recorder.journal import Backoff, JournaledCallLog
+from recorder.journal_files import EVENTS as JOURNAL_EVENTS
 from recorder.journal_files import REJECTED, WATERMARK
 from recorder.models import (
     AnsweredBy,
     AuditEvent,
     Call,
+    CallLeg,
     Direction,
     Disposition,
+    LegResult,
     LogEntry,
     Recording,
     RecordingState,
@@ -79,7 +83,7 @@ class FakeTarget:
             return [name for name, _ in self.applied]
 
     def __getattr__(self, name: str) -> Callable[..., None]:
-        if not name.startswith(("call_", "recording_")):
+        if name not in JOURNAL_EVENTS:
             raise AttributeError(name)
 
         def event(**kwargs: Any) -> None:
@@ -228,6 +232,41 @@ def test_a_restart_replays_exactly_the_events_not_yet_applied(tmp_path: Path) ->
     with JournaledCallLog(FakeTarget(), folder, FAST) as log:
         log.call_started("c2", None, None, T0)
     assert journal_lines(folder)[-1]["seq"] == 7
+
+
+def test_the_call_flows_events_survive_a_restart_from_disk(
+    tmp_path: Path, sqlite_sessions: sessionmaker[Session]
+) -> None:
+    """What is kept: the key the caller pressed, the clerks rung and who joined, journaled
+    while the database was away and read back from disk by the next run (an event name
+    the reader did not know was once skipped as unreadable, and the menu choice lost)."""
+    folder = tmp_path / "journal"
+    away = FakeTarget()
+    away.fail("call_started", *(unreachable() for _ in range(1000)))
+    rang = [
+        ClerkRing("8002", None, T0 + timedelta(seconds=9), 0.9, LegResult.BUSY),
+        ClerkRing("8003", None, T0 + timedelta(seconds=10), 2.5, LegResult.ANSWERED),
+    ]
+    with JournaledCallLog(away, folder, FAST) as log:
+        log.call_started("flow-1", "13800138000", "8001", T0)
+        log.call_answered("flow-1", T0 + timedelta(seconds=1), 1, AnsweredBy.AGENT)
+        log.menu_chosen("flow-1", "repair")
+        log.clerks_rung("flow-1", rang)
+        log.staff_joined("flow-1", None, T0 + timedelta(seconds=12))
+        log.call_ended("flow-1", T0 + timedelta(seconds=40), Disposition.ANSWERED, None, "bridged")
+        assert not log.close(timeout=0.2)
+    assert away.names() == []
+    with JournaledCallLog(DatabaseCallLog(sqlite_sessions), folder, FAST) as log:
+        assert log.wait_applied(5)
+    assert not (folder / REJECTED).exists()
+    with sqlite_sessions() as s:
+        call = s.scalars(select(Call)).one()
+        legs = s.scalars(select(CallLeg).order_by(CallLeg.seq)).all()
+        assert call.menu_category == "repair" and call.ended_in == "bridged"
+        assert [(leg.extension, leg.result, leg.ring_seconds) for leg in legs] == [
+            ("8002", LegResult.BUSY, 0.9),
+            ("8003", LegResult.ANSWERED, 2.5),
+        ]
 
 
 def test_an_event_applied_but_not_yet_marked_is_applied_again(tmp_path: Path) -> None:
