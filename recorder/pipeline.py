@@ -39,6 +39,7 @@ from recorder import staff
 from recorder.models import (
     Call,
     CallJob,
+    CallLeg,
     ComplianceResult,
     Disposition,
     FieldSource,
@@ -264,8 +265,18 @@ class Pipeline:
             store_transcripts(session, facts.pk, results)
 
     def _responsible(self, session: Session, facts: _CallFacts) -> int | None:
+        """Who owns the entry (首问责任制): the clerk who answered; else the first duty
+        clerk rung for this call; else the first on today's roster (none was rung)."""
         if facts.answered_by_user_id is not None:
             return facts.answered_by_user_id
+        first_rung = session.scalar(
+            select(CallLeg.user_id)
+            .where(CallLeg.call_pk == facts.pk, CallLeg.user_id.is_not(None))
+            .order_by(CallLeg.seq)
+            .limit(1)
+        )
+        if first_rung is not None:
+            return first_rung
         roster = staff.duty_roster(session)
         return roster[0].id if roster else None
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.content import load_content
 from hotline.settings import Settings
-from recorder.calls import DatabaseCallLog
+from recorder.calls import ClerkRing, DatabaseCallLog
 from recorder.models import (
     AnsweredBy,
     CallJob,
@@ -22,10 +22,12 @@ from recorder.models import (
     Disposition,
     EntryRevision,
     JobState,
+    LegResult,
     LogEntry,
     Role,
     Transcript,
     Urgency,
+    User,
 )
 from recorder.pipeline import CALLBACK_SUMMARY, WAITING_SUMMARY, CallNotReady, Pipeline
 from recorder.staff import add_user
@@ -189,6 +191,32 @@ def test_the_menu_key_the_caller_pressed_is_the_category_until_the_words_say_mor
     with sessions() as s:
         entry = s.scalars(select(LogEntry)).one()
         assert (entry.category, entry.summary) == ("repair", WAITING_SUMMARY)
+
+
+def test_a_message_left_after_nobody_answered_belongs_to_the_first_clerk_rung(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """首问责任制: the first clerk rung owns the message even if the roster has changed
+    (a shift change) by the time the worker writes the entry."""
+    with sessions.begin() as s:
+        rung = add_user(
+            s, "lina", "李娜", "1024", Role.CLERK, "correct horse battery", extension="802"
+        )
+        s.flush()
+        rung_id = rung.id
+    answered_call(sessions, tmp_path, "legs-1")
+    DatabaseCallLog(sessions).clerks_rung(
+        "legs-1",
+        [ClerkRing("802", rung_id, T0 + timedelta(seconds=9), 20.0, LegResult.NO_ANSWER)],
+    )
+    with sessions.begin() as s:  # the next shift: 李娜 is off the phones, 王芳 is on
+        add_user(
+            s, "wangfang", "王芳", "1023", Role.CLERK, "correct horse battery", extension="803"
+        )
+        s.get_one(User, rung_id).extension = None
+    pipeline(sessions, None).process_call("legs-1")
+    with sessions() as s:
+        assert s.scalars(select(LogEntry.responsible_user_id)).one() == rung_id
 
 
 def test_a_call_still_in_progress_is_not_processed(sqlite_sessions: sessionmaker[Session]) -> None:
