@@ -1,14 +1,11 @@
 """baresip as a second caller (beside SIPp): it dials the agent, plays a known
 recording through its aufile source, and hangs up when the file ends.
 
-The baresip set-up is test_bridge's `_baresip` (config, accounts, start and
-kill), reused as it is. It has no way yet to dial or to choose what is said,
-so two of its module globals are swapped for the length of a test (pytest's
-monkeypatch): `_speech` writes this caller's text, and `running` starts
-baresip with `-e "/dial URI"` (the dial command typed at start-up). baresip
-1.0.0 hangs up by itself when its aufile source reaches the end of the file;
-it ignores SIGTERM without its stdio module, so once the call is over the
-test ends it with SIGKILL by its PID.
+The baresip set-up is the clerk's phone's (tests/sip/peers.py), with a text to
+say and a URI to dial at start-up. baresip 1.0.0 hangs up by itself when its
+aufile source reaches the end of the file; it ignores SIGTERM without its
+stdio module, so once the call is over the test ends it with SIGKILL by its
+PID.
 
 What each test keeps: the call record (answered within the configured ring,
 who called whom, codec, ended by the caller's BYE during the recording) and
@@ -19,8 +16,8 @@ with the source speech, through PCMU).
 from __future__ import annotations
 
 import wave
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +26,9 @@ import pytest
 from sqlalchemy import select
 
 from recorder.models import Call, Disposition, Recording, RecordingState
-from tests.sip import test_bridge
 from tests.sip.conftest import Site, udp_port
+from tests.sip.peers import Baresip, baresip, prompt_seconds
 from tests.sip.test_agent_calls import AgentFactory, _ended, best_correlation
-from tests.sip.test_bridge import _baresip, _prompt_seconds
 
 EXTENSION = "8001"
 #: One text per caller, each longer than the short greeting, so each caller
@@ -49,38 +45,15 @@ EDGE_S = 0.5
 
 
 @pytest.fixture
-def baresip_caller(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> Callable[[str, str], AbstractContextManager[tuple[np.ndarray, Any]]]:
-    """`caller(name, target_uri)`: a context manager running one baresip that dials
-    `target_uri` and says TEXTS[name]; yields (what it said, the process)."""
-    speech = test_bridge._speech
-    run = test_bridge.running
-    started: dict[Path, tuple[list[str], list[Any]]] = {}
+def baresip_caller(tmp_path: Path) -> Callable[[str, str], AbstractContextManager[Baresip]]:
+    """`caller(name, target_uri)`: one baresip that dials `target_uri` and says TEXTS[name]."""
 
-    def say(path: Path, _text: str) -> np.ndarray:
-        return speech(path, TEXTS[path.parent.parent.name])
-
-    @contextmanager
-    def running(argv: list[str], **kwargs: Any) -> Iterator[Any]:
-        extra, procs = started[Path(kwargs["cwd"]).parent]
-        with run([*argv, *extra], **kwargs) as proc:
-            procs.append(proc)
-            yield proc
-
-    monkeypatch.setattr(test_bridge, "_speech", say)
-    monkeypatch.setattr(test_bridge, "running", running)
-
-    @contextmanager
-    def caller(name: str, target: str) -> Iterator[tuple[np.ndarray, Any]]:
+    def caller(name: str, target: str) -> AbstractContextManager[Baresip]:
         root = tmp_path / name
         root.mkdir()
-        procs: list[Any] = []
-        started[root] = (["-e", f"/dial {target}"], procs)
         port = udp_port()
         account = f"<sip:{name}@127.0.0.1:{port}>;regint=0;audio_codecs=PCMU/8000/1"
-        with _baresip(root, port, account) as (said, _home):
-            yield said, procs[0]
+        return baresip(root, port, account, text=TEXTS[name], dial=target)
 
     return caller
 
@@ -121,14 +94,14 @@ def test_a_baresip_call_is_answered_recorded_and_logged(
     agent: AgentFactory, baresip_caller: Callable[..., Any], short_config: Path
 ) -> None:
     with agent("--user", EXTENSION, agent__record_seconds="30.0") as site:
-        greeting = _prompt_seconds(site, short_config, "greeting")
-        with baresip_caller("caller1", f"sip:{EXTENSION}@{site.address}") as (said, proc):
+        greeting = prompt_seconds(site, short_config, "greeting")
+        with baresip_caller("caller1", f"sip:{EXTENSION}@{site.address}") as caller:
             # The caller is still talking when the greeting is over: it hangs up while recorded.
-            assert len(said) / 8000 > greeting + 2, (len(said) / 8000, greeting)
+            assert len(caller.said) / 8000 > greeting + 2, (len(caller.said) / 8000, greeting)
             (call,) = _ended(site)
-            _end(proc)
+            _end(caller.proc)
         # G.711 µ-law keeps about 0.999 of speech: 0.99 leaves room for nothing else.
-        assert _check_call(site, call, "caller1", said) >= 0.99  # measured 0.9999
+        assert _check_call(site, call, "caller1", caller.said) >= 0.99  # measured 0.9999
 
 
 def test_two_baresip_calls_at_once(agent: AgentFactory, baresip_caller: Callable[..., Any]) -> None:
@@ -141,16 +114,16 @@ def test_two_baresip_calls_at_once(agent: AgentFactory, baresip_caller: Callable
                 for name in ("caller1", "caller2")
             }
             records = _ended(site, 2)
-            for _said, proc in calls.values():
-                _end(proc)
+            for caller in calls.values():
+                _end(caller.proc)
         by_caller = {str(c.caller_number): c for c in records}
         assert sorted(by_caller) == ["caller1", "caller2"]
         ends = [c.ended_at for c in records if c.ended_at]
         answers = [c.answered_at for c in records if c.answered_at]
         assert (min(ends) - max(answers)).total_seconds() > 3  # really at the same time
-        for name, (said, _proc) in calls.items():
-            assert _check_call(site, by_caller[name], name, said) >= 0.99
+        for name, caller in calls.items():
+            assert _check_call(site, by_caller[name], name, caller.said) >= 0.99
         # Not cross-wired: caller1's recording does not hold caller2's speech.
         first = _recorded(site, by_caller["caller1"])
         edge = int(8000 * EDGE_S)
-        assert best_correlation(first[edge:-edge], calls["caller2"][0]) < 0.5  # measured 0.04
+        assert best_correlation(first[edge:-edge], calls["caller2"].said) < 0.5  # measured 0.04

@@ -9,19 +9,14 @@ really sent — and the clerk's phone hearing the caller.
 
 from __future__ import annotations
 
-import subprocess
 import wave
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pytest
 from sqlalchemy import select
 
-from hotline.content import load_content
-from hotline.settings import CONFIG_DIR, Settings
-from ivr.prompts import PromptCache
 from recorder.models import (
     AnsweredBy,
     Call,
@@ -32,75 +27,10 @@ from recorder.models import (
     User,
 )
 from recorder.staff import add_user
-from tests.sip.conftest import HERE, Site, sipp, udp_port
+from tests.sip.conftest import sipp, udp_port
+from tests.sip.peers import baresip, flow_scenario, prompt_seconds
 from tests.sip.test_agent_calls import AgentFactory, _ended, best_correlation, caller_audio
-from tests.support.processes import require_tool, running, wait_until
-
-
-def _speech(path: Path, text: str) -> np.ndarray:
-    """espeak-ng speech at 8 kHz 16-bit mono, written to `path`."""
-    raw = subprocess.run(
-        [require_tool("espeak-ng"), "-v", "en", "-s", "170", "--stdout", text],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    ).stdout
-    pcm = subprocess.run(
-        [
-            require_tool("sox"),
-            "-t",
-            "wav",
-            "-",
-            "-r",
-            "8000",
-            "-b",
-            "16",
-            "-c",
-            "1",
-            "-t",
-            "wav",
-            "-",
-        ],
-        input=raw,
-        check=True,
-        capture_output=True,
-        timeout=60,
-    ).stdout
-    path.write_bytes(pcm)
-    with wave.open(str(path)) as wav:
-        return np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").astype(np.float64)
-
-
-@contextmanager
-def _baresip(tmp_path: Path, port: int, account: str) -> Iterator[tuple[np.ndarray, Path]]:
-    """baresip as a clerk's desk phone on loopback: answers by itself, says a known text."""
-    home = tmp_path / "baresip"
-    home.mkdir()
-    said = _speech(
-        home / "clerk.wav",
-        "Good morning, this is the service desk, how can I help you today? "
-        "Please tell me your building and your room number. " * 3,
-    )
-    (home / "config").write_text(
-        f"sip_listen 127.0.0.1:{port}\n"
-        "net_interface 127.0.0.1\n"
-        f"audio_source aufile,{home / 'clerk.wav'}\n"
-        "audio_player aubridge,nullsink\n"
-        "module_path /usr/lib/baresip/modules\n"
-        "module g711.so\nmodule aufile.so\nmodule aubridge.so\nmodule sndfile.so\n"
-        "module account.so\nmodule menu.so\nmodule contact.so\nmodule uuid.so\n"
-    )
-    (home / "accounts").write_text(account + "\n")
-    log = tmp_path / "baresip.log"
-    # It ignores SIGTERM without its stdio module (sip-testbed.md): `running` kills it.
-    with running(
-        [require_tool("baresip"), "-f", str(home)],
-        ready=lambda: "baresip is ready" in log.read_text(errors="replace"),
-        timeout=20,
-        log=log,
-        cwd=home,
-    ):
-        yield said, home
+from tests.support.processes import wait_until
 
 
 @pytest.fixture
@@ -108,41 +38,8 @@ def clerk_phone(tmp_path: Path) -> Iterator[tuple[int, np.ndarray, Path]]:
     """The clerk's phone reached by address (direct mode, no registrar)."""
     port = udp_port()
     account = f"<sip:8002@127.0.0.1:{port}>;regint=0;audio_codecs=PCMU/8000/1;answermode=auto"
-    with _baresip(tmp_path, port, account) as (said, home):
-        yield port, said, home
-
-
-def _scenario(tmp_path: Path, audio: Path, speech_s: float, key_at: float, speak_at: float) -> Path:
-    """A caller who presses 0 at `key_at`, speaks at `speak_at` and then hangs up."""
-    text = (
-        (HERE / "scenarios" / "uac_flow.xml")
-        .read_text()
-        .replace("KEY_AT_MS", str(int(key_at * 1000)))
-        .replace("dtmf_2833_KEY", "dtmf_2833_0")
-        .replace("SPEAK_AT_MS", str(int(speak_at * 1000)))
-        .replace("SPEECH_MS", str(int(speech_s * 1000) + 1000))
-        .replace("AUDIO_FILE", str(audio))
-    )
-    bye = (HERE / "scenarios" / "uac_audio.xml").read_text()
-    text = text[
-        : text.index('  <nop><action><exec play_pcap_audio="/usr/share/sip-tester/dtmf_2833_pound')
-    ]
-    text += bye[bye.index('  <send retrans="500">\n    <![CDATA[\n      BYE') :]
-    path = tmp_path / "uac_bridge.xml"
-    path.write_text(text)
-    return path
-
-
-def _prompt_seconds(site: Site, short_config: Path, name: str) -> float:
-    settings = Settings()
-    content = load_content(settings, short_config)
-    cache = PromptCache(
-        site.root / "var" / "prompts",
-        CONFIG_DIR / "prompts",
-        settings.agent.tts_voice,
-        settings.agent.tts_rate,
-    )
-    return len(cache.audio(name, content.prompt(name))) / 16000
+    with baresip(tmp_path, port, account) as phone:
+        yield port, phone.said, phone.home
 
 
 def test_a_caller_who_presses_0_is_bridged_to_the_duty_clerk(
@@ -160,12 +57,12 @@ def test_a_caller_who_presses_0_is_bridged_to_the_duty_clerk(
     ) as site:
         with site.sessions.begin() as s:
             add_user(s, "wangfang", "王芳", "1024", Role.CLERK, "pw-1024-long", extension="8002")
-        greeting = _prompt_seconds(site, short_config, "greeting")
-        transfer = _prompt_seconds(site, short_config, "transfer")
+        greeting = prompt_seconds(site, short_config, "greeting")
+        transfer = prompt_seconds(site, short_config, "transfer")
         # 0 during the menu; speak once the transfer prompt, the ringing and the
         # whisper to the clerk are over (a generous 6 s for the last two); the
         # caller hangs up itself once it has spoken (no # in a conversation).
-        scenario = _scenario(
+        scenario = flow_scenario(
             tmp_path, audio, len(caller_said) / 8000, greeting + 1.0, transfer + 6.0
         )
         out = sipp(site.address, "-sf", str(scenario), "-s", "agent", cwd=tmp_path, timeout=120)
@@ -219,7 +116,7 @@ def test_through_kamailio_a_clerk_not_registered_is_passed_over_for_the_next(
     )
     audio, caller_said = caller_audio(tmp_path, "PCMU")
     with (
-        _baresip(tmp_path, port, account),
+        baresip(tmp_path, port, account),
         agent(
             "--registrar",
             f"127.0.0.1:{kamailio}",
@@ -237,9 +134,9 @@ def test_through_kamailio_a_clerk_not_registered_is_passed_over_for_the_next(
         with site.sessions.begin() as s:
             add_user(s, "lisi", "李四", "1023", Role.CLERK, "pw-1023-long", extension="8003")
             add_user(s, "wangfang", "王芳", "1024", Role.CLERK, "pw-1024-long", extension="8002")
-        greeting = _prompt_seconds(site, short_config, "greeting")
-        transfer = _prompt_seconds(site, short_config, "transfer")
-        scenario = _scenario(
+        greeting = prompt_seconds(site, short_config, "greeting")
+        transfer = prompt_seconds(site, short_config, "transfer")
+        scenario = flow_scenario(
             tmp_path, audio, len(caller_said) / 8000, greeting + 1.0, transfer + 7.0
         )
         out = sipp(

@@ -43,8 +43,8 @@ from recorder.models import (
 from recorder.pipeline import Pipeline
 from recorder.staff import add_user
 from tests.sip.conftest import HERE, sipp, udp_port
+from tests.sip.peers import baresip, flow_scenario, prompt_seconds
 from tests.sip.test_agent_calls import AgentFactory, _ended, best_correlation, caller_audio
-from tests.sip.test_bridge import _baresip, _prompt_seconds, _scenario
 from tests.support.processes import require_tool, running, wait_until
 
 FLOW = {
@@ -108,7 +108,7 @@ def test_a_busy_clerk_is_passed_over_and_the_next_clerks_phone_answers(
     )
     audio, caller_said = caller_audio(tmp_path, "PCMU")
     with (
-        _baresip(tmp_path, udp_port(), account),
+        baresip(tmp_path, udp_port(), account),
         agent("--registrar", f"127.0.0.1:{kamailio}", "--user", "agent", **FLOW) as site,
         _sipp_phone(tmp_path, kamailio, "8003", "uas_busy.xml", RING_MS="800") as busy,
     ):
@@ -118,11 +118,11 @@ def test_a_busy_clerk_is_passed_over_and_the_next_clerks_phone_answers(
             "the clerk's phone to register",
         )
         users = _user_ids(site.sessions)
-        greeting = _prompt_seconds(site, short_config, "greeting")
-        transfer = _prompt_seconds(site, short_config, "transfer")
+        greeting = prompt_seconds(site, short_config, "greeting")
+        transfer = prompt_seconds(site, short_config, "transfer")
         # Speak once the transfer prompt, the busy phone (0.8 s), the answer and the
         # whisper are over; a generous 8 s for all but the prompt.
-        scenario = _scenario(
+        scenario = flow_scenario(
             tmp_path, audio, len(caller_said) / 8000, greeting + 1.0, transfer + 8.0
         )
         out = sipp(
@@ -186,7 +186,7 @@ def test_when_no_clerk_answers_the_caller_leaves_a_message_owned_by_the_first_du
     ):
         users = _user_ids(site.sessions)
         seconds = {
-            name: _prompt_seconds(site, short_config, name)
+            name: prompt_seconds(site, short_config, name)
             for name in ("greeting", "transfer", "clerk_unavailable", "ask_details")
         }
         # After 0: the transfer prompt, 0.5 s of the busy phone, 4 s of the silent one,

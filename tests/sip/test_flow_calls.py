@@ -15,11 +15,9 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import select
 
-from hotline.content import load_content
-from hotline.settings import CONFIG_DIR, Settings
-from ivr.prompts import PromptCache
 from recorder.models import Call, Disposition, Recording, RecordingState
 from tests.sip.conftest import HERE, sipp
+from tests.sip.peers import prompt_seconds
 from tests.sip.test_agent_calls import AgentFactory, _ended, best_correlation, caller_audio
 
 FLOW = {
@@ -30,25 +28,13 @@ FLOW = {
 }
 
 
-def _seconds(cache: PromptCache, name: str, text: str) -> float:
-    return len(cache.audio(name, text)) / 16000
-
-
 def test_a_caller_chooses_repairs_and_leaves_a_message(
     agent: AgentFactory, tmp_path: Path, short_config: Path
 ) -> None:
     audio, sent = caller_audio(tmp_path, "PCMU")
     with agent(**FLOW) as site:
-        settings = Settings()
-        content = load_content(settings, short_config)
-        cache = PromptCache(
-            site.root / "var" / "prompts",
-            CONFIG_DIR / "prompts",
-            settings.agent.tts_voice,
-            settings.agent.tts_rate,
-        )
-        greeting = _seconds(cache, "greeting", content.prompt("greeting"))
-        ask = _seconds(cache, "ask_details", content.prompt("ask_details"))
+        greeting = prompt_seconds(site, short_config, "greeting")
+        ask = prompt_seconds(site, short_config, "ask_details")
         # Press 1 one second into the menu (it may be cut short: barge-in), then
         # wait for the request for details and the beep before speaking.
         key_at = greeting + 1.0
