@@ -124,10 +124,11 @@ class ComplianceRules(_Data):
     forbidden_exceptions: list[str] = Field(default_factory=list)
 
     def forbidden_in(self, text: str) -> list[str]:
-        cleaned = text
-        for allowed in self.forbidden_exceptions:
-            cleaned = cleaned.replace(allowed, "")
-        return [phrase for phrase in self.forbidden if phrase in cleaned]
+        """The forbidden phrases in a prompt, judged as the audit judges what staff say."""
+        from transcripts import text as transcript_text
+        from transcripts.compliance import forbidden_said
+
+        return [phrase for phrase, _ in forbidden_said(transcript_text.clean(text), self)]
 
 
 class Script(_Data):

@@ -127,7 +127,17 @@ def test_scripts_are_rendered_with_the_organisation_and_job_number() -> None:
         assert not content.compliance.forbidden_in(text)
 
 
-def test_a_script_with_a_forbidden_phrase_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("greeting", "phrase"),
+    [
+        ("喂，您好，", "喂"),
+        # Judged as the audit judges staff: a degree word inside the phrase is still it.
+        ("您好，这个我们没有办法，", "没办法"),
+    ],
+)
+def test_a_script_with_a_forbidden_phrase_is_refused(
+    tmp_path: Path, greeting: str, phrase: str
+) -> None:
     config_dir = tmp_path / "config"
     (config_dir / "scripts").mkdir(parents=True)
     (config_dir / "rules").mkdir()
@@ -135,10 +145,10 @@ def test_a_script_with_a_forbidden_phrase_is_refused(tmp_path: Path) -> None:
         (config_dir / name).write_bytes((CONFIG_DIR / name).read_bytes())
     script = (CONFIG_DIR / "scripts/zh-CN.toml").read_text(encoding="utf-8")
     (config_dir / "scripts/zh-CN.toml").write_text(
-        script.replace('greeting = "您好，', 'greeting = "喂，您好，'), encoding="utf-8"
+        script.replace('greeting = "您好，', f'greeting = "{greeting}'), encoding="utf-8"
     )
     with pytest.raises(
-        ConfigError, match=r"prompts.greeting contains the forbidden phrase\(s\) \['喂'\]"
+        ConfigError, match=rf"prompts.greeting contains the forbidden phrase\(s\) \['{phrase}'\]"
     ):
         load_content(Settings(), config_dir)
 
