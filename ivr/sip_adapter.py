@@ -41,9 +41,15 @@ documented and tested (tests/sip/):
    registrar granted, and stops the phone for good after three failed
    REGISTERs (a registrar restart left the agent deaf): the granted expiry
    is honoured and failures are retried with back-off for as long as it runs.
+19. A bridge inherits the send queue's backlog: `SipCall.live_audio()` drops it.
+20. It runs one transmitter thread per call, each sleeping on its own: at 50
+   calls on two cores they wake late and skip packets (drift 0.45 %, gaps of
+   47 ms). No transmitter thread is started; the phone's one `RtpPacer`
+   (ivr/rtp_pacer.py) sends every call's packets on absolute deadlines,
+   catching up when late, key presses (RFC 4733) included.
 
 Audio crosses this boundary as 8 kHz 16-bit signed little-endian mono; the
-library converts to and from PCMU/PCMA and paces RTP itself.
+library converts to and from PCMU/PCMA, the adapter's pacer sends the RTP.
 """
 
 from __future__ import annotations
@@ -52,23 +58,33 @@ import contextlib
 import ipaddress
 import logging
 import re
+import socket
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import rfcvoip
-from rfcvoip.RTP import PayloadType
+from rfcvoip.RTP import PayloadType, RTPClient, TransmitType
 from rfcvoip.SIP import SIPMessageType, SIPParseError, SIPStatus
 from rfcvoip.SIPTransport import SIPTransport
 from rfcvoip.VoIP import CallState, InvalidStateError, VoIPCall, VoIPPhone
 from rfcvoip.VoIP.status import PhoneStatus
-from rfcvoip.VoIP.VoIP import _payload_type_from_media_method
+from rfcvoip.VoIP.VoIP import (
+    _media_port_is_enabled,
+    _media_rtp_targets,
+    _media_transmit_type,
+    _media_uses_supported_rtp_profile,
+    _negotiate_local_transmit_type,
+    _payload_type_from_media_method,
+)
 
 from hotline.errors import HotlineError
 from ivr import sip_wire
+from ivr.rtp_pacer import RtpPacer, key_press_payloads
 
 logger = logging.getLogger(__name__)
 FRAME_BYTES = 320  # 20 ms of 8 kHz 16-bit mono
@@ -125,9 +141,18 @@ class _Phone(VoIPPhone):
             # fix 14: negotiate what the agent wants (both ways), not the last answer;
             # after a=sendonly (hold) the library kept a=recvonly for good.
             call.sendmode = self.recvmode
+            if self.reinvite(call, request):  # fixes 21 and 22
+                return
         super()._callback_MSG_Invite(request)
 
     forget: Callable[[str], None] = staticmethod(lambda _call_id: None)
+    reinvite: Callable[[Any, Any], bool] = staticmethod(lambda _call, _request: False)
+    pacer: RtpPacer | None = None
+
+    def _set_call(self, call_id: str, call: VoIPCall) -> None:
+        super()._set_call(call_id, call)
+        if self.pacer is not None:
+            _pace_media(call, self.pacer)
 
     def _remove_call(self, call_id: Any, *, expected: Any = None) -> Any:
         removed = super()._remove_call(call_id, expected=expected)
@@ -143,6 +168,123 @@ class _Phone(VoIPPhone):
     @staticmethod
     def _run_call_callback(callback: Callable[[Any], None], call: Any, delay: float = 0.0) -> None:
         VoIPPhone._run_call_callback(callback, call, delay=0.0)
+
+
+class _PacedRTPClient(RTPClient):
+    """An RTPClient whose packets the phone's one RtpPacer sends (fix 20).
+
+    `start()` is RTPClient.start without the transmitter thread: it opens the
+    socket and starts the receiver, then hands the stream to the pacer. What
+    the transmitter did per packet is `send_next`: a frame of what was
+    written (silence when nothing was), encoded, or the next packet of a key
+    press (`send_dtmf` queues keys as before; a press replaces 240 ms of audio).
+    """
+
+    pacer: RtpPacer
+    ptime_ms: int = 20
+    _key_packets: deque[tuple[bytes, bool]]
+    _key_timestamp: int
+    _marker: bool
+
+    @classmethod
+    def adopt(cls, client: RTPClient, pacer: RtpPacer) -> None:
+        """Make a client the library created a paced one (before it is started)."""
+        if isinstance(client, cls):
+            return
+        client.__class__ = cls
+        assert isinstance(client, cls)
+        client.pacer = pacer
+        client._key_packets = deque()
+        client._key_timestamp = 0
+        client._marker = True  # the first packet of a stream (RFC 3551 4.1)
+
+    @property
+    def period(self) -> float:
+        return self.ptime_ms / 1000
+
+    def start(self) -> None:
+        if self.NSD:
+            raise RuntimeError("Attempted to start already started RTPClient")
+        sock = socket.socket(self._socket_family, socket.SOCK_DGRAM)
+        try:
+            sock.bind(self._socket_address(self.inIP, self.inPort))
+            sock.setblocking(False)
+        except Exception:
+            sock.close()
+            raise
+        with self._socket_lock:
+            self.sin = self.sout = sock
+        adapter = self._adapter()
+        self.pmout.configure(
+            adapter.source_frame_size(self.ptime_ms), self.period, self.pmout.silence_byte
+        )
+        self.NSD = True
+        threading.Thread(target=self.recv, name=f"RTP Receiver {self.inPort}", daemon=True).start()
+        self.pacer.add(self)
+
+    def stop(self) -> None:
+        super().stop()
+        self.pacer.remove(self)
+
+    def active(self) -> bool:
+        return bool(self.NSD)
+
+    def sending(self) -> bool:
+        return self.sendrecv not in (TransmitType.RECVONLY, TransmitType.INACTIVE)
+
+    def send_next(self) -> None:
+        adapter = self._adapter()
+        pcm = self.pmout.read(adapter.source_frame_size(self.ptime_ms))
+        increment = round(self.period * adapter.rate)
+        if not self._key_packets:
+            self._next_key(increment)
+        if self._key_packets:
+            payload, marker = self._key_packets.popleft()
+            event = int(self._telephone_event_pt or 101)
+            self._send_rtp_packet(event, payload, marker=marker, timestamp=self._key_timestamp)
+        else:
+            payload = adapter.encode(pcm)
+            self._send_rtp_packet(
+                self.preference_payload_type,
+                payload,
+                marker=self._marker,
+                timestamp=self.outTimestamp,
+            )
+            self._marker = False
+        self.outTimestamp = (self.outTimestamp + increment) & 0xFFFFFFFF
+
+    def skip(self, count: int) -> None:
+        """Held (or stalled past catching up): the time passes, what was written with it."""
+        adapter = self._adapter()
+        self.pmout.read(count * adapter.source_frame_size(self.ptime_ms))
+        increment = round(self.period * adapter.rate)
+        self.outTimestamp = (self.outTimestamp + count * increment) & 0xFFFFFFFF
+        self._marker = True
+
+    def _next_key(self, increment: int) -> None:
+        with self._dtmf_lock:
+            key = self._pending_dtmf.popleft() if self._pending_dtmf else None
+        if key is not None and self._telephone_event_pt is not None:
+            self._key_packets.extend(key_press_payloads(key, increment))
+            self._key_timestamp = self.outTimestamp
+
+    def _adapter(self) -> Any:
+        return self._codec_adapter(self.preference, self.preference_payload_type)
+
+
+def _pace_media(call: VoIPCall, pacer: RtpPacer) -> None:
+    """Fix 20: the call's RTP clients, now and when created later (an outgoing call's
+    are created when the 200 OK arrives), are paced by the phone's pacer."""
+    for client in call._rtp_clients_snapshot():
+        _PacedRTPClient.adopt(client, pacer)
+    create = call.create_rtp_clients
+
+    def create_paced(*args: Any, **kwargs: Any) -> None:
+        create(*args, **kwargs)
+        for client in call._rtp_clients_snapshot():
+            _PacedRTPClient.adopt(client, pacer)
+
+    call.create_rtp_clients = create_paced
 
 
 @dataclass(frozen=True)
@@ -165,9 +307,9 @@ REGISTER_GIVE_UP = 7.5
 class SipCall:
     """One call, as the agent sees it."""
 
-    def __init__(self, call: VoIPCall, acked: Callable[[str], bool] = lambda _cid: True) -> None:
+    def __init__(self, call: VoIPCall, dialogs: _Dialogs | None = None) -> None:
         self._call = call
-        self._acked = acked
+        self._dialogs = dialogs
         headers = getattr(call.request, "headers", {}) if getattr(call, "request", None) else {}
         self.call_id: str = str(call.call_id)
         self.caller: str | None = (headers.get("From") or {}).get("number")
@@ -198,25 +340,12 @@ class SipCall:
         if call.state != CallState.RINGING:
             return False
         ok = call.sip.gen_answer(call.request, call.session_id, call.gen_ms(), call.sendmode)
-        call.sip.send_response(call.request, ok)
+        if self._dialogs is None:
+            call.sip.send_response(call.request, ok)
+        else:
+            self._dialogs.send_ok(call, call.request, ok)
         call._set_state(CallState.ANSWERED)
-        threading.Thread(
-            target=self._resend_until_ack, args=(ok,), name=f"200 {self.call_id}", daemon=True
-        ).start()
         return True
-
-    def _resend_until_ack(self, ok: str) -> None:
-        interval, waited = T1, 0.0
-        while waited < 64 * T1:
-            time.sleep(interval)
-            waited += interval
-            if self._acked(self.call_id) or self.ended:
-                return
-            logger.debug("[%s] no ACK yet: 200 OK again", self.call_id)
-            self._call.sip.send_response(self._call.request, ok)
-            interval = min(interval * 2, T2)
-        logger.warning("[%s] no ACK for the 200 OK in %.0f s: hanging up", self.call_id, waited)
-        self.hangup()
 
     def deny(self) -> None:
         with contextlib.suppress(InvalidStateError):
@@ -395,12 +524,144 @@ def _source_host(call: VoIPCall) -> str | None:
     return str(source[0]) if source else None
 
 
+def _cseq(message: Any) -> str:
+    cseq = message.headers.get("CSeq")
+    return str(cseq.get("check", "")) if isinstance(cseq, dict) else ""
+
+
+class _Dialogs:
+    """The 2xx to each INVITE until its ACK (fixes 6, 22) and offers in a 2xx (fix 21).
+
+    rfcvoip sends the 200 OK to an INVITE or re-INVITE once and drops every ACK
+    unseen; a re-INVITE without an offer got 488. Here each 2xx is resent at T1
+    doubling to T2 until the ACK with its CSeq arrives, for at most 64 x T1, then
+    the call is ended with BYE (RFC 3261 13.3.1.4, 14.2). A retransmitted INVITE
+    whose 2xx was sent is absorbed (RFC 6026 7.1). A re-INVITE without SDP gets the
+    agent's offer in its 200 (the current session, a=sendrecv), and the answer is
+    taken from the ACK (RFC 3261 14.2, RFC 3264 4, RFC 6337 5).
+    """
+
+    def __init__(self, phone: _Phone) -> None:
+        self.phone, self.sip = phone, phone.sip
+        self._lock = threading.Lock()
+        self._acks: dict[tuple[str, str], threading.Event] = {}
+        self._offers: dict[str, str] = {}
+        """Call-ID -> CSeq of the re-INVITE whose 200 carried the agent's offer."""
+        self.last_ok: dict[str, tuple[str, str]] = {}
+        """Call-ID -> (CSeq, message) of the last 2xx with SDP built for it."""
+
+    def forget(self, call_id: str) -> None:
+        with self._lock:
+            for key in [k for k in self._acks if k[0] == call_id]:
+                del self._acks[key]
+            self._offers.pop(call_id, None)
+            self.last_ok.pop(call_id, None)
+
+    def _ack_event(self, call_id: str, cseq: str) -> tuple[threading.Event, bool]:
+        """The event set by the ACK of (Call-ID, CSeq), and whether it was new."""
+        with self._lock:
+            event = self._acks.get((call_id, cseq))
+            if event is not None:
+                return event, False
+            event = self._acks[(call_id, cseq)] = threading.Event()
+            return event, True
+
+    def ack(self, message: Any, call_id: str) -> None:
+        """An ACK arrived (the library ignores them)."""
+        cseq = _cseq(message)
+        self._ack_event(call_id, cseq)[0].set()
+        with self._lock:
+            offered = self._offers.get(call_id) == cseq
+            if offered:
+                del self._offers[call_id]
+        call = self.phone._get_call(call_id)
+        if offered and call is not None:
+            self._take_answer(call, message)
+
+    def send_ok(self, call: Any, request: Any, ok: str) -> None:
+        """Send a 2xx to an INVITE and keep resending it until its ACK (fixes 6, 22)."""
+        call_id, cseq = str(call.call_id), _cseq(request)
+        acked, _new = self._ack_event(call_id, cseq)
+        self.sip.send_response(request, ok)
+        threading.Thread(
+            target=self._resend_until_ack,
+            args=(call, request, ok, acked),
+            name=f"200 {call_id} {cseq}",
+            daemon=True,
+        ).start()
+
+    def _resend_until_ack(self, call: Any, request: Any, ok: str, acked: threading.Event) -> None:
+        interval, waited = T1, 0.0
+        while waited < 64 * T1:
+            if acked.wait(interval) or call.state == CallState.ENDED:
+                return
+            waited += interval
+            logger.debug("[%s] no ACK yet: 200 OK (CSeq %s) again", call.call_id, _cseq(request))
+            with contextlib.suppress(OSError, RuntimeError):
+                self.sip.send_response(request, ok)
+            interval = min(interval * 2, T2)
+        logger.warning("[%s] no ACK for the 200 OK in %.0f s: hanging up", call.call_id, waited)
+        with contextlib.suppress(InvalidStateError, OSError, RuntimeError):
+            call.hangup()
+
+    def reinvite(self, call: Any, request: Any) -> bool:
+        """An INVITE inside an answered call; True when handled here (fixes 21, 22)."""
+        call_id, cseq = str(call.call_id), _cseq(request)
+        with self._lock:
+            answered = (call_id, cseq) in self._acks
+        if answered:
+            logger.debug("[%s] INVITE (CSeq %s) again: absorbed, its 200 is resent", call_id, cseq)
+            return True
+        if _audio_media(request):
+            call.renegotiate(request)  # the library answers: 200 with SDP, or 488
+            sent = self.last_ok.get(call_id)
+            if sent is not None and sent[0] == cseq:
+                acked, _new = self._ack_event(call_id, cseq)
+                threading.Thread(
+                    target=self._resend_until_ack,
+                    args=(call, request, sent[1], acked),
+                    name=f"200 {call_id} {cseq}",
+                    daemon=True,
+                ).start()
+            return True
+        # fix 21: no offer: the agent offers the session it has, the ACK answers.
+        offer = self.sip.gen_answer(
+            request, call.session_id, call._rtp_media_answer_map(), call.sendmode
+        )
+        with self._lock:
+            self._offers[call_id] = cseq
+        logger.info("[%s] re-INVITE without an offer: offering in the 200 OK", call_id)
+        self.send_ok(call, request, offer)
+        return True
+
+    def _take_answer(self, call: Any, ack: Any) -> None:
+        """The answer in an ACK to the agent's offer: where and how to send (fix 21)."""
+        media = [
+            m
+            for m in _audio_media(ack)
+            if _media_uses_supported_rtp_profile(m) and _media_port_is_enabled(m)
+        ]
+        clients = call._rtp_clients_snapshot()
+        targets = [t for m in media for t in _media_rtp_targets(ack, m, m["port"])]
+        if not media or len(targets) != len(clients):
+            logger.warning(
+                "[%s] the ACK carried no usable answer to the agent's offer: media unchanged",
+                call.call_id,
+            )
+            return
+        mode = _negotiate_local_transmit_type(_media_transmit_type(media[0]), call.sendmode)
+        call.sendmode = mode
+        for client, (host, port, _connection) in zip(clients, targets, strict=True):
+            client.outIP, client.outPort, client.sendrecv = host, port, mode
+        logger.info("[%s] answer in the ACK: RTP to %s:%s, %s", call.call_id, host, port, mode)
+
+
 class _ClientFixes:
     """The wrappers put on one rfcvoip SIPClient (fixes 6, 8, 13-18) and their per-call state."""
 
     def __init__(self, phone: _Phone, direct: bool, expires: int) -> None:
         self.phone, self.sip, self.direct = phone, phone.sip, direct
-        self.acks: set[str] = set()
+        self.dialogs = _Dialogs(phone)
         self.answers: dict[str, tuple[int, str]] = {}
         self.byes: dict[tuple[str, str], threading.Event] = {}
         self.granted = expires
@@ -419,13 +680,13 @@ class _ClientFixes:
 
     def forget(self, call_id: str) -> None:
         """A call is over: drop what was kept for it."""
-        self.acks.discard(call_id)
+        self.dialogs.forget(call_id)
         self.answers.pop(call_id, None)
 
     def parse_message(self, message: Any) -> None:
         call_id = str(message.headers.get("Call-ID", "")).strip()
         if getattr(message, "method", None) == "ACK" and self.phone.has_call_id(call_id):
-            self.acks.add(call_id)  # fix 6: the library drops ACKs unseen
+            self.dialogs.ack(message, call_id)  # fixes 6, 21, 22: the library drops ACKs unseen
         if message.type == SIPMessageType.RESPONSE:
             self._response_seen(message, call_id)
         try:
@@ -488,6 +749,11 @@ class _ClientFixes:
         """Fix 14: an answer whose SDP changed carries the next o= version (RFC 3264 8)."""
         message = str(self._gen_answer(request, sess_id, ms, sendtype))
         call_id = str(request.headers.get("Call-ID", "")).strip()
+        message = self._versioned(call_id, message)
+        self.dialogs.last_ok[call_id] = (_cseq(request), message)
+        return message
+
+    def _versioned(self, call_id: str, message: str) -> str:
         body = sip_wire.without_origin(message.partition("\r\n\r\n")[2])
         previous = self.answers.get(call_id)
         if previous is None:
@@ -661,9 +927,11 @@ class SipPhone:
         self._phone.sip.gen_call_id = lambda: unique_call_id(listen)  # fix 5
         self._fixes = _ClientFixes(self._phone, self.direct, register_expires)
         self._phone.forget = self._fixes.forget
+        self._phone.reinvite = self._fixes.dialogs.reinvite
+        self._pacer = self._phone.pacer = RtpPacer(name=f"RTP pacer {listen.port}")  # fix 20
 
     def _incoming(self, call: VoIPCall) -> None:
-        sip_call = SipCall(call, acked=self._fixes.acks.__contains__)
+        sip_call = SipCall(call, self._fixes.dialogs)
         if self.direct and not self._is_trusted(sip_call.source):
             logger.warning(
                 "[%s] refused: %s is not a trusted source", sip_call.call_id, sip_call.source
@@ -692,9 +960,11 @@ class SipPhone:
         return any(address in net for net in self._trusted)
 
     def start(self, timeout: float = 10.0) -> None:
+        self._pacer.start()
         try:
             self._phone.start()
         except Exception as exc:
+            self._pacer.stop()
             raise SipError(f"SIP could not start: {exc}") from exc
         if self.direct:
             return
@@ -706,7 +976,10 @@ class SipPhone:
         raise SipError(f"not registered with the registrar within {timeout:.0f} s")
 
     def stop(self) -> None:
-        self._phone.stop()
+        try:
+            self._phone.stop()
+        finally:
+            self._pacer.stop()
 
     def call(self, uri: str) -> SipCall:
         """Place a call (the demo's caller); returns at once, the call rings."""

@@ -1,4 +1,5 @@
-"""Dialogs with real peers on loopback: OPTIONS, hold and unhold, BYE from either side,
+"""Dialogs with real peers on loopback: OPTIONS, hold and unhold, re-INVITEs without an
+offer or with a late ACK, BYE from either side,
 30 ms packets, offers with no common codec, Record-Route through Kamailio, a flood of
 INVITEs, oversized and broken requests, a registrar that restarts.
 
@@ -144,6 +145,109 @@ def test_hold_and_unhold_keep_the_call_going_and_recorded(
     resumed = sending[sending > sending[np.argmax(np.diff(sending))] + 0.5]
     assert len(resumed) > 100  # about 3.5 s of 20 ms packets after the unhold
     assert best_correlation(sent, _recording(site)) >= 0.99
+
+
+def _udp_flows(capture: Path, src_port: int) -> list[tuple[float, int]]:
+    """(arrival time, destination port) of the UDP packets sent from `src_port`, in order."""
+    out = subprocess.run(
+        [
+            require_tool("tshark"),
+            "-r",
+            str(capture),
+            "-Y",
+            f"udp.srcport == {src_port}",
+            "-T",
+            "fields",
+            "-e",
+            "frame.time_epoch",
+            "-e",
+            "udp.dstport",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    return [(float(at), int(port)) for at, port in (line.split() for line in out.splitlines())]
+
+
+def _oks_to(messages: list[str], cseq: str) -> list[str]:
+    return [m for m in messages if m.startswith("SIP/2.0 200 OK") and _header(m, "CSeq") == cseq]
+
+
+def test_a_reinvite_without_an_offer_gets_the_agents_offer_and_the_ack_answers(
+    agent: AgentFactory, tmp_path: Path
+) -> None:
+    """A re-INVITE with no SDP: the agent's 200 carries its offer (the session it has,
+    a=sendrecv; rfcvoip answered 488: fix 21), resent while the caller withholds the ACK
+    (fix 22); the answer in the ACK names another port and the agent's RTP moves there.
+    What is kept: the call record (answered, ended by the caller during the greeting),
+    SIPp's message trace, the capture of where the agent sent its RTP, the agent's log line for the answer."""
+    audio, _sent = caller_audio(tmp_path, "PCMU")
+    moved_to = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # the answer's port
+    moved_to.bind(("127.0.0.1", 0))
+    scenario = _scenario(
+        tmp_path,
+        "uac_reinvite_offerless.xml",
+        AUDIO_FILE=audio,
+        REINVITE_AT_MS=1500,
+        ACK_AFTER_MS=1700,
+        REST_MS=2000,
+        NEW_PORT=moved_to.getsockname()[1],
+    )
+    with (
+        moved_to,
+        agent(agent__record_seconds="30.0") as site,
+        _capture(tmp_path) as capture,
+    ):
+        out = sipp(site.address, "-sf", str(scenario), "-s", "agent", "-trace_msg", cwd=tmp_path)
+        assert out.returncode == 0, out.stdout[-2000:]
+        (call,) = _ended(site)
+        log = site.log.read_text(errors="replace")
+    assert call.answered_at is not None and call.hangup_cause == "caller BYE"
+    assert "re-INVITE without an offer" in log and "answer in the ACK" in log
+    messages = _trace(tmp_path, "uac_reinvite_offerless")
+    first, offers = _oks_to(messages, "1 INVITE")[0], _oks_to(messages, "2 INVITE")
+    assert len(offers) >= 3 and len(set(offers)) == 1, len(offers)  # at 0, 0.5 and 1.5 s
+    port = re.search(r"m=audio (\d+) ", first)
+    assert port and f"m=audio {port.group(1)} " in offers[0]
+    version = re.compile(r"o=\S+ \d+ (\d+) IN")
+    assert version.findall(offers[0]) == version.findall(first)  # the same session
+    (answer,) = [m for m in messages if m.startswith("ACK ") and "m=audio" in m]
+    new_port = re.search(r"m=audio (\d+) ", answer)
+    invite = next(m for m in messages if m.startswith("INVITE ") and "m=audio" in m)
+    old_port = re.search(r"m=audio (\d+) ", invite)
+    assert new_port and old_port and new_port.group(1) != old_port.group(1)
+    flows = _udp_flows(capture, int(port.group(1)))
+    destinations = [dst for _at, dst in flows]
+    moved = destinations.index(int(new_port.group(1)))
+    assert set(destinations[:moved]) == {int(old_port.group(1))}
+    assert set(destinations[moved:]) == {int(new_port.group(1))}
+    assert len(destinations) - moved > 50  # the 2 s after the ACK went to the new port
+
+
+def test_the_200_to_a_reinvite_is_resent_until_its_ack(agent: AgentFactory, tmp_path: Path) -> None:
+    """A re-INVITE with an offer whose ACK the caller withholds 2.6 s: the same 200 is sent
+    at 0, 0.5, 1.5 s (rfcvoip sent it once: fix 22), the call goes on and the caller ends
+    it. What is kept: the call record, SIPp's message trace."""
+    audio, _sent = caller_audio(tmp_path, "PCMU")
+    scenario = _scenario(
+        tmp_path,
+        "uac_reinvite_late_ack.xml",
+        AUDIO_FILE=audio,
+        REINVITE_AT_MS=1000,
+        ACK_AFTER_MS=2600,
+        REST_MS=1000,
+    )
+    with agent(agent__record_seconds="30.0") as site:
+        out = sipp(site.address, "-sf", str(scenario), "-s", "agent", "-trace_msg", cwd=tmp_path)
+        assert out.returncode == 0, out.stdout[-2000:]
+        (call,) = _ended(site)
+    assert call.answered_at is not None and call.hangup_cause == "caller BYE"
+    messages = _trace(tmp_path, "uac_reinvite_late_ack")
+    oks = _oks_to(messages, "2 INVITE")
+    assert len(oks) >= 3 and len(set(oks)) == 1, len(oks)
+    assert not [m for m in messages if m.startswith("BYE sip:13800138000")]  # not the agent
 
 
 def _scenario(tmp_path: Path, name: str, **values: object) -> Path:
