@@ -68,12 +68,15 @@ class PacedStream(Protocol):
 @dataclass
 class _Schedule:
     stream: PacedStream
-    start: float
+    first: int
+    """The stream's first deadline is `first` periods after the clock's zero."""
     sent: int = 0
     """Packet deadlines passed so far (sent or skipped)."""
 
     def deadline(self) -> float:
-        return self.start + self.sent * self.stream.period
+        # Whole periods, so streams on one grid share the exact same float: their
+        # order in a burst (by deadline, then by age) is the same every time.
+        return (self.first + self.sent) * self.stream.period
 
 
 class RtpPacer:
@@ -96,10 +99,9 @@ class RtpPacer:
 
     def add(self, stream: PacedStream) -> None:
         """Pace `stream` from its period's next multiple on the clock."""
-        period = stream.period
-        start = math.ceil(self._clock() / period) * period
+        first = math.ceil(self._clock() / stream.period)
         with self._lock:
-            self._schedules.append(_Schedule(stream, start))
+            self._schedules.append(_Schedule(stream, first))
         self._wake.set()
 
     def remove(self, stream: PacedStream) -> None:
@@ -126,7 +128,7 @@ class RtpPacer:
             if not stream.active():
                 return False
             period = stream.period
-            due = math.floor((now - schedule.start) / period + 1e-9) + 1 - schedule.sent
+            due = math.floor(now / period + 1e-9) + 1 - schedule.first - schedule.sent
             if due <= 0:
                 return True
             if not stream.sending():
