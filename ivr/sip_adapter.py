@@ -47,6 +47,12 @@ documented and tested (tests/sip/):
    47 ms). No transmitter thread is started; the phone's one `RtpPacer`
    (ivr/rtp_pacer.py) sends every call's packets on absolute deadlines,
    catching up when late, key presses (RFC 4733) included.
+23. It answers an INVITE for any user but its own 404 and rings for its own,
+   and rings an untrusted source before the agent can refuse it: SIPVicious's
+   svwar told the agent's extension from every other by that. A new INVITE
+   from a source the agent does not admit gets 403 before anything else, and
+   an admitted one is the agent's call whatever user it names (a trunk dials
+   the desk's public number, not the agent's user name).
 
 Audio crosses this boundary as 8 kHz 16-bit signed little-endian mono; the
 library converts to and from PCMU/PCMA, the adapter's pacer sends the RTP.
@@ -130,6 +136,16 @@ class _Phone(VoIPPhone):
         call_id = str(request.headers.get("Call-ID", "") or "").strip()
         offered = _keep_codecs(request, self.allowed)
         call = self._get_call(call_id) if call_id else None
+        if call_id and call is None and not self.admits(request):
+            # fix 23: the same 403 for every user, before any 100 or 180.
+            source = getattr(request, "source_address", None)
+            logger.warning(
+                "[%s] refused: %s is not a trusted source",
+                call_id,
+                source[0] if source else "an unknown address",
+            )
+            self.sip.send_response(request, self.sip.gen_response(request, SIPStatus.FORBIDDEN))
+            return
         if call_id and call is None and offered and not _has_audio(request):
             logger.warning("[%s] 488: no common codec (offered %s)", call_id, ", ".join(offered))
         if call_id and call is None:  # not a re-INVITE of a known call
@@ -145,6 +161,11 @@ class _Phone(VoIPPhone):
                 return
         super()._callback_MSG_Invite(request)
 
+    def _invite_targets_local_account(self, request: Any) -> bool:
+        """Every INVITE the agent admits is for it, whatever user it names (fix 23)."""
+        return True
+
+    admits: Callable[[Any], bool] = staticmethod(lambda _request: True)
     forget: Callable[[str], None] = staticmethod(lambda _call_id: None)
     reinvite: Callable[[Any, Any], bool] = staticmethod(lambda _call, _request: False)
     pacer: RtpPacer | None = None
@@ -520,8 +541,24 @@ def _source_host(call: VoIPCall) -> str | None:
     A Via header says whatever the sender writes in it; trusting it would let
     anyone past the `--trust` list by writing 127.0.0.1 there.
     """
-    source = getattr(getattr(call, "request", None), "source_address", None)
+    return _request_source(getattr(call, "request", None))
+
+
+def _request_source(request: Any) -> str | None:
+    source = getattr(request, "source_address", None)
     return str(source[0]) if source else None
+
+
+def _address_of(host: str) -> str:
+    """The IP address a registrar's host name stands for (itself if it is one)."""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    try:
+        return socket.gethostbyname(host)
+    except OSError:
+        return host
 
 
 def _cseq(message: Any) -> str:
@@ -927,17 +964,13 @@ class SipPhone:
         self._phone.sip.gen_call_id = lambda: unique_call_id(listen)  # fix 5
         self._fixes = _ClientFixes(self._phone, self.direct, register_expires)
         self._phone.forget = self._fixes.forget
+        self._registrar_host = _address_of(registrar.host) if registrar else None
+        self._phone.admits = lambda request: self.admits(_request_source(request))
         self._phone.reinvite = self._fixes.dialogs.reinvite
         self._pacer = self._phone.pacer = RtpPacer(name=f"RTP pacer {listen.port}")  # fix 20
 
     def _incoming(self, call: VoIPCall) -> None:
         sip_call = SipCall(call, self._fixes.dialogs)
-        if self.direct and not self._is_trusted(sip_call.source):
-            logger.warning(
-                "[%s] refused: %s is not a trusted source", sip_call.call_id, sip_call.source
-            )
-            sip_call.forbid()
-            return
         if not sip_call.remote_target_ok():
             logger.warning("[%s] refused: the Contact is not a SIP URI", sip_call.call_id)
             sip_call.refuse_malformed()
@@ -952,12 +985,20 @@ class SipPhone:
             logger.exception("[%s] call handler failed", sip_call.call_id)
             sip_call.hangup()
 
-    def _is_trusted(self, host: str | None) -> bool:
+    def admits(self, host: str | None) -> bool:
+        """Whether a call from `host` (the datagram's source, fix 9) is taken.
+
+        Direct mode: the trusted networks (sip.trusted). Registered mode: the
+        registrar too, since the PBX relays every call; anyone else who sends
+        an INVITE straight to the agent's port would be going round the PBX.
+        """
         try:
             address = ipaddress.ip_address(host or "")
         except ValueError:
             return False
-        return any(address in net for net in self._trusted)
+        if any(address in net for net in self._trusted):
+            return True
+        return self._registrar_host is not None and str(address) == self._registrar_host
 
     def start(self, timeout: float = 10.0) -> None:
         self._pacer.start()

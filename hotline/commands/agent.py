@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--trust",
         action="append",
         metavar="CIDR",
-        help="direct mode: accept calls from (repeatable)",
+        help="accept calls from these networks (repeatable); registered mode also takes the registrar's",
     )
     parser.add_argument("--answer-after-rings", type=int, metavar="N", help="0 to 3")
 

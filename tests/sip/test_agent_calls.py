@@ -217,6 +217,27 @@ def test_registered_with_kamailio_calls_arrive_through_it(
         assert call.ring_count == 1 and call.ended_at is not None
 
 
+def test_registered_only_the_registrar_and_trusted_networks_get_a_call(
+    agent: AgentFactory, kamailio: int, tmp_path: Path
+) -> None:
+    """Registered mode: the PBX relays every call, so an INVITE sent straight to the agent's
+    port by anyone else (here 127.0.0.2) goes round it and gets 403, whatever user it names;
+    the call through the registrar is answered. What is kept: one call record, the relayed
+    one, and a log line for the refusal."""
+    with agent(
+        "--registrar", f"127.0.0.1:{kamailio}", "--user", "agent", "--trust", "10.0.0.0/8"
+    ) as site:
+        past = sipp(site.address, "-sn", "uac", "-s", "8001", "-i", "127.0.0.2", cwd=tmp_path)
+        assert past.returncode != 0
+        errors = "".join(p.read_text() for p in tmp_path.glob("uac_*_errors.log"))
+        assert "SIP/2.0 403 Forbidden" in errors and "180 Ringing" not in errors
+        out = sipp(f"127.0.0.1:{kamailio}", "-sn", "uac", "-s", "agent", "-d", "1000", cwd=tmp_path)
+        assert out.returncode == 0, out.stdout[-2000:]
+        (call,) = _ended(site)
+        assert call.answered_at is not None
+        assert "refused: 127.0.0.2 is not a trusted source" in site.log.read_text()
+
+
 def test_registration_with_digest_authentication(
     agent: AgentFactory, kamailio_auth: int, tmp_path: Path
 ) -> None:

@@ -104,7 +104,11 @@ def _text(value: str | bytes) -> str:
 def _svwar(site: Site, home: Path, method: str) -> tuple[dict[str, str], int]:
     """svwar over RANGES with `method`: what it found, and how many requests it sent."""
     session = f"svwar-{method.lower()}"
-    out = _scan("svwar", home, session, "-m", method, "-e", RANGES, f"udp://{site.address}")
+    # --force: scan on even when the unknown user already gets 403, as a determined
+    # attacker would (without it svwar stops at once on the untrusted agent).
+    out = _scan(
+        "svwar", home, session, "--force", "-m", method, "-e", RANGES, f"udp://{site.address}"
+    )
     assert out.returncode in (0, 40), out.stderr[-3000:]  # 40: "found something"
     assert "Ok SIP device found" in out.stderr, out.stderr[-3000:]
     sent = 1 + out.stderr.count("sending request for ")  # the bad-user probe first
@@ -180,19 +184,6 @@ SETUPS = {
 }
 
 
-#: Measured when this test was written (rfcvoip 2.10.3 behind ivr/sip_adapter.py): an
-#: INVITE to any user but the agent's own gets the library's 100 + 404 Not Found
-#: (VoIPPhone._invite_targets_local_account), one to 8001 gets 100 + 180 and then 487
-#: after svwar's CANCEL (trusted, registered) or 403 (untrusted), so svwar lists 8001.
-#: Strict: once the adapter answers every user alike this passes and the marker must go.
-ENUMERATES_8001 = pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="issue 4: svwar's INVITE scan tells 8001 from every other user (404 vs 180/403)",
-)
-
-
-@ENUMERATES_8001
 @pytest.mark.parametrize("setup", list(SETUPS))
 def test_svwar_cannot_enumerate_extensions(
     agent: AgentFactory, tmp_path: Path, setup: str, request: pytest.FixtureRequest
