@@ -57,7 +57,7 @@ from recorder.models import (
 from recorder.queue import CallQueue, make_huey
 from recorder.wav import WavInfo, WavWriter, sha256_of
 from tests.conftest import new_pg_database
-from tests.support.postgres import PostgresCluster, postgres_cluster
+from tests.support.postgres import PostgresCluster
 from tests.support.processes import wait_until
 from tests.test_pipeline import FakeEngine, pipeline
 
@@ -462,13 +462,6 @@ def test_an_answered_call_without_a_recording_raises_the_alarm(
     assert rows(sessions)["alarms"] == [
         ("call:unrecorded", {"call_id": "unrecorded", "reason": NO_RECORDING})
     ]
-
-
-@pytest.fixture(scope="module")
-def stoppable_pg(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresCluster]:
-    """A PostgreSQL cluster of this module's own, which the tests stop and start again."""
-    with postgres_cluster(tmp_path_factory.mktemp("stoppable-pg")) as cluster:
-        yield cluster
 
 
 @pytest.fixture
