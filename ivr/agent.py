@@ -176,8 +176,19 @@ class Agent:
         else:
             stage, cause = self._converse(call, answered_at)
             disposition = Disposition.ABANDONED if stage == "greeting" else Disposition.ANSWERED
+        rtp = call.rtp_stats()  # what arrived from the caller: received, lost, jitter
+        if rtp is not None:
+            logger.info(
+                "[%s] RTP in: %d packets, %d lost, jitter %.2f ms",
+                cid,
+                rtp.packets_received,
+                rtp.packets_lost,
+                rtp.jitter_ms,
+            )
         self._safe(
-            "end", lambda: self._log.call_ended(cid, clock.now(), disposition, cause, stage), cid
+            "end",
+            lambda: self._log.call_ended(cid, clock.now(), disposition, cause, stage, rtp=rtp),
+            cid,
         )
 
     def _rings_heard(self, now: datetime, invited: datetime) -> int:

@@ -392,10 +392,10 @@ class CallMedia:
 
     def _leg_refused(self, leg: _Leg) -> None:
         """A clerk's phone ended the leg before the bridge: busy, no answer, or unreachable."""
-        # SipCall.final_status (the INVITE's final answer) is asked of ivr/sip_adapter.py;
-        # until it is there every refusal counts as no answer, and the next clerk is rung.
-        status = getattr(leg.call, "final_status", None)
-        result = leg_result(status if isinstance(status, int) else None)
+        # SipCall.final_status: the final answer to its INVITE (486, 603, 487...). Read with
+        # getattr only because tests/test_call_media.py's FakeCall does not declare it yet.
+        status: int | None = getattr(leg.call, "final_status", None)
+        result = leg_result(status)
         logger.info(
             "[%s] clerk's phone ended %s unanswered (%s, SIP %s)",
             self.call.call_id,

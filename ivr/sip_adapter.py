@@ -53,6 +53,17 @@ documented and tested (tests/sip/):
    from a source the agent does not admit gets 403 before anything else, and
    an admitted one is the agent's call whatever user it names (a trunk dials
    the desk's public number, not the agent's user name).
+24. It drops the final status of an INVITE the agent sent once the call has
+   failed (`_callback_RESP_Failed`): a clerk's phone that answers 486 looked
+   like one that never answered. The status (>= 300) is kept per Call-ID
+   (`_ClientFixes._response_seen`, also for a final answer that arrives while
+   `call()` still waits for the first one) and shown as `SipCall.final_status`.
+25. It measures nothing of what it receives, and its receiver polls the
+   socket every 10 ms, which would add up to 10 ms to each packet's arrival.
+   The receiver waits on the socket (select), stamps each packet's arrival on
+   the monotonic clock and feeds it to RFC 3550 receive statistics
+   (ivr/rtp_stats.py): `SipCall.rtp_stats()` gives packets received, lost
+   and the interarrival jitter for the call log.
 
 Audio crosses this boundary as 8 kHz 16-bit signed little-endian mono; the
 library converts to and from PCMU/PCMA, the adapter's pacer sends the RTP.
@@ -64,17 +75,18 @@ import contextlib
 import ipaddress
 import logging
 import re
+import select
 import socket
 import threading
 import time
 import uuid
-from collections import deque
-from collections.abc import Callable, Iterable
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import rfcvoip
-from rfcvoip.RTP import PayloadType, RTPClient, TransmitType
+from rfcvoip.RTP import PayloadType, RTPClient, RTPParseError, TransmitType
 from rfcvoip.SIP import SIPMessageType, SIPParseError, SIPStatus
 from rfcvoip.SIPTransport import SIPTransport
 from rfcvoip.VoIP import CallState, InvalidStateError, VoIPCall, VoIPPhone
@@ -91,9 +103,15 @@ from rfcvoip.VoIP.VoIP import (
 from hotline.errors import HotlineError
 from ivr import sip_wire
 from ivr.rtp_pacer import RtpPacer, key_press_payloads
+from ivr.rtp_stats import ReceiveStats, header
+from recorder.calls import RtpStats
 
 logger = logging.getLogger(__name__)
 FRAME_BYTES = 320  # 20 ms of 8 kHz 16-bit mono
+#: How long the receiver waits on its socket before it looks whether the call is over.
+RECEIVE_WAIT_S = 0.1
+#: Final statuses of the agent's INVITEs kept for SipCall.final_status (fix 24), newest last.
+FINAL_STATUSES_KEPT = 1024
 
 
 class SipError(HotlineError):
@@ -202,6 +220,7 @@ class _PacedRTPClient(RTPClient):
     """
 
     pacer: RtpPacer
+    receive_stats: ReceiveStats
     ptime_ms: int = 20
     _key_packets: deque[tuple[bytes, bool]]
     _key_timestamp: int
@@ -215,6 +234,7 @@ class _PacedRTPClient(RTPClient):
         client.__class__ = cls
         assert isinstance(client, cls)
         client.pacer = pacer
+        client.receive_stats = ReceiveStats()  # fix 25
         client._key_packets = deque()
         client._key_timestamp = 0
         client._marker = True  # the first packet of a stream (RFC 3551 4.1)
@@ -246,6 +266,35 @@ class _PacedRTPClient(RTPClient):
     def stop(self) -> None:
         super().stop()
         self.pacer.remove(self)
+
+    def recv(self) -> None:
+        """Fix 25: RTPClient.recv, waiting on the socket instead of polling it every 10 ms,
+        each packet measured (arrival on the monotonic clock) before the library parses it."""
+        while self.NSD:
+            sock = self.sin
+            if sock is None:
+                return
+            try:
+                ready, _, _ = select.select([sock], [], [], RECEIVE_WAIT_S)
+                if not ready:
+                    continue
+                packet = sock.recv(8192)
+            except (OSError, ValueError):  # closed by stop() meanwhile, or nothing after all
+                continue
+            self._measure(packet, time.monotonic())
+            try:
+                self.parse_packet(packet)
+            except RTPParseError as exc:
+                logger.debug("RTP packet not taken on port %s: %s", self.inPort, exc)
+
+    def _measure(self, packet: bytes, arrival: float) -> None:
+        """Count a packet of the negotiated payload types (audio, or a key press)."""
+        fields = header(packet)
+        codec = self.assoc.get(fields[0]) if fields is not None else None
+        if fields is None or codec is None:
+            return
+        _pt, seq, timestamp, ssrc = fields
+        self.receive_stats.packet(ssrc, seq, timestamp, arrival, codec != PayloadType.EVENT)
 
     def active(self) -> bool:
         return bool(self.NSD)
@@ -328,9 +377,15 @@ REGISTER_GIVE_UP = 7.5
 class SipCall:
     """One call, as the agent sees it."""
 
-    def __init__(self, call: VoIPCall, dialogs: _Dialogs | None = None) -> None:
+    def __init__(
+        self,
+        call: VoIPCall,
+        dialogs: _Dialogs | None = None,
+        final_statuses: Mapping[str, int] | None = None,
+    ) -> None:
         self._call = call
         self._dialogs = dialogs
+        self._final_statuses: Mapping[str, int] = {} if final_statuses is None else final_statuses
         headers = getattr(call.request, "headers", {}) if getattr(call, "request", None) else {}
         self.call_id: str = str(call.call_id)
         self.caller: str | None = (headers.get("From") or {}).get("number")
@@ -344,6 +399,29 @@ class SipCall:
     @property
     def answered(self) -> bool:
         return self._call.state == CallState.ANSWERED
+
+    @property
+    def final_status(self) -> int | None:
+        """The final status (>= 300) of the INVITE the agent sent for this call (fix 24),
+        e.g. 486 from a busy clerk's phone; None while it rings, once answered, or for a
+        call the agent received."""
+        return self._final_statuses.get(self.call_id)
+
+    def rtp_stats(self) -> RtpStats | None:
+        """What arrived on the call's RTP (fix 25): received, lost, jitter; None before any."""
+        results = [
+            client.receive_stats.result()
+            for client in self._clients()
+            if isinstance(client, _PacedRTPClient)
+        ]
+        found = [r for r in results if r is not None]
+        if not found:
+            return None
+        return RtpStats(
+            packets_received=sum(r.packets_received for r in found),
+            packets_lost=sum(r.packets_lost for r in found),
+            jitter_ms=max(r.jitter_ms for r in found),
+        )
 
     def codec(self) -> str | None:
         """The negotiated codec, e.g. PCMU or PCMA."""
@@ -701,6 +779,9 @@ class _ClientFixes:
         self.dialogs = _Dialogs(phone)
         self.answers: dict[str, tuple[int, str]] = {}
         self.byes: dict[tuple[str, str], threading.Event] = {}
+        self.final_statuses: OrderedDict[str, int] = OrderedDict()
+        """Call-ID -> final status >= 300 of the agent's INVITE (fix 24); kept after the call
+        ends, since the library ends the call before anyone can ask, the oldest dropped."""
         self.granted = expires
         self.failures = 0
         self._whole_datagrams: Any = None
@@ -710,6 +791,10 @@ class _ClientFixes:
         self._from_raw, sip._message_from_raw = sip._message_from_raw, self.message_from_raw
         self._build, sip._build_response = sip._build_response, self.build_response
         self._gen_answer, sip.gen_answer = sip.gen_answer, self.gen_answer
+        self._queue_final, sip.queue_pending_invite_response = (
+            sip.queue_pending_invite_response,
+            self.queue_pending_invite_response,
+        )
         self._send_raw, sip.send_raw = sip.send_raw, self.send_raw
         sip.bye = self.bye
         sip.register = self.register
@@ -746,10 +831,22 @@ class _ClientFixes:
             answered = self.byes.get((call_id, str(cseq.get("check"))))
             if answered is not None:
                 answered.set()
+        elif cseq.get("method") == "INVITE" and int(message.status) >= 300:  # fix 24
+            self.final_statuses[call_id] = int(message.status)
+            self.final_statuses.move_to_end(call_id)
+            while len(self.final_statuses) > FINAL_STATUSES_KEPT:
+                self.final_statuses.popitem(last=False)
         elif cseq.get("method") == "REGISTER" and int(message.status) == 200:  # fix 18
             contact = f"{self.sip.myIP}:{self.sip.myPort}"
             expires = sip_wire.granted_expires(message.raw, contact, self.sip.default_expires)
             self.granted = expires
+
+    def queue_pending_invite_response(self, call_id: str, response: Any) -> None:
+        """Fix 24: a final answer read while `call()` waits for the first one bypasses
+        `parse_message`; the library keeps it for `call()` to apply."""
+        if response.type == SIPMessageType.RESPONSE:
+            self._response_seen(response, str(call_id).strip())
+        self._queue_final(call_id, response)
 
     def message_from_raw(self, raw: bytes) -> Any:
         """Fix 17: a request too large gets 513, one the library cannot parse 400."""
@@ -970,7 +1067,7 @@ class SipPhone:
         self._pacer = self._phone.pacer = RtpPacer(name=f"RTP pacer {listen.port}")  # fix 20
 
     def _incoming(self, call: VoIPCall) -> None:
-        sip_call = SipCall(call, self._fixes.dialogs)
+        sip_call = SipCall(call, self._fixes.dialogs, self._fixes.final_statuses)
         if not sip_call.remote_target_ok():
             logger.warning("[%s] refused: the Contact is not a SIP URI", sip_call.call_id)
             sip_call.refuse_malformed()
@@ -1025,7 +1122,7 @@ class SipPhone:
     def call(self, uri: str) -> SipCall:
         """Place a call (the demo's caller); returns at once, the call rings."""
         try:
-            return SipCall(self._phone.call(uri))
+            return SipCall(self._phone.call(uri), final_statuses=self._fixes.final_statuses)
         except Exception as exc:
             raise SipError(f"cannot call {uri}: {exc}") from exc
 

@@ -455,3 +455,100 @@ def _register_ok(request: str) -> bytes:
         ).encode()
         + b"\r\n\r\n"
     )
+
+
+# Fix 24: the final status of an INVITE the agent sent (a clerk's phone rung by the flow).
+
+
+def _reply(invite: str, status: str, body: str = "", contact: int = 0) -> bytes:
+    """A response to `invite` as a phone would send it (its Via, From, Call-ID, CSeq)."""
+    lines = invite.split("\r\n\r\n", 1)[0].split("\r\n")
+    copied = [ln for ln in lines if ln.split(":")[0] in ("Via", "From", "Call-ID", "CSeq")]
+    to = next(ln for ln in lines if ln.startswith("To:"))
+    head = [f"SIP/2.0 {status}", *copied, f"{to};tag=clerk"]
+    if body:
+        head += [f"Contact: <sip:clerk@127.0.0.1:{contact}>", "Content-Type: application/sdp"]
+    return ("\r\n".join([*head, f"Content-Length: {len(body)}", "", ""]) + body).encode()
+
+
+def _clerk_phone() -> tuple[SipPhone, socket.socket]:
+    """A direct-mode agent whose calls go to a raw UDP socket playing a clerk's phone."""
+    clerk = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    clerk.bind(("127.0.0.1", 0))
+    clerk.settimeout(5)
+    phone = SipPhone(
+        Endpoint("127.0.0.1", udp_port()),
+        lambda _c: None,
+        rtp_ports=(31400, 31420),
+        peer=Endpoint(*clerk.getsockname()),
+    )
+    phone.start(timeout=2)
+    time.sleep(1.2)  # rfcvoip starts its receive loop 1 s after start()
+    return phone, clerk
+
+
+def _dial(phone: SipPhone) -> tuple[list[SipCall], threading.Thread]:
+    """phone.call() waits for the first answer beyond 100: in a thread of its own."""
+    placed: list[SipCall] = []
+    dialling = threading.Thread(target=lambda: placed.append(phone.call("8003")))
+    dialling.start()
+    return placed, dialling
+
+
+@pytest.mark.parametrize(
+    ("status", "ring_first"),
+    [
+        ("486 Busy Here", True),  # the final answer reaches the library's receive loop
+        ("603 Decline", False),  # ... or arrives while call() still waits for the first one
+    ],
+)
+def test_fix_24_the_final_status_of_the_agents_invite_is_kept(
+    status: str, ring_first: bool
+) -> None:
+    """rfcvoip ends the call on a 486 or 603 and forgets the status: a busy clerk looked
+    like one who never answered. What is kept: the status on the SipCall, after the end,
+    and the library's ACK to it."""
+    phone, clerk = _clerk_phone()
+    try:
+        placed, dialling = _dial(phone)
+        invite, peer = clerk.recvfrom(65535)
+        clerk.sendto(_reply(invite.decode(), "100 Trying"), peer)
+        if ring_first:
+            clerk.sendto(_reply(invite.decode(), "180 Ringing"), peer)
+            dialling.join(5)
+            assert placed and placed[0].final_status is None  # ringing: nothing final yet
+            time.sleep(0.3)
+        clerk.sendto(_reply(invite.decode(), status), peer)
+        ack = clerk.recv(65535).decode()
+        dialling.join(5)
+        (call,) = placed
+        wait_until(lambda: call.ended, 5, "the refused call to end")
+        assert ack.startswith("ACK ") and "CSeq: 1 ACK" in ack
+        assert call.final_status == int(status[:3])
+    finally:
+        phone.stop()
+        clerk.close()
+
+
+def test_fix_24_an_answered_call_has_no_final_status() -> None:
+    phone, clerk = _clerk_phone()
+    try:
+        placed, dialling = _dial(phone)
+        invite, peer = clerk.recvfrom(65535)
+        sdp = (
+            "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+            "m=audio 40002 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n"
+        )
+        ok = _reply(invite.decode(), "200 OK", sdp, contact=clerk.getsockname()[1])
+        clerk.sendto(ok, peer)
+        assert clerk.recv(65535).startswith(b"ACK ")
+        dialling.join(5)
+        (call,) = placed
+        wait_until(lambda: call.answered, 5, "the answer")
+        assert call.final_status is None
+        call.hangup()
+        assert clerk.recv(65535).startswith(b"BYE ")
+        assert call.final_status is None  # the BYE's 200 is not the INVITE's
+    finally:
+        phone.stop()
+        clerk.close()

@@ -29,7 +29,6 @@ from sqlalchemy import select
 
 from hotline.content import load_content
 from hotline.settings import Settings
-from ivr.sip_adapter import SipCall
 from recorder.models import (
     AnsweredBy,
     Call,
@@ -51,10 +50,9 @@ FLOW = {
     "agent__mode": '"flow"',
     "organization__opening_hours": '"00:00-24:00"',  # never after hours in these tests
 }
-#: How a phone's 486 shows in call_legs: "busy" once ivr/sip_adapter.py gives the final
-#: status of an outgoing INVITE (SipCall.final_status); until then the agent cannot tell
-#: a 486 from any other refusal, and records it as no answer (the flow moves on the same).
-REFUSED = LegResult.BUSY if hasattr(SipCall, "final_status") else LegResult.NO_ANSWER
+#: How a phone's 486 shows in call_legs: busy, from the final status of the agent's
+#: INVITE (SipCall.final_status, adapter fix 24), not a phone that never answered.
+REFUSED = LegResult.BUSY
 
 
 @contextmanager
