@@ -392,9 +392,7 @@ class CallMedia:
 
     def _leg_refused(self, leg: _Leg) -> None:
         """A clerk's phone ended the leg before the bridge: busy, no answer, or unreachable."""
-        # SipCall.final_status: the final answer to its INVITE (486, 603, 487...). Read with
-        # getattr only because tests/test_call_media.py's FakeCall does not declare it yet.
-        status: int | None = getattr(leg.call, "final_status", None)
+        status = leg.call.final_status  # the final answer to its INVITE (486, 603, 487...)
         result = leg_result(status)
         logger.info(
             "[%s] clerk's phone ended %s unanswered (%s, SIP %s)",

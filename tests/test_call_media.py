@@ -32,6 +32,7 @@ class FakeCall:
         self.ended = False
         self.answered = True
         self.hung_up = False
+        self.final_status: int | None = None
 
     def write(self, pcm: bytes) -> None:
         self.sent += pcm

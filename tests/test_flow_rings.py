@@ -128,7 +128,7 @@ def test_call_media_reports_a_refused_leg_as_busy_or_no_answer(
     call, clerk = FakeCall(), FakeCall("leg")
     clerk.answered = False
     if status is not None:
-        clerk.final_status = status  # type: ignore[attr-defined]
+        clerk.final_status = status
     h = Harness(tmp_path, call, dial=clerk)
     h.react[event] = lambda _e: h.media.hangup("done")
     h.media.dial("leg-1", "sip:8101@127.0.0.1", "x", timeout_s=20)
