@@ -27,7 +27,7 @@ from admin.calls import staff_choices
 from admin.db import get_session, settings, zone
 from admin.forms import EntryForm, choices
 from admin.security import requires
-from recorder.models import Call, EntryRevision, LogEntry, Recording, Role
+from recorder.models import Call, EntryRevision, LogEntry, Recording, Role, User
 from recorder.reception_log import original_values
 
 logger = logging.getLogger(__name__)
@@ -79,11 +79,16 @@ def show(entry_id: int) -> ResponseReturnValue:
 
 def _render(entry: LogEntry, form: EntryForm, status: int = 200) -> ResponseReturnValue:
     call = entry.call
+    legs = sorted(call.legs, key=lambda leg: leg.seq) if call else []
+    ids = {leg.user_id for leg in legs if leg.user_id is not None}
+    users = get_session().scalars(select(User).where(User.id.in_(ids))).all() if ids else []
     return (
         render_template(
             "entries/show.html",
             entry=entry,
             form=form,
+            legs=legs,
+            clerk_names={user.id: user.display_name for user in users},
             locked=_locked(entry),
             recordings=call.recordings if call else [],
             transcripts=sorted(call.transcripts, key=lambda t: t.channel) if call else [],

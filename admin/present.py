@@ -108,6 +108,19 @@ DISPOSITION_LABELS = {
 }
 
 
+LEG_RESULT_LABELS = {
+    "answered": _l("Answered"),
+    "busy": _l("Busy"),
+    "no_answer": _l("No answer"),
+    "failed": _l("Could not be reached"),
+}
+
+
+def leg_result_label(value: object) -> str:
+    key = getattr(value, "value", value)
+    return str(LEG_RESULT_LABELS.get(str(key), str(key)))
+
+
 def disposition_label(value: object) -> str:
     key = getattr(value, "value", value)
     return str(DISPOSITION_LABELS.get(str(key), str(key)))

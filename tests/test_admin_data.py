@@ -11,7 +11,16 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from recorder import db
-from recorder.models import AuditEvent, Complaint, EntryRevision, LogEntry, User
+from recorder.models import (
+    AuditEvent,
+    Call,
+    CallLeg,
+    Complaint,
+    EntryRevision,
+    LegResult,
+    LogEntry,
+    User,
+)
 from tests.browser import desk
 from tests.test_admin import Desk, both_fixture, build, web_fixture
 
@@ -62,6 +71,41 @@ def test_reclassifying_writes_revisions_and_registers_a_complaint(both: Desk) ->
     notice = web.client.get(f"/complaints/{complaint.id}/notice").text
     assert "TS-2026-0001" in notice and "客户投诉处理通知单" in notice
     assert "TS-2026-0001" in web.client.get("/complaints/?year=2026").text
+
+
+def test_the_entry_shows_how_the_call_was_answered_and_who_was_rung(web: Desk) -> None:
+    """What a supervisor checks on the entry: the rings before the answer, the caller's
+    audio quality as received, and each duty clerk rung in order with ring time and result."""
+    with web.app.sessions.begin() as session:
+        entry = session.get_one(LogEntry, web.seeded.entry)
+        call = session.get_one(Call, entry.call_pk)
+        call.ring_count = 2
+        call.rtp_packets_received, call.rtp_packets_lost, call.rtp_jitter_ms = 1500, 3, 2.46
+        for seq, (ext, user, seconds, result) in enumerate(
+            [
+                ("8003", None, 0.9, LegResult.BUSY),
+                ("8002", web.seeded.clerk, 2.5, LegResult.ANSWERED),
+            ],
+            start=1,
+        ):
+            session.add(
+                CallLeg(
+                    call_pk=call.id,
+                    seq=seq,
+                    extension=ext,
+                    user_id=user,
+                    rang_at=call.invite_at,
+                    ring_seconds=seconds,
+                    result=result,
+                )
+            )
+    web.login("clerk")
+    page = web.client.get(f"/entries/{web.seeded.entry}").text
+    assert "响铃 2 声后接听" in page
+    assert "来电音频：1500 个包，丢失 3 个，抖动 2.5 毫秒" in page
+    rows = page[page.index("已呼叫的客服") :]
+    assert rows.index("8003") < rows.index("8002")  # in the order they were rung
+    assert "占线" in rows and "0.9" in rows and "王芳" in rows and "2.5" in rows
 
 
 def test_saving_unchanged_writes_no_revision(web: Desk) -> None:
