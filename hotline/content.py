@@ -47,6 +47,9 @@ class Category(_Data):
     #: A thing and a fault said close together (电梯 ... 不动了) count as one keyword hit.
     things: list[str] = Field(default_factory=list)
     faults: list[str] = Field(default_factory=list)
+    #: Keywords that say what a nuisance does (吵得, 熏得, 睡不着): not counted when another
+    #: category found a thing and its fault in the same request (窗户关不上…吵得很 is a repair).
+    effects: list[str] = Field(default_factory=list)
     #: Said in any request of a call, this category is the call's (a complaint).
     escalates: bool = False
     #: Urgency (safety, leak) is raised only for calls of these categories.

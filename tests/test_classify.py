@@ -206,6 +206,57 @@ def test_round_four_fixes(content: Content, said: str, category: str, urgency: s
 
 
 @pytest.mark.parametrize(
+    ("said", "category", "urgency"),
+    [
+        # Round 5 (causes found in held-out4), each in words held-out4 does not hold.
+        # A lift that drops or holds someone, water in a socket, a wall coming down: safety.
+        ("我们楼电梯刚才猛地往下一坠吓死人了", "repair", "safety"),
+        ("电梯卡在三楼了里面困着人", "repair", "safety"),
+        ("厨房的插座进水了摸一下就麻手", "repair", "safety"),
+        ("小区北边的围墙裂开了快要塌了", "repair", "safety"),
+        ("楼下的门禁被人砸坏了", "repair", "safety"),
+        ("我要投诉电梯的年检合格证早就过期了", "complaint", "safety"),
+        ("有人在楼道里烧东西火星到处飞你们得管管", "complaint", "safety"),
+        # Water where it should not be, sprinklers spraying, no hot water: repairs.
+        ("车库的喷淋一直往外喷水", "repair", "safety"),
+        ("我家地下室进水了", "repair", "leak"),
+        ("热水器只有凉水了", "repair", "normal"),
+        # Doors that sag, creaking play equipment: repairs, not nothing.
+        ("我家入户门下沉了关起来很费劲", "repair", "normal"),
+        ("儿童乐园的滑梯咯吱咯吱响", "repair", "normal"),
+        # A fault's noise or smell is a repair, not a complaint (effects).
+        ("卧室窗户关不上了晚上吵得没法睡", "repair", "normal"),
+        ("卫生间地漏返臭味熏得人头疼", "repair", "normal"),  # 地漏 is no leak
+        ("楼上装修吵得我睡不着", "complaint", "normal"),  # no fault said: a complaint
+        # Nuisance and service failures asked to be dealt with: complaints.
+        ("门口那些流浪猫你们管一管", "complaint", "normal"),
+        ("保安都干什么吃的车子被刮了都不知道", "complaint", "normal"),
+        ("你们收物业费收错了还不承认", "complaint", "normal"),
+        ("这事我跟你们说了三道了", "complaint", "normal"),
+        # Praise without 表扬.
+        ("新换的门禁挺好用的谢谢", "praise", "normal"),
+        ("物业新来的主管老好了一讲就办", "praise", "normal"),
+        ("楼下花坛弄得真漂亮辛苦你们了", "praise", "normal"),
+        # Services: sending something away, locked out with the key inside.
+        ("我有个包裹想寄到北京你们能帮忙寄吗", "convenience", "normal"),
+        ("门关上了钥匙还在屋里", "convenience", "normal"),
+        # Asking whether a permit is needed is an inquiry, even about moving.
+        ("搬家的话要不要开证明", "inquiry", "normal"),
+        # Wrong numbers, sales calls, lost and found: other.
+        ("请问是李老师家吗", "other", "normal"),
+        ("我们是装修公司的想跟物业谈合作", "other", "normal"),
+        ("您好您的手机套餐可以免费升级", "other", "normal"),
+        ("我在花园里捡到一把钥匙", "other", "normal"),
+        # 然后 starts another request: a leak after an order for water still raises urgency.
+        ("先给我送桶水然后我家水管漏水了", "convenience", "leak"),
+    ],
+)
+def test_round_five_fixes(content: Content, said: str, category: str, urgency: str) -> None:
+    found = classify.classify(said, content.categories)
+    assert (found.category, found.urgency) == (category, urgency), found.hits
+
+
+@pytest.mark.parametrize(
     ("said", "negated"),
     [
         ("不是漏水", True),
@@ -271,6 +322,14 @@ def test_keywords_with_a_gap() -> None:
         ("maybe you could add more bicycle racks near the gate", "suggestion", "normal"),
         ("can you pass a message to the manager that i will come tomorrow", "message", "normal"),
         ("i need someone to clean my apartment next week", "convenience", "normal"),
+        # round 5
+        ("we wanted to thank the gardeners the flowers look great", "praise", "normal"),
+        (
+            "maybe the management could send a notice before cutting the power",
+            "suggestion",
+            "normal",
+        ),
+        ("please tell the manager I called about the parking card", "message", "normal"),
     ],
 )
 def test_english_general_fixes(content: Content, said: str, category: str, urgency: str) -> None:
@@ -307,6 +366,7 @@ FLOORS = {
     "utterances_heldout.tsv": {"category": 0.95, "urgency": 0.95},  # read in round 2
     "utterances_heldout2.tsv": {"category": 0.80, "urgency": 0.95},
     "utterances_heldout3.tsv": {"category": 0.95, "urgency": 0.95},  # read in round 4
+    "utterances_heldout4.tsv": {"category": 0.95, "urgency": 0.95},  # read in round 5
 }
 
 

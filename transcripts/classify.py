@@ -53,6 +53,10 @@ CLAUSE_NEGATOR, CLAUSE_REACH = "不是", 3
 PAUSE = " "
 #: After a thing these make it a place: 单元门口的灯 is about a lamp, 电梯旁边 about a spot.
 PLACE_SUFFIXES = ("口", "旁", "边", "厅")
+#: Joins a thing and its fault in a hit's word (电梯+不动).
+PAIRED = "+"
+#: What stands for a thing named inside a fault's window (卫生间地漏 … : 地 and 漏 are no fault).
+THING_MASK = "\x00"
 
 
 @dataclass(frozen=True)
@@ -116,14 +120,23 @@ def find(text: str, keyword: str) -> list[Hit]:
     ]
 
 
+def _without_things(window: str, things: Sequence[str]) -> str:
+    """The window with the things said in it blanked: the 漏 of 地漏 is no leak (one-character
+    things stay: 水 in 全是水 is the fault itself)."""
+    for thing in things:
+        if len(thing) > 1 and thing in window:
+            window = window.replace(thing, THING_MASK * len(thing))
+    return window
+
+
 def _pairs(text: str, things: Sequence[str], faults: Sequence[str]) -> list[Hit]:
     found = []
     for thing in things:
         for said in find_all(text, (thing,)):
-            window = text[said.end : said.end + FAULT_WINDOW]
+            window = _without_things(text[said.end : said.end + FAULT_WINDOW], things)
             fault = next(
                 (
-                    Hit(f"{thing}+{f}", said.start, said.end + m.end())
+                    Hit(f"{thing}{PAIRED}{f}", said.start, said.end + m.end())
                     for f in faults
                     for m in _pattern(f).finditer(window)
                     if not negated(text, said.end + m.start(), FAULT_NEGATORS)
@@ -148,7 +161,20 @@ def _hits(text: str, rules: CategoryRules) -> dict[str, list[Hit]]:
         found += _pairs(text, category.things, category.faults)
         if found:
             hits[category.key] = found
-    return _without_courtesy(hits, rules.speech.courtesy)
+    return _without_courtesy(_without_effects(hits, rules), rules.speech.courtesy)
+
+
+def _without_effects(hits: dict[str, list[Hit]], rules: CategoryRules) -> dict[str, list[Hit]]:
+    """Drops a nuisance's effects (吵得, 熏得) where another category found a thing and its
+    fault: the noise of a window that will not shut is a repair, not a complaint."""
+    paired = {key for key, found in hits.items() if any(PAIRED in hit.word for hit in found)}
+    kept = {}
+    for key, found in hits.items():
+        effects = rules.by_key(key).effects if paired - {key} else []
+        remaining = [hit for hit in found if hit.word not in effects]
+        if remaining:
+            kept[key] = remaining
+    return kept
 
 
 def _without_courtesy(hits: dict[str, list[Hit]], courtesy: Sequence[str]) -> dict[str, list[Hit]]:

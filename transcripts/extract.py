@@ -26,6 +26,7 @@ SURNAMES = frozenset(
     "闻位厉伊仝区郜海阚花权强帅屠豆朴盖练廉禹井祖漆巴丰支卿国狄平计索宣晋相初门云容敬来扈晁芮都普阙"
     "浦戈伏鹿薄邸雍辜羊阿乌母裘亓修邰赫杭况那宿鲜印逯隆茹诸战慕危玉银亢嵇公哈湛宾戎勾茅利於呼居揭干"
     "傅赖洪萧阎凤鄂钮尉巢郦钦寿"  # frequent ones the first list missed (傅, 赖, 洪 are in the top 100)
+    "贝"
 )
 COMPOUND_SURNAMES = (
     "欧阳",
@@ -88,7 +89,14 @@ _STAFF_ROLES = (
     "你们的",
     "物业的",
 )
-_SURNAME_SAID = re.compile(r"(?:免贵|我|本人|我们家|我家)?姓([\u4e00-\u9fff]{1,3})")
+#: The caller's own surname: 我姓王, 免贵姓欧阳; said again after a slip (我姓伍 不对 我姓武),
+#: the last one counts.
+_SURNAME_MINE = re.compile(r"(?:免贵|我|本人|我们家|我家)姓([\u4e00-\u9fff]{1,3})")
+#: 姓王 said without 我 (业主姓田) is the caller's unless its clause names someone else
+#: (房东姓滕, 对面姓秦的, 楼上那家姓马的, 失主是六栋的姓罗) or it names a person (姓马的).
+_SURNAME_SAID = re.compile(r"姓([\u4e00-\u9fff]{1,3})")
+_THIRD_PARTY = ("房东", "那家", "那户", "对面", "楼上", "楼下", "隔壁", "邻居", "失主", "他", "她")
+THIRD_PARTY_REACH = 8
 _SURNAME_TITLE = re.compile(rf"(?={_TITLES})")
 #: 我叫王建国, 叫我小王就行: the first characters of a full name are the surname.
 _FULL_NAME = re.compile(r"(?:我叫|叫我)(?:老|小)?(?=[\u4e00-\u9fff])")
@@ -99,6 +107,12 @@ _ADDRESS_OF = re.compile(r"(?:栋|幢|号楼|座|单元|室|[零〇幺一二三�
 _CLAUSE_END = re.compile(r"[我你他她，,。]")
 SELF_REACH = 24
 _SELF_OLD_YOUNG = re.compile(r"我(?:是|就是)(?:老|小)(?=[\u4e00-\u9fff])")
+#: 我这边是某某保险的客户经理小赵: a caller who gives a job title before the name.
+_SELF_ROLE = re.compile(
+    r"我(?:是|就是|这边是)[^我你他她，,。]{0,14}?(?:经理|专员|顾问|主管|业务员|助理)(?:老|小)?"
+)
+#: After 姓 nothing but a name is said, except these (姓名 is a form's field).
+_NOT_AFTER_XING: tuple[str, ...] = ("名",)
 #: Words after 我是…的 that are no name, though their first character can be a surname.
 _NOT_NAMES = (
     "房东",
@@ -129,7 +143,8 @@ _DASHED = re.compile(r"(?<![\d-])([1-9]\d{0,2})-(\d{1,2})-(\d{3,4})(?![\d-])")
 _GATE = re.compile(r"[的\s]*(\d{1,2})门(?![口卫禁铃锁前外])")
 _BUILDING = re.compile(r"(\d{1,3})\s*(?:栋|幢|号楼|座|号院|#楼)")
 _UNIT = re.compile(r"(\d{1,2})\s*单元")
-_ROOM_AFTER = re.compile(r"^[的之\s-]*(\d{3,4})(?:室|号|房)?(?!\d)")
+#: The room said after the building or unit, perhaps after its floor (十二楼的一二零三).
+_ROOM_AFTER = re.compile(r"^[的之\s-]*(?:\d{1,2}[楼层][的之\s-]*)?(\d{3,4})(?:室|号|房)?(?!\d)")
 _ROOM_PLAIN = re.compile(r"(?<!\d)(\d{3,4})\s*(?:室|房间)")
 _PHONE_DIGITS = re.compile(r"(?<!\d)(0\d{2,3}[-\s]?\d{7,8}|1\d{10}|\d{7,8})(?!\d)")
 _TIMES = re.compile(
@@ -156,25 +171,40 @@ def surname(text: str) -> str | None:
     for spelled, name in SPELLED.items():
         if f"{spelled}{name}" in text or (f"姓{spelled}" in text):
             return name
-    for match in _SURNAME_SAID.finditer(text):
-        start = match.start(1)
-        for compound in COMPOUND_SURNAMES:
-            if text.startswith(compound, start):
-                return compound
-        if text[start] in SURNAMES and not text.startswith("姓名", match.start()):
-            return text[start]
+    for mine in reversed(list(_SURNAME_MINE.finditer(text))):
+        if (given := _name_at(text, mine.start(1), _NOT_AFTER_XING)) is not None:
+            return given
+    for xing in _SURNAME_SAID.finditer(text):
+        if _someone_else(text, xing.start()) or text.startswith("姓名", xing.start()):
+            continue
+        if (given := _name_at(text, xing.start(1), _NOT_AFTER_XING)) is not None:
+            return given
     for match in _SURNAME_TITLE.finditer(text):
         at = match.start()
         size = 2 if text[max(0, at - 2) : at] in COMPOUND_SURNAMES else 1
         if at < size or (size == 1 and text[at - 1] not in SURNAMES):
             continue
-        if not text[: at - size].endswith(_STAFF_ROLES):
+        before = text[: at - size]
+        if not (before.endswith(_STAFF_ROLES) or before.removesuffix("的").endswith(_STAFF_ROLES)):
             return text[at - size : at]
-    for pattern in (_FULL_NAME, _SELF_OLD_YOUNG):
+    for pattern in (_FULL_NAME, _SELF_OLD_YOUNG, _SELF_ROLE):
         for match in pattern.finditer(text):
             if (said := _name_at(text, match.end())) is not None:
                 return said
     return _named_after_address(text)
+
+
+def _someone_else(text: str, at: int) -> bool:
+    """The 姓 at `at` names a third party: 房东姓滕, 对面姓秦的, 失主是六栋的姓罗."""
+    clause = text[max(0, at - THIRD_PARTY_REACH) : at]
+    clause = clause[clause.rfind("我") + 1 :]
+    return any(word in clause for word in _THIRD_PARTY) or _a_person(text, at)
+
+
+def _a_person(text: str, at: int) -> bool:
+    """姓马的 (the one called Ma): a person pointed at, not a name given."""
+    name = next((c for c in COMPOUND_SURNAMES if text.startswith(c, at + 1)), text[at + 1 : at + 2])
+    return text.startswith("的", at + 1 + len(name))
 
 
 def _named_after_address(text: str) -> str | None:
@@ -197,12 +227,13 @@ def _named_after_address(text: str) -> str | None:
     return None
 
 
-def _name_at(text: str, start: int) -> str | None:
+def _name_at(text: str, start: int, not_names: tuple[str, ...] | None = None) -> str | None:
     """The surname that begins at `start`, if a name begins there."""
     for compound in COMPOUND_SURNAMES:
         if text.startswith(compound, start):
             return compound
-    if start < len(text) and text[start] in SURNAMES and not text.startswith(_NOT_NAMES, start):
+    not_names = _NOT_NAMES if not_names is None else not_names
+    if start < len(text) and text[start] in SURNAMES and not text.startswith(not_names, start):
         return text[start]
     return None
 

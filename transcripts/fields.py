@@ -71,6 +71,8 @@ _EN_KEYWORDS = {  # checked in this order: a complaint about a repair is a compl
         "great work",
         "good job",
         "appreciate",
+        "wanted to thank",
+        "thank the",
     ),
     "suggestion": (
         "suggest",
@@ -91,6 +93,9 @@ _EN_KEYWORDS = {  # checked in this order: a complaint about a repair is a compl
         "it would help",
         "why don't you",
         "how about",
+        "maybe the",
+        "could send",
+        "should send",
     ),
     "convenience": (
         "parcel",
@@ -157,6 +162,9 @@ _EN_KEYWORDS = {  # checked in this order: a complaint about a repair is a compl
         "ask her to call",
         "give him a message",
         "give her a message",
+        "please tell",
+        "could you tell him",
+        "could you tell her",
     ),
     "inquiry": (
         "how do i",

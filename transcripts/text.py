@@ -19,7 +19,20 @@ _CJK = r"\u3400-\u9fff\uf900-\ufaff"
 _SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}\d])|(?<=\d)\s+(?=[{_CJK}\d])")
 _SPACES = re.compile(r"\s+")
 #: Sounds and fillers residents say while thinking; dropped from summaries.
-FILLERS = ("嗯", "呃", "啊", "哦", "那个", "这个", "就是说", "就是", "然后呢", "的话", "怎么说呢")
+FILLERS = (
+    "嗯",
+    "呃",
+    "啊",
+    "哦",
+    "那个啥",
+    "那个",
+    "这个",
+    "就是说",
+    "就是",
+    "然后呢",
+    "的话",
+    "怎么说呢",
+)
 #: Numbers said digit by digit (phone and room numbers: 零二一…, 幺三八…, 五零一):
 #: converted here, because cn2an drops a leading 零.
 _DIGIT_RUN = re.compile(r"[零〇幺一二三四五六七八九]{3,}")
