@@ -120,3 +120,17 @@ def test_dropped_when_the_rules_already_know_the_lines(content: Content, tmp_pat
     assert report.no_evidence == 0 and report.saved is None
     assert not (tmp_path / MODEL_FILE).exists()
     assert "the rules stay in use alone" in "\n".join(training_lines(report))
+
+
+def test_held_out_lines_decide_when_given(content: Content, tmp_path: Path) -> None:
+    """Folds of lines the rules were written on favour the rules (here: every example has a
+    keyword); lines nobody tuned the rules on, where the rules find nothing, decide instead."""
+    known = [(f"{said}我要投诉", "complaint") for said, _ in TINY] + TINY
+    unseen = [(UNSEEN_PRAISE, "praise"), ("菜市场门口多摆几张长椅", "suggestion")]
+    report = train(known, content.categories, tmp_path, corrections_count=0, holdout=unseen)
+    assert report.holdout is not None and report.holdout.examples == 2
+    assert report.holdout.rules_accuracy == 0.0  # the rules find nothing in either line
+    assert report.holdout.combined_accuracy == 1.0 and report.saved is not None
+    figures = json.loads((tmp_path / FIGURES_FILE).read_text())
+    assert figures["holdout"]["combined_accuracy"] == 1.0
+    assert "(this decides)" in "\n".join(training_lines(report))

@@ -43,6 +43,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         help="train: a labelled TSV (text, category, ...) as well; may be repeated",
     )
+    parser.add_argument(
+        "--holdout",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="train: labelled lines the rules were never written on; they decide (repeatable)",
+    )
 
 
 def _train(args: argparse.Namespace, app: App) -> int:
@@ -54,8 +61,13 @@ def _train(args: argparse.Namespace, app: App) -> int:
     count = len(examples)
     for path in args.labelled:
         examples += learned.read_labelled(Path(path))
+    holdout = [example for path in args.holdout for example in learned.read_labelled(Path(path))]
     report = learned.train(
-        examples, app.content.categories, app.settings.paths.data_dir / "models", count
+        examples,
+        app.content.categories,
+        app.settings.paths.data_dir / "models",
+        count,
+        holdout=holdout,
     )
     for line in training_lines(report):
         print(line)
@@ -84,6 +96,13 @@ def training_lines(report: learned_module.TrainingReport) -> list[str]:
         "clerks' corrections are lines the desk got wrong: the rules' figure there is "
         "pessimistic)"
     )
+    if report.holdout is not None:
+        held = report.holdout
+        lines.append(
+            f"held-out lines (--holdout, never used to write the rules): {held.examples}, "
+            f"rules {held.rules_accuracy:.3f}, rules + fallback {held.combined_accuracy:.3f} "
+            "(this decides)"
+        )
     if report.saved:
         lines.append(
             f"the rules with the learned fallback beat the rules alone: saved to {report.saved} "
