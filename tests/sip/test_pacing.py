@@ -174,16 +174,17 @@ def test_a_key_press_is_rfc_4733_events_ending_three_times() -> None:
 
 
 def _rtp_streams(capture: Path) -> dict[tuple[int, int], np.ndarray]:
-    """(source port, destination port) -> rows of (time, seq, timestamp, pt, marker, payload head)."""
+    """(source port, destination port) -> rows of (time, seq, timestamp, pt, marker).
+
+    The RTP header is read from the UDP payload here: tshark's RTP heuristic takes a
+    stream sent to an odd port for RTCP, and the calls' ports are whatever is free."""
     out = subprocess.run(
         [
             require_tool("tshark"),
             "-r",
             str(capture),
-            "--enable-heuristic",
-            "rtp_udp",
             "-Y",
-            "rtp && ip.src == 127.0.0.1",
+            "udp && !sip && ip.src == 127.0.0.1",
             "-T",
             "fields",
             "-e",
@@ -193,13 +194,7 @@ def _rtp_streams(capture: Path) -> dict[tuple[int, int], np.ndarray]:
             "-e",
             "udp.dstport",
             "-e",
-            "rtp.seq",
-            "-e",
-            "rtp.timestamp",
-            "-e",
-            "rtp.p_type",
-            "-e",
-            "rtp.marker",
+            "udp.payload",
         ],
         capture_output=True,
         text=True,
@@ -208,9 +203,14 @@ def _rtp_streams(capture: Path) -> dict[tuple[int, int], np.ndarray]:
     ).stdout
     rows: dict[tuple[int, int], list[list[float]]] = {}
     for line in out.splitlines():
-        at, src, dst, seq, stamp, ptype, marker = line.split("\t")
+        at, src, dst, payload = [*line.split("\t"), ""][:4]
+        head = bytes.fromhex(payload.replace(":", "")[:24])
+        if len(head) < 12 or head[0] >> 6 != 2:
+            continue  # not RTP version 2
+        seq = int.from_bytes(head[2:4], "big")
+        stamp = int.from_bytes(head[4:8], "big")
         rows.setdefault((int(src), int(dst)), []).append(
-            [float(at), int(seq), int(stamp), int(ptype), marker in ("1", "True")]
+            [float(at), seq, stamp, head[1] & 0x7F, head[1] >> 7]
         )
     return {key: np.array(value) for key, value in rows.items()}
 
