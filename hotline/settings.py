@@ -112,6 +112,9 @@ class SipSettings(_Section):
     rtp_port_low: int = Field(default=10000, ge=1024, le=65535)
     rtp_port_high: int = Field(default=20000, ge=1024, le=65535)
     codecs: list[Literal["PCMU", "PCMA"]] = Field(default=["PCMU", "PCMA"])
+    #: Who puts outgoing RTP on the wire: a small process of its own, at each packet's
+    #: deadline ("process", audio 10 ms later), or the agent's pacer thread ("thread").
+    rtp_sender: Literal["process", "thread"] = "process"
     #: The duty clerks' extensions, tried in order by the bridge (issue 5).
     clerk_uri_template: str = "sip:{extension}@{registrar}"
 

@@ -18,19 +18,30 @@ A stream that is not sending (held: the agent's side is recvonly) keeps its
 deadlines; its packets are skipped (`skip`), so after the unhold it goes on
 where the clock is, without a burst.
 
+With a sender process (fix 28, ivr/rtp_sender.py) the packets are built
+`lead` seconds before their deadlines and the child puts each on the wire at
+its deadline: the thread's late wake-ups and the interpreter lock no longer
+show on the wire. Should the child go, the thread sends again itself.
+
 Nothing here knows rfcvoip: the adapter's `_PacedRTPClient` is a
-`PacedStream`. The clock and the wait are seams for tests.
+`PacedStream`, whose packets come back through `transmit`. The clock and the
+wait are seams for tests.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import logging
 import math
+import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ivr.rtp_sender import LEAD_S, Packet, RtpSender, SenderGone
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +81,12 @@ class _Schedule:
     stream: PacedStream
     first: int
     """The stream's first deadline is `first` periods after the clock's zero."""
+    key: int = 0
+    """The stream's name to the sender process."""
     sent: int = 0
     """Packet deadlines passed so far (sent or skipped)."""
+    sock: socket.socket | None = field(default=None, compare=False)
+    """The socket the sender process was given for this stream."""
 
     def deadline(self) -> float:
         # Whole periods, so streams on one grid share the exact same float: their
@@ -87,26 +102,71 @@ class RtpPacer:
         clock: Callable[[], float] = time.monotonic,
         max_burst: float = MAX_BURST_S,
         name: str = "RTP pacer",
+        sender: RtpSender | None = None,
+        lead: float = LEAD_S,
     ) -> None:
         self._clock = clock
         self._max_burst = max_burst
         self._name = name
         self._lock = threading.Lock()
         self._schedules: list[_Schedule] = []
+        self._keys = itertools.count(1)
         self._wake = threading.Event()
         self._stopping = False
         self._thread: threading.Thread | None = None
+        self._sender = sender
+        self._lead = lead
+        self._serving: _Schedule | None = None
+        self._batch: list[Packet] = []
+
+    @property
+    def sender(self) -> RtpSender | None:
+        """The sender process the packets go through; None: this thread sends them."""
+        return self._sender
 
     def add(self, stream: PacedStream) -> None:
         """Pace `stream` from its period's next multiple on the clock."""
         first = math.ceil(self._clock() / stream.period)
         with self._lock:
-            self._schedules.append(_Schedule(stream, first))
+            self._schedules.append(_Schedule(stream, first, next(self._keys)))
         self._wake.set()
 
     def remove(self, stream: PacedStream) -> None:
         with self._lock:
+            gone = [s for s in self._schedules if s.stream is stream]
             self._schedules = [s for s in self._schedules if s.stream is not stream]
+        sender = self._sender
+        if sender is not None:
+            for schedule in gone:
+                sender.close(schedule.key)
+
+    def transmit(
+        self, stream: PacedStream, sock: socket.socket, address: Any, packet: bytes
+    ) -> None:
+        """Put a stream's packet on the wire: now, or at its deadline through the sender.
+
+        Only packets built by this pacer's thread for a deadline go to the sender;
+        anything else (and everything once the sender is gone) is sent at once.
+        """
+        schedule = self._serving
+        sender = self._sender
+        if (
+            schedule is None
+            or schedule.stream is not stream
+            or sender is None
+            or threading.current_thread() is not self._thread
+        ):
+            _send_now(sock, address, packet)
+            return
+        if schedule.sock is not sock or not sender.is_open(schedule.key):
+            try:
+                sender.open(schedule.key, sock)
+            except SenderGone:
+                self._sender_gone()
+                _send_now(sock, address, packet)
+                return
+            schedule.sock = sock
+        self._batch.append((schedule.key, schedule.deadline(), address, packet))
 
     def streams(self) -> int:
         with self._lock:
@@ -145,16 +205,55 @@ class RtpPacer:
                     lost,
                 )
             for _ in range(due - lost):
-                stream.send_next()
+                self._serving = schedule
+                try:
+                    stream.send_next()
+                finally:
+                    self._serving = None
                 schedule.sent += 1
         except Exception:  # one broken stream must not stop every call's audio
             logger.exception("an RTP stream failed; it is no longer paced")
             return False
         return True
 
+    def _flush(self) -> None:
+        """Hand the packets built this round to the sender (sent now if it is gone)."""
+        batch, self._batch = self._batch, []
+        if not batch:
+            return
+        sender = self._sender
+        if sender is not None:
+            try:
+                sender.send(batch)
+                return
+            except SenderGone:
+                self._sender_gone()
+        with self._lock:
+            sockets = {s.key: s.sock for s in self._schedules}
+        for key, _deadline, address, packet in batch:  # up to `lead` early, not lost
+            sock = sockets.get(key)
+            if sock is not None:
+                _send_now(sock, address, packet)
+
+    def _sender_gone(self) -> None:
+        if self._sender is not None:
+            logger.error(
+                "%s: the RTP sender process is gone; this thread sends the packets now "
+                "(what it held, up to %.0f ms of each call's audio, is lost)",
+                self._name,
+                1e3 * self._lead,
+            )
+        self._sender = None
+
     def start(self) -> None:
         if self._thread is not None:
             return
+        if self._sender is not None:
+            try:
+                self._sender.start()
+            except OSError:
+                logger.exception("%s: no RTP sender process; this thread sends", self._name)
+                self._sender = None
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
         self._thread.start()
@@ -165,15 +264,26 @@ class RtpPacer:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        if self._sender is not None:
+            self._sender.stop()
 
     def _run(self) -> None:
         while not self._stopping:
-            next_due = self.run_due(self._clock())
+            lead = self._lead if self._sender is not None else 0.0
+            next_due = self.run_due(self._clock() + lead)
+            self._flush()
             if next_due is None:
                 self._wake.wait()
             else:
-                self._wake.wait(max(0.0, next_due - self._clock()))
+                self._wake.wait(max(0.0, next_due - lead - self._clock()))
             self._wake.clear()
+
+
+def _send_now(sock: socket.socket, address: Any, packet: bytes) -> None:
+    # The far end's port closed (it hung up: ICMP) or the socket was closed by a
+    # hang-up meanwhile: the call's own thread sees the end.
+    with contextlib.suppress(OSError):
+        sock.sendto(packet, address)
 
 
 def key_press_payloads(

@@ -94,6 +94,7 @@ def build_agent(app: App) -> tuple[Agent, SipPhone]:
         peer=None if sip.registrar else _clerks_host(sip.clerk_uri_template),
         codecs=sip.codecs,
         register_expires=sip.register_expires,
+        rtp_sender=sip.rtp_sender,
     )
     return agent, phone
 

@@ -12,7 +12,14 @@ from typing import Any
 import pytest
 
 from ivr import sip_wire
-from ivr.sip_adapter import Endpoint, SipCall, SipPhone, _Phone, unique_call_id
+from ivr.sip_adapter import (
+    Endpoint,
+    SipCall,
+    SipPhone,
+    _Phone,
+    packet_time_ms,
+    unique_call_id,
+)
 from tests.sip.conftest import udp_port
 from tests.support.processes import wait_until
 
@@ -552,3 +559,23 @@ def test_fix_24_an_answered_call_has_no_final_status() -> None:
     finally:
         phone.stop()
         clerk.close()
+
+
+@pytest.mark.parametrize(
+    ("attributes", "ptime"),
+    [
+        ({"ptime": "30"}, 30),
+        ({"ptime": " 10 "}, 10),
+        ({"ptime": "60"}, 60),
+        ({}, 20),
+        ({"ptime": "25"}, 20),  # not whole 10 ms
+        ({"ptime": "200"}, 20),  # more than a jitter buffer wants
+        ({"ptime": "abc"}, 20),
+        ({"ptime": True}, 20),  # a bare a=ptime
+    ],
+)
+def test_fix_27_the_packet_time_is_the_one_the_far_end_asks_for(
+    attributes: dict[str, Any], ptime: int
+) -> None:
+    assert packet_time_ms({"attributes": attributes}) == ptime
+    assert packet_time_ms(None) == 20

@@ -1,0 +1,204 @@
+"""The RTP sender process (adapter fix 28, ivr/rtp_sender.py), on loopback sockets."""
+
+from __future__ import annotations
+
+import logging
+import marshal
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ivr.rtp_pacer import RtpPacer
+from ivr.rtp_sender import LEAD_S, RtpSender, SenderGone, serve
+from tests.support.processes import wait_until
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def sender() -> Iterator[RtpSender]:
+    process = RtpSender("test sender")
+    process.start()
+    yield process
+    process.stop()
+
+
+def _udp() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def _receive(
+    sock: socket.socket, count: int, timeout: float = 5.0
+) -> list[tuple[float, bytes, int]]:
+    """(arrival on the monotonic clock, packet, source port) of `count` datagrams."""
+    sock.settimeout(timeout)
+    got = []
+    for _ in range(count):
+        data, source = sock.recvfrom(2048)
+        got.append((time.monotonic(), data, source[1]))
+    return got
+
+
+def _exited(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state in ("Z", "X")  # a zombie has exited; its parent has not reaped it yet
+
+
+def test_packets_leave_at_their_deadlines_in_order_from_the_calls_own_port(
+    sender: RtpSender,
+) -> None:
+    """Handed over early and out of order: each packet leaves no earlier than its
+    deadline, in deadline order, from the stream's socket (the port its SDP named)."""
+    stream, far_end = _udp(), _udp()
+    sender.open(1, stream)
+    start = time.monotonic() + 0.05
+    deadlines = [start + 0.02 * n for n in range(5)]
+    packets = [(1, deadlines[n], far_end.getsockname(), b"packet %d" % n) for n in (3, 0, 4, 1, 2)]
+    sender.send(packets)
+    got = _receive(far_end, 5)
+    assert [data for _, data, _ in got] == [b"packet %d" % n for n in range(5)]
+    assert {port for _, _, port in got} == {stream.getsockname()[1]}
+    for (arrival, _, _), deadline in zip(got, deadlines, strict=True):
+        assert arrival >= deadline - 0.001
+    stream.close()
+    far_end.close()
+
+
+def test_a_closed_stream_sends_nothing_more_and_its_port_is_let_go(sender: RtpSender) -> None:
+    """What is kept: nothing of an ended call goes out after its end, and the child's
+    duplicate of the socket is closed, so the RTP port can serve the next call."""
+    stream, far_end = _udp(), _udp()
+    port = stream.getsockname()[1]
+    sender.open(7, stream)
+    sender.send([(7, time.monotonic() + 0.3, far_end.getsockname(), b"late")])
+    sender.close(7)
+    stream.close()
+
+    def port_free() -> bool:
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        finally:
+            probe.close()
+        return True
+
+    wait_until(port_free, 5, "the sender process to let go of the port")
+    far_end.settimeout(0.6)
+    with pytest.raises(TimeoutError):
+        far_end.recvfrom(2048)
+    far_end.close()
+
+
+def test_a_message_it_cannot_read_is_reported_and_the_next_ones_are_served() -> None:
+    """serve() itself, in a thread: garbage on the control socket costs nothing."""
+    parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    worker = threading.Thread(target=serve, args=(child,), daemon=True)
+    worker.start()
+    stream, far_end = _udp(), _udp()
+    parent.send(b"\x00garbage")
+    parent.send(marshal.dumps(("no such kind", 1)))
+    socket.send_fds(parent, [marshal.dumps(("open", 3))], [stream.fileno()])
+    parent.send(marshal.dumps(("send", ((3, time.monotonic(), far_end.getsockname(), b"ok"),))))
+    ((_, data, _),) = _receive(far_end, 1)
+    assert data == b"ok"
+    parent.close()  # EOF: the loop ends
+    worker.join(5)
+    assert not worker.is_alive()
+    stream.close()
+    far_end.close()
+
+
+def test_the_sender_process_ends_with_the_agent_even_when_the_agent_is_killed() -> None:
+    """An agent killed with SIGKILL leaves no sender process behind."""
+    code = (
+        "import time; from ivr.rtp_sender import RtpSender; s = RtpSender(); s.start(); "
+        "print(s.pid, flush=True); time.sleep(60)"
+    )
+    agent = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    assert agent.stdout is not None
+    child = int(agent.stdout.readline())
+    assert not _exited(child)
+    agent.send_signal(signal.SIGKILL)
+    agent.wait(5)
+    wait_until(lambda: _exited(child), 5, "the sender process to end")
+
+
+class _Stream:
+    """A 20 ms stream whose packets are numbered, sent through the pacer."""
+
+    period = 0.02
+
+    def __init__(self, pacer: RtpPacer, far_end: tuple[str, int]) -> None:
+        self.pacer = pacer
+        self.sock = _udp()
+        self.far_end = far_end
+        self.count = 0
+
+    def active(self) -> bool:
+        return True
+
+    def sending(self) -> bool:
+        return True
+
+    def send_next(self) -> None:
+        self.pacer.transmit(self, self.sock, self.far_end, self.count.to_bytes(4, "big"))
+        self.count += 1
+
+    def skip(self, count: int) -> None:
+        self.count += count
+
+
+def test_a_killed_sender_process_leaves_the_pacer_thread_sending(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The child is killed mid-stream. What is kept: the stream goes on from the pacer's
+    own thread; at most the packets the child held (LEAD_S of audio) are missing, and
+    the loss is logged."""
+    far_end = _udp()
+    pacer = RtpPacer(name="test pacer", sender=RtpSender("test sender"))
+    stream = _Stream(pacer, far_end.getsockname())
+    pacer.start()
+    try:
+        pacer.add(stream)
+        before = _receive(far_end, 10)
+        sender = pacer.sender
+        assert sender is not None and sender.pid is not None
+        with caplog.at_level(logging.ERROR, logger="ivr"):
+            os.kill(sender.pid, signal.SIGKILL)
+            after = _receive(far_end, 25)
+        wait_until(lambda: pacer.sender is None, 5, "the pacer to notice")
+    finally:
+        pacer.stop()
+    numbers = [int.from_bytes(data, "big") for _, data, _ in before + after]
+    assert numbers == sorted(numbers)
+    missing = (numbers[-1] - numbers[0] + 1) - len(numbers)
+    assert missing <= round(LEAD_S / stream.period) + 1, numbers
+    assert "the RTP sender process is gone" in caplog.text
+    stream.sock.close()
+    far_end.close()
+
+
+def test_sending_to_a_sender_that_was_stopped_says_so() -> None:
+    process = RtpSender("stopped")
+    process.start()
+    process.stop()
+    with pytest.raises(SenderGone):
+        process.send([(1, time.monotonic(), ("127.0.0.1", 9), b"x")])
+    assert not process.alive()
