@@ -71,6 +71,10 @@ documented and tested (tests/sip/):
    the interpreter lock: gaps of up to 32 ms at 50 calls. The packets are
    built 10 ms ahead and a child process (ivr/rtp_sender.py) sends each at
    its deadline from a duplicate of the call's socket (`sip.rtp_sender`).
+29. The ACK and BYE of a call the agent placed (to a clerk) go straight to
+   the far end's Contact without Route: through a proxy that record-routes,
+   they carry the 2xx's Record-Route reversed and go to its first hop
+   (RFC 3261 12.1.2, 13.2.2.4).
 
 Audio crosses this boundary as 8 kHz 16-bit signed little-endian mono; the
 library converts to and from PCMU/PCMA, the adapter's pacer sends the RTP.
@@ -840,6 +844,10 @@ class _ClientFixes:
             self.queue_pending_invite_response,
         )
         self._send_raw, sip.send_raw = sip.send_raw, self.send_raw
+        self._gen_ack, sip.gen_ack = sip.gen_ack, self.gen_ack
+        self._ack_target, sip.ack_target = sip.ack_target, self.ack_target
+        self.uac_routes: dict[str, list[str]] = {}
+        """Call-ID -> route set of a dialog the agent started (fix 29)."""
         sip.bye = self.bye
         sip.register = self.register
         sip._send_register_request = self.send_register_request
@@ -848,6 +856,7 @@ class _ClientFixes:
         """A call is over: drop what was kept for it."""
         self.dialogs.forget(call_id)
         self.answers.pop(call_id, None)
+        self.uac_routes.pop(call_id, None)
 
     def parse_message(self, message: Any) -> None:
         call_id = str(message.headers.get("Call-ID", "")).strip()
@@ -946,11 +955,40 @@ class _ClientFixes:
         """Fix 13: Allow names the methods the agent answers."""
         self._send_raw(_ALLOW_LINE.sub(b"Allow: " + ALLOW.encode(), data, count=1), target)
 
+    @staticmethod
+    def _uac_route_set(response: Any) -> list[str]:
+        """Fix 29: the route set of a dialog the agent started: its 2xx's Record-Route,
+        reversed (RFC 3261 12.1.2); empty for anything but a 2xx."""
+        if response.type != SIPMessageType.RESPONSE or not 200 <= int(response.status) < 300:
+            return []
+        return sip_wire.record_routes(response.headers.get("Record-Route"))[::-1]
+
+    def gen_ack(self, request: Any, request_uri: str | None = None) -> str:
+        """Fix 29: the ACK to a 2xx is a request inside the dialog (RFC 3261 13.2.2.4):
+        it carries the route set; the route set is kept for the BYE."""
+        message = str(self._gen_ack(request, request_uri=request_uri))
+        routes = self._uac_route_set(request)
+        if not routes:
+            return message
+        self.uac_routes[str(request.headers.get("Call-ID"))] = routes
+        return sip_wire.route_request(message, routes)[0]
+
+    def ack_target(self, request: Any) -> Any:
+        """Fix 29: an ACK with a route set goes to its first route."""
+        routes = self._uac_route_set(request)
+        if not routes:
+            return self._ack_target(request)
+        hop = sip_wire.route_request("ACK sip:x SIP/2.0\r\n", routes)[1]
+        return self.sip._sip_target_from_uri(hop, 5060)
+
     def bye(self, request: Any) -> None:
-        """Fixes 15 and 16: the BYE carries the route set and is resent until answered."""
+        """Fixes 15 and 16: the BYE carries the route set and is resent until answered
+        (fix 29: of a dialog the agent started, the one its ACK carried)."""
         sip = self.sip
         message = str(sip.gen_bye(request))
-        routes = sip_wire.record_routes(request.headers.get("Record-Route"))
+        routes = self.uac_routes.get(str(request.headers.get("Call-ID"))) or sip_wire.record_routes(
+            request.headers.get("Record-Route")
+        )
         message, hop = sip_wire.route_request(message, routes)
         target = sip._sip_target_from_uri(hop, 5060) if hop else sip.dialog_target(request)
         headers = dict(sip_wire.header_lines(message.encode()))

@@ -579,3 +579,44 @@ def test_fix_27_the_packet_time_is_the_one_the_far_end_asks_for(
 ) -> None:
     assert packet_time_ms({"attributes": attributes}) == ptime
     assert packet_time_ms(None) == 20
+
+
+def test_fix_29_a_call_the_agent_placed_follows_the_route_set_of_its_2xx() -> None:
+    """A clerk's phone behind two record-routing proxies (the one nearest the clerk first
+    in its 200 OK). The agent's ACK and BYE go to the proxy nearest the agent with the
+    routes reversed, the Request-URI being the clerk's Contact (RFC 3261 12.1.2, loose
+    routing). What is kept: the call answered, then ended by the agent's BYE."""
+    phone, clerk = _clerk_phone()
+    proxy = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    proxy.bind(("127.0.0.1", 0))
+    proxy.settimeout(5)
+    try:
+        hop = proxy.getsockname()[1]
+        near_clerk, near_agent = "<sip:127.0.0.2;lr>", f"<sip:127.0.0.1:{hop};lr;ftag=a1>"
+        placed, dialling = _dial(phone)
+        invite, peer = clerk.recvfrom(65535)
+        sdp = (
+            "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+            "m=audio 40004 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n"
+        )
+        contact = clerk.getsockname()[1]
+        ok = _reply(invite.decode(), "200 OK", sdp, contact=contact).replace(
+            b"Content-Type:", f"Record-Route: {near_clerk}, {near_agent}\r\nContent-Type:".encode()
+        )
+        clerk.sendto(ok, peer)
+        ack = proxy.recv(65535).decode()
+        dialling.join(5)
+        (call,) = placed
+        wait_until(lambda: call.answered, 5, "the answer")
+        call.hangup()
+        bye = proxy.recv(65535).decode()
+        for request, method in ((ack, "ACK"), (bye, "BYE")):
+            assert request.startswith(f"{method} sip:clerk@127.0.0.1:{contact} SIP/2.0\r\n")
+            assert f"Route: {near_agent}\r\nRoute: {near_clerk}\r\n" in request
+        clerk.settimeout(0.5)
+        with pytest.raises(TimeoutError):  # nothing in the dialog went round the proxies
+            clerk.recv(65535)
+    finally:
+        phone.stop()
+        clerk.close()
+        proxy.close()
