@@ -41,6 +41,7 @@ import logging
 import marshal
 import os
 import select
+import signal
 import socket
 import subprocess
 import sys
@@ -273,5 +274,10 @@ def _raise_priority() -> None:
 
 
 if __name__ == "__main__":
+    # Ctrl-C in a terminal and a service manager's SIGTERM reach the whole process group:
+    # the child outlives the agent by nothing, since the agent's exit closes the control
+    # socket, and meanwhile the calls' audio goes on until the agent has hung up.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _raise_priority()
     print(serve(socket.socket(fileno=int(sys.argv[1]))).summary(), file=sys.stderr)
