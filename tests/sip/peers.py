@@ -4,6 +4,7 @@ agent's prompts last (to time a caller against them)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import wave
 from collections.abc import Iterator
@@ -103,9 +104,17 @@ def baresip(
 
 
 def flow_scenario(
-    tmp_path: Path, audio: Path, speech_s: float, key_at: float, speak_at: float
+    tmp_path: Path,
+    audio: Path,
+    speech_s: float,
+    key_at: float,
+    speak_at: float,
+    routed: bool = False,
 ) -> Path:
-    """A caller who presses 0 at `key_at`, speaks at `speak_at` and then hangs up."""
+    """A caller who presses 0 at `key_at`, speaks at `speak_at` and then hangs up.
+
+    `routed`: through a proxy that record-routes, the caller keeps the route set of the
+    agent's 200 OK and sends its ACK and BYE along it (as uac_rr.xml does)."""
     text = (
         (HERE / "scenarios" / "uac_flow.xml")
         .read_text()
@@ -120,6 +129,17 @@ def flow_scenario(
         : text.index('  <nop><action><exec play_pcap_audio="/usr/share/sip-tester/dtmf_2833_pound')
     ]
     text += bye[bye.index('  <send retrans="500">\n    <![CDATA[\n      BYE') :]
+    if routed:
+        text = text.replace(
+            '<recv response="200" rtd="true"/>', '<recv response="200" rtd="true" rrs="true"/>'
+        )
+        for method in ("ACK", "BYE"):
+            text = re.sub(
+                rf"{method} sip:\[service\]@\[remote_ip\]:\[remote_port\] SIP/2.0\n(\s*Via: [^\n]*\n)",
+                rf"{method} [next_url] SIP/2.0\n\1      [routes]\n",
+                text,
+            )
+        assert text.count("[routes]") == 2, "uac_flow.xml or uac_audio.xml changed"
     path = tmp_path / "uac_bridge.xml"
     path.write_text(text)
     return path

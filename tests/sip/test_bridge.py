@@ -9,6 +9,7 @@ really sent — and the clerk's phone hearing the caller.
 
 from __future__ import annotations
 
+import re
 import wave
 from collections.abc import Iterator
 from pathlib import Path
@@ -102,13 +103,23 @@ def test_a_caller_who_presses_0_is_bridged_to_the_duty_clerk(
     assert best_correlation(caller_said[: 8000 * 2], clerk_heard) >= 0.95  # measured 0.9999
 
 
+@pytest.mark.parametrize("proxy", ["kamailio", "kamailio_rr"])
 def test_through_kamailio_a_clerk_not_registered_is_passed_over_for_the_next(
-    agent: AgentFactory, kamailio: int, tmp_path: Path, short_config: Path
+    agent: AgentFactory,
+    proxy: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    short_config: Path,
 ) -> None:
     """Registered mode: the agent, the caller and the clerks' phones all go through a real
     Kamailio. The first clerk on the roster has no phone registered (Kamailio: 404), so
     the agent rings the next, whose baresip answers; the bridge is recorded and the
-    clerk who answered is the call's first receiver."""
+    clerk who answered is the call's first receiver.
+
+    With kamailio_rr, Kamailio record-routes and takes requests inside a dialog only by
+    their Route (else 404): the agent's ACK and BYE to the clerk carry the route set of
+    the clerk's 200 OK (adapter fix 29), and the clerk's phone sees the BYE."""
+    kamailio: int = request.getfixturevalue(proxy)
     port = udp_port()
     account = (
         f'<sip:8002@127.0.0.1>;regint=60;outbound="sip:127.0.0.1:{kamailio}";'
@@ -137,7 +148,12 @@ def test_through_kamailio_a_clerk_not_registered_is_passed_over_for_the_next(
         greeting = prompt_seconds(site, short_config, "greeting")
         transfer = prompt_seconds(site, short_config, "transfer")
         scenario = flow_scenario(
-            tmp_path, audio, len(caller_said) / 8000, greeting + 1.0, transfer + 7.0
+            tmp_path,
+            audio,
+            len(caller_said) / 8000,
+            greeting + 1.0,
+            transfer + 7.0,
+            routed=proxy == "kamailio_rr",
         )
         out = sipp(
             f"127.0.0.1:{kamailio}", "-sf", str(scenario), "-s", "agent", cwd=tmp_path, timeout=120
@@ -156,3 +172,13 @@ def test_through_kamailio_a_clerk_not_registered_is_passed_over_for_the_next(
         assert best_correlation(caller_said, both[0::2].astype(np.float64)) >= 0.97
         log = site.log.read_text(errors="replace")
         assert "sip:8003@" in log and "sip:8002@" in log  # the roster, in order
+    if proxy == "kamailio_rr":
+        routed = re.findall(
+            r"IN-DIALOG (\w+) from 127\.0\.0\.1:(\d+) route=\[(.*?)\]",
+            (tmp_path / "kamailio.log").read_text(errors="replace"),
+        )
+        by_agent = [(method, route) for method, source, route in routed if int(source) == site.port]
+        assert {method for method, _ in by_agent} >= {"ACK", "BYE"}, routed
+        assert all(r.startswith(f"<sip:127.0.0.1:{kamailio};lr") for _, r in by_agent), by_agent
+        clerk = (tmp_path / "baresip.log").read_text(errors="replace")
+        assert re.search(r"Call with sip:agent@\S+ terminated \(duration", clerk), clerk[-2000:]
