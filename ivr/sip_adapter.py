@@ -385,12 +385,24 @@ def packet_time_ms(media: Mapping[str, Any] | None) -> int:
     return ptime if 10 <= ptime <= 60 and ptime % 10 == 0 else DEFAULT_PTIME_MS
 
 
+def _audio_offer(request: Any) -> Mapping[str, Any] | None:
+    """The first audio m= section of a request's SDP that is not refused (port 0)."""
+    body = getattr(request, "body", None)
+    if not isinstance(body, dict):
+        return None
+    for media in body.get("m") or []:
+        if isinstance(media, dict) and media.get("type") == "audio" and media.get("port"):
+            return media
+    return None
+
+
 def _pace_media(call: VoIPCall, pacer: RtpPacer) -> None:
     """Fix 20: the call's RTP clients, now and when created later (an outgoing call's
     are created when the 200 OK arrives), are paced by the phone's pacer; fix 27: in
     the packet time the far end's SDP asks for."""
-    for client in call._rtp_clients_snapshot():
+    for client in call._rtp_clients_snapshot():  # a call received: made from its INVITE
         _PacedRTPClient.adopt(client, pacer)
+        client.ptime_ms = packet_time_ms(_audio_offer(getattr(call, "request", None)))
     create = call.create_rtp_clients
 
     def create_paced(*args: Any, **kwargs: Any) -> None:
