@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/sip_load.py [--calls 20 50] [--seconds 60]
                                        [--library hotline] [--library pyvoip]
+                                       [--rtp-sender process] [--rtp-sender thread]
 
 Each run starts its own Kamailio (tests/sip/kamailio.cfg) on a free loopback
 port, a phone registered with it as `agent`, and SIPp callers through it
@@ -26,7 +27,12 @@ Figures per run:
   worst stream);
 - recordings: best normalised cross-correlation of the speech sent with each
   call's recording (min, median);
-- CPU (% of one core over the calls) and peak RSS of the phone's process.
+- CPU (% of one core over the calls) and peak RSS of the phone's process with
+  its children (hotline's RTP sender process);
+- hotline with `--rtp-sender process` (sip.rtp_sender, the default): the sender
+  process's own count of packets handed over after their deadline and put on
+  the wire over 2 ms after it. `--rtp-sender thread` measures the pacer thread
+  alone (adapter fix 20 without fix 28) beside it.
 """
 
 from __future__ import annotations
@@ -142,7 +148,7 @@ class Phone:
 
 @contextlib.contextmanager
 def hotline_phone(
-    work: Path, registrar: int, rtp: tuple[int, int], seconds: int, calls: int
+    work: Path, registrar: int, rtp: tuple[int, int], seconds: int, calls: int, sender: str
 ) -> Iterator[Phone]:
     data = work / "var"
     config = work / "hotline.toml"
@@ -151,6 +157,7 @@ def hotline_phone(
         f'[sip]\nlisten = "127.0.0.1:{free_port()}"\nregistrar = "127.0.0.1:{registrar}"\n'
         f'user = "agent"\nmax_calls = {calls + 10}\n'
         f"rtp_port_low = {rtp[0]}\nrtp_port_high = {rtp[1]}\n"
+        f'rtp_sender = "{sender}"\n'
         f'[agent]\nmode = "message"\nrecord_seconds = {seconds + 60}\n',
         encoding="utf-8",
     )
@@ -472,7 +479,7 @@ def sender_lateness(log: Path) -> str:
     return "no count (sip.rtp_sender = thread?)"
 
 
-def measure(library: str, calls: int, seconds: int) -> dict[str, str]:
+def measure(library: str, calls: int, seconds: int, sender: str = "process") -> dict[str, str]:
     with tempfile.TemporaryDirectory(prefix=f"sip-load-{library}-{calls}-") as tmp:
         work = Path(tmp)
         audio, sent = caller_audio(work, "PCMU")
@@ -481,7 +488,7 @@ def measure(library: str, calls: int, seconds: int) -> dict[str, str]:
         rtp = (low, low + 4 * calls + 40)
         with kamailio(work) as proxy:
             start = (
-                hotline_phone(work, proxy, rtp, seconds, calls)
+                hotline_phone(work, proxy, rtp, seconds, calls, sender)
                 if library == "hotline"
                 else pyvoip_phone(work, proxy, rtp)
             )
@@ -512,7 +519,7 @@ def measure(library: str, calls: int, seconds: int) -> dict[str, str]:
             # Other work on this 2-core machine (tests, other benches) shows in every figure.
             "machine load (1-min average after the calls)": f"{os.getloadavg()[0]:.2f}",
         }
-        if library == "hotline":
+        if library == "hotline" and sender == "process":
             figures["RTP sender process: packets handed over / sent late"] = sender_lateness(
                 work / "agent.log"
             )
@@ -534,15 +541,26 @@ def main() -> int:
         choices=["hotline", "pyvoip"],
         help="hotline (rfcvoip + adapter) and/or the plain pyVoIP 1.6.8",
     )
+    parser.add_argument(
+        "--rtp-sender",
+        action="append",
+        choices=["process", "thread"],
+        help="hotline's sip.rtp_sender: the sender process (fix 28, default) and/or the "
+        "pacer thread alone (fix 20)",
+    )
     args = parser.parse_args()
     libraries = args.library or ["hotline", "pyvoip"]
+    senders = args.rtp_sender or ["process"]
+    runs = [(lib, s) for lib in libraries for s in (senders if lib == "hotline" else ["-"])]
     columns: dict[str, dict[str, str]] = {}
     for calls in args.calls:
-        for library in libraries:
-            name = "hotline" if library == "hotline" else "baseline: pyVoIP 1.6.8 plain"
+        for library, sender in runs:
+            name = "baseline: pyVoIP 1.6.8 plain"
+            if library == "hotline":
+                name = "hotline" if senders == ["process"] else f"hotline ({sender})"
             print(f"measuring {name} with {calls} calls of {args.seconds} s ...", flush=True)
             try:
-                columns[f"{name}, {calls} calls"] = measure(library, calls, args.seconds)
+                columns[f"{name}, {calls} calls"] = measure(library, calls, args.seconds, sender)
             except Exception as exc:  # a run that fails is a figure too
                 columns[f"{name}, {calls} calls"] = {"calls completed (SIPp)": f"failed: {exc}"}
     names = list(columns)
