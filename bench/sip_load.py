@@ -65,6 +65,7 @@ from hotline.settings import CONFIG_DIR, RingingSettings  # noqa: E402
 from recorder import db  # noqa: E402
 from recorder.models import Call, Recording  # noqa: E402
 from tests.sip.test_agent_calls import best_correlation, caller_audio  # noqa: E402
+from tests.support.rtp_capture import udp_datagrams  # noqa: E402
 from transcripts.compliance import rings_before_answer  # noqa: E402
 
 TESTS = ROOT / "tests" / "sip"
@@ -240,12 +241,16 @@ class Meter:
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _pids(self) -> list[int]:
-        children = [
-            int(child)
-            for task in Path(f"/proc/{self.pid}/task").iterdir()
-            for child in (task / "children").read_text().split()
-        ]
-        return [self.pid, *children]
+        """The process and its children (by the parent pid in /proc/N/stat)."""
+        pids = [self.pid]
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            with contextlib.suppress(OSError):  # ended meanwhile
+                fields = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == self.pid:
+                    pids.append(int(name))
+        return pids
 
     def _cpu(self) -> float:
         total = 0
@@ -381,30 +386,11 @@ class Figures:
 
 
 def pacing(path: Path, pairs: set[tuple[str, str]]) -> dict[str, str]:
-    out = subprocess.run(
-        [
-            "tshark",
-            "-r",
-            str(path),
-            "-T",
-            "fields",
-            "-e",
-            "frame.time_epoch",
-            "-e",
-            "udp.srcport",
-            "-e",
-            "udp.dstport",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=600,
-    ).stdout
     streams: dict[tuple[str, str], list[float]] = {}
-    for line in out.splitlines():
-        at, src, dst = line.split("\t")
-        if (src, dst) in pairs:
-            streams.setdefault((src, dst), []).append(float(at))
+    for d in udp_datagrams(path, payload=False, timeout=600):  # times and ports only
+        key = (str(d.src), str(d.dst))
+        if key in pairs:
+            streams.setdefault(key, []).append(d.at)
     intervals, drifts = [], []
     for times in streams.values():
         t = np.array(sorted(times))[10:]  # the first packets of a stream: start-up
