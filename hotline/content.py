@@ -54,6 +54,9 @@ class Category(_Data):
     escalates: bool = False
     #: Urgency (safety, leak) is raised only for calls of these categories.
     urgent: bool = False
+    #: A request of this category that its strong keyword took from an urgent one (转告罗师傅
+    #: …水龙头还在滴: a message) still carries that one's urgency.
+    relays_urgency: bool = False
 
     def label_for(self, language: str) -> str:
         return self.labels.get(language, self.label)
@@ -73,10 +76,14 @@ class Departments(_Data):
 
 class Speech(_Data):
     """How callers talk, as vocabulary: where a call moves to another request (另外,
-    还有个事) and the thanks that close a request politely (…谢谢你们, 辛苦了)."""
+    还有个事), the thanks that close a request politely (…谢谢你们, 辛苦了) and the
+    recogniser's near-homophones of the desk's words (露水 for 漏水)."""
 
     connectors: list[str] = Field(min_length=1)
     courtesy: list[str] = Field(default_factory=list)
+    #: What the recogniser writes for a word it did not quite hear (头诉 for 投诉): read as
+    #: the word before the rules are matched.
+    misheard: dict[str, str] = Field(default_factory=dict)
 
 
 class CategoryRules(_Data):

@@ -49,6 +49,13 @@ NEGATORS = ("不是", "没有", "不会", "不再", "没再", "并不", "并没"
 FAULT_NEGATORS = tuple(n for n in NEGATORS if n != "不")
 #: 不是 denies the short clause after it: 不是锁坏了 (是钥匙忘了), up to a pause.
 CLAUSE_NEGATOR, CLAUSE_REACH = "不是", 3
+#: A condition imagines what follows it, up to a pause or its 就: 要是看到灯一直没开 (帮忙敲个门)
+#: and 万一漏水怎么办 report no fault; 如果再不来修我就投诉 still says 投诉.
+CONDITIONS, CONDITION_REACH, CONDITION_END = ("要是", "如果", "假如", "万一"), 6, "就"
+#: Degree words a negation may hold: 不怎么热, 不太亮, 不大好使 are 不热, 不亮, 不好使.
+DEGREE = "(?:太|怎么|大|够|是很|是太)?"
+#: 一滴水都不出, 一点也没亮: 一 … 都不/也没 says "none at all", no fault of that word.
+NONE_AT_ALL = re.compile(r"[^ ]{0,2}?[都也][不没]")
 #: What a hesitation leaves in the text the classifier reads (哦 不是 啊 那 打错了).
 PAUSE = " "
 #: After a thing these make it a place: 单元门口的灯 is about a lamp, 电梯旁边 about a spot.
@@ -90,6 +97,21 @@ def negated(text: str, start: int, negators: Sequence[str] = NEGATORS) -> bool:
     return clause >= 0 and PAUSE not in text[clause:start] and not _question(text, clause)
 
 
+def _imagined(text: str, start: int) -> bool:
+    """The word at `start` is said in a condition (要是…, 万一…): a fault imagined, not
+    reported (the question about it, 万一漏水怎么办, is still asked)."""
+    head = text[max(0, start - CONDITION_REACH - 2) : start]
+    return any(
+        word in head and not {PAUSE, CONDITION_END} & set(head[head.rfind(word) :])
+        for word in CONDITIONS
+    )
+
+
+def none_at_all(text: str, start: int, end: int) -> bool:
+    """一滴水都不出: the word between 一 and 都不/也没 is what is missing, not a fault."""
+    return start > 0 and text[start - 1] == "一" and NONE_AT_ALL.match(text, end) is not None
+
+
 def _question(text: str, at: int) -> bool:
     """The negator at `at` is the middle of A-not-A (是不是, 有没有)."""
     return at >= 1 and text[at - 1] == text[at + 1]
@@ -98,6 +120,8 @@ def _question(text: str, at: int) -> bool:
 @lru_cache(maxsize=4096)
 def _pattern(keyword: str) -> re.Pattern[str]:
     parts = [re.escape(part) for part in keyword.split(GAP)]
+    if len(parts[0]) > 1 and parts[0].startswith("不"):
+        parts[0] = "不" + DEGREE + parts[0][1:]
     return re.compile(f".{{0,{MAX_GAP}}}?".join(parts))
 
 
@@ -116,7 +140,9 @@ def find(text: str, keyword: str) -> list[Hit]:
     return [
         Hit(keyword, m.start(), m.end())
         for m in _pattern(keyword).finditer(text)
-        if not negated(text, m.start()) and not text.startswith(PLACE_SUFFIXES, m.end())
+        if not negated(text, m.start())
+        and not text.startswith(PLACE_SUFFIXES, m.end())
+        and not none_at_all(text, m.start(), m.end())
     ]
 
 
@@ -140,6 +166,7 @@ def _pairs(text: str, things: Sequence[str], faults: Sequence[str]) -> list[Hit]
                     for f in faults
                     for m in _pattern(f).finditer(window)
                     if not negated(text, said.end + m.start(), FAULT_NEGATORS)
+                    and not none_at_all(text, said.end + m.start(), said.end + m.end())
                 ),
                 None,
             )
@@ -159,9 +186,16 @@ def _hits(text: str, rules: CategoryRules) -> dict[str, list[Hit]]:
     for category in rules.category:
         found = find_all(text, category.keywords)
         found += _pairs(text, category.things, category.faults)
+        if category.urgent:
+            found = _reported(text, found)
         if found:
             hits[category.key] = found
     return _without_courtesy(_without_effects(hits, rules), rules.speech.courtesy)
+
+
+def _reported(text: str, found: list[Hit]) -> list[Hit]:
+    """The faults and grievances not said in a condition (要是看到灯一直没开)."""
+    return [hit for hit in found if not _imagined(text, hit.start)]
 
 
 def _without_effects(hits: dict[str, list[Hit]], rules: CategoryRules) -> dict[str, list[Hit]]:
@@ -210,15 +244,22 @@ def _count(found: list[Hit]) -> int:
 
 
 def category_hits(text: str, rules: CategoryRules) -> dict[str, list[str]]:
-    return {key: [hit.word for hit in found] for key, found in _hits(text, rules).items()}
+    return {
+        key: [hit.word for hit in found] for key, found in _hits(heard(text, rules), rules).items()
+    }
 
 
-def choose(hits: dict[str, list[Hit]], rules: CategoryRules, text: str) -> str:
-    strong = {
+def _strong(hits: dict[str, list[Hit]], rules: CategoryRules, text: str) -> dict[str, set[str]]:
+    """For each category found whose strong keyword is said, the categories it beats."""
+    return {
         key: set(rules.by_key(key).strong_before)
         for key in hits
         if find_all(text, rules.by_key(key).strong_keywords)
     }
+
+
+def choose(hits: dict[str, list[Hit]], rules: CategoryRules, text: str) -> str:
+    strong = _strong(hits, rules, text)
     beaten = {loser for losers in strong.values() for loser in losers}
     for key in hits:
         for loser in rules.by_key(key).before:
@@ -235,10 +276,19 @@ def _connector(words: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile("|".join(re.escape(word) for word in words))
 
 
+def heard(text: str, rules: CategoryRules) -> str:
+    """The text with the recogniser's near-homophones read as the words meant (头诉 is
+    投诉, 露水 is 漏水: `[speech] misheard`)."""
+    for said, meant in rules.speech.misheard.items():
+        text = text.replace(said, meant)
+    return text
+
+
 def requests(text: str, rules: CategoryRules) -> list[str]:
     """The call cut where the caller moves to another request (另外, 还有个事, 对了 ...:
     `[speech] connectors`), each without its hesitations (那个 那个 就是 would keep a
     fault from its thing)."""
+    text = heard(text, rules)
     connector = _connector(tuple(rules.speech.connectors))
     starts = [0, *(m.start() for m in connector.finditer(text) if m.start() > 0)]
     return [
@@ -263,15 +313,33 @@ def urgency(text: str, category: str, rules: CategoryRules, kinds: list[str] | N
     """The urgency of a call classified `category`; `kinds`: its requests' categories, if known."""
     parts = requests(text, rules)
     kinds = kinds if kinds is not None else _categories(parts, rules)
-    urgent = [p for p, k in zip(parts, kinds, strict=True) if k in rules.urgent]
+    urgent = [
+        p for p, k in zip(parts, kinds, strict=True) if k in rules.urgent or _outranked(p, rules)
+    ]
     if category in rules.urgent and not urgent:  # a category chosen by the fallback
-        urgent = [strip_fillers(text, PAUSE)]
+        urgent = [strip_fillers(heard(text, rules), PAUSE)]
     for level in ("safety", "leak"):
         rule = rules.urgency[level]
         for part in urgent:
-            if find_all(part, rule.keywords) or _pairs(part, rule.things, rule.faults):
+            found = find_all(part, rule.keywords) + _pairs(part, rule.things, rule.faults)
+            if _reported(part, found):
                 return level
     return "normal"
+
+
+def _outranked(part: str, rules: CategoryRules) -> bool:
+    """A repair or complaint found in a request that a strong keyword of a category that
+    `relays_urgency` made something else (转告罗师傅…水龙头还在滴 is a message): the fault
+    still sets the urgency. A suggestion's 花盆掉下来好危险 does not."""
+    hits = _hits(part, rules)
+    strong = _strong(hits, rules, part)
+    beaten = {
+        loser
+        for key, losers in strong.items()
+        if rules.by_key(key).relays_urgency
+        for loser in losers
+    }
+    return any(key in beaten for key in rules.urgent if key in hits)
 
 
 def classify(text: str, rules: CategoryRules) -> Classification:
@@ -279,7 +347,7 @@ def classify(text: str, rules: CategoryRules) -> Classification:
     found = [_hits(part, rules) for part in parts]
     kinds = [choose(hits, rules, part) for hits, part in zip(found, parts, strict=True)]
     category = category_of(kinds, rules)
-    whole = found[0] if len(parts) == 1 else _hits(strip_fillers(text, PAUSE), rules)
+    whole = found[0] if len(parts) == 1 else _hits(strip_fillers(heard(text, rules), PAUSE), rules)
     return Classification(
         category=category,
         urgency=urgency(text, category, rules, kinds),
