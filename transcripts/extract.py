@@ -95,7 +95,12 @@ _SURNAME_MINE = re.compile(r"(?:免贵|我|本人|我们家|我家)姓([\u4e00-\
 #: 姓王 said without 我 (业主姓田) is the caller's unless its clause names someone else
 #: (房东姓滕, 对面姓秦的, 楼上那家姓马的, 失主是六栋的姓罗) or it names a person (姓马的).
 _SURNAME_SAID = re.compile(r"姓([\u4e00-\u9fff]{1,3})")
-_THIRD_PARTY = ("房东", "那家", "那户", "对面", "楼上", "楼下", "隔壁", "邻居", "失主", "他", "她")
+_THIRD_PARTY = (
+    *("房东", "那家", "那户", "对面", "楼上", "楼下", "隔壁", "邻居", "失主", "他", "她"),
+    *("保姆", "钟点工", "租客", "同学", "朋友", "亲戚", "客户"),  # 请了个保姆姓于
+)
+#: A surname said again after a correction (我姓樊 不对 姓范): the corrected one is the caller's.
+_SURNAME_CORRECTED = re.compile(r"(?:不对|说错了)(?:我)?姓([\u4e00-\u9fff]{1,3})")
 THIRD_PARTY_REACH = 8
 _SURNAME_TITLE = re.compile(rf"(?={_TITLES})")
 #: 我叫王建国, 叫我小王就行: the first characters of a full name are the surname.
@@ -107,6 +112,10 @@ _ADDRESS_OF = re.compile(r"(?:栋|幢|号楼|座|单元|室|[零〇幺一二三�
 _CLAUSE_END = re.compile(r"[我你他她，,。]")
 SELF_REACH = 24
 _SELF_OLD_YOUNG = re.compile(r"我(?:是|就是)(?:老|小)(?=[\u4e00-\u9fff])")
+#: 我是房屋中介的小程: 老 or 小 after where the caller is from makes the next word a name.
+_SELF_OF = re.compile(r"我(?:是|就是|这边是)[^我你他她，,。的]{0,8}的(?:老|小)(?=[\u4e00-\u9fff])")
+#: 四号楼的老蔺找他 (a message): the one who is looking for the colleague is the caller.
+_SEEKER = re.compile(r"(?:老|小)(?=(?:[\u4e00-\u9fff]{1,2})找(?:他|她|你|您))")
 #: 我这边是某某保险的客户经理小赵: a caller who gives a job title before the name.
 _SELF_ROLE = re.compile(
     r"我(?:是|就是|这边是)[^我你他她，,。]{0,14}?(?:经理|专员|顾问|主管|业务员|助理)(?:老|小)?"
@@ -143,6 +152,9 @@ _DASHED = re.compile(r"(?<![\d-])([1-9]\d{0,2})-(\d{1,2})-(\d{3,4})(?![\d-])")
 _GATE = re.compile(r"[的\s]*(\d{1,2})门(?![口卫禁铃锁前外])")
 _BUILDING = re.compile(r"(\d{1,3})\s*(?:栋|幢|号楼|座|号院|#楼)")
 _UNIT = re.compile(r"(\d{1,2})\s*单元")
+#: Where a caller corrects what was just said (3单元 哦不对 2单元, 写成12栋了 其实我住22栋):
+#: a building or unit said after the last of these replaces the one before.
+_CORRECTION = re.compile(r"不对|说错了|其实")
 #: The room said after the building or unit, perhaps after its floor (十二楼的一二零三).
 _ROOM_AFTER = re.compile(r"^[的之\s-]*(?:\d{1,2}[楼层][的之\s-]*)?(\d{3,4})(?:室|号|房)?(?!\d)")
 _ROOM_PLAIN = re.compile(r"(?<!\d)(\d{3,4})\s*(?:室|房间)")
@@ -171,7 +183,10 @@ def surname(text: str) -> str | None:
     for spelled, name in SPELLED.items():
         if f"{spelled}{name}" in text or (f"姓{spelled}" in text):
             return name
-    for mine in reversed(list(_SURNAME_MINE.finditer(text))):
+    for mine in [
+        *reversed(list(_SURNAME_CORRECTED.finditer(text))),
+        *reversed(list(_SURNAME_MINE.finditer(text))),
+    ]:
         if (given := _name_at(text, mine.start(1), _NOT_AFTER_XING)) is not None:
             return given
     for xing in _SURNAME_SAID.finditer(text):
@@ -187,7 +202,7 @@ def surname(text: str) -> str | None:
         before = text[: at - size]
         if not (before.endswith(_STAFF_ROLES) or before.removesuffix("的").endswith(_STAFF_ROLES)):
             return text[at - size : at]
-    for pattern in (_FULL_NAME, _SELF_OLD_YOUNG, _SELF_ROLE):
+    for pattern in (_FULL_NAME, _SELF_OLD_YOUNG, _SELF_ROLE, _SELF_OF, _SEEKER):
         for match in pattern.finditer(text):
             if (said := _name_at(text, match.end())) is not None:
                 return said
@@ -243,8 +258,12 @@ def unit(numeric_text: str) -> str | None:
     if dashed := _DASHED.search(numeric_text):
         building_no, unit_no, room_no = dashed.groups()
         return f"{int(building_no)}栋{int(unit_no)}单元{room_no}"
-    building = _BUILDING.search(numeric_text)
-    unit_match = _UNIT.search(numeric_text, building.end() if building else 0)
+    corrected = max(
+        (m.end() for m in _CORRECTION.finditer(numeric_text)), default=len(numeric_text)
+    )
+    building = _BUILDING.search(numeric_text, corrected) or _BUILDING.search(numeric_text)
+    unit_match = _UNIT.search(numeric_text, max(corrected, building.end() if building else 0))
+    unit_match = unit_match or _UNIT.search(numeric_text, building.end() if building else 0)
     if building and (gate := _GATE.match(numeric_text, building.end())):
         unit_match = gate
     last = unit_match or building
@@ -322,7 +341,9 @@ _EN_NAME = re.compile(r"\b(?i:my name is|this is|i am|i'm)\s+([A-Z][a-z]+)(?:\s+
 _EN_TITLE = re.compile(r"\b(?i:mr|mrs|ms|miss|dr)\.?\s+([A-Z][a-z]+)")
 #: A title after these names a staff member (a message for the manager Mr Li), not the caller.
 _EN_STAFF_CUE = re.compile(
-    r"\b(?:manager|supervisor|engineer|guard|colleague|your|for|tell|ask|thank|to|with)\s+$", re.I
+    r"\b(?:manager|supervisor|engineer|guard|colleague|your|for|tell|ask|thank|to|with"
+    r"|housekeeper|cleaner|plumber|electrician|receptionist|caretaker|concierge|technician)\s+$",
+    re.I,
 )
 _EN_BUILDING = re.compile(r"\b(?:building|block|tower)\s+(\d{1,3})\b", re.I)
 _EN_UNIT = re.compile(r"\bunit\s+(\d{1,2})\b", re.I)

@@ -73,6 +73,9 @@ _EN_KEYWORDS = {  # checked in this order: a complaint about a repair is a compl
         "appreciate",
         "wanted to thank",
         "thank the",
+        "really clean",
+        "well organised",
+        "well organized",
     ),
     "suggestion": (
         "suggest",
@@ -119,6 +122,7 @@ _EN_KEYWORDS = {  # checked in this order: a complaint about a repair is a compl
         "locksmith",
         "move my furniture",
         "carry",
+        "a cleaner",
     ),
     "repair": (
         "broken",
@@ -148,6 +152,10 @@ _EN_KEYWORDS = {  # checked in this order: a complaint about a repair is a compl
         "won't open",
         "won't close",
         "stuck",
+        "smell of gas",
+        "gas smell",
+        "torn",
+        "replace",
     ),
     "message": (
         "tell him",
