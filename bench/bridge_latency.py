@@ -45,6 +45,10 @@ from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.rtp_capture import rtp_packets  # noqa: E402
+
 SCENARIO = ROOT / "tests" / "sip" / "scenarios" / "uac_flow.xml"
 DESIGN_MS = 80.0
 G114_MS = 150.0
@@ -201,41 +205,21 @@ def caller_scenario(work: Path, i: int, seconds: float) -> Path:
 
 
 def read_capture(capture: Path) -> list[Packet]:
-    """Every RTP packet on lo, parsed here from the UDP payload (tshark's heuristics
-    took the agent's odd ports for RTCP)."""
-    fields = subprocess.run(
-        [
-            tool("tshark"),
-            "-r",
-            str(capture),
-            "-Y",
-            "udp and not sip",
-            "-T",
-            "fields",
-            "-e",
-            "frame.time_epoch",
-            "-e",
-            "udp.srcport",
-            "-e",
-            "udp.dstport",
-            "-e",
-            "udp.payload",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    packets = []
-    for line in fields.splitlines():
-        at, src, dst, data = ([*line.split("\t"), "", "", ""])[:4]
-        raw = bytes.fromhex(data.replace(":", ""))
-        if len(raw) < 12 or raw[0] >> 6 != 2 or 72 <= raw[1] & 0x7F <= 76:
-            continue  # not RTP (RTCP has packet types 200-204 there)
-        body = raw[12 + 4 * (raw[0] & 0x0F) :]
-        # RFC 4733: the second byte's top bit marks the end of the key.
-        end = len(body) >= 2 and body[1] & 0x80 != 0
-        packets.append(Packet(float(at), int(src), int(dst), raw[1] & 0x7F, body.hex(), end))
-    return packets
+    """Every RTP packet on lo, RTCP left out (tests/support/rtp_capture.py parses the UDP
+    payload: tshark's heuristics took the agent's odd ports for RTCP)."""
+    found = rtp_packets(capture, "udp and not sip", skip_rtcp=True, tshark=tool("tshark"))
+    # RFC 4733: the second byte's top bit marks the end of the key.
+    return [
+        Packet(
+            p.at,
+            p.src,
+            p.dst,
+            p.payload_type,
+            p.body.hex(),
+            len(p.body) >= 2 and p.body[1] & 0x80 != 0,
+        )
+        for p in found
+    ]
 
 
 def is_agent(port: int) -> bool:

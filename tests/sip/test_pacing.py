@@ -14,7 +14,6 @@ message trace, in the test's tmp_path.
 
 from __future__ import annotations
 
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -30,6 +29,7 @@ from tests.sip.conftest import sipp, udp_port
 from tests.sip.test_agent_calls import AgentFactory, _ended, caller_audio, scenario
 from tests.sip.test_dialogs import _capture, _trace
 from tests.support.processes import free_port, require_tool, wait_until
+from tests.support.rtp_capture import rtp_packets, rtp_streams
 
 # --- the pacer on a fake clock ---------------------------------------------------------
 
@@ -174,45 +174,10 @@ def test_a_key_press_is_rfc_4733_events_ending_three_times() -> None:
 
 
 def _rtp_streams(capture: Path) -> dict[tuple[int, int], np.ndarray]:
-    """(source port, destination port) -> rows of (time, seq, timestamp, pt, marker).
-
-    The RTP header is read from the UDP payload here: tshark's RTP heuristic takes a
-    stream sent to an odd port for RTCP, and the calls' ports are whatever is free."""
-    out = subprocess.run(
-        [
-            require_tool("tshark"),
-            "-r",
-            str(capture),
-            "-Y",
-            "udp && !sip && ip.src == 127.0.0.1",
-            "-T",
-            "fields",
-            "-e",
-            "frame.time_epoch",
-            "-e",
-            "udp.srcport",
-            "-e",
-            "udp.dstport",
-            "-e",
-            "udp.payload",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    ).stdout
-    rows: dict[tuple[int, int], list[list[float]]] = {}
-    for line in out.splitlines():
-        at, src, dst, payload = [*line.split("\t"), ""][:4]
-        head = bytes.fromhex(payload.replace(":", "")[:24])
-        if len(head) < 12 or head[0] >> 6 != 2:
-            continue  # not RTP version 2
-        seq = int.from_bytes(head[2:4], "big")
-        stamp = int.from_bytes(head[4:8], "big")
-        rows.setdefault((int(src), int(dst)), []).append(
-            [float(at), seq, stamp, head[1] & 0x7F, head[1] >> 7]
-        )
-    return {key: np.array(value) for key, value in rows.items()}
+    """(source port, destination port) -> rows of (time, seq, timestamp, pt, marker) of the
+    RTP sent from 127.0.0.1 (tests/support/rtp_capture.py says why from udp.payload)."""
+    filtered = "udp && !sip && ip.src == 127.0.0.1"
+    return rtp_streams(rtp_packets(capture, filtered, tshark=require_tool("tshark"), timeout=120))
 
 
 def _assert_paced(rows: np.ndarray, ptime_ms: int = 20) -> None:
