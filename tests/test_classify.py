@@ -257,6 +257,99 @@ def test_round_five_fixes(content: Content, said: str, category: str, urgency: s
 
 
 @pytest.mark.parametrize(
+    ("said", "category", "urgency"),
+    [
+        # Round 6 (causes found in held-out5), each in words held-out5 does not hold.
+        # Grammar: a degree word inside a negated fault; 一…都不 is none at all, no drip; a
+        # fault in a condition is not reported (the question about it still is).
+        ("我家热水器不怎么热洗澡都是温的", "repair", "normal"),
+        ("卫生间的水龙头一滴水都不出来了", "repair", "normal"),
+        ("万一停电了电梯里的人怎么办", "inquiry", "normal"),
+        ("麻烦你跟值班的保安说一下要是看到我家门没关帮我带上", "message", "normal"),
+        # What the recogniser writes for 投诉, 表扬, 漏水 is read as the word meant.
+        ("我要头诉你们的保洁楼道一个月没拖", "complaint", "normal"),
+        ("我想表样一下你们的小王", "praise", "normal"),
+        ("三楼露水了滴到我家", "repair", "leak"),
+        # Repairs in words the lists lacked; railings, fire doors, gas, burnt wiring, things
+        # about to fall, a lift that stops off the floor and a removed smoke detector: safety.
+        ("健身区的围栏松了小孩老去爬", "repair", "safety"),
+        ("地库的铁栅栏倒了一半挡着路", "repair", "safety"),
+        ("厨房一股臭鸡蛋味是不是燃气漏了", "repair", "safety"),
+        ("配电箱里的线都烧黑了", "repair", "safety"),
+        ("外墙上的空调架锈透了随时要掉", "repair", "safety"),
+        ("电梯到了楼层停得不准总是高出一截", "repair", "safety"),
+        ("我家门口的烟感被人拆走了", "repair", "safety"),
+        ("车库一下雨就灌水", "repair", "leak"),
+        ("楼顶水箱的水有杂质", "repair", "normal"),
+        ("新风机一开就报错", "repair", "normal"),
+        ("楼下的公共充电桩充不上电", "repair", "normal"),
+        # Complaints: 反映, neighbours' nuisance to be dealt with, not come, broken again,
+        # staff who pass it off, spaces taken.
+        ("我想反映一下隔壁天天半夜唱歌", "complaint", "normal"),
+        ("楼上的狗一直叫我都失眠了", "complaint", "normal"),
+        ("你们物业出面说一下吧对门堆的东西说了也不听", "complaint", "normal"),
+        ("报修了五天了师傅也没来", "complaint", "normal"),
+        ("门禁修完没几天又坏了", "complaint", "safety"),
+        ("我跟保安说了他说管不了", "complaint", "normal"),
+        ("小区停车位天天被外来车占着", "complaint", "normal"),
+        # Services: a locksmith beats the lock's fault (and a child asleep is no complaint);
+        # water by the bucket; appliances cleaned at home.
+        ("我家小孩在睡觉你们能不能来帮我开锁", "convenience", "normal"),
+        ("智能锁打不开了帮我找个开锁的", "convenience", "normal"),
+        ("帮我送两桶水到五栋", "convenience", "normal"),
+        ("能不能上门洗一下油烟机多少钱", "convenience", "normal"),
+        # Praise: work done well (…得真好), 诚信, the difference it made (放心多了).
+        ("你们的水电师傅活干得真好", "praise", "normal"),
+        ("今年冬天扫雪扫得及时我们出门放心多了", "praise", "normal"),
+        # A message asked for in so many words is the call's, and keeps its leak's urgency.
+        ("帮我转告张师傅阳台上那个管子还在渗水", "message", "leak"),
+        ("留个言给管家说我下午来拿钥匙", "message", "normal"),
+        # Outsiders, a stranger asking where someone lives, a call put off: other.
+        ("我是送外卖的你们保安不让进", "other", "normal"),
+        ("我们是做净水器的想跟你们合作", "other", "normal"),
+        ("帮我查一下王芳住哪栋", "other", "normal"),
+        ("等会儿再打吧我先挂了", "other", "normal"),
+        # Asking about the rules is an inquiry; 断桥铝 is a window, not a break.
+        ("我家阳台想装断桥铝窗户有什么规定", "inquiry", "normal"),
+    ],
+)
+def test_round_six_fixes(content: Content, said: str, category: str, urgency: str) -> None:
+    found = classify.classify(said, content.categories)
+    assert (found.category, found.urgency) == (category, urgency), found.hits
+
+
+@pytest.mark.parametrize(
+    ("said", "negated"),
+    [
+        ("要是漏水了", True),  # a condition: imagined
+        ("如果再漏水我就投诉", True),
+        ("漏水了要是不修", False),  # the condition comes after it
+    ],
+)
+def test_a_fault_in_a_condition_is_not_reported(said: str, negated: bool) -> None:
+    assert classify._imagined(said, said.index("漏水")) is negated
+
+
+def test_none_at_all() -> None:
+    said = "一滴水都不出"
+    assert classify.none_at_all(said, 1, 3)  # 滴水 between 一 and 都不
+    assert not classify.none_at_all("一直滴水", 2, 4)
+    assert [h.word for h in classify.find(said, "滴水")] == []
+
+
+def test_misheard_words_are_data(content: Content) -> None:
+    """[speech] misheard in config/rules/categories.toml: a site adds what its recogniser
+    mishears; without the entry the word is not read as meant."""
+    rules = content.categories
+    assert classify.heard("我要头诉", rules) == "我要投诉"
+    data = rules.model_dump()
+    data["speech"]["misheard"] = {}
+    deaf = CategoryRules.model_validate(data)
+    assert classify.classify("我要头诉保洁", deaf).category == "other"
+    assert classify.classify("我要头诉保洁", rules).category == "complaint"
+
+
+@pytest.mark.parametrize(
     ("said", "negated"),
     [
         ("不是漏水", True),
@@ -330,6 +423,11 @@ def test_keywords_with_a_gap() -> None:
             "normal",
         ),
         ("please tell the manager I called about the parking card", "message", "normal"),
+        # Round 6: gas smelt, torn screens, a cleaner booked, clean stations praised.
+        ("there is a gas smell near the meters in block 2", "repair", "safety"),
+        ("the fly screen on my balcony door is torn", "repair", "normal"),
+        ("could you send a cleaner to my flat on Friday", "convenience", "normal"),
+        ("the bike shed is really clean these days", "praise", "normal"),
     ],
 )
 def test_english_general_fixes(content: Content, said: str, category: str, urgency: str) -> None:
@@ -367,6 +465,7 @@ FLOORS = {
     "utterances_heldout2.tsv": {"category": 0.80, "urgency": 0.95},
     "utterances_heldout3.tsv": {"category": 0.95, "urgency": 0.95},  # read in round 4
     "utterances_heldout4.tsv": {"category": 0.95, "urgency": 0.95},  # read in round 5
+    "utterances_heldout5.tsv": {"category": 0.95, "urgency": 0.95},  # read in round 6
 }
 
 
