@@ -75,6 +75,8 @@ documented and tested (tests/sip/):
    the far end's Contact without Route: through a proxy that record-routes,
    they carry the 2xx's Record-Route reversed and go to its first hop
    (RFC 3261 12.1.2, 13.2.2.4).
+30. It keeps a dialog tag per call for as long as it runs: dropped 32 s
+   (64*T1) after the call is over.
 
 Audio crosses this boundary as 8 kHz 16-bit signed little-endian mono; the
 library converts to and from PCMU/PCMA, the adapter's pacer sends the RTP.
@@ -860,15 +862,27 @@ class _ClientFixes:
         self._ack_target, sip.ack_target = sip.ack_target, self.ack_target
         self.uac_routes: dict[str, list[str]] = {}
         """Call-ID -> route set of a dialog the agent started (fix 29)."""
+        self._ended: deque[tuple[float, str]] = deque()
+        """(when, Call-ID) of the calls over, oldest first (fix 30)."""
+        self._ended_lock = threading.Lock()
         sip.bye = self.bye
         sip.register = self.register
         sip._send_register_request = self.send_register_request
 
     def forget(self, call_id: str) -> None:
-        """A call is over: drop what was kept for it."""
+        """A call is over: drop what was kept for it. The library's tag for it is kept
+        for 64*T1 (a retransmitted BYE or 200 still finds it), then dropped too: rfcvoip
+        keeps every call's tag for as long as it runs (fix 30)."""
         self.dialogs.forget(call_id)
         self.answers.pop(call_id, None)
         self.uac_routes.pop(call_id, None)
+        now = time.monotonic()
+        with self._ended_lock:
+            self._ended.append((now, call_id))
+            while self._ended and now - self._ended[0][0] > 64 * T1:
+                _ended_at, old = self._ended.popleft()
+                if not self.phone.has_call_id(old):
+                    self.sip.tagLibrary.pop(old, None)
 
     def parse_message(self, message: Any) -> None:
         call_id = str(message.headers.get("Call-ID", "")).strip()

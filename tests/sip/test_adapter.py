@@ -620,3 +620,21 @@ def test_fix_29_a_call_the_agent_placed_follows_the_route_set_of_its_2xx() -> No
         phone.stop()
         clerk.close()
         proxy.close()
+
+
+def test_fix_30_an_ended_calls_tag_is_dropped_after_64_t1(monkeypatch: pytest.MonkeyPatch) -> None:
+    """rfcvoip keeps every call's dialog tag for as long as it runs (3000 calls: 3000
+    tags). What is kept: an ended call's tag for 32 s, for a retransmitted BYE or 200;
+    the registration's tag always."""
+    phone = SipPhone(Endpoint("127.0.0.1", udp_port()), lambda _c: None, rtp_ports=(31500, 31510))
+    tags = phone._phone.sip.tagLibrary
+    tags.update({"old": "t1", "new": "t2", "x": "t3"})
+    clock = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    phone._fixes.forget("old")
+    clock[0] += 20
+    phone._fixes.forget("new")
+    assert {"old", "new", "register"} <= set(tags)  # 20 s: a BYE may still come again
+    clock[0] += 13
+    phone._fixes.forget("x")
+    assert "old" not in tags and {"new", "x", "register"} <= set(tags)
