@@ -314,7 +314,9 @@ def urgency(text: str, category: str, rules: CategoryRules, kinds: list[str] | N
     parts = requests(text, rules)
     kinds = kinds if kinds is not None else _categories(parts, rules)
     urgent = [
-        p for p, k in zip(parts, kinds, strict=True) if k in rules.urgent or _outranked(p, rules)
+        p
+        for p, k in zip(parts, kinds, strict=True)
+        if k in rules.urgent or (rules.by_key(k).relays_urgency and _outranked(p, rules))
     ]
     if category in rules.urgent and not urgent:  # a category chosen by the fallback
         urgent = [strip_fillers(heard(text, rules), PAUSE)]
