@@ -283,9 +283,9 @@ def test_round_five_fixes(content: Content, said: str, category: str, urgency: s
         ("楼顶水箱的水有杂质", "repair", "normal"),
         ("新风机一开就报错", "repair", "normal"),
         ("楼下的公共充电桩充不上电", "repair", "normal"),
-        # Complaints: 反映, neighbours' nuisance to be dealt with, not come, broken again,
+        # Complaints: neighbours' nuisance to be dealt with, not come, broken again,
         # staff who pass it off, spaces taken.
-        ("我想反映一下隔壁天天半夜唱歌", "complaint", "normal"),
+        ("隔壁那只狗天天半夜叫你们管不管", "complaint", "normal"),
         ("楼上的狗一直叫我都失眠了", "complaint", "normal"),
         ("你们物业出面说一下吧对门堆的东西说了也不听", "complaint", "normal"),
         ("报修了五天了师傅也没来", "complaint", "normal"),
