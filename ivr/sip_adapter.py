@@ -75,8 +75,9 @@ documented and tested (tests/sip/):
    the far end's Contact without Route: through a proxy that record-routes,
    they carry the 2xx's Record-Route reversed and go to its first hop
    (RFC 3261 12.1.2, 13.2.2.4).
-30. It keeps a dialog tag per call for as long as it runs: dropped 32 s
-   (64*T1) after the call is over.
+30. It keeps a dialog tag per call for as long as it runs, in a dict and in a
+   list every new tag is checked against (a scan that grows with every call):
+   the list is a set, and a call's tag leaves both 32 s (64*T1) after the call.
 
 Audio crosses this boundary as 8 kHz 16-bit signed little-endian mono; the
 library converts to and from PCMU/PCMA, the adapter's pacer sends the RTP.
@@ -833,6 +834,28 @@ class _Dialogs:
         logger.info("[%s] answer in the ACK: RTP to %s:%s, %s", call.call_id, host, port, mode)
 
 
+class _Tags:
+    """Fix 30: the tags rfcvoip gave out, which `gen_tag` checks each new one against.
+    The library keeps a list that only grows (a scan per call: the agent's CPU per call
+    crept up over thousands of calls); this is a set, and an ended call's tag leaves it
+    with the call's entry in `tagLibrary`."""
+
+    def __init__(self, tags: Iterable[str] = ()) -> None:
+        self._tags = set(tags)
+
+    def __contains__(self, tag: object) -> bool:
+        return tag in self._tags
+
+    def __len__(self) -> int:
+        return len(self._tags)
+
+    def append(self, tag: str) -> None:
+        self._tags.add(tag)
+
+    def discard(self, tag: str) -> None:
+        self._tags.discard(tag)
+
+
 class _ClientFixes:
     """The wrappers put on one rfcvoip SIPClient (fixes 6, 8, 13-18) and their per-call state."""
 
@@ -865,6 +888,7 @@ class _ClientFixes:
         self._ended: deque[tuple[float, str]] = deque()
         """(when, Call-ID) of the calls over, oldest first (fix 30)."""
         self._ended_lock = threading.Lock()
+        sip.tags = _Tags(sip.tags)
         sip.bye = self.bye
         sip.register = self.register
         sip._send_register_request = self.send_register_request
@@ -882,7 +906,9 @@ class _ClientFixes:
             while self._ended and now - self._ended[0][0] > 64 * T1:
                 _ended_at, old = self._ended.popleft()
                 if not self.phone.has_call_id(old):
-                    self.sip.tagLibrary.pop(old, None)
+                    tag = self.sip.tagLibrary.pop(old, None)
+                    if tag is not None:
+                        self.sip.tags.discard(tag)
 
     def parse_message(self, message: Any) -> None:
         call_id = str(message.headers.get("Call-ID", "")).strip()

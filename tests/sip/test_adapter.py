@@ -627,8 +627,10 @@ def test_fix_30_an_ended_calls_tag_is_dropped_after_64_t1(monkeypatch: pytest.Mo
     tags). What is kept: an ended call's tag for 32 s, for a retransmitted BYE or 200;
     the registration's tag always."""
     phone = SipPhone(Endpoint("127.0.0.1", udp_port()), lambda _c: None, rtp_ports=(31500, 31510))
-    tags = phone._phone.sip.tagLibrary
+    tags, given = phone._phone.sip.tagLibrary, phone._phone.sip.tags
     tags.update({"old": "t1", "new": "t2", "x": "t3"})
+    for tag in ("t1", "t2", "t3"):
+        given.append(tag)
     clock = [1000.0]
     monkeypatch.setattr(time, "monotonic", lambda: clock[0])
     phone._fixes.forget("old")
@@ -638,3 +640,4 @@ def test_fix_30_an_ended_calls_tag_is_dropped_after_64_t1(monkeypatch: pytest.Mo
     clock[0] += 13
     phone._fixes.forget("x")
     assert "old" not in tags and {"new", "x", "register"} <= set(tags)
+    assert "t1" not in given and "t2" in given and tags["register"] in given
