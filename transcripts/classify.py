@@ -56,6 +56,8 @@ CONDITIONS, CONDITION_REACH, CONDITION_END = ("要是", "如果", "假如", "万
 DEGREE = "(?:太|怎么|大|够|是很|是太)?"
 #: 一滴水都不出, 一点也没亮: 一 … 都不/也没 says "none at all", no fault of that word.
 NONE_AT_ALL = re.compile(r"[^ ]{0,2}?[都也][不没]")
+#: 换一下水, 看一下水管: the 下 of the verb measure 一下 starts no word (一下水 says no 下水).
+VERB_MEASURE = "一下"
 #: What a hesitation leaves in the text the classifier reads (哦 不是 啊 那 打错了).
 PAUSE = " "
 #: After a thing these make it a place: 单元门口的灯 is about a lamp, 电梯旁边 about a spot.
@@ -143,7 +145,13 @@ def find(text: str, keyword: str) -> list[Hit]:
         if not negated(text, m.start())
         and not text.startswith(PLACE_SUFFIXES, m.end())
         and not none_at_all(text, m.start(), m.end())
+        and not _in_verb_measure(text, m.start())
     ]
+
+
+def _in_verb_measure(text: str, start: int) -> bool:
+    """The word at `start` begins with the 下 of 一下 (喂一下食 换一下水: no drain)."""
+    return start > 0 and text.startswith(VERB_MEASURE, start - 1)
 
 
 def _without_things(window: str, things: Sequence[str]) -> str:
