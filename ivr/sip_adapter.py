@@ -130,6 +130,8 @@ DEFAULT_PTIME_MS = 20
 RECEIVE_WAIT_S = 0.1
 #: Final statuses of the agent's INVITEs kept for SipCall.final_status (fix 24), newest last.
 FINAL_STATUSES_KEPT = 1024
+#: Tags given out that a new one is checked against (fix 30), newest last.
+TAGS_KEPT = 4096
 
 
 class SipError(HotlineError):
@@ -836,12 +838,14 @@ class _Dialogs:
 
 class _Tags:
     """Fix 30: the tags rfcvoip gave out, which `gen_tag` checks each new one against.
-    The library keeps a list that only grows (a scan per call: the agent's CPU per call
-    crept up over thousands of calls); this is a set, and an ended call's tag leaves it
-    with the call's entry in `tagLibrary`."""
+    The library keeps a list that only grows, by two or three tags a call (the 100,
+    the 180 and the 200 each ask for one): a scan per new tag that grows with every
+    call. This keeps the newest TAGS_KEPT, and an ended call's tag leaves with the
+    call's entry in `tagLibrary`; a tag is 32 random bits, so one reused after it was
+    forgotten is a one in four billion chance against a call still going."""
 
     def __init__(self, tags: Iterable[str] = ()) -> None:
-        self._tags = set(tags)
+        self._tags: OrderedDict[str, None] = OrderedDict.fromkeys(tags)
 
     def __contains__(self, tag: object) -> bool:
         return tag in self._tags
@@ -850,10 +854,12 @@ class _Tags:
         return len(self._tags)
 
     def append(self, tag: str) -> None:
-        self._tags.add(tag)
+        self._tags[tag] = None
+        while len(self._tags) > TAGS_KEPT:
+            self._tags.popitem(last=False)
 
     def discard(self, tag: str) -> None:
-        self._tags.discard(tag)
+        self._tags.pop(tag, None)
 
 
 class _ClientFixes:

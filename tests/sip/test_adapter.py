@@ -13,6 +13,7 @@ import pytest
 
 from ivr import sip_wire
 from ivr.sip_adapter import (
+    TAGS_KEPT,
     Endpoint,
     SipCall,
     SipPhone,
@@ -641,3 +642,11 @@ def test_fix_30_an_ended_calls_tag_is_dropped_after_64_t1(monkeypatch: pytest.Mo
     phone._fixes.forget("x")
     assert "old" not in tags and {"new", "x", "register"} <= set(tags)
     assert "t1" not in given and "t2" in given and tags["register"] in given
+
+
+def test_fix_30_the_tags_given_out_are_bounded() -> None:
+    phone = SipPhone(Endpoint("127.0.0.1", udp_port()), lambda _c: None, rtp_ports=(31500, 31510))
+    sip = phone._phone.sip
+    made = [sip.gen_tag() for _ in range(TAGS_KEPT + 100)]
+    assert len(set(made)) == len(made)
+    assert len(sip.tags) == TAGS_KEPT and made[-1] in sip.tags and made[0] not in sip.tags
