@@ -102,6 +102,7 @@ _THIRD_PARTY = (
 #: A surname said again after a correction (我姓樊 不对 姓范): the corrected one is the caller's.
 _SURNAME_CORRECTED = re.compile(r"(?:不对|说错了)(?:我)?姓([\u4e00-\u9fff]{1,3})")
 THIRD_PARTY_REACH = 8
+_HAN = re.compile(r"[\u4e00-\u9fff]")
 _SURNAME_TITLE = re.compile(rf"(?={_TITLES})")
 #: 我叫王建国, 叫我小王就行: the first characters of a full name are the surname.
 _FULL_NAME = re.compile(r"(?:我叫|叫我)(?:老|小)?(?=[\u4e00-\u9fff])")
@@ -120,8 +121,8 @@ _SEEKER = re.compile(r"(?:老|小)(?=(?:[\u4e00-\u9fff]{1,2})找(?:他|她|你|�
 _SELF_ROLE = re.compile(
     r"我(?:是|就是|这边是)[^我你他她，,。]{0,14}?(?:经理|专员|顾问|主管|业务员|助理)(?:老|小)?"
 )
-#: After 姓 nothing but a name is said, except these (姓名 is a form's field).
-_NOT_AFTER_XING: tuple[str, ...] = ("名",)
+#: After 姓 nothing but a name is said, except these (姓名 is a form's field, 姓什么 a question).
+_NOT_AFTER_XING: tuple[str, ...] = ("名", "什么", "啥", "的", "氏")
 #: Words after 我是…的 that are no name, though their first character can be a surname.
 _NOT_NAMES = (
     "房东",
@@ -156,7 +157,13 @@ _UNIT = re.compile(r"(\d{1,2})\s*单元")
 #: a building or unit said after the last of these replaces the one before.
 _CORRECTION = re.compile(r"不对|说错了|其实")
 #: The room said after the building or unit, perhaps after its floor (十二楼的一二零三).
-_ROOM_AFTER = re.compile(r"^[的之\s-]*(?:\d{1,2}[楼层][的之\s-]*)?(\d{3,4})(?:室|号|房)?(?!\d)")
+_ROOM_AFTER = re.compile(
+    r"^[的之\s-]*(?:(?:\d{1,2}|顶)[楼层][的之\s-]*)?(\d{3,4})(?:室|号|房)?(?!\d)"
+)
+#: 九零二 哎说错了 是九零三: a room said straight after a correction replaces the one before.
+_ROOM_CORRECTED = re.compile(r"[是的\s]*(\d{3,4})(?:室|号|房)?(?!\d)")
+#: 二号楼后面的绿化带: a building followed by these is a landmark, not the caller's home.
+_LANDMARK = re.compile(r"(?:的)?(?:后面|前面|旁边|对面|附近|后边|前边|侧面|背后)")
 _ROOM_PLAIN = re.compile(r"(?<!\d)(\d{3,4})\s*(?:室|房间)")
 _PHONE_DIGITS = re.compile(r"(?<!\d)(0\d{2,3}[-\s]?\d{7,8}|1\d{10}|\d{7,8})(?!\d)")
 _TIMES = re.compile(
@@ -187,12 +194,14 @@ def surname(text: str) -> str | None:
         *reversed(list(_SURNAME_CORRECTED.finditer(text))),
         *reversed(list(_SURNAME_MINE.finditer(text))),
     ]:
-        if (given := _name_at(text, mine.start(1), _NOT_AFTER_XING)) is not None:
+        if (given := _named_after_xing(text, mine.start(1))) is not None:
             return given
     for xing in _SURNAME_SAID.finditer(text):
         if _someone_else(text, xing.start()) or text.startswith("姓名", xing.start()):
             continue
-        if (given := _name_at(text, xing.start(1), _NOT_AFTER_XING)) is not None:
+        if text[max(0, xing.start() - 1) : xing.start()] == "百":  # 老百姓 names no one
+            continue
+        if (given := _named_after_xing(text, xing.start(1))) is not None:
             return given
     for match in _SURNAME_TITLE.finditer(text):
         at = match.start()
@@ -242,6 +251,20 @@ def _named_after_address(text: str) -> str | None:
     return None
 
 
+def _named_after_xing(text: str, start: int) -> str | None:
+    """The surname said after 姓: any character, rare ones too (我姓宓, 姓竺, 姓年), since 姓
+    says a name follows; a surname the list knows is still preferred for compounds."""
+    if (known := _name_at(text, start, _NOT_AFTER_XING)) is not None:
+        return known
+    if (
+        start < len(text)
+        and _HAN.match(text[start])
+        and not text.startswith(_NOT_AFTER_XING, start)
+    ):
+        return text[start]
+    return None
+
+
 def _name_at(text: str, start: int, not_names: tuple[str, ...] | None = None) -> str | None:
     """The surname that begins at `start`, if a name begins there."""
     for compound in COMPOUND_SURNAMES:
@@ -261,7 +284,7 @@ def unit(numeric_text: str) -> str | None:
     corrected = max(
         (m.end() for m in _CORRECTION.finditer(numeric_text)), default=len(numeric_text)
     )
-    building = _BUILDING.search(numeric_text, corrected) or _BUILDING.search(numeric_text)
+    building = _BUILDING.search(numeric_text, corrected) or _home_building(numeric_text)
     unit_match = _UNIT.search(numeric_text, max(corrected, building.end() if building else 0))
     unit_match = unit_match or _UNIT.search(numeric_text, building.end() if building else 0)
     if building and (gate := _GATE.match(numeric_text, building.end())):
@@ -271,6 +294,8 @@ def unit(numeric_text: str) -> str | None:
     if last is not None:
         after = _ROOM_AFTER.match(numeric_text[last.end() :])
         room = after.group(1) if after else None
+    if corrected < len(numeric_text) and (again := _ROOM_CORRECTED.match(numeric_text, corrected)):
+        room = again.group(1)
     if room is None:
         plain = _ROOM_PLAIN.search(numeric_text)
         room = plain.group(1) if plain else None
@@ -286,6 +311,14 @@ def unit(numeric_text: str) -> str | None:
     return "".join(parts)
 
 
+def _home_building(numeric_text: str) -> re.Match[str] | None:
+    """The first building said that is not a landmark (二号楼后面的绿化带 is where, not home)."""
+    return next(
+        (b for b in _BUILDING.finditer(numeric_text) if not _LANDMARK.match(numeric_text, b.end())),
+        None,
+    )
+
+
 #: A local landline said without its area code, after a word that names it as a number.
 _LOCAL = re.compile(r"(?:电话|座机|号码|手机|打)(?:是|号是|号码是)?([2-9]\d{6,7})(?!\d)")
 
@@ -293,20 +326,27 @@ _LOCAL = re.compile(r"(?:电话|座机|号码|手机|打)(?:是|号是|号码是
 def phone(numeric_text: str, exclude: str | None = None) -> str | None:
     """A callback number: a valid Chinese mobile or landline, else a local landline
     said as a number (座机六二三四五六七八)."""
-    for match in _PHONE_DIGITS.finditer(numeric_text):
-        digits = re.sub(r"[-\s]", "", match.group(1))
-        if exclude and digits in exclude:
-            continue
-        try:
-            parsed = phonenumbers.parse(digits, "CN")
-        except phonenumbers.NumberParseException:
-            continue
-        if phonenumbers.is_valid_number(parsed):
-            return digits
+    valid = [
+        (match.start(), digits)
+        for match in _PHONE_DIGITS.finditer(numeric_text)
+        if (digits := re.sub(r"[-\s]", "", match.group(1)))
+        and not (exclude and digits in exclude)
+        and _valid_number(digits)
+    ]
+    if valid:
+        corrected = max((m.end() for m in _CORRECTION.finditer(numeric_text)), default=-1)
+        return next((d for at, d in valid if at >= corrected), valid[0][1])
     local = _LOCAL.search(numeric_text)
     if local and not (exclude and local.group(1) in exclude):
         return local.group(1)
     return None
+
+
+def _valid_number(digits: str) -> bool:
+    try:
+        return bool(phonenumbers.is_valid_number(phonenumbers.parse(digits, "CN")))
+    except phonenumbers.NumberParseException:
+        return False
 
 
 def times(numeric_text: str) -> list[str]:
