@@ -381,7 +381,7 @@ _EN_NAME = re.compile(r"\b(?i:my name is|this is|i am|i'm)\s+([A-Z][a-z]+)(?:\s+
 _EN_TITLE = re.compile(r"\b(?i:mr|mrs|ms|miss|dr)\.?\s+([A-Z][a-z]+)")
 #: A title after these names a staff member (a message for the manager Mr Li), not the caller.
 _EN_STAFF_CUE = re.compile(
-    r"\b(?:manager|supervisor|engineer|guard|colleague|your|for|tell|ask|thank|to|with"
+    r"\b(?:manager|supervisor|engineer|guard|colleague|your|for|tell|let|ask|thank|to|with"
     r"|housekeeper|cleaner|plumber|electrician|receptionist|caretaker|concierge|technician)\s+$",
     re.I,
 )

@@ -52,6 +52,11 @@ _EN_KEYWORDS = {  # checked in this order: a complaint about a repair is a compl
         "terrible",
         "disappointed",
         "ignored",
+        "nobody has",
+        "still has not",
+        "still hasn't",
+        "every time i call",
+        "told to wait",
     ),
     "praise": (
         "thank you for",
@@ -123,6 +128,9 @@ _EN_KEYWORDS = {  # checked in this order: a complaint about a repair is a compl
         "move my furniture",
         "carry",
         "a cleaner",
+        "hold the key",
+        "hand them over",
+        "hand it over",
     ),
     "repair": (
         "broken",
@@ -156,6 +164,10 @@ _EN_KEYWORDS = {  # checked in this order: a complaint about a repair is a compl
         "gas smell",
         "torn",
         "replace",
+        "seeping",
+        "grinding",
+        "rattling",
+        "barely turns",
     ),
     "message": (
         "tell him",
@@ -173,6 +185,7 @@ _EN_KEYWORDS = {  # checked in this order: a complaint about a repair is a compl
         "please tell",
         "could you tell him",
         "could you tell her",
+        "please let",
     ),
     "inquiry": (
         "how do i",
@@ -197,6 +210,9 @@ _EN_KEYWORDS = {  # checked in this order: a complaint about a repair is a compl
         "is it possible",
         "do i need",
         "are you open",
+        "would like to know",
+        "like to know if",
+        "wondering",
     ),
 }
 _EN_SAFETY = (
@@ -211,7 +227,7 @@ _EN_SAFETY = (
     "door entry",
     "stuck",
 )
-_EN_LEAK = ("leak", "leaking", "water coming", "flood", "dripping")
+_EN_LEAK = ("leak", "leaking", "water coming", "flood", "dripping", "seeping", "is wet", "soaked")
 #: A word after these is negated: "it is not leaking any more".
 _EN_NEGATED = re.compile(r"\b(?:not|no longer|isn't|wasn't|no)\s+$")
 #: Where a caller moves to another request: the first request decides, a complaint wins.
