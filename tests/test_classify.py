@@ -319,6 +319,77 @@ def test_round_six_fixes(content: Content, said: str, category: str, urgency: st
 
 
 @pytest.mark.parametrize(
+    ("said", "category", "urgency"),
+    [
+        # Round 7 (causes found in held-out6), each in words held-out6 does not hold.
+        # A fault said as what a thing will not do (V不住, 门…不开), comes off, shakes,
+        # shows, sounds or smells; entrance hardware that will not open or hold is safety.
+        ("大堂的门禁刷了卡门还是不开", "repair", "safety"),
+        ("地下室那扇防盗门的电磁锁关不住了", "repair", "safety"),
+        ("卫生间水箱的水一直止不住", "repair", "normal"),
+        ("厨房窗户的胶条翘起来了", "repair", "normal"),
+        ("楼梯扶手被小孩拔出来一截", "repair", "safety"),
+        ("电梯一到五楼就抖得厉害", "repair", "safety"),
+        ("小区门口的广告屏幕是黑的好几天了", "repair", "normal"),
+        ("我家暖气片里老是有咕噜咕噜的水声", "repair", "normal"),
+        ("燃气灶点着以后火苗是红的还有异味", "repair", "safety"),
+        ("门铃的线好像接反了按了不响", "repair", "normal"),
+        # Water escaping is a leak; wind pouring in is not.
+        ("阳台那根雨水管的接口在滋水", "repair", "leak"),
+        ("污水井满了往外漫到路上", "repair", "leak"),
+        ("卧室窗户关不严晚上冷风往里灌", "repair", "normal"),
+        # Play equipment and transformers are safety; a socket only when it sparks or burns;
+        # cooking fumes (油烟味) are no smoke.
+        ("游乐场的滑梯断了一截", "repair", "safety"),
+        ("路边那个配电的变压器一直响小孩在旁边玩", "repair", "safety"),
+        ("车库的插座没电了充不了电", "repair", "normal"),
+        ("客厅插座刚才冒了一下火", "repair", "safety"),
+        ("楼下饭店的油烟味熏到我家了烟道好像坏了", "repair", "normal"),
+        # The noise a faulty thing makes is a repair, not a complaint about sleep.
+        ("楼道的排风扇嗡嗡的声音吵得睡不着", "repair", "normal"),
+        # Complaints: unfair charges, promises to mediate not kept, staff who refuse or pass
+        # it on, money not accounted for.
+        ("停车费一年一涨这不合理", "complaint", "normal"),
+        ("你们说去跟楼上协调到现在都没下文", "complaint", "normal"),
+        ("保安就是不肯帮我开一下道闸", "complaint", "normal"),
+        ("我打了电话客服推给工程部工程部又推给客服", "complaint", "normal"),
+        ("公共收益从来没公示过你们得给个说法", "complaint", "normal"),
+        # A proposal said as 我建议 beats the nuisance it means to solve; a service said to be
+        # limited and asked to be extended is a suggestion.
+        ("我建议在车棚那里多装几个充电口不然大家都在楼道乱停乱充", "suggestion", "normal"),
+        ("游泳池现在只有周末开能不能平时也开", "suggestion", "normal"),
+        # Praise for going out of one's way, for work done well.
+        ("你们的保安小刘下雨天专门跑过来帮我搬东西", "praise", "normal"),
+        ("今年的账目公示做得好一看就明白", "praise", "normal"),
+        # What the recogniser writes for 报修, 咨询, 转告 is read as meant.
+        ("我要抱修我家厨房的灯", "repair", "normal"),
+        ("我想资讯一下停车费", "inquiry", "normal"),
+        ("帮我专告一下王经理明天的会改了", "message", "normal"),
+        # Services: carried upstairs, signed for.
+        ("能不能帮我把快递送上去我腿脚不方便", "convenience", "normal"),
+        ("我不在家有个包裹麻烦帮我签收一下", "convenience", "normal"),
+        # Outsiders (a school), a stray pet: other.
+        ("我是阳光幼儿园的老师想在你们小区门口发传单", "other", "normal"),
+        ("楼下草丛里有只小狗是谁家的没人牵", "other", "normal"),
+        # Asking whether the estate arranged something, whom to apply to: inquiry.
+        ("明天说要来检查消防是你们安排的吗", "inquiry", "normal"),
+        ("我想在阳台装个遮阳棚找谁申请", "inquiry", "normal"),
+        # A colleague away, what to tell him: a message.
+        ("王师傅不在啊那你跟他说我明天上午在家", "message", "normal"),
+    ],
+)
+def test_round_seven_fixes(content: Content, said: str, category: str, urgency: str) -> None:
+    found = classify.classify(said, content.categories)
+    assert (found.category, found.urgency) == (category, urgency), found.hits
+
+
+def test_the_verb_measure_yixia_starts_no_word() -> None:
+    """换一下水: the 下 of 一下 is no 下水 (a drain); 下水道 said alone still is."""
+    assert classify.find("帮我换一下水", "下水") == []
+    assert [h.word for h in classify.find("下水道堵了", "下水")] == ["下水"]
+
+
+@pytest.mark.parametrize(
     ("said", "negated"),
     [
         ("要是漏水了", True),  # a condition: imagined
@@ -428,6 +499,13 @@ def test_keywords_with_a_gap() -> None:
         ("the fly screen on my balcony door is torn", "repair", "normal"),
         ("could you send a cleaner to my flat on Friday", "convenience", "normal"),
         ("the bike shed is really clean these days", "praise", "normal"),
+        # Round 7: seeping water, a grinding fan, grievances said as nobody has / still has
+        # not, would like to know, keys held for a tenant.
+        ("water is seeping under the kitchen sink", "repair", "leak"),
+        ("the ceiling fan is rattling and barely turns", "repair", "normal"),
+        ("the noise from the gym still has not stopped after two weeks", "complaint", "normal"),
+        ("I would like to know if the pool is open in winter", "inquiry", "normal"),
+        ("could the guard hold the keys for my cleaner until Monday", "convenience", "normal"),
     ],
 )
 def test_english_general_fixes(content: Content, said: str, category: str, urgency: str) -> None:
@@ -466,6 +544,7 @@ FLOORS = {
     "utterances_heldout3.tsv": {"category": 0.95, "urgency": 0.95},  # read in round 4
     "utterances_heldout4.tsv": {"category": 0.95, "urgency": 0.95},  # read in round 5
     "utterances_heldout5.tsv": {"category": 0.95, "urgency": 0.95},  # read in round 6
+    "utterances_heldout6.tsv": {"category": 0.95, "urgency": 0.95},  # read in round 7
 }
 
 
