@@ -44,6 +44,10 @@ class Category(_Data):
     #: When one of these is said, this category also wins over `strong_before`.
     strong_keywords: list[str] = Field(default_factory=list)
     strong_before: list[str] = Field(default_factory=list)
+    #: Questions about a fault rather than reports of it (是物业管还是找厂家, 还是正常的): when
+    #: one is said, this category also wins over `question_before` (a repair named in it).
+    question_keywords: list[str] = Field(default_factory=list)
+    question_before: list[str] = Field(default_factory=list)
     #: A thing and a fault said close together (电梯 ... 不动了) count as one keyword hit.
     things: list[str] = Field(default_factory=list)
     faults: list[str] = Field(default_factory=list)
@@ -100,7 +104,7 @@ class CategoryRules(_Data):
         if "other" not in keys:
             raise ValueError("a category with key 'other' is required")
         for cat in self.category:
-            for key in [*cat.before, *cat.strong_before]:
+            for key in [*cat.before, *cat.strong_before, *cat.question_before]:
                 if key not in keys:
                     raise ValueError(f"category {cat.key}: 'before' names unknown category {key!r}")
         missing = {"safety", "leak", "normal"} - set(self.urgency)

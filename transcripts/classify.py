@@ -258,12 +258,16 @@ def category_hits(text: str, rules: CategoryRules) -> dict[str, list[str]]:
 
 
 def _strong(hits: dict[str, list[Hit]], rules: CategoryRules, text: str) -> dict[str, set[str]]:
-    """For each category found whose strong keyword is said, the categories it beats."""
-    return {
-        key: set(rules.by_key(key).strong_before)
-        for key in hits
-        if find_all(text, rules.by_key(key).strong_keywords)
-    }
+    """For each category found whose strong keyword (or question about a fault) is said,
+    the categories it beats."""
+    beats: dict[str, set[str]] = {}
+    for key in hits:
+        category = rules.by_key(key)
+        if find_all(text, category.strong_keywords):
+            beats[key] = set(category.strong_before)
+        if find_all(text, category.question_keywords):
+            beats.setdefault(key, set()).update(category.question_before)
+    return beats
 
 
 def choose(hits: dict[str, list[Hit]], rules: CategoryRules, text: str) -> str:
