@@ -345,8 +345,12 @@ def test_round_six_fixes(content: Content, said: str, category: str, urgency: st
         ("车库的插座没电了充不了电", "repair", "normal"),
         ("客厅插座刚才冒了一下火", "repair", "safety"),
         ("楼下饭店的油烟味熏到我家了烟道好像坏了", "repair", "normal"),
-        # The noise a faulty thing makes is a repair, not a complaint about sleep.
+        # The noise a faulty thing makes is a repair, not a complaint about sleep; a sound
+        # alone is no fault: a neighbour's noise stays a complaint, 脱鞋 breaks nothing.
         ("楼道的排风扇嗡嗡的声音吵得睡不着", "repair", "normal"),
+        ("楼上装修的声音吵得我睡不着", "complaint", "normal"),
+        ("楼上小孩跑来跑去太吵了", "complaint", "normal"),
+        ("进门要脱鞋的门口也有鞋套", "other", "normal"),
         # Complaints: unfair charges, promises to mediate not kept, staff who refuse or pass
         # it on, money not accounted for.
         ("停车费一年一涨这不合理", "complaint", "normal"),
