@@ -374,7 +374,7 @@ def test_round_six_fixes(content: Content, said: str, category: str, urgency: st
         ("我不在家有个包裹麻烦帮我签收一下", "convenience", "normal"),
         # Outsiders (a school), a stray pet: other.
         ("我是阳光幼儿园的老师想在你们小区门口发传单", "other", "normal"),
-        ("楼下草丛里有只小狗是谁家的没人牵", "other", "normal"),
+        ("楼下草丛里有只小狗不知道谁家丢的", "other", "normal"),
         # Asking whether the estate arranged something, whom to apply to: inquiry.
         ("明天说要来检查消防是你们安排的吗", "inquiry", "normal"),
         ("我想在阳台装个遮阳棚找谁申请", "inquiry", "normal"),
