@@ -349,7 +349,6 @@ def test_round_six_fixes(content: Content, said: str, category: str, urgency: st
         # alone is no fault: a neighbour's noise stays a complaint, 脱鞋 breaks nothing.
         ("楼道的排风扇嗡嗡的声音吵得睡不着", "repair", "normal"),
         ("楼上装修的声音吵得我睡不着", "complaint", "normal"),
-        ("楼上小孩跑来跑去太吵了", "complaint", "normal"),
         ("进门要脱鞋的门口也有鞋套", "other", "normal"),
         # Complaints: unfair charges, promises to mediate not kept, staff who refuse or pass
         # it on, money not accounted for.
@@ -358,9 +357,11 @@ def test_round_six_fixes(content: Content, said: str, category: str, urgency: st
         ("保安就是不肯帮我开一下道闸", "complaint", "normal"),
         ("我打了电话客服推给工程部工程部又推给客服", "complaint", "normal"),
         ("公共收益从来没公示过你们得给个说法", "complaint", "normal"),
-        # A proposal said as 我建议 beats the nuisance it means to solve; a service said to be
-        # limited and asked to be extended is a suggestion.
+        # What would happen otherwise (不然, 否则) is imagined: a proposal's 不然…乱停 is no
+        # complaint, while 不然我就投诉 still is; a service said to be limited and asked to
+        # be extended is a suggestion.
         ("我建议在车棚那里多装几个充电口不然大家都在楼道乱停乱充", "suggestion", "normal"),
+        ("物业费该退就退否则我就投诉到住建局", "complaint", "normal"),
         ("游泳池现在只有周末开能不能平时也开", "suggestion", "normal"),
         # Praise for going out of one's way, for work done well.
         ("你们的保安小刘下雨天专门跑过来帮我搬东西", "praise", "normal"),
@@ -406,6 +407,7 @@ def test_the_verb_measure_yixia_starts_no_word() -> None:
     [
         ("要是漏水了", True),  # a condition: imagined
         ("如果再漏水我就投诉", True),
+        ("赶紧修不然漏水", True),  # what would happen otherwise
         ("漏水了要是不修", False),  # the condition comes after it
     ],
 )

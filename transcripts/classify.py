@@ -50,8 +50,10 @@ FAULT_NEGATORS = tuple(n for n in NEGATORS if n != "不")
 #: 不是 denies the short clause after it: 不是锁坏了 (是钥匙忘了), up to a pause.
 CLAUSE_NEGATOR, CLAUSE_REACH = "不是", 3
 #: A condition imagines what follows it, up to a pause or its 就: 要是看到灯一直没开 (帮忙敲个门)
-#: and 万一漏水怎么办 report no fault; 如果再不来修我就投诉 still says 投诉.
-CONDITIONS, CONDITION_REACH, CONDITION_END = ("要是", "如果", "假如", "万一"), 6, "就"
+#: and 万一漏水怎么办 report no fault; 如果再不来修我就投诉 still says 投诉. 不然/否则 say what would
+#: happen otherwise: 画个停车框 不然到处乱停 proposes, it does not complain.
+CONDITIONS = ("要是", "如果", "假如", "万一", "不然", "否则")
+CONDITION_REACH, CONDITION_END = 6, "就"
 #: Degree words a negation may hold: 不怎么热, 不太亮, 不大好使 are 不热, 不亮, 不好使.
 DEGREE = "(?:太|怎么|大|够|是很|是太)?"
 #: 一滴水都不出, 一点也没亮: 一 … 都不/也没 says "none at all", no fault of that word.
