@@ -383,7 +383,7 @@ def test_round_six_fixes(content: Content, said: str, category: str, urgency: st
         ("王师傅不在啊那你跟他说我明天上午在家", "message", "normal"),
         # Whose job a fault is, or whether it is normal, is asked, not reported, and the
         # fault asked about keeps its urgency; the fault alone is still a repair.
-        ("空调外机不转了是物业管还是厂家管", "inquiry", "normal"),
+        ("卫生间排风扇不转了是物业管还是厂家管", "inquiry", "normal"),
         ("电梯门关的时候有点响这正常吗", "inquiry", "safety"),
         ("阳台顶上老往下滴水这正常吗", "inquiry", "leak"),
         ("热水器打不着火了", "repair", "normal"),
