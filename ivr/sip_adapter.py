@@ -77,7 +77,8 @@ documented and tested (tests/sip/):
    (RFC 3261 12.1.2, 13.2.2.4).
 30. It keeps a dialog tag per call for as long as it runs, in a dict and in a
    list every new tag is checked against (a scan that grows with every call):
-   the list is a set, and a call's tag leaves both 32 s (64*T1) after the call.
+   the list keeps the newest 4096, and a call's tag leaves both 32 s (64*T1)
+   after the call.
 
 Audio crosses this boundary as 8 kHz 16-bit signed little-endian mono; the
 library converts to and from PCMU/PCMA, the adapter's pacer sends the RTP.
@@ -1036,8 +1037,7 @@ class _ClientFixes:
         routes = self._uac_route_set(request)
         if not routes:
             return self._ack_target(request)
-        hop = sip_wire.route_request("ACK sip:x SIP/2.0\r\n", routes)[1]
-        return self.sip._sip_target_from_uri(hop, 5060)
+        return self.sip._sip_target_from_uri(sip_wire.next_hop(routes), 5060)
 
     def bye(self, request: Any) -> None:
         """Fixes 15 and 16: the BYE carries the route set and is resent until answered

@@ -132,7 +132,7 @@ def route_request(message: str, routes: list[str]) -> tuple[str, str | None]:
         return message, None
     start, rest = message.split("\r\n", 1)
     method, target, version = start.split(" ")
-    first = _uri(routes[0])
+    first = next_hop(routes)
     if ";lr" in first.lower():
         route_lines = "".join(f"Route: {r}\r\n" for r in routes)
         hop = first
@@ -141,6 +141,12 @@ def route_request(message: str, routes: list[str]) -> tuple[str, str | None]:
         target = first.split("?", 1)[0]
         hop = first
     return f"{method} {target} {version}\r\n{route_lines}{rest}", hop
+
+
+def next_hop(routes: list[str]) -> str:
+    """Where a request with this route set is sent: its first route's URI, loose
+    routing or strict (RFC 3261 12.2.1.1); `route_request` puts the same one first."""
+    return _uri(routes[0])
 
 
 def _uri(name_addr: str) -> str:
