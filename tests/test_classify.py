@@ -430,6 +430,14 @@ def test_round_seven_fixes(content: Content, said: str, category: str, urgency: 
         ("停车场超时了要收钱吗", "inquiry", "normal"),
         ("你们客服那个小姑娘特别耐心", "praise", "normal"),
         ("这次换水表安排得挺好的谢谢", "praise", "normal"),
+        # A fire drill or an alarm test is an event, not a hazard: safety needs a fire-safety
+        # thing (消防通道, 消防栓), not the word 消防.
+        ("下周消防演练你们几点开始", "inquiry", "normal"),
+        ("早上六点就在试消防警铃吵死了也不提前通知", "complaint", "normal"),
+        ("楼道的消防通道被电动车堵死了", "complaint", "safety"),
+        ("消防栓的门掉下来了", "repair", "safety"),
+        # 要不要 says a question (it was a strong keyword only, counted once another matched).
+        ("听说要清洗水箱那要不要先接点水", "inquiry", "normal"),
     ],
 )
 def test_round_eight_fixes(content: Content, said: str, category: str, urgency: str) -> None:
