@@ -110,10 +110,29 @@ def test_surnames(said: str, surname: str | None) -> None:
         ("五栋一单元六零一不对是六零二", "5栋1单元602"),
         ("在七号楼旁边的垃圾站那里", None),
         ("我住八栋三单元就在七号楼后面", "8栋3单元"),
+        # Round 8: a building followed by 门口 is a place; 不是 between a building and a
+        # number corrects it; a room said as 我家是… away from the building.
+        ("垃圾站在五号楼门口我住七号楼", "7栋"),
+        ("我在八栋二单元楼下等着我家是七零三", "8栋2单元703"),
+        ("我家是三栋的", "3栋"),  # 我家是 before a building names no room
     ],
 )
 def test_units(said: str, unit: str | None) -> None:
     assert extract.unit(text.numeric(said)) == unit
+
+
+@pytest.mark.parametrize(
+    ("said", "unit"),
+    [
+        # Round 8: a hesitation, then 不是 and a number, takes back the building just said;
+        # without the hesitation 不是 denies what follows it.
+        ("我是二十 号楼 哦 不是 二十一 号楼 三 单元", "21栋3单元"),
+        ("我是二十 号楼 不是 二十一 号楼", "20栋"),
+    ],
+)
+def test_a_building_taken_back_after_a_hesitation(said: str, unit: str | None) -> None:
+    clean = text.clean(said)
+    assert extract.extract(clean, text.numeric(clean)).unit == unit
 
 
 @pytest.mark.parametrize(
@@ -130,6 +149,9 @@ def test_units(said: str, unit: str | None) -> None:
         ("六二三四五六七八", None),  # eight digits and no word saying it is a number
         # Round 7: a number restated after a correction replaces the first one.
         ("电话幺三九零零零零幺幺幺幺说错了是幺三九零零零零幺幺幺二", "13900001112"),
+        # Round 8: only the last digits said again after a correction.
+        ("电话幺三九零零零零幺幺幺幺 不对 最后两位是二三", "13900001123"),
+        ("电话幺三九零零零零幺幺幺幺 最后三位是五六七", "13900001567"),
     ],
 )
 def test_phones(said: str, phone: str | None) -> None:

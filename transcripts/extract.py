@@ -156,6 +156,11 @@ _UNIT = re.compile(r"(\d{1,2})\s*单元")
 #: Where a caller corrects what was just said (3单元 哦不对 2单元, 写成12栋了 其实我住22栋):
 #: a building or unit said after the last of these replaces the one before.
 _CORRECTION = re.compile(r"不对|说错了|其实")
+#: 十三号楼 哦不是 十四号楼: a hesitation, then 不是 and a number, takes back the address just said
+#: (round 8; without the hesitation, 我是二十号楼不是二十一号楼 denies the second).
+_HESITATED_DENIAL = re.compile(
+    r"(?<=[栋幢楼座元室号])[哦噢呃啊]不是(?=[\d零〇幺一二三四五六七八九十两])"
+)
 #: The room said after the building or unit, perhaps after its floor (十二楼的一二零三).
 _ROOM_AFTER = re.compile(
     r"^[的之\s-]*(?:(?:\d{1,2}|顶)[楼层][的之\s-]*)?(\d{3,4})(?:室|号|房)?(?!\d)"
@@ -163,7 +168,13 @@ _ROOM_AFTER = re.compile(
 #: 九零二 哎说错了 是九零三: a room said straight after a correction replaces the one before.
 _ROOM_CORRECTED = re.compile(r"[是的\s]*(\d{3,4})(?:室|号|房)?(?!\d)")
 #: 二号楼后面的绿化带: a building followed by these is a landmark, not the caller's home.
-_LANDMARK = re.compile(r"(?:的)?(?:后面|前面|旁边|对面|附近|后边|前边|侧面|背后)")
+#: 九号楼门口的快递柜 (round 8): 门口 said straight after the building is a place too (单元门口 is
+#: said after a unit, not a building).
+_LANDMARK = re.compile(r"(?:的)?(?:后面|前面|旁边|对面|附近|后边|前边|侧面|背后|门口)")
+#: 我在二十一栋三单元门口等 我家是四零六: the room said as the caller's home, away from the building.
+_ROOM_HOME = re.compile(r"我家(?:是|在)?(\d{3,4})(?![\d栋幢号座单#-])")
+#: 最后两位是六一: the last digits of a number said again after a correction.
+_LAST_DIGITS = re.compile(r"最后(\d|两|几)位(?:是|应该是|改成)?(\d{1,4})(?!\d)")
 _ROOM_PLAIN = re.compile(r"(?<!\d)(\d{3,4})\s*(?:室|房间)")
 _PHONE_DIGITS = re.compile(r"(?<!\d)(0\d{2,3}[-\s]?\d{7,8}|1\d{10}|\d{7,8})(?!\d)")
 _TIMES = re.compile(
@@ -296,6 +307,8 @@ def unit(numeric_text: str) -> str | None:
         room = after.group(1) if after else None
     if corrected < len(numeric_text) and (again := _ROOM_CORRECTED.match(numeric_text, corrected)):
         room = again.group(1)
+    if room is None and (home := _ROOM_HOME.search(numeric_text)):
+        room = home.group(1)
     if room is None:
         plain = _ROOM_PLAIN.search(numeric_text)
         room = plain.group(1) if plain else None
@@ -335,11 +348,22 @@ def phone(numeric_text: str, exclude: str | None = None) -> str | None:
     ]
     if valid:
         corrected = max((m.end() for m in _CORRECTION.finditer(numeric_text)), default=-1)
-        return next((d for at, d in valid if at >= corrected), valid[0][1])
+        chosen = next((d for at, d in valid if at >= corrected), valid[0][1])
+        return _with_last_digits(numeric_text, chosen)
     local = _LOCAL.search(numeric_text)
     if local and not (exclude and local.group(1) in exclude):
         return local.group(1)
     return None
+
+
+def _with_last_digits(numeric_text: str, number: str) -> str:
+    """The number with its last digits said again after it (幺五九…二六零 说错了 最后两位是六一)."""
+    at = numeric_text.find(number)
+    again = _LAST_DIGITS.search(numeric_text, at + len(number)) if at >= 0 else None
+    if again is None or not 0 < len(again.group(2)) < len(number):
+        return number
+    fixed = number[: -len(again.group(2))] + again.group(2)
+    return fixed if _valid_number(fixed) else number
 
 
 def _valid_number(digits: str) -> bool:
@@ -363,8 +387,9 @@ def extract(clean_text: str, numeric_text: str) -> Extracted:
     """The fields from `text.clean` output and its `text.numeric` copy; hesitations
     (三栋二单元 嗯 五零一) are dropped first, so they do not cut an address or a number
     (pass `numeric(strip_fillers(clean))` and the numbers are not converted twice)."""
-    clean_text = text.strip_fillers(clean_text)
-    if any(filler in numeric_text for filler in text.FILLERS):
+    denied = _HESITATED_DENIAL.search(clean_text) is not None
+    clean_text = text.strip_fillers(_HESITATED_DENIAL.sub("不对", clean_text))
+    if denied or any(filler in numeric_text for filler in text.FILLERS):
         numeric_text = text.numeric(clean_text)
     address = unit(numeric_text)
     room = re.sub(r"\D", "", address or "")
