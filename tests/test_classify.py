@@ -438,11 +438,28 @@ def test_round_seven_fixes(content: Content, said: str, category: str, urgency: 
         ("消防栓的门掉下来了", "repair", "safety"),
         # 要不要 says a question (it was a strong keyword only, counted once another matched).
         ("听说要清洗水箱那要不要先接点水", "inquiry", "normal"),
+        # 不是…吗 asserts (rhetoric); 掉 after 卖/扔 is no fall, 灯罩掉了 still is.
+        ("收这么多停车费这不是坑人吗", "complaint", "normal"),
+        ("我想把旧门卖掉要不要登记", "inquiry", "normal"),
+        ("楼道里的灯罩掉了", "repair", "normal"),
     ],
 )
 def test_round_eight_fixes(content: Content, said: str, category: str, urgency: str) -> None:
     found = classify.classify(said, content.categories)
     assert (found.category, found.urgency) == (category, urgency), found.hits
+
+
+@pytest.mark.parametrize(
+    ("said", "word", "negated"),
+    [
+        ("这不是坑人吗", "坑人", False),  # rhetorical: asserted
+        ("这不是坑人", "坑人", True),
+        ("不是漏水吗", "漏水", False),
+        ("不是漏水 吗", "漏水", True),  # the 吗 after a pause belongs to another clause
+    ],
+)
+def test_bushi_ma_is_rhetorical(said: str, word: str, negated: bool) -> None:
+    assert classify.negated(said, said.index(word)) is negated
 
 
 def test_the_verb_measure_yixia_starts_no_word() -> None:

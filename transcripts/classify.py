@@ -49,6 +49,10 @@ NEGATORS = ("不是", "没有", "不会", "不再", "没再", "并不", "并没"
 FAULT_NEGATORS = tuple(n for n in NEGATORS if n != "不")
 #: 不是 denies the short clause after it: 不是锁坏了 (是钥匙忘了), up to a pause.
 CLAUSE_NEGATOR, CLAUSE_REACH = "不是", 3
+#: 这不是坑人吗: 不是 … 吗 asks rhetorically, it asserts what it holds (round 8), within this reach.
+RHETORICAL_REACH, RHETORICAL_END = 6, "吗"
+#: 房子想卖掉, 把旧的扔掉: 掉 after these verbs says the thing is gone by someone's will, no fall.
+RESULT_VERBS, RESULT = "卖扔删吃关退换去忘", "掉"
 #: A condition imagines what follows it, up to a pause or its 就: 要是看到灯一直没开 (帮忙敲个门)
 #: and 万一漏水怎么办 report no fault; 如果再不来修我就投诉 still says 投诉. 不然/否则 say what would
 #: happen otherwise: 画个停车框 不然到处乱停 proposes, it does not complain.
@@ -96,9 +100,21 @@ def negated(text: str, start: int, negators: Sequence[str] = NEGATORS) -> bool:
     head = text[:start].rstrip(PAUSE)
     for negator in negators:
         if head.endswith(negator):
-            return not _question(text, len(head) - len(negator))
+            at = len(head) - len(negator)
+            return not _question(text, at) and not _rhetorical(text, negator, start)
     clause = text.rfind(CLAUSE_NEGATOR, max(0, start - CLAUSE_REACH - 2), start)
-    return clause >= 0 and PAUSE not in text[clause:start] and not _question(text, clause)
+    return (
+        clause >= 0
+        and PAUSE not in text[clause:start]
+        and not _question(text, clause)
+        and not _rhetorical(text, CLAUSE_NEGATOR, start)
+    )
+
+
+def _rhetorical(text: str, negator: str, start: int) -> bool:
+    """不是 … 吗 close after the word (这不是坑人吗, 不是说好了吗): asserted, not denied."""
+    after = text[start : start + RHETORICAL_REACH].split(PAUSE, maxsplit=1)[0]
+    return negator == CLAUSE_NEGATOR and RHETORICAL_END in after
 
 
 def _imagined(text: str, start: int) -> bool:
@@ -156,6 +172,11 @@ def _in_verb_measure(text: str, start: int) -> bool:
     return start > 0 and text.startswith(VERB_MEASURE, start - 1)
 
 
+def _by_will(text: str, start: int, fault: str) -> bool:
+    """The fault 掉 said after a verb that does it on purpose (卖掉, 扔掉): no fall."""
+    return fault.startswith(RESULT) and start > 0 and text[start - 1] in RESULT_VERBS
+
+
 def _without_things(window: str, things: Sequence[str]) -> str:
     """The window with the things said in it blanked: the 漏 of 地漏 is no leak (one-character
     things stay: 水 in 全是水 is the fault itself)."""
@@ -176,6 +197,7 @@ def _pairs(text: str, things: Sequence[str], faults: Sequence[str]) -> list[Hit]
                     for f in faults
                     for m in _pattern(f).finditer(window)
                     if not negated(text, said.end + m.start(), FAULT_NEGATORS)
+                    and not _by_will(text, said.end + m.start(), f)
                     and not none_at_all(text, said.end + m.start(), said.end + m.end())
                 ),
                 None,
