@@ -590,6 +590,9 @@ def test_keywords_with_a_gap() -> None:
         ("the noise from the gym still has not stopped after two weeks", "complaint", "normal"),
         ("I would like to know if the pool is open in winter", "inquiry", "normal"),
         ("could the guard hold the keys for my cleaner until Monday", "convenience", "normal"),
+        # Round 8: fittings worked loose (a railing keeps its safety).
+        ("the railing by the pool came loose and wobbles", "repair", "safety"),
+        ("a shelf in the bike store is loose", "repair", "normal"),
     ],
 )
 def test_english_general_fixes(content: Content, said: str, category: str, urgency: str) -> None:

@@ -168,6 +168,13 @@ _EN_KEYWORDS = {  # checked in this order: a complaint about a repair is a compl
         "grinding",
         "rattling",
         "barely turns",
+        # Round 8: fittings that have worked loose.
+        "come loose",
+        "came loose",
+        "comes loose",
+        "is loose",
+        "wobbly",
+        "wobbles",
     ),
     "message": (
         "tell him",
