@@ -65,6 +65,7 @@ from hotline.settings import CONFIG_DIR, RingingSettings  # noqa: E402
 from recorder import db  # noqa: E402
 from recorder.models import Call, Recording  # noqa: E402
 from tests.sip.test_agent_calls import best_correlation, caller_audio  # noqa: E402
+from tests.support.processes import children  # noqa: E402
 from tests.support.rtp_capture import udp_datagrams  # noqa: E402
 from transcripts.compliance import rings_before_answer  # noqa: E402
 
@@ -241,16 +242,7 @@ class Meter:
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
     def _pids(self) -> list[int]:
-        """The process and its children (by the parent pid in /proc/N/stat)."""
-        pids = [self.pid]
-        for name in os.listdir("/proc"):
-            if not name.isdigit():
-                continue
-            with contextlib.suppress(OSError):  # ended meanwhile
-                fields = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()
-                if int(fields[1]) == self.pid:
-                    pids.append(int(name))
-        return pids
+        return [self.pid, *children(self.pid)]
 
     def _cpu(self) -> float:
         total = 0

@@ -37,6 +37,7 @@ from sqlalchemy import create_engine, func, select  # noqa: E402
 from bench.sip_load import free_port, process  # noqa: E402
 from hotline.settings import CONFIG_DIR  # noqa: E402
 from recorder.models import Call  # noqa: E402
+from tests.support.processes import children  # noqa: E402
 
 
 @dataclass
@@ -51,21 +52,6 @@ class Sample:
     """What the agent's fds point at (sockets and pipes by kind only)."""
 
 
-def _children(pid: int) -> list[int]:
-    """Processes whose parent is `pid` (the agent's RTP sender process)."""
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            fields = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:  # ended meanwhile
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(name))
-    return found
-
-
 def _rss_mb(pid: int) -> float:
     match = re.search(r"VmRSS:\s+(\d+)", Path(f"/proc/{pid}/status").read_text())
     return int(match.group(1)) / 1024 if match else 0.0
@@ -77,7 +63,7 @@ def _cpu_s(pid: int) -> float:
 
 
 def sample(pid: int, calls_done: int) -> Sample:
-    sender = _children(pid)
+    sender = children(pid)
     return Sample(
         calls_done,
         len(os.listdir(f"/proc/{pid}/task")),

@@ -29,7 +29,7 @@ from sqlalchemy import select
 from recorder.models import Disposition, Recording, RecordingState
 from tests.sip.conftest import HERE, Site, _kamailio, sipp, udp_port
 from tests.sip.test_agent_calls import AgentFactory, _calls, _ended, best_correlation, caller_audio
-from tests.support.processes import require_tool, running, wait_until
+from tests.support.processes import children, require_tool, running, wait_until
 
 SCENARIOS = HERE / "scenarios"
 
@@ -467,18 +467,10 @@ def test_after_a_registrar_restart_the_agent_registers_again_and_answers(
                 first.__exit__(None, None, None)
 
 
-def _children(pid: int) -> list[int]:
-    return [
-        int(child)
-        for task in os.listdir(f"/proc/{pid}/task")
-        for child in Path(f"/proc/{pid}/task/{task}/children").read_text().split()
-    ]
-
-
 def _resources(pid: int) -> tuple[int, int]:
     """(open file descriptors, threads) of the agent, the fds of its RTP sender process
     (which holds a copy of each call's RTP socket, fix 28) counted with its own."""
-    (sender,) = _children(pid)
+    (sender,) = children(pid)
     fds = len(os.listdir(f"/proc/{pid}/fd")) + len(os.listdir(f"/proc/{sender}/fd"))
     return fds, len(os.listdir(f"/proc/{pid}/task"))
 

@@ -26,8 +26,9 @@ from tests.sip.test_agent_calls import (
     caller_audio,
     scenario,
 )
-from tests.sip.test_dialogs import _capture, _children, _recording, _trace
+from tests.sip.test_dialogs import _capture, _recording, _trace
 from tests.sip.test_pacing import _assert_paced, _rtp_streams
+from tests.support.processes import children
 
 
 def _call(site: Site, caller: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
@@ -75,7 +76,7 @@ def test_the_rtp_sender_process_killed_mid_call_leaves_the_call_going(
     audio, sent = caller_audio(tmp_path, "PCMU")
     caller = scenario(tmp_path, audio, "PCMU", 7000)
     with agent(agent__record_seconds="20.0") as site, _capture(tmp_path) as capture:
-        (sender,) = _children(site.pid)
+        (sender,) = children(site.pid)
         done: list[subprocess.CompletedProcess[str]] = []
         calling = threading.Thread(target=lambda: done.append(_call(site, caller, tmp_path)))
         calling.start()

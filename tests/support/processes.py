@@ -30,6 +30,22 @@ def require_tool(name: str) -> str:
     return path
 
 
+def children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (the agent's RTP sender process), by the parent
+    pid in /proc/N/stat: /proc/N/task/T/children would race with threads ending."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(name))
+    return found
+
+
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
     with socket.socket(socket.AF_INET, kind) as sock:
         sock.bind(("127.0.0.1", 0))
