@@ -632,6 +632,7 @@ FLOORS = {
     "utterances_heldout4.tsv": {"category": 0.95, "urgency": 0.95},  # read in round 5
     "utterances_heldout5.tsv": {"category": 0.95, "urgency": 0.95},  # read in round 6
     "utterances_heldout6.tsv": {"category": 0.95, "urgency": 0.95},  # read in round 7
+    "utterances_heldout7.tsv": {"category": 0.95, "urgency": 0.95},  # read in round 8
 }
 
 
