@@ -48,6 +48,11 @@ class Category(_Data):
     #: one is said, this category also wins over `question_before` (a repair named in it).
     question_keywords: list[str] = Field(default_factory=list)
     question_before: list[str] = Field(default_factory=list)
+    #: Things named alone (水管, 马桶): a hit, but a category found by nothing else gives way
+    #: to one whose strong keyword is said (请问…有没有水龙头 is asked, not reported).
+    names: list[str] = Field(default_factory=list)
+    #: A verb said as A-not-A (用不用, 交不交, 招不招) is one of its keywords (a question).
+    a_not_a: bool = False
     #: A thing and a fault said close together (电梯 ... 不动了) count as one keyword hit.
     things: list[str] = Field(default_factory=list)
     faults: list[str] = Field(default_factory=list)
@@ -93,6 +98,15 @@ class Speech(_Data):
     by_sound: list[str] = Field(default_factory=list)
     #: Real words that sound like a desk word and mean themselves (保修 is a warranty).
     sounds_like_but_is: list[str] = Field(default_factory=list)
+    #: Initials callers and the recogniser do not tell apart (sh and s: 投书 is tou su as
+    #: well), merged before desk words are matched by sound.
+    merged_initials: dict[str, str] = Field(default_factory=dict)
+    #: Words that hold a shorter rule word but name something else (灯笼 is no 灯, 影响 no
+    #: 响, 维修基金 no 维修): a keyword, thing or fault inside one is no hit.
+    compounds: list[str] = Field(default_factory=list)
+    #: Thanks for work done, to the people who did it (谢谢他们, 真辛苦): praise even after a
+    #: request, where plain thanks (谢谢你们) are only `courtesy`.
+    gratitude: list[str] = Field(default_factory=list)
 
 
 class CategoryRules(_Data):

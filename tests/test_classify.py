@@ -21,7 +21,7 @@ from tests.labelled import DATA, FIELDS, utterances
 from tests.labelled_sets import accuracy
 from transcripts import classify, text
 from transcripts.fields import fill_entry
-from transcripts.learned import TrainingError, corrections, read_labelled, train
+from transcripts.learned import MODEL_FILE, TrainingError, corrections, read_labelled, train
 
 RECEIVED = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -450,6 +450,56 @@ def test_round_eight_fixes(content: Content, said: str, category: str, urgency: 
 
 
 @pytest.mark.parametrize(
+    ("said", "category", "urgency"),
+    [
+        # Round 9 (causes found in held-out8), grammar, each in words held-out8 does not hold.
+        # A word inside a longer word that names something else is no hit (speech.compounds).
+        ("请问维修基金怎么查余额", "inquiry", "normal"),
+        ("小区里挂的红灯笼真好看", "other", "normal"),
+        ("我们两口子白天根本没空在家", "other", "normal"),
+        # A thing named alone gives way to a question said in a strong keyword; with a fault
+        # or alone it is still a repair.
+        ("请问小区有没有公用的水龙头可以洗拖把", "inquiry", "normal"),
+        ("请问楼道里的灯是声控的吗", "inquiry", "normal"),
+        ("楼下那根水管你们看一下", "repair", "normal"),
+        ("请问我家水龙头一直滴水怎么办", "repair", "leak"),
+        # 放掉 is done on purpose (no fall); a fault said in a condition is imagined even when
+        # its thing is said before the condition.
+        ("出门前要不要把水管里的水放掉", "inquiry", "normal"),
+        ("请问空调要是坏了维修费怎么算", "inquiry", "normal"),
+        # A verb said as A-not-A asks; 没事没事 and 是不是 do not.
+        ("外墙翻新用不用业主签字", "inquiry", "normal"),
+        ("周末物业办公室开不开门", "inquiry", "normal"),
+        ("没事没事我按错了", "other", "normal"),
+        # Thanks to the people who did the work are praise after the repair they did; thanks
+        # to the clerk after a request stay a courtesy.
+        ("昨晚电梯坏了师傅半夜赶过来修好了真辛苦谢谢他们", "praise", "normal"),
+        ("电梯坏了快来修谢谢你们", "repair", "safety"),
+        # sh and s are one sound to many callers: 投书 is heard as 投诉.
+        ("我要投书楼下的麻将馆", "complaint", "normal"),
+    ],
+)
+def test_round_nine_grammar(content: Content, said: str, category: str, urgency: str) -> None:
+    found = classify.classify(said, content.categories)
+    assert (found.category, found.urgency) == (category, urgency), found.hits
+
+
+def test_a_word_inside_a_compound_is_no_hit() -> None:
+    """The 灯 of 灯笼 and the 响 of 影响 are no lamp and no noise; the compound itself, and the
+    word said apart from it, still are."""
+    assert classify.find("门口挂了两个红灯笼", "灯", ["灯笼"]) == []
+    assert [h.word for h in classify.find("灯笼下面的灯坏了", "灯", ["灯笼"])] == ["灯"]
+    assert [h.word for h in classify.find("门口的灯笼", "灯笼", ["灯笼"])] == ["灯笼"]
+    assert classify.together("水泵检修会影响用水", ["水泵"], ["响"], ["影响"]) == []
+    assert classify.together("水泵检修会影响用水", ["水泵"], ["响"]) == ["水泵+响"]
+
+
+def test_a_not_a_asks() -> None:
+    assert [h.word for h in classify.a_not_a("交不交押金 用不用登记")] == ["交不交", "用不用"]
+    assert classify.a_not_a("是不是漏水 有没有人 没事没事") == []
+
+
+@pytest.mark.parametrize(
     ("said", "word", "negated"),
     [
         ("这不是坑人吗", "坑人", False),  # rhetorical: asserted
@@ -645,12 +695,12 @@ def test_later_sets_stay_above_their_floors(
     assert not below, f"{name} below its floor {FLOORS[name]}: {got}"
 
 
-def test_on_the_tuning_set_the_fallback_is_not_kept(content: Content, tmp_path: Path) -> None:
+def test_on_the_tuning_set_the_model_is_not_kept(content: Content, tmp_path: Path) -> None:
     """The rules were written on this set: where they find nothing the line is `other`, so
-    the fallback can only lose there (and the rules' figure is an upper bound)."""
+    the learned model can only lose there (and the rules' figure is an upper bound)."""
     kept = train(read_labelled(DATA), content.categories, tmp_path, corrections_count=0)
     assert kept.combined_accuracy <= kept.rules_accuracy and kept.saved is None
-    assert not (tmp_path / "classifier.joblib").exists()
+    assert not (tmp_path / MODEL_FILE).exists()
     with pytest.raises(TrainingError, match="at least 20"):
         train(read_labelled(DATA)[:5], content.categories, tmp_path, corrections_count=0)
 
@@ -748,12 +798,12 @@ def test_cli_stdin_batch_through_one_process(tmp_path: Path) -> None:
     assert right / len(items) >= 0.95
 
 
-def test_cli_train_reports_both_figures_and_keeps_the_rules(tmp_path: Path) -> None:
+def test_cli_train_reports_both_figures_and_keeps_nothing(tmp_path: Path) -> None:
     _hotline(tmp_path, "db", "upgrade")
     out = _hotline(tmp_path, "classify", "train", "--labelled", str(DATA))
-    assert "rules alone" in out and "cross-validated" in out and "the rules stay in use" in out
+    assert "rules alone" in out and "cross-validated" in out and "nothing trained here" in out
     assert "optimistic" in out  # the rules were written on this file: said so
-    assert not (tmp_path / "var" / "models" / "classifier.joblib").exists()
+    assert not (tmp_path / "var" / "models" / MODEL_FILE).exists()
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,11 @@ the `[speech]` table of the rules:
   within 8 hours);
 - thanks said after a request (…麻烦快点来 谢谢你们: `speech.courtesy`) are a
   courtesy, not praise;
-- a thing followed by 口, 旁, 边 or 厅 names a place (单元门口, 电梯旁边), not the thing.
+- a thing followed by 口, 旁, 边 or 厅 names a place (单元门口, 电梯旁边), not the thing;
+- a word inside a longer word that names something else (`speech.compounds`: the 灯 of
+  灯笼, the 响 of 影响) is no hit;
+- a thing named alone (`names`: 水管, 马桶) gives way to a question or request said in a
+  strong keyword (请问…有没有热水管); a verb said as A-not-A (用不用) asks (`a_not_a`).
 Urgency is raised only for the categories marked `urgent` (repairs and
 complaints): a question about the lift timetable is not a safety matter. In a
 call with several requests it is the highest urgency of those requests.
@@ -52,7 +56,7 @@ CLAUSE_NEGATOR, CLAUSE_REACH = "不是", 3
 #: 这不是坑人吗: 不是 … 吗 asks rhetorically, it asserts what it holds (round 8), within this reach.
 RHETORICAL_REACH, RHETORICAL_END = 6, "吗"
 #: 房子想卖掉, 把旧的扔掉: 掉 after these verbs says the thing is gone by someone's will, no fall.
-RESULT_VERBS, RESULT = "卖扔删吃关退换去忘", "掉"
+RESULT_VERBS, RESULT = "卖扔删吃关退换去忘放倒拆撕擦", "掉"
 #: A condition imagines what follows it, up to a pause or its 就: 要是看到灯一直没开 (帮忙敲个门)
 #: and 万一漏水怎么办 report no fault; 如果再不来修我就投诉 still says 投诉. 不然/否则 say what would
 #: happen otherwise: 画个停车框 不然到处乱停 proposes, it does not complain.
@@ -74,11 +78,22 @@ PAIRED = "+"
 THING_MASK = "\x00"
 
 
+#: A verb said as A-not-A (用不用, 交不交): a question. Not 是不是 and 有没有, which also
+#: assert or guess (是不是物业的, 有没有看到我家狗), nor a word said twice (没事没事).
+A_NOT_A = re.compile(r"(?<![不没])([^\W\d是有])[不没]\1")
+
+
 @dataclass(frozen=True)
 class Hit:
     word: str
     start: int
     end: int
+    #: Where a thing's fault is said (楼顶防水要是坏了: the fault is imagined, not the roof).
+    fault_start: int | None = None
+
+    @property
+    def said_at(self) -> int:
+        return self.start if self.fault_start is None else self.fault_start
 
 
 @dataclass(frozen=True)
@@ -150,13 +165,14 @@ def _head(keyword: str) -> str:
     return keyword.partition(GAP)[0]
 
 
-def find_all(text: str, keywords: Sequence[str]) -> list[Hit]:
+def find_all(text: str, keywords: Sequence[str], compounds: Sequence[str] = ()) -> list[Hit]:
     """Every keyword said; most are not, and a substring test rules them out cheaply."""
-    return [hit for word in keywords if _head(word) in text for hit in find(text, word)]
+    return [hit for word in keywords if _head(word) in text for hit in find(text, word, compounds)]
 
 
-def find(text: str, keyword: str) -> list[Hit]:
-    """Where a keyword is said, not negated and not the start of a place (门口)."""
+def find(text: str, keyword: str, compounds: Sequence[str] = ()) -> list[Hit]:
+    """Where a keyword is said, not negated, not the start of a place (门口) and not inside
+    a longer word that names something else (灯笼)."""
     return [
         Hit(keyword, m.start(), m.end())
         for m in _pattern(keyword).finditer(text)
@@ -164,7 +180,27 @@ def find(text: str, keyword: str) -> list[Hit]:
         and not text.startswith(PLACE_SUFFIXES, m.end())
         and not none_at_all(text, m.start(), m.end())
         and not _in_verb_measure(text, m.start())
+        and not inside_compound(text, m.start(), m.end(), compounds)
     ]
+
+
+def inside_compound(text: str, start: int, end: int, compounds: Sequence[str]) -> bool:
+    """Whether text[start:end] lies inside a longer word of `compounds` said there (the 灯 of
+    灯笼, the 维修 of 维修基金): that word names something else."""
+    for word in compounds:
+        if len(word) <= end - start:
+            continue
+        at = text.find(word, max(0, end - len(word)))
+        while 0 <= at <= start:
+            if at + len(word) >= end:
+                return True
+            at = text.find(word, at + 1)
+    return False
+
+
+def a_not_a(text: str) -> list[Hit]:
+    """Verbs said as A-not-A (用不用, 交不交): questions."""
+    return [Hit(m.group(0), m.start(), m.end()) for m in A_NOT_A.finditer(text)]
 
 
 def _in_verb_measure(text: str, start: int) -> bool:
@@ -186,19 +222,29 @@ def _without_things(window: str, things: Sequence[str]) -> str:
     return window
 
 
-def _pairs(text: str, things: Sequence[str], faults: Sequence[str]) -> list[Hit]:
+def _pairs(
+    text: str, things: Sequence[str], faults: Sequence[str], compounds: Sequence[str] = ()
+) -> list[Hit]:
     found = []
     for thing in things:
-        for said in find_all(text, (thing,)):
+        for said in find_all(text, (thing,), compounds):
             window = _without_things(text[said.end : said.end + FAULT_WINDOW], things)
             fault = next(
                 (
-                    Hit(f"{thing}{PAIRED}{f}", said.start, said.end + m.end())
+                    Hit(
+                        f"{thing}{PAIRED}{f}",
+                        said.start,
+                        said.end + m.end(),
+                        fault_start=said.end + m.start(),
+                    )
                     for f in faults
                     for m in _pattern(f).finditer(window)
                     if not negated(text, said.end + m.start(), FAULT_NEGATORS)
                     and not _by_will(text, said.end + m.start(), f)
                     and not none_at_all(text, said.end + m.start(), said.end + m.end())
+                    and not inside_compound(
+                        text, said.end + m.start(), said.end + m.end(), compounds
+                    )
                 ),
                 None,
             )
@@ -208,26 +254,32 @@ def _pairs(text: str, things: Sequence[str], faults: Sequence[str]) -> list[Hit]
     return found
 
 
-def together(text: str, things: Sequence[str], faults: Sequence[str]) -> list[str]:
+def together(
+    text: str, things: Sequence[str], faults: Sequence[str], compounds: Sequence[str] = ()
+) -> list[str]:
     """`thing+fault` for each thing followed closely by a fault."""
-    return [hit.word for hit in _pairs(text, things, faults)]
+    return [hit.word for hit in _pairs(text, things, faults, compounds)]
 
 
 def _hits(text: str, rules: CategoryRules) -> dict[str, list[Hit]]:
     hits = {}
+    compounds = rules.speech.compounds
     for category in rules.category:
-        found = find_all(text, category.keywords)
-        found += _pairs(text, category.things, category.faults)
+        found = find_all(text, [*category.keywords, *category.names], compounds)
+        found += _pairs(text, category.things, category.faults, compounds)
+        if category.a_not_a:
+            found += a_not_a(text)
         if category.urgent:
             found = _reported(text, found)
         if found:
             hits[category.key] = found
-    return _without_courtesy(_without_effects(hits, rules), rules.speech.courtesy)
+    return _without_courtesy(_without_effects(hits, rules), rules)
 
 
 def _reported(text: str, found: list[Hit]) -> list[Hit]:
-    """The faults and grievances not said in a condition (要是看到灯一直没开)."""
-    return [hit for hit in found if not _imagined(text, hit.start)]
+    """The faults and grievances not said in a condition (要是看到灯一直没开; 楼顶防水要是坏了:
+    a thing's fault is judged where the fault is said)."""
+    return [hit for hit in found if not _imagined(text, hit.said_at)]
 
 
 def _without_effects(hits: dict[str, list[Hit]], rules: CategoryRules) -> dict[str, list[Hit]]:
@@ -243,8 +295,10 @@ def _without_effects(hits: dict[str, list[Hit]], rules: CategoryRules) -> dict[s
     return kept
 
 
-def _without_courtesy(hits: dict[str, list[Hit]], courtesy: Sequence[str]) -> dict[str, list[Hit]]:
-    """Drops thanks said after another category's first word (a request, then 谢谢)."""
+def _without_courtesy(hits: dict[str, list[Hit]], rules: CategoryRules) -> dict[str, list[Hit]]:
+    """Drops thanks said after another category's first word (a request, then 谢谢), but not
+    thanks to the people who did the work (谢谢他们, 真辛苦: `speech.gratitude`)."""
+    courtesy, gratitude = rules.speech.courtesy, rules.speech.gratitude
     kept = {}
     for key, found in hits.items():
         others = [hit.start for other, said in hits.items() if other != key for hit in said]
@@ -254,6 +308,7 @@ def _without_courtesy(hits: dict[str, list[Hit]], courtesy: Sequence[str]) -> di
             for hit in found
             if first_other is None
             or hit.start < first_other
+            or hit.word in gratitude
             or not any(word in hit.word for word in courtesy)
         ]
         if remaining:
@@ -285,13 +340,20 @@ def _strong(hits: dict[str, list[Hit]], rules: CategoryRules, text: str) -> dict
     """For each category found whose strong keyword (or question about a fault) is said,
     the categories it beats."""
     beats: dict[str, set[str]] = {}
+    compounds = rules.speech.compounds
+    named = {k for k, found in hits.items() if _named_only(found, rules.by_key(k).names)}
     for key in hits:
         category = rules.by_key(key)
-        if find_all(text, category.strong_keywords):
-            beats[key] = set(category.strong_before)
-        if find_all(text, category.question_keywords):
+        if find_all(text, category.strong_keywords, compounds):
+            beats[key] = set(category.strong_before) | (named - {key})
+        if find_all(text, category.question_keywords, compounds):
             beats.setdefault(key, set()).update(category.question_before)
     return beats
+
+
+def _named_only(found: list[Hit], names: Sequence[str]) -> bool:
+    """A category found only by things named alone (水管, 马桶), no fault said."""
+    return bool(names) and all(hit.word in names for hit in found)
 
 
 def choose(hits: dict[str, list[Hit]], rules: CategoryRules, text: str) -> str:
@@ -317,7 +379,12 @@ def heard(text: str, rules: CategoryRules) -> str:
     投诉, 露水 is 漏水: `[speech] misheard`)."""
     for said, meant in rules.speech.misheard.items():
         text = text.replace(said, meant)
-    return by_sound(text, tuple(rules.speech.by_sound), frozenset(rules.speech.sounds_like_but_is))
+    return by_sound(
+        text,
+        tuple(rules.speech.by_sound),
+        frozenset(rules.speech.sounds_like_but_is),
+        tuple(rules.speech.merged_initials.items()),
+    )
 
 
 #: Characters that are words on their own (一, 了, 的 ...): a run holding one is two words
@@ -332,12 +399,26 @@ def _ends_of_words(text: str, start: int, end: int, words: Mapping[str, object])
     return text[max(start - 1, 0) : start + 1] in words or text[end - 1 : end + 1] in words
 
 
+def _merged(syllable: str, initials: tuple[tuple[str, str], ...]) -> str:
+    """The syllable with an initial callers do not tell apart merged (shu is su)."""
+    for said, heard_as in initials:
+        if syllable.startswith(said):
+            return heard_as + syllable[len(said) :]
+    return syllable
+
+
 @lru_cache(maxsize=1024)
-def by_sound(text: str, words: tuple[str, ...], keep: frozenset[str]) -> str:
+def by_sound(
+    text: str,
+    words: tuple[str, ...],
+    keep: frozenset[str],
+    merged: tuple[tuple[str, str], ...] = (),
+) -> str:
     """The text with each run of characters that sounds like one of `words` (toneless
-    pinyin: 投素, 投宿, 头诉 are all tou su) read as that word: Vosk writes a desk word it
-    did not quite hear as another with the same sound. Runs in `keep` (real words heard
-    in their own sense: 保修) and runs holding a particle stay as said."""
+    pinyin: 投素, 投宿, 头诉 are all tou su; with `merged` initials, 投书 tou shu too) read
+    as that word: Vosk writes a desk word it did not quite hear as another with the same
+    sound. Runs in `keep` (real words heard in their own sense: 保修) and runs holding a
+    particle stay as said."""
     if not words:
         return text
     from pypinyin import lazy_pinyin
@@ -348,9 +429,10 @@ def by_sound(text: str, words: tuple[str, ...], keep: frozenset[str]) -> str:
     sounds = lazy_pinyin(text, errors=list)  # type: ignore[arg-type]
     if len(sounds) != len(text):  # pypinyin could not keep one syllable per character
         return text
+    sounds = [_merged(sound, merged) for sound in sounds]
     out = list(text)
     for word in words:
-        target = lazy_pinyin(word)
+        target = [_merged(sound, merged) for sound in lazy_pinyin(word)]
         size = len(word)
         for start in range(len(text) - size + 1):
             run = text[start : start + size]
@@ -404,7 +486,8 @@ def urgency(text: str, category: str, rules: CategoryRules, kinds: list[str] | N
     for level in ("safety", "leak"):
         rule = rules.urgency[level]
         for part in urgent:
-            found = find_all(part, rule.keywords) + _pairs(part, rule.things, rule.faults)
+            found = find_all(part, rule.keywords, rules.speech.compounds)
+            found += _pairs(part, rule.things, rule.faults, rules.speech.compounds)
             if _reported(part, found):
                 return level
     return "normal"
