@@ -90,7 +90,7 @@ class App:
             self.ready_database(),
             self.content,
             self.settings,
-            learned=LearnedCategories(self.settings.paths.data_dir / "models"),
+            learned=LearnedCategories.load(self.settings),
         )
 
     @cached_property

@@ -232,6 +232,9 @@ class ContentSettings(_Section):
     compliance: str = "rules/compliance.toml"
     #: The call flow: menus, digits, timeouts, retries (issue 5).
     flow: str = "flows/default.toml"
+    #: The shipped learned category model (transcripts/learned.py); empty: none. A model
+    #: trained here from clerks' corrections (data_dir/models/) takes its place.
+    category_model: str = "rules/category_model.json"
 
 
 class Settings(_Section):

@@ -77,27 +77,28 @@ def test_json_has_exactly_the_cli_contract_keys(content: Content) -> None:
 
 
 class Fallback:
-    """A fake learned model (unit test): always the same answer, or none."""
+    """A fake learned model (unit test): the same answer where the rules found nothing, and
+    over the rules' answer too when `sure`; or none."""
 
-    def __init__(self, answer: str | None) -> None:
-        self.answer = answer
-        self.asked: list[str] = []
+    def __init__(self, answer: str | None, sure: bool = False) -> None:
+        self.answer, self.sure = answer, sure
+        self.asked: list[tuple[str, bool]] = []
 
-    def predict(self, clean_text: str) -> str | None:
-        self.asked.append(clean_text)
-        return self.answer
+    def predict(self, clean_text: str, no_evidence: bool) -> str | None:
+        self.asked.append((clean_text, no_evidence))
+        return self.answer if no_evidence or self.sure else None
 
 
-def test_the_learned_fallback_answers_only_where_the_rules_find_nothing(content: Content) -> None:
+def test_the_learned_model_answers_where_the_rules_find_nothing(content: Content) -> None:
     praise = Fallback("praise")
     # the rules found a repair, or a wrong number (打错了 is evidence for `other`): they decide
     assert fill_entry("灯 不 亮 了", content, RECEIVED, learned=praise).category == "repair"
     assert fill_entry("不好意思 打错了", content, RECEIVED, learned=praise).category == "other"
-    assert praise.asked == []  # not even asked
+    assert praise.asked == [("灯不亮了", False), ("不好意思打错了", False)]  # told so
     fields = fill_entry("那个 你们 小区 真 是 没得 说", content, RECEIVED, learned=praise)
     assert (fields.category, fields.category_label, fields.urgency) == ("praise", "表扬", "normal")
     assert fields.needs_review is False
-    # a repair answered by the fallback gets its urgency from the same words (煤气: safety)
+    # a repair answered by the model gets its urgency from the same words (煤气: safety)
     repair = fill_entry("家里 一股 煤气 的 味道", content, RECEIVED, learned=Fallback("repair"))
     assert (repair.category, repair.urgency, repair.dispatch_department) == (
         "repair",
@@ -107,10 +108,20 @@ def test_the_learned_fallback_answers_only_where_the_rules_find_nothing(content:
     # an unsure model (None) leaves the rules' `other`, flagged for a clerk
     unsure = fill_entry("那个 你们 小区 真 是 没得 说", content, RECEIVED, learned=Fallback(None))
     assert (unsure.category, unsure.needs_review) == ("other", True)
-    # the fallback is Mandarin-only: English lines are not given to it
+    # the model is Mandarin-only: English lines are not given to it
     english = Fallback("praise")
     assert fill_entry("hello hello", content, RECEIVED, "en", learned=english).category == "other"
     assert english.asked == []
+
+
+def test_a_sure_model_answers_over_the_rules(content: Content) -> None:
+    """transcripts.learned.answer: where the model is sure it is taken over the rules' answer;
+    the urgency then follows the model's category (a complaint about a lift: safety)."""
+    assert fill_entry("五 号楼 电梯 坏 了", content, RECEIVED).category == "repair"
+    sure = Fallback("complaint", sure=True)
+    fields = fill_entry("五 号楼 电梯 坏 了", content, RECEIVED, learned=sure)
+    assert (fields.category, fields.urgency) == ("complaint", "safety")
+    assert sure.asked == [("五号楼电梯坏了", False)]
 
 
 def test_log_values_make_a_real_entry(
@@ -137,4 +148,4 @@ def test_log_values_make_a_real_entry(
 def test_a_learned_category_the_rules_no_longer_have_is_ignored(content: Content) -> None:
     stale = Fallback("parking")
     assert fill_entry("嗯 那个 说 一下", content, RECEIVED, learned=stale).category == "other"
-    assert stale.asked == ["嗯那个说一下"]
+    assert stale.asked == [("嗯那个说一下", True)]

@@ -1,27 +1,43 @@
-"""The learned fallback: trained on folds against the rules, used only where the rules find
-nothing, and only when it is sure enough. Unit tests with a tiny model trained here."""
+"""The learned category model: trained on folds against the rules, kept only when the rules with
+it win, taken over the rules' answer where they found nothing or where it is sure; saved as
+data (weights in JSON) and read back by plain Python. Unit tests with a tiny model trained
+here, and the shipped model checked against the labelled files it was built from."""
 
 from __future__ import annotations
 
 import json
+import logging
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from hotline.commands.classify import training_lines
 from hotline.content import CategoryRules, Content, load_content
-from hotline.settings import Settings
+from hotline.settings import CONFIG_DIR, Settings
 from transcripts import classify
+from transcripts.fields import fill_entry
 from transcripts.learned import (
-    FIGURES_FILE,
+    LEGACY_FILES,
     MIN_CONFIDENCE,
     MODEL_FILE,
+    OVERRIDE_CONFIDENCE,
     LearnedCategories,
+    ModelFileError,
+    NgramModel,
     _pipeline,
     answer,
+    fingerprint,
+    fit,
+    read_labelled,
     train,
 )
 
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = CONFIG_DIR / Settings().content.category_model
 #: Wordings no rule knows (checked below), each said several ways, and lines of `other`.
 TINY = [
     *(
@@ -39,6 +55,7 @@ TINY = [
         for said in ("喂喂听得到吗", "喂喂喂", "喂喂没声音", "喂你好喂喂", "喂喂喂喂")
     ),
 ]
+WHEN = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 #: A praise line in new words: the rules find nothing in it.
 UNSEEN_PRAISE = "六号楼的保洁把电梯擦得锃亮"
 
@@ -57,9 +74,19 @@ def _without_keywords(rules: CategoryRules) -> CategoryRules:
 
 
 @pytest.fixture(scope="module")
-def tiny_model() -> LearnedCategories:
-    model = _pipeline().fit([t for t, _ in TINY], [c for _, c in TINY])
-    return LearnedCategories.fitted(model)
+def tiny_pipeline() -> object:
+    return _pipeline(len(TINY)).fit([t for t, _ in TINY], [c for _, c in TINY])
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tiny_pipeline: object) -> LearnedCategories:
+    return LearnedCategories.fitted(tiny_pipeline)
+
+
+def _settings(data_dir: Path, category_model: str = "rules/category_model.json") -> Settings:
+    return Settings.model_validate(
+        {"paths": {"data_dir": data_dir}, "content": {"category_model": category_model}}
+    )
 
 
 def test_the_tiny_set_is_new_to_the_rules(content: Content) -> None:
@@ -67,59 +94,98 @@ def test_the_tiny_set_is_new_to_the_rules(content: Content) -> None:
         assert classify.classify(said, content.categories).no_evidence, said
 
 
+def test_the_data_model_answers_as_the_fitted_one(tiny_pipeline: object, tmp_path: Path) -> None:
+    """Weights as JSON, applied by plain Python: the probabilities scikit-learn gives (to the
+    six decimals kept), before and after a round trip through the file."""
+    model = NgramModel.from_pipeline(tiny_pipeline)
+    model.save(tmp_path / MODEL_FILE)
+    again = NgramModel.load(tmp_path / MODEL_FILE)
+    said = [UNSEEN_PRAISE, "广场多摆长椅", "喂", "", "  两个  空格 ", "ABC 大写"]
+    expected = tiny_pipeline.predict_proba(said)  # type: ignore[attr-defined]
+    for line, row in zip(said, expected, strict=True):
+        for got in (model.probabilities(line), again.probabilities(line)):
+            assert got == pytest.approx(list(row), abs=1e-5), line
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_two_categories_are_kept_as_two_rows(tmp_path: Path) -> None:
+    """A binary regression has one weight row; the file always holds one per category."""
+    two = [(t, c) for t, c in TINY if c != "suggestion"]
+    fitted = _pipeline(len(two)).fit([t for t, _ in two], [c for _, c in two])
+    model = NgramModel.from_pipeline(fitted)
+    assert model.classes == ("other", "praise") and len(model.intercepts) == 2
+    assert model.probabilities(UNSEEN_PRAISE) == pytest.approx(
+        list(fitted.predict_proba([UNSEEN_PRAISE])[0]), abs=1e-5
+    )
+
+
 def test_a_sure_model_answers_an_unsure_one_does_not(tiny_model: LearnedCategories) -> None:
     guess = tiny_model.guess(UNSEEN_PRAISE)
     assert guess is not None and guess[0] == "praise" and guess[1] >= MIN_CONFIDENCE
-    assert tiny_model.predict(UNSEEN_PRAISE) == "praise"
-    unsure = LearnedCategories.fitted(tiny_model._model, min_confidence=guess[1] + 0.01)
-    assert unsure.predict(UNSEEN_PRAISE) is None  # kept: the rules' `other`
-    assert tiny_model.predict("") is None
+    assert tiny_model.predict(UNSEEN_PRAISE, no_evidence=True) == "praise"
+    above = guess[1] + 0.01
+    unsure = LearnedCategories(tiny_model.model, min_confidence=above, override_confidence=above)
+    assert unsure.predict(UNSEEN_PRAISE, no_evidence=True) is None  # kept: the rules' `other`
+    assert tiny_model.predict("", no_evidence=True) is None
 
 
-def test_no_model_on_disk_answers_nothing(tmp_path: Path) -> None:
-    assert LearnedCategories(tmp_path).predict(UNSEEN_PRAISE) is None
+def test_over_the_rules_only_when_sure(tiny_model: LearnedCategories) -> None:
+    guess = tiny_model.guess(UNSEEN_PRAISE)
+    assert guess is not None
+    sure = LearnedCategories(tiny_model.model, override_confidence=guess[1] - 0.01)
+    assert sure.predict(UNSEEN_PRAISE, no_evidence=False) == "praise"
+    unsure = LearnedCategories(tiny_model.model, override_confidence=guess[1] + 0.01)
+    assert unsure.predict(UNSEEN_PRAISE, no_evidence=False) is None  # the rules' answer stays
 
 
 @pytest.mark.parametrize(
     ("rules_say", "no_evidence", "confidence", "expected"),
     [
-        ("repair", False, 0.99, "repair"),  # the rules found something: they decide
-        ("other", False, 0.99, "other"),  # 打错了 said: evidence for `other`
-        ("other", True, 0.99, "praise"),  # nothing found, model sure: the model
+        ("repair", False, 0.55, "repair"),  # the rules found something, model not sure: rules
+        ("repair", False, OVERRIDE_CONFIDENCE, "praise"),  # the model sure: the model
+        ("other", False, 0.55, "other"),  # 打错了 said: evidence for `other`
+        ("other", True, 0.55, "praise"),  # nothing found, model fairly sure: the model
         ("other", True, 0.10, "other"),  # nothing found, model unsure: the rules
     ],
 )
 def test_the_combination(
     rules_say: str, no_evidence: bool, confidence: float, expected: str
 ) -> None:
-    assert answer(rules_say, no_evidence, "praise", confidence, MIN_CONFIDENCE) == expected
+    assert answer(rules_say, no_evidence, "praise", confidence) == expected
 
 
-def test_kept_when_the_fallback_wins_on_folds(content: Content, tmp_path: Path) -> None:
+def test_kept_when_the_model_wins_on_folds(content: Content, tmp_path: Path) -> None:
     blind = _without_keywords(content.categories)
-    report = train(TINY, blind, tmp_path, corrections_count=len(TINY) - 5)
+    models = tmp_path / "models"
+    models.mkdir()
+    for legacy in LEGACY_FILES:
+        (models / legacy).write_bytes(b"an older pickle")
+    report = train(TINY, blind, models, corrections_count=len(TINY) - 5)
     assert report.rules_accuracy == pytest.approx(5 / len(TINY))  # only the `other` lines
     assert report.combined_accuracy > report.rules_accuracy and report.saved is not None
-    assert report.no_evidence == len(TINY) and report.fallback_answered > 0
+    assert report.no_evidence == len(TINY) and report.changed_right > 0
     assert [s.name for s in report.sources] == ["clerks' corrections", "labelled files"]
-    figures = json.loads((tmp_path / FIGURES_FILE).read_text())
-    assert figures["min_confidence"] == MIN_CONFIDENCE
-    assert LearnedCategories(tmp_path).predict(UNSEEN_PRAISE) == "praise"
+    saved = NgramModel.load(models / MODEL_FILE)
+    assert saved.about["min_confidence"] == MIN_CONFIDENCE
+    assert saved.about["combined_accuracy"] == round(report.combined_accuracy, 4)
+    assert not any((models / legacy).exists() for legacy in LEGACY_FILES)  # replaced
+    loaded = LearnedCategories.load(_settings(tmp_path))  # over the shipped one
+    assert loaded.source.startswith("trained here") and loaded.predict(UNSEEN_PRAISE) == "praise"
     printed = "\n".join(training_lines(report))
     assert "rules alone" in printed and "cross-validated" in printed
     assert "optimistic" in printed and "used from now on" in printed
 
 
 def test_dropped_when_the_rules_already_know_the_lines(content: Content, tmp_path: Path) -> None:
-    """Lines the rules classify (here: with a keyword each) leave the fallback nothing to win;
-    an older saved model is removed."""
-    (tmp_path / MODEL_FILE).write_bytes(b"old")
+    """Lines the rules classify (here: with a keyword each) leave the model nothing to win;
+    an older saved model is removed (the shipped one then answers again)."""
+    (tmp_path / MODEL_FILE).write_text("{}")
     known = [(f"{said}我要投诉", "complaint") for said, _ in TINY]
     report = train(known, content.categories, tmp_path, corrections_count=0)
     assert report.rules_accuracy == 1.0 and report.combined_accuracy == 1.0
     assert report.no_evidence == 0 and report.saved is None
     assert not (tmp_path / MODEL_FILE).exists()
-    assert "the rules stay in use alone" in "\n".join(training_lines(report))
+    assert "nothing trained here is kept" in "\n".join(training_lines(report))
 
 
 def test_held_out_lines_decide_when_given(content: Content, tmp_path: Path) -> None:
@@ -131,6 +197,128 @@ def test_held_out_lines_decide_when_given(content: Content, tmp_path: Path) -> N
     assert report.holdout is not None and report.holdout.examples == 2
     assert report.holdout.rules_accuracy == 0.0  # the rules find nothing in either line
     assert report.holdout.combined_accuracy == 1.0 and report.saved is not None
-    figures = json.loads((tmp_path / FIGURES_FILE).read_text())
-    assert figures["holdout"]["combined_accuracy"] == 1.0
+    assert NgramModel.load(tmp_path / MODEL_FILE).about["holdout"]["combined_accuracy"] == 1.0
     assert "(this decides)" in "\n".join(training_lines(report))
+
+
+@pytest.mark.parametrize(
+    ("written", "says"),
+    [
+        (b"", "cannot be read"),
+        (b'{"format": "hotline-category-model/1", "classes": ["a", "b"], "weigh', "cannot be"),
+        (b'{"format": "sklearn-pickle"}', "expected 'hotline-category-model/1'"),
+        (
+            b'{"format": "hotline-category-model/1", "classes": ["a", "b"], "intercepts": [0, 0],'
+            b' "ngram_range": [1, 3], "weights": {"x": [1.0, 2.0]}}',
+            "has 2 numbers, not 3",
+        ),
+        (b"\xff\xfe not text", "cannot be read"),
+    ],
+)
+def test_a_broken_file_is_passed_over_with_a_clear_error(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, written: bytes, says: str
+) -> None:
+    """A truncated or foreign file in data_dir/models: the error names the file and what is
+    wrong; the shipped model answers instead (kept: every call is still classified)."""
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / MODEL_FILE).write_bytes(written)
+    with pytest.raises(ModelFileError, match=says):
+        NgramModel.load(models / MODEL_FILE)
+    with caplog.at_level(logging.ERROR, logger="transcripts.learned"):
+        model = LearnedCategories.load(_settings(tmp_path))
+    assert model.source.startswith("shipped") and model.model is not None
+    assert str(models / MODEL_FILE) in caplog.text and "passed over" in caplog.text
+
+
+def test_an_older_pickle_is_not_read_and_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "classifier.joblib").write_bytes(b"\x80\x04 pickle")
+    with caplog.at_level(logging.WARNING, logger="transcripts.learned"):
+        model = LearnedCategories.load(_settings(tmp_path, ""))
+    assert model.model is None and "hotline classify train" in caplog.text
+
+
+def test_the_shipped_model_is_built_from_the_labelled_files_as_they_are_now() -> None:
+    """The shipped file records the sha256 of the lines and labels of every file it was trained
+    on; a relabelled or added line must be followed by a rebuild (the command is below)."""
+    shipped = NgramModel.load(SHIPPED)
+    files = shipped.about["trained_on"]
+    assert len(files) >= 9 and sum(f["lines"] for f in files) >= 1000
+    stale = [f["file"] for f in files if fingerprint(ROOT / f["file"]) != f["sha256"]]
+    rebuild = shipped.about["built_by"] + "".join(f" --labelled {f['file']}" for f in files)
+    assert not stale, (
+        f"labelled files changed since the shipped model was built: {stale}; "
+        f"rebuild with: .venv/bin/python -m {rebuild}"
+    )
+    assert set(shipped.classes) == {c.key for c in load_content(Settings()).categories.category}
+    assert shipped.about["override_confidence"] == OVERRIDE_CONFIDENCE
+
+
+def test_the_shipped_model_is_what_training_on_its_files_gives() -> None:
+    """Retrained here from the files it names (any scikit-learn version), the answers agree:
+    the file is the command's output, not something edited by hand."""
+    shipped = NgramModel.load(SHIPPED)
+    examples = [e for f in shipped.about["trained_on"] for e in read_labelled(ROOT / f["file"])]
+    again = fit(examples)
+    sample = [t for t, _ in examples[::7]]
+    agree = sum(shipped.guess(t)[0] == again.guess(t)[0] for t in sample) / len(sample)
+    assert agree >= 0.99
+    assert len(shipped.weights) == pytest.approx(len(again.weights), rel=0.01)
+
+
+def test_entries_use_the_shipped_model(content: Content, tmp_path: Path) -> None:
+    """With no model trained here, the shipped one takes over where it is sure; with
+    `category_model = ""` the rules decide alone."""
+    shipped = LearnedCategories.load(_settings(tmp_path))
+    none = LearnedCategories.load(_settings(tmp_path, ""))
+    assert shipped.source.startswith("shipped") and none.model is None
+    lines = [t for t, _ in read_labelled(ROOT / "tests/data/utterances_heldout8.tsv")]
+    assert shipped.model is not None
+    taken = [
+        t
+        for t in lines
+        if shipped.model.guess(t)[1] >= OVERRIDE_CONFIDENCE
+        and shipped.model.guess(t)[0] != classify.classify(t, content.categories).category
+    ]
+    assert taken, "no line where the sure model and the rules differ"
+    said = taken[0]
+    now = fill_entry(said, content, WHEN, learned=shipped)
+    assert now.category == shipped.model.guess(said)[0]
+    assert fill_entry(said, content, WHEN, learned=none).category == (
+        classify.classify(said, content.categories).category
+    )
+
+
+def test_cli_ship_writes_the_model_and_says_what_it_rests_on(tmp_path: Path) -> None:
+    labelled = tmp_path / "lines.tsv"
+    labelled.write_text("".join(f"{t}\t{c}\n" for t, c in TINY * 2), encoding="utf-8")
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hotline",
+            "classify",
+            "train",
+            "--ship",
+            "m.json",
+            "--labelled",
+            str(labelled),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        cwd=tmp_path,
+        env=environ,
+    ).stdout
+    assert "shipped model written to m.json" in out and "bench/category_model.py" in out
+    assert "nothing trained here is kept" not in out  # the verdict is not this command's
+    shipped = NgramModel.load(tmp_path / "m.json")
+    assert shipped.about["trained_on"][0]["lines"] == len(TINY) * 2
+    assert shipped.guess(UNSEEN_PRAISE)[0] == "praise"
+    assert not (tmp_path / "var").exists()  # no database opened, no corrections read
+    assert json.loads((tmp_path / "m.json").read_text())["format"] == "hotline-category-model/1"

@@ -326,9 +326,10 @@ def _classify_english(lower: str, rules: CategoryRules) -> tuple[str, str]:
 
 
 class CategoryModel(Protocol):
-    """The rules' fallback: a category, or None when it has none it is sure enough of."""
+    """The learned model: a category to take over the rules' answer, or None. `no_evidence`:
+    the rules found nothing (transcripts.learned.answer)."""
 
-    def predict(self, clean_text: str) -> str | None: ...
+    def predict(self, clean_text: str, no_evidence: bool) -> str | None: ...
 
 
 def fill_entry(
@@ -340,9 +341,9 @@ def fill_entry(
 ) -> EntryFields:
     """Every automatically filled field of a reception-log entry.
 
-    `learned` (transcripts.learned.LearnedCategories) answers only where the
-    rules found nothing at all (they would say `other` for lack of evidence),
-    when a trained model whose fallback beat the rules is installed.
+    `learned` (transcripts.learned.LearnedCategories) answers where the rules
+    found nothing at all (they would say `other` for lack of evidence) and it
+    is fairly sure, or anywhere it is sure (transcripts.learned.answer).
     """
     rules = content.categories
     if lang == "en":
@@ -354,7 +355,7 @@ def fill_entry(
         found = extract.extract(clean, spoken.numeric(spoken.strip_fillers(clean)))
         by_rules = classify(clean, rules)
         category, urgency = by_rules.category, by_rules.urgency
-        guess = learned.predict(clean) if learned is not None and by_rules.no_evidence else None
+        guess = learned.predict(clean, by_rules.no_evidence) if learned is not None else None
         if guess in {c.key for c in rules.category} and guess != category:
             category = str(guess)  # (a model trained on older categories is ignored)
             urgency = urgency_of(clean, category, rules)

@@ -4,8 +4,10 @@ CLI contract (scripts depend on it): `hotline classify [--lang zh] --json TEXT`
 prints one JSON object with the keys category, category_label, urgency,
 surname, unit, phone, summary (null where absent). With no TEXT, one
 utterance per line from standard input, one JSON object per line.
-`hotline classify train [--labelled FILE ...]` trains the learned fallback (used where
-the rules find nothing) and keeps it only when it beats the rules on folds.
+`hotline classify train [--labelled FILE ...] [--holdout FILE ...]` trains the learned
+category model from clerks' corrections (and labelled files) and keeps it only when the
+rules with it beat the rules alone; `--ship PATH` writes the shipped model from labelled
+files instead (transcripts/learned.py).
 """
 
 from __future__ import annotations
@@ -50,46 +52,66 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         help="train: labelled lines the rules were never written on; they decide (repeatable)",
     )
+    parser.add_argument(
+        "--ship",
+        metavar="PATH",
+        type=Path,
+        help="train: write the shipped model (config/rules/category_model.json) from the "
+        "--labelled files alone, whatever the folds say (its evidence: bench/category_model.py)",
+    )
 
 
 def _train(args: argparse.Namespace, app: App) -> int:
     from transcripts import learned
 
-    sessions = app.ready_database()
-    with sessions() as session:
-        examples = learned.corrections(session)
+    examples: list[tuple[str, str]] = []
+    if args.ship is None:
+        sessions = app.ready_database()
+        with sessions() as session:
+            examples = learned.corrections(session)
     count = len(examples)
-    for path in args.labelled:
-        examples += learned.read_labelled(Path(path))
+    files = [Path(path) for path in args.labelled]
+    for path in files:
+        examples += learned.read_labelled(path)
     holdout = [example for path in args.holdout for example in learned.read_labelled(Path(path))]
     report = learned.train(
         examples,
         app.content.categories,
-        app.settings.paths.data_dir / "models",
+        None if args.ship else app.settings.paths.data_dir / "models",
         count,
         holdout=holdout,
     )
-    for line in training_lines(report):
+    for line in training_lines(report, verdict=args.ship is None):
         print(line)
+    if args.ship:
+        model = learned.ship(examples, files, args.ship)
+        print(
+            f"shipped model written to {args.ship}: {len(model.weights)} n-grams, "
+            f"{len(model.classes)} categories, trained on {len(examples)} lines of "
+            f"{len(files)} files (whatever the folds above say: the shipped model is judged "
+            "on the blind sets, bench/category_model.py)"
+        )
     return 0
 
 
-def training_lines(report: learned_module.TrainingReport) -> list[str]:
-    """What `classify train` prints: both figures, per source, and how far to trust them."""
+def training_lines(report: learned_module.TrainingReport, verdict: bool = True) -> list[str]:
+    """What `classify train` prints: both figures, per source, and how far to trust them;
+    then (`verdict`) whether the model was kept."""
     lines = [
         f"examples: {report.examples} ({report.corrections} from clerks' corrections), "
         f"{report.folds}-fold cross-validation",
         f"rules alone:                                   {report.rules_accuracy:.3f}",
-        f"rules + learned fallback, cross-validated:     {report.combined_accuracy:.3f}",
+        f"rules + learned model, cross-validated:        {report.combined_accuracy:.3f}",
         f"(learned alone, cross-validated, not used:     {report.learned_accuracy:.3f})",
-        f"the rules found nothing in {report.no_evidence} lines; the fallback answered "
-        f"{report.fallback_answered} (probability >= {report.min_confidence:.2f}), "
-        f"{report.fallback_right} rightly",
+        f"the rules found nothing in {report.no_evidence} lines; the model's answer was taken "
+        f"over the rules' in {report.changed} (probability >= {report.min_confidence:.2f} where "
+        f"the rules found nothing, >= {report.override_confidence:.2f} anywhere), "
+        f"{report.changed_right} rightly",
     ]
     for source in report.sources:
         lines.append(
             f"  {source.name}: {source.examples} lines, rules {source.rules_accuracy:.3f}, "
-            f"rules + fallback {source.combined_accuracy:.3f}"
+            f"rules + model {source.combined_accuracy:.3f}"
         )
     lines.append(
         "  (the rules were written on the labelled files: their figure there is optimistic; "
@@ -100,18 +122,20 @@ def training_lines(report: learned_module.TrainingReport) -> list[str]:
         held = report.holdout
         lines.append(
             f"held-out lines (--holdout, never used to write the rules): {held.examples}, "
-            f"rules {held.rules_accuracy:.3f}, rules + fallback {held.combined_accuracy:.3f} "
+            f"rules {held.rules_accuracy:.3f}, rules + model {held.combined_accuracy:.3f} "
             "(this decides)"
         )
+    if not verdict:
+        return lines
     if report.saved:
         lines.append(
-            f"the rules with the learned fallback beat the rules alone: saved to {report.saved} "
-            "and used from now on where the rules find nothing"
+            f"the rules with the learned model beat the rules alone: saved to {report.saved} "
+            "and used from now on (in place of the shipped model)"
         )
     else:
         lines.append(
-            "the rules with the learned fallback do not beat the rules alone: "
-            "the rules stay in use alone"
+            "the rules with the learned model do not beat the rules alone: "
+            "nothing trained here is kept (the shipped model, if any, stays in use)"
         )
     return lines
 
@@ -123,7 +147,7 @@ def run(args: argparse.Namespace, app: App) -> int:
     if args.text == "train":
         return _train(args, app)
     content = app.content
-    model = LearnedCategories(app.settings.paths.data_dir / "models")
+    model = LearnedCategories.load(app.settings)
     lines = [args.text] if args.text is not None else (line.rstrip("\n") for line in sys.stdin)
     for line in lines:
         fields = fill_entry(line, content, datetime.now(UTC), args.lang, learned=model)
