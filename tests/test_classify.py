@@ -484,6 +484,38 @@ def test_round_nine_grammar(content: Content, said: str, category: str, urgency:
     assert (found.category, found.urgency) == (category, urgency), found.hits
 
 
+@pytest.mark.parametrize(
+    ("said", "category", "urgency"),
+    [
+        # Round 9 complaints (seed 000 1.4.3, 1.4.4.2, 1.4.4.3), in words held-out8 does not hold.
+        # A neighbour's or a business's nuisance told and not heeded, felt through the floor,
+        # keeping the caller awake.
+        ("楼下的烧烤店半夜还在营业跟老板说了没用", "complaint", "normal"),
+        ("隔壁装修电钻一响整面墙都在震", "complaint", "normal"),
+        ("楼上跑步机一开我家吊灯都在震已经半个月睡不好了", "complaint", "normal"),
+        # Charges: too much, agreed by nobody.
+        ("临时停了一下车就收这么多钱", "complaint", "normal"),
+        ("电费分摊翻了一倍谁同意的", "complaint", "normal"),
+        # A fault left (也不修), reported again and again (第…次了), broken again after work
+        # done, the work itself questioned (是怎么做的): the urgency stays the fault's.
+        ("走廊的灯坏了两个月了也不修", "complaint", "normal"),
+        ("门禁这都第四次了又刷不开", "complaint", "safety"),
+        ("说是修好了结果修完没两天又漏了", "complaint", "leak"),
+        ("你们这外墙是怎么做的一下雨墙上就渗水", "complaint", "leak"),
+        # Whoever caused it refuses it (不关他事), the estate is held to it (得负责), staff
+        # damage a car, canvass in an election, make a caller wait.
+        ("楼上浇花的水漏到我家阳台他说不关他事", "complaint", "leak"),
+        ("施工队把我家门口的地砖踩碎了你们得负责", "complaint", "normal"),
+        ("保洁把垃圾桶放我车旁边车漆都刮花了", "complaint", "normal"),
+        ("物业经理在群里替某个候选人拉票这不公平", "complaint", "normal"),
+        ("人都摔伤了还等什么领导批准", "complaint", "normal"),
+    ],
+)
+def test_round_nine_complaints(content: Content, said: str, category: str, urgency: str) -> None:
+    found = classify.classify(said, content.categories)
+    assert (found.category, found.urgency) == (category, urgency), found.hits
+
+
 def test_a_word_inside_a_compound_is_no_hit() -> None:
     """The 灯 of 灯笼 and the 响 of 影响 are no lamp and no noise; the compound itself, and the
     word said apart from it, still are."""
