@@ -545,6 +545,27 @@ def test_round_nine_families(content: Content, said: str, category: str, urgency
     assert (found.category, found.urgency) == (category, urgency), found.hits
 
 
+@pytest.mark.parametrize(
+    ("said", "category", "urgency"),
+    [
+        # Round 9 urgency, in words held-out8 does not hold: a lift that moves on its own or
+        # that someone climbs out of, a window leaning out, a lantern hanging by a rope.
+        ("电梯门刚关上它就自己往下走了", "repair", "safety"),
+        ("电梯卡在半层我从里面爬出来的", "repair", "safety"),
+        ("楼道窗户的框子松了整扇窗往外歪", "repair", "safety"),
+        ("商场门口挂的灯笼绳子断了一半", "repair", "safety"),
+        # An alarm is safety when it is for fire or gas, not a pump room's.
+        ("水泵房的报警器一直在响", "repair", "normal"),
+        ("厨房的燃气报警器一直在响", "repair", "safety"),
+        # A thing only named in a question raises nothing.
+        ("请问小区洗车的地方有没有水龙头", "inquiry", "normal"),
+    ],
+)
+def test_round_nine_urgency(content: Content, said: str, category: str, urgency: str) -> None:
+    found = classify.classify(said, content.categories)
+    assert (found.category, found.urgency) == (category, urgency), found.hits
+
+
 def test_a_word_inside_a_compound_is_no_hit() -> None:
     """The 灯 of 灯笼 and the 响 of 影响 are no lamp and no noise; the compound itself, and the
     word said apart from it, still are."""

@@ -496,7 +496,8 @@ def urgency(text: str, category: str, rules: CategoryRules, kinds: list[str] | N
 def _outranked(part: str, rules: CategoryRules) -> bool:
     """A repair or complaint found in a request that a strong keyword of a category that
     `relays_urgency` made something else (转告罗师傅…水龙头还在滴 is a message): the fault
-    still sets the urgency. A suggestion's 花盆掉下来好危险 does not."""
+    still sets the urgency. A suggestion's 花盆掉下来好危险 does not, nor a thing only named
+    (请问…有没有水龙头: no fault said)."""
     hits = _hits(part, rules)
     strong = _strong(hits, rules, part)
     beaten = {
@@ -505,7 +506,11 @@ def _outranked(part: str, rules: CategoryRules) -> bool:
         if rules.by_key(key).relays_urgency
         for loser in losers
     }
-    return any(key in beaten for key in rules.urgent if key in hits)
+    return any(
+        key in beaten and not _named_only(hits[key], rules.by_key(key).names)
+        for key in rules.urgent
+        if key in hits
+    )
 
 
 def classify(text: str, rules: CategoryRules) -> Classification:
