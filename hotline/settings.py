@@ -217,6 +217,21 @@ class TranscriptionSettings(_Section):
     model_path: str = ""
     language: Literal["zh", "en", "ko"] = "zh"
     low_confidence: float = Field(default=0.6, ge=0, le=1)
+    #: When the worker trains the category model again from clerks' corrections (local time
+    #: of the organisation, HH:MM; only when there are new ones); empty: never.
+    retrain_at: str = "03:15"
+
+    @field_validator("retrain_at")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        if value:
+            try:
+                hour, minute = (int(part) for part in value.split(":"))
+            except ValueError:
+                raise ValueError("expected HH:MM, e.g. 03:15, or empty for never") from None
+            if not (0 <= hour < 24 and 0 <= minute < 60):
+                raise ValueError("expected HH:MM, e.g. 03:15, or empty for never")
+        return value
 
 
 class RetentionSettings(_Section):

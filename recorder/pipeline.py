@@ -25,7 +25,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -52,6 +52,9 @@ from recorder.models import (
 )
 from recorder.reception_log import SYSTEM, act_as, new_entry, register_complaint
 from transcripts.fields import CategoryModel
+
+if TYPE_CHECKING:
+    from transcripts.learned import TrainingReport
 
 logger = logging.getLogger(__name__)
 
@@ -365,6 +368,17 @@ class Pipeline:
             job.state, job.last_error = state, None
         logger.info("call %s: entry %s, %s", facts.pk, entry_id, state.value)
         return Outcome(entry_id, state)
+
+    def retrain_categories(self) -> TrainingReport | None:
+        """The nightly training of the category model from clerks' corrections
+        (transcripts.learned.retrain); the model in use is loaded again at once if kept."""
+        from transcripts.learned import retrain
+
+        report = retrain(self._sessions, self._settings, self._content.categories)
+        refresh = getattr(self._learned, "refresh", None)
+        if report is not None and refresh is not None:
+            refresh(force=True)
+        return report
 
     def failed(self, call_id: str, error: str, final: bool) -> int:
         """Record a failed attempt; returns the number of attempts so far."""

@@ -9,13 +9,17 @@ A job that fails is retried with exponential back-off (retry_delay_s, then
 twice that, ...) up to queue.retries times, then marked failed; the
 periodic sweep (every minute) picks up failed jobs an hour later, jobs that
 wait for a speech model, and calls whose job was lost with a killed worker.
+Each night (transcription.retrain_at) the category model is trained again from
+clerks' corrections when there are new ones (transcripts/learned.py).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
 from huey.exceptions import RetryTask
@@ -35,6 +39,16 @@ def make_huey(settings: Settings) -> Huey:
     path = settings.paths.data_dir / "queue.db"
     path.parent.mkdir(parents=True, exist_ok=True)
     return SqliteHuey("hotline", filename=str(path), results=False, timeout=30)
+
+
+def _utc_clock(local: str, settings: Settings) -> tuple[str, str]:
+    """HH:MM in the organisation's time zone as huey's crontab hour and minute (huey keeps
+    UTC), at today's offset."""
+    hour, minute = (int(part) for part in local.split(":"))
+    zone = ZoneInfo(settings.organization.timezone)
+    today = datetime.now(zone).replace(hour=hour, minute=minute, second=0, microsecond=0)
+    at = today.astimezone(UTC)
+    return str(at.hour), str(at.minute)
 
 
 class CallQueue:
@@ -67,6 +81,15 @@ class CallQueue:
             due = pipeline().sweep(self.enqueue)
             if due:
                 logger.info("sweep: %d calls enqueued again", len(due))
+
+        if settings.transcription.retrain_at:
+            hour, minute = _utc_clock(settings.transcription.retrain_at, settings)
+
+            @huey.periodic_task(crontab(minute=minute, hour=hour), name="retrain_categories")
+            def retrain_categories() -> None:
+                pipeline().retrain_categories()
+
+            self.retrain_categories: Any = retrain_categories
 
         self._process_call: Any = process_call
         self.sweep: Any = sweep

@@ -14,13 +14,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.commands.classify import training_lines
 from hotline.content import CategoryRules, Content, load_content
 from hotline.settings import CONFIG_DIR, Settings
+from recorder.models import Call, Direction, Disposition, FieldSource, LogEntry, Transcript
+from recorder.reception_log import Actor, act_as, new_entry
 from transcripts import classify
 from transcripts.fields import fill_entry
 from transcripts.learned import (
+    LAST_TRAINING,
     LEGACY_FILES,
     MIN_CONFIDENCE,
     MODEL_FILE,
@@ -28,11 +33,14 @@ from transcripts.learned import (
     LearnedCategories,
     ModelFileError,
     NgramModel,
+    TrainingError,
     _pipeline,
     answer,
     fingerprint,
     fit,
     read_labelled,
+    retrain,
+    shipped_files,
     train,
 )
 
@@ -275,7 +283,11 @@ def test_entries_use_the_shipped_model(content: Content, tmp_path: Path) -> None
     shipped = LearnedCategories.load(_settings(tmp_path))
     none = LearnedCategories.load(_settings(tmp_path, ""))
     assert shipped.source.startswith("shipped") and none.model is None
-    lines = [t for t, _ in read_labelled(ROOT / "tests/data/utterances_heldout8.tsv")]
+    lines = [  # made up here, in no labelled file
+        "能不能在门口装个充电桩",  # rules: a question (inquiry); the model: a suggestion
+        "你们物业的电梯又停了我要找你们经理",
+        "楼上天天半夜跺脚",
+    ]
     assert shipped.model is not None
     taken = [
         t
@@ -322,3 +334,97 @@ def test_cli_ship_writes_the_model_and_says_what_it_rests_on(tmp_path: Path) -> 
     assert shipped.guess(UNSEEN_PRAISE)[0] == "praise"
     assert not (tmp_path / "var").exists()  # no database opened, no corrections read
     assert json.loads((tmp_path / "m.json").read_text())["format"] == "hotline-category-model/1"
+
+
+def _corrected_calls(sessions: sessionmaker[Session], lines: list[tuple[str, str]]) -> None:
+    """Calls whose entry the rules filed as `other` and a clerk corrected, as in the admin."""
+    with sessions.begin() as session:
+        for n, (said, _) in enumerate(lines):
+            call = Call(
+                call_id=f"c{n}",
+                direction=Direction.INBOUND,
+                invite_at=WHEN,
+                disposition=Disposition.ANSWERED,
+            )
+            session.add(call)
+            session.flush()
+            session.add(
+                Transcript(
+                    call_pk=call.id,
+                    engine="vosk",
+                    model="m",
+                    language="zh",
+                    channel="caller",
+                    text=said,
+                    raw_text=said,
+                )
+            )
+            new_entry(
+                session,
+                {"call_pk": call.id, "received_at": WHEN, "category": "other"},
+                FieldSource.AUTO,
+            )
+    with sessions.begin() as session:
+        act_as(session, Actor(user_id=None, source=FieldSource.PERSON))
+        entries = session.scalars(select(LogEntry).order_by(LogEntry.id)).all()
+        for entry, (_, category) in zip(entries, lines, strict=True):
+            entry.category = category
+
+
+def test_nightly_training_learns_from_the_clerks_corrections(
+    content: Content, sqlite_sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """What the worker runs each night (transcription.retrain_at): the clerks' corrections
+    train a model, kept because the rules with it beat the rules alone on them; a process
+    already serving picks it up; the same corrections are not trained on twice."""
+    settings = _settings(tmp_path, "")  # no shipped model: the corrections alone
+    serving = LearnedCategories.load(settings)
+    assert serving.model is None
+    _corrected_calls(sqlite_sessions, TINY[:-5])  # the praise and suggestion lines
+    with pytest.raises(TrainingError):  # too few: nothing trained, said so
+        train(TINY[:5], content.categories, tmp_path / "models", 5)
+    report = retrain(sqlite_sessions, settings, content.categories)
+    assert report is not None and report.corrections == len(TINY) - 5
+    assert report.saved == tmp_path / "models" / MODEL_FILE
+    assert report.combined_accuracy > report.rules_accuracy
+    last = json.loads((tmp_path / "models" / LAST_TRAINING).read_text())
+    assert last["kept"] is True and last["corrections"] == len(TINY) - 5
+    assert serving.refresh(force=True) and serving.source.startswith("trained here")
+    assert serving.predict(UNSEEN_PRAISE) == "praise"
+    assert retrain(sqlite_sessions, settings, content.categories) is None  # nothing new
+
+
+def test_nightly_training_keeps_what_the_shipped_model_knew(tmp_path: Path) -> None:
+    """The labelled files the shipped model names go into the nightly training too."""
+    files = shipped_files(_settings(tmp_path))
+    assert [f.name for f in files][:2] == ["utterances.tsv", "utterances_heldout.tsv"]
+    assert len(files) == len(NgramModel.load(SHIPPED).about["trained_on"])
+    assert shipped_files(_settings(tmp_path, "")) == []
+
+
+def test_the_worker_trains_at_the_desks_night_hour(
+    sqlite_sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """03:15 in Shanghai is 19:15 UTC (huey keeps UTC); the task goes through the pipeline."""
+    from huey import MemoryHuey
+
+    from recorder.pipeline import Pipeline
+    from recorder.queue import CallQueue, _utc_clock
+
+    settings = _settings(tmp_path, "")
+    assert _utc_clock("03:15", settings) == ("19", "15")
+    content = load_content(settings)
+    pipeline = Pipeline(
+        sqlite_sessions, content, settings, learned=LearnedCategories.load(settings)
+    )
+    queue = CallQueue(MemoryHuey("t", immediate=True, results=False), settings, lambda: pipeline)
+    names = {task.__name__ for task in queue.huey._registry._periodic_tasks}
+    assert {"sweep", "retrain_categories"} <= names
+    _corrected_calls(sqlite_sessions, TINY[:-5])
+    queue.retrain_categories()
+    assert (tmp_path / "models" / MODEL_FILE).exists()
+    assert pipeline._learned is not None
+    assert pipeline._learned.predict(UNSEEN_PRAISE, True) == "praise"  # loaded at once
+    never = Settings.model_validate({"transcription": {"retrain_at": ""}})
+    quiet = CallQueue(MemoryHuey("u", immediate=True, results=False), never, lambda: pipeline)
+    assert "retrain_categories" not in {t.__name__ for t in quiet.huey._registry._periodic_tasks}

@@ -41,14 +41,15 @@ import json
 import logging
 import math
 import re
+import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.content import CategoryRules
 from hotline.errors import HotlineError
@@ -72,6 +73,11 @@ MIN_CONFIDENCE = 0.3
 #: the fallback-only combination on all five; 0.6 had the best worst set.
 OVERRIDE_CONFIDENCE = 0.6
 MAX_FOLDS = 5
+#: What the last nightly training saw and decided (data_dir/models/): the same corrections
+#: are not trained on twice.
+LAST_TRAINING = "last_training.json"
+#: How often a process in service looks whether the model trained here changed (seconds).
+RECHECK_S = 60.0
 #: N-grams in fewer lines than this are dropped once there are MIN_DF_FROM lines or more
 #: (a line's own rare words teach nothing about the next caller's; chosen as above: 3 beat
 #: 1 and 2 on every blind set judged chronologically, and keeps the shipped file small).
@@ -478,6 +484,86 @@ def _relative(path: Path, root: Path) -> Path:
     return resolved.relative_to(root) if resolved.is_relative_to(root) else resolved
 
 
+def retrain(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    rules: CategoryRules,
+    config_dir: Path = CONFIG_DIR,
+) -> TrainingReport | None:
+    """The nightly training (the worker's `retrain_categories` task): clerks' corrections and
+    the labelled files the shipped model was trained on (those present), as `hotline classify
+    train --labelled ...` would; kept only when the rules with it win. None, and nothing
+    trained, while there are too few corrections or none new since the last training."""
+    models = settings.paths.data_dir / "models"
+    with sessions() as session:
+        examples = corrections(session)
+    count = len(examples)
+    seen = hashlib.sha256(json.dumps(sorted(examples), ensure_ascii=False).encode()).hexdigest()
+    last = _read_last(models / LAST_TRAINING)
+    if count < MIN_EXAMPLES or last.get("corrections_sha256") == seen:
+        logger.info(
+            "category model: %d clerks' corrections%s; not trained",
+            count,
+            " (none new since the last training)" if count >= MIN_EXAMPLES else "",
+        )
+        return None
+    files = shipped_files(settings, config_dir)
+    for path in files:
+        examples += read_labelled(path)
+    report = train(examples, rules, models, count)
+    _write_json(
+        models / LAST_TRAINING,
+        {
+            "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "corrections": count,
+            "corrections_sha256": seen,
+            "labelled_files": [str(f) for f in files],
+            "rules_accuracy": round(report.rules_accuracy, 4),
+            "combined_accuracy": round(report.combined_accuracy, 4),
+            "sources": [asdict(source) for source in report.sources],
+            "kept": report.saved is not None,
+        },
+    )
+    logger.info(
+        "category model trained on %d corrections and %d labelled lines: rules %.3f, rules + "
+        "model %.3f on folds: %s",
+        count,
+        len(examples) - count,
+        report.rules_accuracy,
+        report.combined_accuracy,
+        f"kept in {report.saved}" if report.saved else "not kept",
+    )
+    return report
+
+
+def shipped_files(settings: Settings, config_dir: Path = CONFIG_DIR) -> list[Path]:
+    """The labelled files the shipped model names, where they are on this machine."""
+    name = settings.content.category_model
+    if not name or not (config_dir / name).exists():
+        return []
+    try:
+        named = NgramModel.load(config_dir / name).about.get("trained_on", [])
+    except ModelFileError:
+        return []
+    found = [config_dir.parent / str(f["file"]) for f in named]
+    return [path for path in found if path.exists()]
+
+
+def _read_last(path: Path) -> dict[str, Any]:
+    try:
+        read = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return read if isinstance(read, dict) else {}
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    partial.replace(path)
+
+
 def _judge_on_holdout(
     examples: Sequence[tuple[str, str]],
     holdout: Sequence[tuple[str, str]],
@@ -512,7 +598,9 @@ class LearnedCategories:
 
     `load` takes the model trained here (data_dir/models/) if there is one, else the
     shipped one (`[content] category_model`); a file that cannot be read is logged and
-    passed over, and with none the rules decide alone.
+    passed over, and with none the rules decide alone. A loaded instance looks every
+    RECHECK_S whether the model trained here changed (the worker's nightly training, or
+    `hotline classify train`), and loads it again: agent, worker and admin need no restart.
     """
 
     def __init__(
@@ -524,6 +612,10 @@ class LearnedCategories:
     ) -> None:
         self.model, self.source = model, source
         self.min_confidence, self.override_confidence = min_confidence, override_confidence
+        self._reload: Callable[[], LearnedCategories] | None = None
+        self._watched: Path | None = None
+        self._stamp: tuple[int, int] | None = None
+        self._checked = 0.0
 
     @classmethod
     def load(cls, settings: Settings, config_dir: Path = CONFIG_DIR) -> LearnedCategories:
@@ -535,9 +627,17 @@ class LearnedCategories:
                     "to train again from the clerks' corrections",
                     models / legacy,
                 )
+        made = cls._first(models / MODEL_FILE, settings, config_dir)
+        made._reload = lambda: cls._first(models / MODEL_FILE, settings, config_dir)
+        made._watched, made._stamp = models / MODEL_FILE, _stamp(models / MODEL_FILE)
+        made._checked = time.monotonic()
+        return made
+
+    @classmethod
+    def _first(cls, local: Path, settings: Settings, config_dir: Path) -> LearnedCategories:
         shipped = settings.content.category_model
         for path, source in (
-            (models / MODEL_FILE, "trained here"),
+            (local, "trained here"),
             (config_dir / shipped if shipped else None, "shipped"),
         ):
             if path is None or not path.exists():
@@ -561,11 +661,35 @@ class LearnedCategories:
         """Around a scikit-learn `_pipeline()` fitted in memory (the bench, tests)."""
         return cls(NgramModel.from_pipeline(pipeline), "in memory", **thresholds)
 
+    def refresh(self, force: bool = False) -> bool:
+        """Loads the model again if the file trained here appeared, changed or went; True then.
+        Checked at most every RECHECK_S (a stat) when asked for a guess, or now (`force`)."""
+        now = time.monotonic()
+        if self._reload is None or self._watched is None:
+            return False
+        if not force and now - self._checked < RECHECK_S:
+            return False
+        self._checked = now
+        stamp = _stamp(self._watched)
+        if stamp == self._stamp:
+            return False
+        fresh = self._reload()
+        self._stamp = stamp
+        self.model, self.source = fresh.model, fresh.source
+        self.min_confidence, self.override_confidence = (
+            fresh.min_confidence,
+            fresh.override_confidence,
+        )
+        logger.info("category model now in use: %s", self.source)
+        return True
+
     def guess(self, clean_text: str) -> tuple[str, float] | None:
         """The model's answer and its probability, whatever the thresholds."""
-        if self.model is None or not clean_text:
+        self.refresh()
+        model = self.model
+        if model is None or not clean_text:
             return None
-        return self.model.guess(clean_text)
+        return model.guess(clean_text)
 
     def predict(self, clean_text: str, no_evidence: bool = True) -> str | None:
         """The model's answer where `answer` takes it over the rules', else None."""
@@ -577,3 +701,11 @@ class LearnedCategories:
             "", no_evidence, guess, confidence, self.min_confidence, self.override_confidence
         )
         return taken or None
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_mtime_ns, status.st_size
