@@ -72,7 +72,13 @@ SPELLED = {
     "木易": "杨",
     "走肖": "赵",
     "双口吕": "吕",
+    "麻米": "糜",
+    "草化": "花",
+    "日京": "景",
 }
+#: 麻字底下一个米, 木字旁一个公: a surname described by its parts, with the words that place them
+#: (round 9); the two parts of a two-character SPELLED key with one of these between them.
+_PLACED = re.compile(r"字?(?:底下|下面|下边|上面|上边|旁边|边上|旁|头|加)(?:一个|一|个|是)?")
 #: Titles callers use for themselves (师傅, 经理, 大哥 name staff, not the caller).
 _TITLES = "女士|先生|小姐|阿姨|大爷|大妈|奶奶|爷爷|大姐|太太"
 
@@ -173,9 +179,16 @@ _ROOM_CORRECTED = re.compile(r"[是的\s]*(\d{3,4})(?:室|号|房)?(?!\d)")
 _LANDMARK = re.compile(r"(?:的)?(?:后面|前面|旁边|对面|附近|后边|前边|侧面|背后|门口)")
 #: 我在二十一栋三单元门口等 我家是四零六: the room said as the caller's home, away from the building.
 _ROOM_HOME = re.compile(r"我家(?:是|在)?(\d{3,4})(?![\d栋幢号座单#-])")
-#: 最后两位是六一: the last digits of a number said again after a correction.
-_LAST_DIGITS = re.compile(r"最后(\d|两|几)位(?:是|应该是|改成)?(\d{1,4})(?!\d)")
+#: 最后两位是六一, 最后是一七: the last digits of a number said again after a correction.
+_LAST_DIGITS = re.compile(
+    r"最后(?:(?:\d|两|几)位(?:是|应该是|改成)?|是|应该是|改成)(\d{1,4})(?!\d)"
+)
 _ROOM_PLAIN = re.compile(r"(?<!\d)(\d{3,4})\s*(?:室|房间)")
+#: 一栋一栋去清 (building by building): a building said twice over is no address (round 9).
+_ONE_BY_ONE = re.compile(r"(\d{1,3}(?:栋|幢|号楼|单元))\1")
+#: 一楼一零二 二十四号楼: a room said after its floor, before the building (round 9; not a
+#: parking space: 负一层二零六).
+_ROOM_ON_FLOOR = re.compile(r"(?<![\d号负-])\d{1,2}[楼层]的?(\d{3,4})(?!\d)")
 _PHONE_DIGITS = re.compile(r"(?<!\d)(0\d{2,3}[-\s]?\d{7,8}|1\d{10}|\d{7,8})(?!\d)")
 _TIMES = re.compile(
     r"(?:今天|明天|后天|大后天|周[一二三四五六日天]|星期[一二三四五六日天]|礼拜[一二三四五六日天])?"
@@ -199,7 +212,7 @@ class Extracted:
 def surname(text: str) -> str | None:
     """The caller's surname from 我姓王 / 免贵姓欧阳 / 姓张弓长张 / 王女士 / 李先生."""
     for spelled, name in SPELLED.items():
-        if f"{spelled}{name}" in text or (f"姓{spelled}" in text):
+        if f"{spelled}{name}" in text or (f"姓{spelled}" in text) or _described(text, spelled):
             return name
     for mine in [
         *reversed(list(_SURNAME_CORRECTED.finditer(text))),
@@ -220,13 +233,40 @@ def surname(text: str) -> str | None:
         if at < size or (size == 1 and text[at - 1] not in SURNAMES):
             continue
         before = text[: at - size]
-        if not (before.endswith(_STAFF_ROLES) or before.removesuffix("的").endswith(_STAFF_ROLES)):
+        if before.endswith(_STAFF_ROLES) or before.removesuffix("的").endswith(_STAFF_ROLES):
+            continue
+        if not _addressed(before):
             return text[at - size : at]
     for pattern in (_FULL_NAME, _SELF_OLD_YOUNG, _SELF_ROLE, _SELF_OF, _SEEKER):
         for match in pattern.finditer(text):
             if (said := _name_at(text, match.end())) is not None:
                 return said
     return _named_after_address(text)
+
+
+#: 跟洗衣房管钥匙的那个王阿姨说一声: a titled person the caller asks to be told is someone else.
+_ADDRESSING = ("跟", "让", "叫", "告诉", "通知", "转告")
+ADDRESS_REACH = 14
+
+
+def _addressed(before: str) -> bool:
+    """The clause before a titled name (since the caller's last 我) asks to tell that person."""
+    clause = before[-ADDRESS_REACH:]
+    clause = clause[clause.rfind("我") + 1 :]
+    return any(word in clause for word in _ADDRESSING)
+
+
+def _described(text: str, parts: str) -> bool:
+    """麻字底下一个米: the two parts of a character said with the words that place them."""
+    if len(parts) != 2:
+        return False
+    at = text.find(parts[0])
+    while at >= 0:
+        placed = _PLACED.match(text, at + 1)
+        if placed and placed.end() > at + 1 and text.startswith(parts[1], placed.end()):
+            return True
+        at = text.find(parts[0], at + 1)
+    return False
 
 
 def _someone_else(text: str, at: int) -> bool:
@@ -289,6 +329,7 @@ def _name_at(text: str, start: int, not_names: tuple[str, ...] | None = None) ->
 
 def unit(numeric_text: str) -> str | None:
     """The unit address normalised as 3栋2单元501 (or the part said: 12栋, 5栋302)."""
+    numeric_text = _ONE_BY_ONE.sub("", numeric_text)
     if dashed := _DASHED.search(numeric_text):
         building_no, unit_no, room_no = dashed.groups()
         return f"{int(building_no)}栋{int(unit_no)}单元{room_no}"
@@ -310,7 +351,7 @@ def unit(numeric_text: str) -> str | None:
     if room is None and (home := _ROOM_HOME.search(numeric_text)):
         room = home.group(1)
     if room is None:
-        plain = _ROOM_PLAIN.search(numeric_text)
+        plain = _ROOM_PLAIN.search(numeric_text) or _ROOM_ON_FLOOR.search(numeric_text)
         room = plain.group(1) if plain else None
     if not (building or unit_match):
         return f"{room}室" if room else None
@@ -360,9 +401,9 @@ def _with_last_digits(numeric_text: str, number: str) -> str:
     """The number with its last digits said again after it (幺五九…二六零 说错了 最后两位是六一)."""
     at = numeric_text.find(number)
     again = _LAST_DIGITS.search(numeric_text, at + len(number)) if at >= 0 else None
-    if again is None or not 0 < len(again.group(2)) < len(number):
+    if again is None or not 0 < len(again.group(1)) < len(number):
         return number
-    fixed = number[: -len(again.group(2))] + again.group(2)
+    fixed = number[: -len(again.group(1))] + again.group(1)
     return fixed if _valid_number(fixed) else number
 
 

@@ -37,6 +37,9 @@ FILLERS = (
 #: converted here, because cn2an drops a leading 零.
 _DIGIT_RUN = re.compile(r"[零〇幺一二三四五六七八九]{3,}")
 _DIGITS = str.maketrans("零〇幺一二三四五六七八九", "001123456789")
+_SHORTEST_RUN = 3
+#: Digits that begin a number said with 十 or 百 (二十四, 三百): 一十 is hardly said.
+_TENS_DIGITS = "二三四五六七八九"
 #: 五杠二杠五零一 (5-2-501), 零二一杠六二… : 杠 is how a dash is said between numbers.
 _DASH = re.compile(r"(?<=[\d零〇幺一二三四五六七八九十百])杠(?=[\d零〇幺一二三四五六七八九十])")
 
@@ -55,7 +58,7 @@ def numeric(clean_text: str) -> str:
     """
     import cn2an
 
-    text = _DIGIT_RUN.sub(lambda m: m.group(0).translate(_DIGITS), clean_text)
+    text = _DIGIT_RUN.sub(_digits, clean_text)
     text = _DASH.sub("-", text)
     try:
         with warnings.catch_warnings():  # cn2an warns on every numeral it leaves alone
@@ -64,6 +67,20 @@ def numeric(clean_text: str) -> str:
     except (ValueError, KeyError) as exc:  # cn2an rejects some malformed numerals
         logger.debug("cn2an could not normalise %r: %s", text, exc)
         return text
+
+
+def _digits(run: re.Match[str]) -> str:
+    """A run said digit by digit as digits; its last digit stays a word when 十 or 百 follows
+    and a run of three is left: 一零二二十四号楼 is room 102 and building 24 (`102 24号楼`), not
+    1022 and 14."""
+    said = run.group(0)
+    if (
+        len(said) > _SHORTEST_RUN
+        and said[-1] in _TENS_DIGITS
+        and run.string.startswith(("十", "百"), run.end())
+    ):
+        return said[:-1].translate(_DIGITS) + " " + said[-1]  # two numbers, kept apart
+    return said.translate(_DIGITS)
 
 
 def strip_fillers(clean_text: str, mark: str = "") -> str:
