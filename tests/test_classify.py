@@ -725,6 +725,13 @@ def test_keywords_with_a_gap() -> None:
         # Round 8: fittings worked loose (a railing keeps its safety).
         ("the railing by the pool came loose and wobbles", "repair", "safety"),
         ("a shelf in the bike store is loose", "repair", "normal"),
+        # Round 9: hanging loose (safety), off its track, water through the ceiling; survey
+        # firms and callers for a business are no residents (seed 004 五).
+        ("a tile on the balcony wall is hanging loose", "repair", "safety"),
+        ("the shower door has come off its track", "repair", "normal"),
+        ("rain water is coming through the ceiling in the hallway", "repair", "leak"),
+        ("I'm calling on behalf of a cleaning company with an offer", "other", "normal"),
+        ("we are doing a survey of local residents do you have a minute", "other", "normal"),
     ],
 )
 def test_english_general_fixes(content: Content, said: str, category: str, urgency: str) -> None:

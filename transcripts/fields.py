@@ -105,6 +105,13 @@ _EN_KEYWORDS = {  # checked in this order: a complaint about a repair is a compl
         "could send",
         "should send",
     ),
+    # Round 9: callers who are no resident (seed 004 五 接待外来人员): surveys, sellers.
+    "other": (
+        "market research",
+        "a short survey",
+        "doing a survey",
+        "calling on behalf of",
+    ),
     "convenience": (
         "parcel",
         "package",
@@ -175,6 +182,14 @@ _EN_KEYWORDS = {  # checked in this order: a complaint about a repair is a compl
         "is loose",
         "wobbly",
         "wobbles",
+        # Round 9: things hanging off or out of their track, water through the ceiling.
+        "hanging loose",
+        "bangs in the wind",
+        "off its track",
+        "won't slide",
+        "coming through the ceiling",
+        "water is coming",
+        "has failed",
     ),
     "message": (
         "tell him",
@@ -233,8 +248,15 @@ _EN_SAFETY = (
     "door access",
     "door entry",
     "stuck",
+    "hanging loose",
+    "about to fall",
+    "could fall",
+    "cordon",
 )
-_EN_LEAK = ("leak", "leaking", "water coming", "flood", "dripping", "seeping", "is wet", "soaked")
+_EN_LEAK = (
+    *("leak", "leaking", "water coming", "flood", "dripping", "seeping", "is wet", "soaked"),
+    *("water is coming", "coming through the ceiling"),
+)
 #: A word after these is negated: "it is not leaking any more".
 _EN_NEGATED = re.compile(r"\b(?:not|no longer|isn't|wasn't|no)\s+$")
 #: Where a caller moves to another request: the first request decides, a complaint wins.
