@@ -772,6 +772,7 @@ FLOORS = {
     "utterances_heldout5.tsv": {"category": 0.95, "urgency": 0.95},  # read in round 6
     "utterances_heldout6.tsv": {"category": 0.95, "urgency": 0.95},  # read in round 7
     "utterances_heldout7.tsv": {"category": 0.95, "urgency": 0.95},  # read in round 8
+    "utterances_heldout8.tsv": {"category": 0.95, "urgency": 0.95},  # read in round 9
 }
 
 
