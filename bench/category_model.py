@@ -63,6 +63,7 @@ ROUND_OF = {
     "heldout6": "214d79a",
     "heldout7": "32166e1",
     "heldout8": "b944e67",
+    "heldout9": "8046296",
 }
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 1.01)
 #: What a child prints: per Mandarin line, the clean text, the rules' category and whether
