@@ -428,3 +428,20 @@ def test_the_worker_trains_at_the_desks_night_hour(
     never = Settings.model_validate({"transcription": {"retrain_at": ""}})
     quiet = CallQueue(MemoryHuey("u", immediate=True, results=False), never, lambda: pipeline)
     assert "retrain_categories" not in {t.__name__ for t in quiet.huey._registry._periodic_tasks}
+
+
+@pytest.mark.parametrize(
+    "said", ["嗯", "呃 呃 呃", "啊 那个 就是 嗯", "那个 那个", "好 的 谢谢 再见", "喂 你好 喂", ""]
+)
+def test_a_line_with_no_request_stays_other_for_a_clerk(content: Content, said: str) -> None:
+    """Hesitations, hellos and thanks carry no request: the model (which always has a guess,
+    its commonest category) is not asked, and the entry stays `other`, flagged for review."""
+    shipped = LearnedCategories.load(Settings())
+    assert shipped.model is not None and shipped.guess(said.replace(" ", "")) is None
+    fields = fill_entry(said, content, WHEN, learned=shipped)
+    assert (fields.category, fields.needs_review) == ("other", True)
+
+
+def test_a_short_request_is_still_read() -> None:
+    shipped = LearnedCategories.load(Settings())
+    assert shipped.guess("漏水") is not None and shipped.guess("谢谢你们修好了电梯") is not None

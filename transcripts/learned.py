@@ -83,6 +83,26 @@ RECHECK_S = 60.0
 #: 1 and 2 on every blind set judged chronologically, and keeps the shipped file small).
 MIN_DF, MIN_DF_FROM = 3, 200
 NGRAM_RANGE = (1, 3)
+#: Words that carry no request: hellos, thanks, goodbyes, yes. A line of only these and
+#: hesitations (transcripts.text.FILLERS) gives the model nothing to read: it does not
+#: answer, and the rules' `other`, flagged for a clerk, stays (a model always has a guess,
+#: its commonest category, for a line it knows nothing in).
+NO_REQUEST = (
+    "喂",
+    "您好",
+    "你好",
+    "在吗",
+    "好的",
+    "谢谢",
+    "感谢",
+    "再见",
+    "拜拜",
+    "对",
+    "是",
+    "好",
+)
+#: Characters that must be left once those are taken out for the model to answer.
+MIN_CONTENT = 2
 #: How scikit-learn's char analyzer joins runs of white space (TfidfVectorizer).
 _WHITE_SPACES = re.compile(r"\s\s+")
 #: Decimal places kept in the file (probabilities agree with the fitted model to ~1e-5).
@@ -684,10 +704,11 @@ class LearnedCategories:
         return True
 
     def guess(self, clean_text: str) -> tuple[str, float] | None:
-        """The model's answer and its probability, whatever the thresholds."""
+        """The model's answer and its probability, whatever the thresholds; None for a line
+        with no request in it (`has_content`)."""
         self.refresh()
         model = self.model
-        if model is None or not clean_text:
+        if model is None or not has_content(clean_text):
             return None
         return model.guess(clean_text)
 
@@ -701,6 +722,14 @@ class LearnedCategories:
             "", no_evidence, guess, confidence, self.min_confidence, self.override_confidence
         )
         return taken or None
+
+
+def has_content(clean_text: str) -> bool:
+    """Whether anything but hesitations, hellos, thanks and goodbyes was said."""
+    rest = text.strip_fillers(clean_text)
+    for word in NO_REQUEST:
+        rest = rest.replace(word, "")
+    return len("".join(rest.split())) >= MIN_CONTENT
 
 
 def _stamp(path: Path) -> tuple[int, int] | None:
