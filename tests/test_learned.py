@@ -445,3 +445,12 @@ def test_a_line_with_no_request_stays_other_for_a_clerk(content: Content, said: 
 def test_a_short_request_is_still_read() -> None:
     shipped = LearnedCategories.load(Settings())
     assert shipped.guess("漏水") is not None and shipped.guess("谢谢你们修好了电梯") is not None
+
+
+def test_a_line_the_model_knows_nothing_of_gets_no_answer(content: Content) -> None:
+    """A Korean transcript (the test model's language) or Latin letters: no n-gram the
+    model knows, so its answer would be its prior: not asked, the rules' `other` stays."""
+    shipped = LearnedCategories.load(Settings())
+    for said in ("안녕하세요 엘리베이터가 고장났어요", "xyzzy plugh"):
+        assert shipped.guess(said) is None, said
+        assert fill_entry(said, content, WHEN, learned=shipped).category == "other"

@@ -103,6 +103,9 @@ NO_REQUEST = (
 )
 #: Characters that must be left once those are taken out for the model to answer.
 MIN_CONTENT = 2
+#: N-grams of the line the model must know to answer: a line in another script (a Korean
+#: test model's transcript) or of words never seen gets the prior, not an answer.
+MIN_KNOWN = 3
 #: How scikit-learn's char analyzer joins runs of white space (TfidfVectorizer).
 _WHITE_SPACES = re.compile(r"\s\s+")
 #: Decimal places kept in the file (probabilities agree with the fitted model to ~1e-5).
@@ -159,6 +162,10 @@ class NgramModel:
             for n in range(low, min(high, len(said)) + 1)
             for i in range(len(said) - n + 1)
         ]
+
+    def known(self, said: str) -> int:
+        """How many distinct n-grams of the line the model has weights for."""
+        return len({g for g in self.ngrams(said) if g in self.weights and g.strip()})
 
     def probabilities(self, said: str) -> list[float]:
         counts = Counter(g for g in self.ngrams(said) if g in self.weights)
@@ -708,7 +715,7 @@ class LearnedCategories:
         with no request in it (`has_content`)."""
         self.refresh()
         model = self.model
-        if model is None or not has_content(clean_text):
+        if model is None or not has_content(clean_text) or model.known(clean_text) < MIN_KNOWN:
             return None
         return model.guess(clean_text)
 
