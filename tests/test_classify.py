@@ -566,6 +566,40 @@ def test_round_nine_urgency(content: Content, said: str, category: str, urgency:
     assert (found.category, found.urgency) == (category, urgency), found.hits
 
 
+@pytest.mark.parametrize(
+    ("said", "category", "urgency"),
+    [
+        # Round 10 complaints (seed 000 1.4.3, 1.4.4.2, 1.4.4.3), in words held-out9 does not
+        # hold. Not even the least was done (连个…都), nobody told (通知都没有).
+        ("保洁把我放门口的鞋柜扔了连个招呼都没打", "complaint", "normal"),
+        ("车位费说涨就涨一点通知都没有", "complaint", "normal"),
+        # Staff who leave it (不管了, 放着不管, 也不拦), a rule nobody agreed (谁定的), a
+        # grievance asked who answers for (出了事谁…), what was promised and never changed.
+        ("门口那堆建筑垃圾放着不管三个月了", "complaint", "normal"),
+        ("保安说这事他们不管了", "complaint", "normal"),
+        ("有人把狗放进儿童乐园保安看到也不拦", "complaint", "normal"),
+        ("周末不让外来车辆进小区这规定是谁定的", "complaint", "normal"),
+        ("楼道堆满纸箱出了事谁来担", "complaint", "normal"),
+        ("你们说会去处理半年了还是老样子", "complaint", "normal"),
+        # Woken up (吵醒: also an effect), a caller's number given out (泄露, seed 004 四).
+        ("隔壁工地天不亮就开工我天天被吵醒", "complaint", "normal"),
+        ("我的房号被你们泄露给了中介", "complaint", "normal"),
+        # Reported before and still waiting (就报了, 到底什么时候), a loss again (第…个了)
+        # although something should have prevented it (明明有).
+        ("车库的灯我前天就报了你们到底什么时候来换", "complaint", "normal"),
+        ("车棚明明有人看着还是丢了第三个了", "complaint", "normal"),
+        ("门岗把我叫的货拉拉拦在门外说规定就是规定", "complaint", "normal"),
+        ("我腿脚不便你们还叫我自己爬上去这叫什么道理", "complaint", "normal"),
+        # Praise said as 多亏 and 真负责.
+        ("多亏你们保安帮我把摔倒的老人扶回家", "praise", "normal"),
+        ("那个新来的管家小周真负责", "praise", "normal"),
+    ],
+)
+def test_round_ten_complaints(content: Content, said: str, category: str, urgency: str) -> None:
+    found = classify.classify(said, content.categories)
+    assert (found.category, found.urgency) == (category, urgency), found.hits
+
+
 def test_a_word_inside_a_compound_is_no_hit() -> None:
     """The 灯 of 灯笼 and the 响 of 影响 are no lamp and no noise; the compound itself, and the
     word said apart from it, still are."""
