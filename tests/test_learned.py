@@ -36,6 +36,7 @@ from transcripts.learned import (
     TrainingError,
     _pipeline,
     answer,
+    describe,
     fingerprint,
     fit,
     read_labelled,
@@ -454,3 +455,17 @@ def test_a_line_the_model_knows_nothing_of_gets_no_answer(content: Content) -> N
     for said in ("안녕하세요 엘리베이터가 고장났어요", "xyzzy plugh"):
         assert shipped.guess(said) is None, said
         assert fill_entry(said, content, WHEN, learned=shipped).category == "other"
+
+
+def test_models_list_says_which_category_model_answers(
+    content: Content, sqlite_sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    settings = _settings(tmp_path)
+    said = "\n".join(describe(settings))
+    assert "category model: shipped" in said and "labelled lines of" in said
+    assert "none yet" in said
+    _corrected_calls(sqlite_sessions, TINY[:-5])
+    retrain(sqlite_sessions, _settings(tmp_path, ""), content.categories)
+    said = "\n".join(describe(settings))
+    assert "category model: trained here" in said and "clerks' corrections" in said
+    assert f"{len(TINY) - 5} corrections" in said and ": kept" in said

@@ -731,6 +731,38 @@ class LearnedCategories:
         return taken or None
 
 
+def describe(settings: Settings, config_dir: Path = CONFIG_DIR) -> list[str]:
+    """What `hotline models list` says of the category model: which one is in use, what it
+    was trained on, and the last nightly training's verdict."""
+    in_use = LearnedCategories.load(settings, config_dir)
+    lines = [f"category model: {in_use.source}"]
+    if in_use.model is not None:
+        about = in_use.model.about
+        trained = (
+            f"{sum(int(f['lines']) for f in about['trained_on'])} labelled lines of "
+            f"{len(about['trained_on'])} files"
+            if "trained_on" in about
+            else f"{about.get('examples', '?')} lines, {about.get('corrections', 0)} of them "
+            "clerks' corrections"
+        )
+        lines.append(
+            f"  {len(in_use.model.weights)} n-grams, {len(in_use.model.classes)} categories, "
+            f"trained on {trained}; answers where the rules found nothing at p >= "
+            f"{in_use.min_confidence:.2f}, anywhere at p >= {in_use.override_confidence:.2f}"
+        )
+    last = _read_last(settings.paths.data_dir / "models" / LAST_TRAINING)
+    if not last:
+        lines.append("  last training from clerks' corrections: none yet")
+    else:
+        lines.append(
+            f"  last training from clerks' corrections: {last.get('trained_at')}, "
+            f"{last.get('corrections')} corrections: rules {last.get('rules_accuracy')}, "
+            f"rules + model {last.get('combined_accuracy')} on folds: "
+            + ("kept" if last.get("kept") else "not kept")
+        )
+    return lines
+
+
 def has_content(clean_text: str) -> bool:
     """Whether anything but hesitations, hellos, thanks and goodbyes was said."""
     rest = text.strip_fillers(clean_text)
