@@ -600,6 +600,74 @@ def test_round_ten_complaints(content: Content, said: str, category: str, urgenc
     assert (found.category, found.urgency) == (category, urgency), found.hits
 
 
+@pytest.mark.parametrize(
+    ("said", "category", "urgency"),
+    [
+        # Round 10 repairs whose thing or fault the lists lacked, in words held-out9 does not
+        # hold: seats, gym and sports gear, wall coatings, road markings, cameras that do not
+        # recognise, worn through (烂), off track (跑偏), rubbing (蹭), gone (没了).
+        ("凉亭里那张石凳子裂了一道缝", "repair", "normal"),
+        ("健身房的动感单车皮带断了", "repair", "normal"),
+        ("羽毛球场的球网烂了", "repair", "normal"),
+        ("卧室墙皮一块一块地起皮往下掉", "repair", "normal"),
+        ("地库的车位线都磨没了", "repair", "normal"),
+        ("单元门的人脸识别老认不出我", "repair", "safety"),
+        ("电梯轿厢里的扶手螺丝没了", "repair", "safety"),
+        # Pests named (seed 002 ③ 病虫防治) give way to a question (names), and a pest named
+        # in the service that removes it (灭蟑螂) is no pest seen.
+        ("单元门口的树上有个马蜂窝", "repair", "normal"),
+        ("请问这个月什么时候统一灭蟑螂", "inquiry", "normal"),
+        # Help asked of the desk (seed 002 有偿便民服务): fetch, check on, buy, drill, lend.
+        ("我把羽毛球打到车棚顶上了能不能帮我拿下来", "convenience", "normal"),
+        ("我奶奶腿脚不便能不能帮忙去超市买点菜", "convenience", "normal"),
+        ("我在出差能不能派个人上去看看我家猫", "convenience", "normal"),
+        ("想请师傅帮我在阳台打孔装个晾衣杆", "convenience", "normal"),
+        ("物业有没有拐杖可以借", "convenience", "normal"),
+        ("我的车被人挡住了帮我找车主挪一下", "convenience", "normal"),
+        # Questions without a question word: 要怎么, 是不是要, 要…吗; whether all is well
+        # (有没有事) asks about the fault it names.
+        ("家里的门禁卡要怎么激活", "inquiry", "normal"),
+        ("车位租赁到期是不是要先续费", "inquiry", "normal"),
+        ("装空调要跟物业报备吗", "inquiry", "normal"),
+        ("刚才打雷我家灯闪了几下整栋楼的电路会不会有事", "inquiry", "normal"),
+        # A word inside a longer word that names something else: a retrofitted lift is a
+        # programme, a gas bill is no gas, a fever no fire, being worried sick no breakage,
+        # calling the police no alarm, air sputtering no water.
+        ("我们楼加装电梯的方案什么时候公示", "inquiry", "normal"),
+        ("燃气费怎么比上个月多了一倍我要投诉", "complaint", "normal"),
+        ("孩子发烧了想问下附近哪有药店", "inquiry", "normal"),
+        ("我急坏了找了你们一上午也没找到保安", "other", "normal"),
+        ("我家门口的监控拍到有人偷快递要不要去报警", "inquiry", "normal"),
+        ("水龙头一开就喷气没一会又好了", "repair", "normal"),
+    ],
+)
+def test_round_ten_families(content: Content, said: str, category: str, urgency: str) -> None:
+    found = classify.classify(said, content.categories)
+    assert (found.category, found.urgency) == (category, urgency), found.hits
+
+
+@pytest.mark.parametrize(
+    ("said", "category", "urgency"),
+    [
+        # Round 10 urgency, in words held-out9 does not hold: a scaffold or a gondola, a
+        # motorised gate knocked over and still live, a lift that jolts or whose pit floods, a
+        # lift alarm ringing on its own, things hanging down, a drain grate gone, e-bikes in
+        # lifts (seed 002 ⑤ 消防设施, 001 配电); 落水 is what the recogniser writes for 漏水.
+        ("外墙清洗的吊篮歪着挂在十楼", "repair", "safety"),
+        ("大门口的电动门被撞坏了还通着电", "repair", "safety"),
+        ("电梯每到三楼就顿住一下", "repair", "safety"),
+        ("电梯的警铃半夜自己乱响", "repair", "safety"),
+        ("门厅的吊顶板裂开了往下耷拉着", "repair", "safety"),
+        ("人行道上那个雨水篦子被人偷走了", "repair", "safety"),
+        ("天天有人推电动车进电梯你们也不管", "complaint", "safety"),
+        ("厨房水槽下面那个阀门落水了", "repair", "leak"),
+    ],
+)
+def test_round_ten_urgency(content: Content, said: str, category: str, urgency: str) -> None:
+    found = classify.classify(said, content.categories)
+    assert (found.category, found.urgency) == (category, urgency), found.hits
+
+
 def test_a_word_inside_a_compound_is_no_hit() -> None:
     """The 灯 of 灯笼 and the 响 of 影响 are no lamp and no noise; the compound itself, and the
     word said apart from it, still are."""
