@@ -57,10 +57,20 @@ CLAUSE_NEGATOR, CLAUSE_REACH = "不是", 3
 RHETORICAL_REACH, RHETORICAL_END = 6, "吗"
 #: 房子想卖掉, 把旧的扔掉: 掉 after these verbs says the thing is gone by someone's will, no fall.
 RESULT_VERBS, RESULT = "卖扔删吃关退换去忘放倒拆撕擦", "掉"
+#: 把工具包落在我家: 落 after 把 (within this reach) and before 在 leaves a thing behind (round 10).
+BA, LEFT, LEFT_AT, LEFT_REACH = "把", "落", "落在", 8
+#: 我已经把电闸拉了: a thing after 把 and before one of these verbs is the caller's own doing
+#: (switched off, shut), no hazard (round 10).
+HANDLED_BY = "拉关断拔"
 #: A condition imagines what follows it, up to a pause or its 就: 要是看到灯一直没开 (帮忙敲个门)
 #: and 万一漏水怎么办 report no fault; 如果再不来修我就投诉 still says 投诉. 不然/否则 say what would
-#: happen otherwise: 画个停车框 不然到处乱停 proposes, it does not complain.
-CONDITIONS = ("要是", "如果", "假如", "万一", "不然", "否则")
+#: happen otherwise: 画个停车框 不然到处乱停 proposes, it does not complain. Round 10: 会不会 asks
+#: whether a fault will come (换电池的时候门会不会打不开): no fault reported either.
+CONDITIONS = ("要是", "如果", "假如", "万一", "不然", "否则", "会不会")
+#: 说是楼下反映漏水 要查管子: what follows 说是 (up to a pause or 就) is the reason someone else
+#: gave; it raises no urgency (round 10), while the grievance said after it still counts
+#: (你们说是测试演练也不提前通知 is a complaint).
+REASONS = ("说是",)
 CONDITION_REACH, CONDITION_END = 6, "就"
 #: Degree words a negation may hold: 不怎么热, 不太亮, 不大好使 are 不热, 不亮, 不好使.
 DEGREE = "(?:太|怎么|大|够|是很|是太)?"
@@ -132,13 +142,12 @@ def _rhetorical(text: str, negator: str, start: int) -> bool:
     return negator == CLAUSE_NEGATOR and RHETORICAL_END in after
 
 
-def _imagined(text: str, start: int) -> bool:
+def _imagined(text: str, start: int, cues: Sequence[str] = CONDITIONS) -> bool:
     """The word at `start` is said in a condition (要是…, 万一…): a fault imagined, not
     reported (the question about it, 万一漏水怎么办, is still asked)."""
     head = text[max(0, start - CONDITION_REACH - 2) : start]
     return any(
-        word in head and not {PAUSE, CONDITION_END} & set(head[head.rfind(word) :])
-        for word in CONDITIONS
+        word in head and not {PAUSE, CONDITION_END} & set(head[head.rfind(word) :]) for word in cues
     )
 
 
@@ -209,7 +218,10 @@ def _in_verb_measure(text: str, start: int) -> bool:
 
 
 def _by_will(text: str, start: int, fault: str) -> bool:
-    """The fault 掉 said after a verb that does it on purpose (卖掉, 扔掉): no fall."""
+    """The fault 掉 said after a verb that does it on purpose (卖掉, 扔掉): no fall; 落 in
+    把…落在 (把工具包落在我家) is something left behind, no fall either."""
+    if fault.startswith(LEFT) and text.startswith(LEFT_AT, start):
+        return BA in text[max(0, start - LEFT_REACH) : start].rsplit(PAUSE, 1)[-1]
     return fault.startswith(RESULT) and start > 0 and text[start - 1] in RESULT_VERBS
 
 
@@ -488,9 +500,20 @@ def urgency(text: str, category: str, rules: CategoryRules, kinds: list[str] | N
         for part in urgent:
             found = find_all(part, rule.keywords, rules.speech.compounds)
             found += _pairs(part, rule.things, rule.faults, rules.speech.compounds)
-            if _reported(part, found):
+            if [hit for hit in _reported(part, found) if not _handled(part, hit)]:
                 return level
     return "normal"
+
+
+def _handled(text: str, hit: Hit) -> bool:
+    """A thing the caller acted on (我已经把电闸拉了, 把阀门关了): said after 把 and before a
+    verb that switches it off, it names what was done, not a hazard; a fault in the reason
+    someone else gave (说是楼下反映漏水) is none the caller reports."""
+    return _imagined(text, hit.said_at, REASONS) or (
+        hit.start > 0
+        and text[hit.start - 1] == BA
+        and text[hit.end : hit.end + 1] in tuple(HANDLED_BY)
+    )
 
 
 def _outranked(part: str, rules: CategoryRules) -> bool:
