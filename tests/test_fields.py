@@ -149,3 +149,38 @@ def test_a_learned_category_the_rules_no_longer_have_is_ignored(content: Content
     stale = Fallback("parking")
     assert fill_entry("嗯 那个 说 一下", content, RECEIVED, learned=stale).category == "other"
     assert stale.asked == [("嗯那个说一下", True)]
+
+
+@pytest.mark.parametrize(
+    ("said", "category", "urgency"),
+    [
+        # Round 10 English, in words held-out9 does not hold: gas hissing or smelt, water
+        # pouring from a split hose or running down a wall, something leaning over people.
+        ("The boiler cupboard smells of gas and the pipe is hissing", "repair", "safety"),
+        (
+            "The washing machine hose has split and water is pouring across the floor",
+            "repair",
+            "leak",
+        ),
+        ("A burst pipe upstairs and water is running down my hallway", "repair", "leak"),
+        (
+            "The notice board is cracked and leaning forward it could hit a child",
+            "repair",
+            "safety",
+        ),
+        # Staff who pass it off, a fee paid for nothing: complaints.
+        ("The sauna has been shut all winter and we still pay for it", "complaint", "normal"),
+        ("The guards say the dumped sofa is not their job", "complaint", "normal"),
+        # "who I should send it to" asks; paid favours at the desk; the press is an outsider.
+        ("I'd like to know who I should send my parking permit form to", "inquiry", "normal"),
+        (
+            "Could you print a parking notice for my visitor I'm happy to pay",
+            "convenience",
+            "normal",
+        ),
+        ("This is a journalist from the local radio station", "other", "normal"),
+    ],
+)
+def test_round_ten_english(content: Content, said: str, category: str, urgency: str) -> None:
+    got = fill_entry(said, content, RECEIVED, "en")
+    assert (got.category, got.urgency) == (category, urgency)

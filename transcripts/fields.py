@@ -57,6 +57,10 @@ _EN_KEYWORDS = {  # checked in this order: a complaint about a repair is a compl
         "still hasn't",
         "every time i call",
         "told to wait",
+        # Round 10: staff who pass it off, a fee paid for a service that is not there.
+        "not their job",
+        "nobody can tell me",
+        "still pay",
     ),
     "praise": (
         "thank you for",
@@ -103,7 +107,8 @@ _EN_KEYWORDS = {  # checked in this order: a complaint about a repair is a compl
         "how about",
         "maybe the",
         "could send",
-        "should send",
+        # Round 10: "who I should send it to" asks; a proposal says who should.
+        "you should send",
     ),
     # Round 9: callers who are no resident (seed 004 五 接待外来人员): surveys, sellers.
     "other": (
@@ -111,6 +116,10 @@ _EN_KEYWORDS = {  # checked in this order: a complaint about a repair is a compl
         "a short survey",
         "doing a survey",
         "calling on behalf of",
+        # Round 10: the press (seed 004 五: outsiders are received, not served).
+        "a reporter",
+        "journalist",
+        "newspaper",
     ),
     "convenience": (
         "parcel",
@@ -138,6 +147,9 @@ _EN_KEYWORDS = {  # checked in this order: a complaint about a repair is a compl
         "hold the key",
         "hand them over",
         "hand it over",
+        # Round 10: paid favours at the desk (seed 002 有偿便民服务).
+        "print ",
+        "happy to pay",
     ),
     "repair": (
         "broken",
@@ -190,6 +202,11 @@ _EN_KEYWORDS = {  # checked in this order: a complaint about a repair is a compl
         "coming through the ceiling",
         "water is coming",
         "has failed",
+        # Round 10: gas heard hissing or smelt, water pouring from a split hose.
+        "smells of gas",
+        "hissing",
+        "pouring",
+        "has split",
     ),
     "message": (
         "tell him",
@@ -233,7 +250,7 @@ _EN_KEYWORDS = {  # checked in this order: a complaint about a repair is a compl
         "do i need",
         "are you open",
         "would like to know",
-        "like to know if",
+        "like to know",
         "wondering",
     ),
 }
@@ -252,10 +269,16 @@ _EN_SAFETY = (
     "about to fall",
     "could fall",
     "cordon",
+    # Round 10: something leaning off its fixings over people.
+    "falls on someone",
+    "fall on someone",
+    "leaning forward",
 )
 _EN_LEAK = (
     *("leak", "leaking", "water coming", "flood", "dripping", "seeping", "is wet", "soaked"),
     *("water is coming", "coming through the ceiling"),
+    # Round 10: a burst pipe, water pouring or running down a wall and pooling.
+    *("burst", "pouring", "running down", "pooling"),
 )
 #: A word after these is negated: "it is not leaking any more".
 _EN_NEGATED = re.compile(r"\b(?:not|no longer|isn't|wasn't|no)\s+$")
