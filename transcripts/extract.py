@@ -51,6 +51,28 @@ COMPOUND_SURNAMES = (
     "轩辕",
     "万俟",
     "呼延",
+    # Round 10: compound surnames of the Hundred Family Surnames the list lacked.
+    "钟离",
+    "申屠",
+    "司空",
+    "东郭",
+    "南门",
+    "公冶",
+    "宗政",
+    "濮阳",
+    "淳于",
+    "单于",
+    "太叔",
+    "仲孙",
+    "闻人",
+    "赫连",
+    "羊舌",
+    "微生",
+    "梁丘",
+    "左丘",
+    "东门",
+    "百里",
+    "第五",
 )
 #: How callers spell a surname out: 弓长张, 立早章, 木子李, 耳东陈, 口天吴, 双木林 ...
 SPELLED = {
