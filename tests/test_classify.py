@@ -901,6 +901,7 @@ FLOORS = {
     "utterances_heldout6.tsv": {"category": 0.95, "urgency": 0.95},  # read in round 7
     "utterances_heldout7.tsv": {"category": 0.95, "urgency": 0.95},  # read in round 8
     "utterances_heldout8.tsv": {"category": 0.95, "urgency": 0.95},  # read in round 9
+    "utterances_heldout9.tsv": {"category": 0.95, "urgency": 0.95},  # read in round 10
 }
 
 
