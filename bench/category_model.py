@@ -45,20 +45,24 @@ from transcripts.learned import (  # noqa: E402
 
 DATA = ROOT / "tests" / "data"
 #: The sets in the order they were written.
-#: train1 (training data for the model, never a held-out set) was written after held-out10
-#: but blind to it: it counts as written before held-out10, not before any earlier set.
+#: train1 and train2 (training data for the model, never held-out sets) were each written
+#: after the held-out set that follows them here, but blind to it: train1 counts as written
+#: before held-out10, train2 before held-out11, neither before any earlier set.
 ORDER = [
     "tuning",
     "old",
     *(f"heldout{n}" for n in range(2, 10)),
     "train1",
     "heldout10",
+    "train2",
+    "heldout11",
 ]
 FILES = {
     "tuning": DATA / "utterances.tsv",
     "old": DATA / "utterances_heldout.tsv",
-    **{f"heldout{n}": DATA / f"utterances_heldout{n}.tsv" for n in range(2, 11)},
+    **{f"heldout{n}": DATA / f"utterances_heldout{n}.tsv" for n in range(2, 12)},
     "train1": DATA / "utterances_train1.tsv",
+    "train2": DATA / "utterances_train2.tsv",
 }
 #: The commit of the rules each blind set was measured with (bench/classify_accuracy.py's
 #: RECORDED_HELDOUTn); rounds 2 and 3 had no `no_evidence` yet, so they are not judged here.
