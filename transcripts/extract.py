@@ -27,6 +27,9 @@ SURNAMES = frozenset(
     "浦戈伏鹿薄邸雍辜羊阿乌母裘亓修邰赫杭况那宿鲜印逯隆茹诸战慕危玉银亢嵇公哈湛宾戎勾茅利於呼居揭干"
     "傅赖洪萧阎凤鄂钮尉巢郦钦寿"  # frequent ones the first list missed (傅, 赖, 洪 are in the top 100)
     "贝"
+    # Round 11: rare ones the sets' callers gave after 老 or 的 (老濮, …的宦先生): 姓 reads any
+    # character, but a name said without it must be in this list.
+    "濮蒯宦禚暨逄乜仉邴隗郇"
 )
 COMPOUND_SURNAMES = (
     "欧阳",
@@ -73,6 +76,31 @@ COMPOUND_SURNAMES = (
     "东门",
     "百里",
     "第五",
+    # Round 11: the rest of the Hundred Family Surnames' compounds (乐正, 太史, 公羊 were read as
+    # 乐, 太, 公 in held-out10).
+    "乐正",
+    "太史",
+    "公羊",
+    "巫马",
+    "漆雕",
+    "亓官",
+    "司寇",
+    "仉督",
+    "子车",
+    "颛孙",
+    "壤驷",
+    "公良",
+    "公西",
+    "拓跋",
+    "夹谷",
+    "宰父",
+    "谷梁",
+    "段干",
+    "归海",
+    "公户",
+    "公玉",
+    "公仪",
+    "东野",
 )
 #: How callers spell a surname out: 弓长张, 立早章, 木子李, 耳东陈, 口天吴, 双木林 ...
 SPELLED = {
@@ -173,6 +201,11 @@ _NOT_NAMES = (
     "区",
     "孩",
     "师",
+    # Round 11: places a caller has besides a flat (我是七号楼的储藏室是负一层, …的车位在负一层).
+    "车位",
+    "车库",
+    "储藏",
+    "储物",
 )
 
 #: 5-2-501 (written, or said 五杠二杠五零一): building, unit, room.
@@ -200,7 +233,19 @@ _ROOM_CORRECTED = re.compile(r"[是的\s]*(\d{3,4})(?:室|号|房)?(?!\d)")
 #: said after a unit, not a building).
 _LANDMARK = re.compile(r"(?:的)?(?:后面|前面|旁边|对面|附近|后边|前边|侧面|背后|门口)")
 #: 我在二十一栋三单元门口等 我家是四零六: the room said as the caller's home, away from the building.
-_ROOM_HOME = re.compile(r"我家(?:是|在)?(\d{3,4})(?![\d栋幢号座单#-])")
+#: Round 11: 我是八零三 在十一号楼一单元, the room said first, as who the caller is.
+_ROOM_HOME = re.compile(r"我(?:家是|家在|家|是)(\d{3,4})(?![\d栋幢号座单#-])")
+#: 我婆婆八十多了 住你们十八号楼, 我爸妈住在七号楼: a building where a relative lives is not the
+#: caller's home (round 11; 我们家是十八栋 still is).
+_RELATIVE_LIVES = re.compile(
+    r"(?:爸|妈|婆婆|公公|岳父|岳母|父母|奶奶|爷爷|外婆|外公|姥姥|姥爷|老人|儿子|女儿)"
+    r"[^我]{0,6}?住(?:在)?(?:你们|咱们|我们)?(?:小区)?(?:的)?$"
+)
+#: 我是十二号楼三单元二零三的房东: the landlord of a flat lives elsewhere (round 11).
+_LANDLORD = re.compile(r"(?:栋|幢|号楼|座|单元|\d)的房东")
+#: 我是送外卖的, 我是快递员, 我是来送东西的: a caller who delivers gives a customer's address,
+#: not a home (round 11; seed 004 五 接待外来人员).
+_DELIVERS = re.compile(r"我是(?:来)?送[\u4e00-\u9fff]{1,3}的|我是快递员|我是快递小哥|我是外卖")
 #: 最后两位是六一, 最后是一七: the last digits of a number said again after a correction.
 _LAST_DIGITS = re.compile(
     r"最后(?:(?:\d|两|几)位(?:是|应该是|改成)?|是|应该是|改成)(\d{1,4})(?!\d)"
@@ -233,6 +278,8 @@ class Extracted:
 
 def surname(text: str) -> str | None:
     """The caller's surname from 我姓王 / 免贵姓欧阳 / 姓张弓长张 / 王女士 / 李先生."""
+    if (example := _by_example(text)) is not None:
+        return example
     for spelled, name in SPELLED.items():
         if f"{spelled}{name}" in text or (f"姓{spelled}" in text) or _described(text, spelled):
             return name
@@ -255,7 +302,7 @@ def surname(text: str) -> str | None:
         if at < size or (size == 1 and text[at - 1] not in SURNAMES):
             continue
         before = text[: at - size]
-        if before.endswith(_STAFF_ROLES) or before.removesuffix("的").endswith(_STAFF_ROLES):
+        if _staff(before):
             continue
         if not _addressed(before):
             return text[at - size : at]
@@ -271,11 +318,41 @@ _ADDRESSING = ("跟", "让", "叫", "告诉", "通知", "转告")
 ADDRESS_REACH = 14
 
 
+#: 保洁队的孙阿姨, 维修部的丁师傅: a titled person of a team or department is staff (round 11).
+_TEAMS = ("队", "部", "组", "班", "中心")
+
+
+def _staff(before: str) -> bool:
+    """The words before a titled name make it a staff member's (保洁刘阿姨, 保洁队的孙阿姨)."""
+    said = before.removesuffix("的")
+    return (
+        before.endswith(_STAFF_ROLES)
+        or said.endswith(_STAFF_ROLES)
+        or (before.endswith("的") and said.endswith(_TEAMS))
+    )
+
+
 def _addressed(before: str) -> bool:
     """The clause before a titled name (since the caller's last 我) asks to tell that person."""
     clause = before[-ADDRESS_REACH:]
     clause = clause[clause.rfind("我") + 1 :]
     return any(word in clause for word in _ADDRESSING)
+
+
+#: 姓江 不是三点水的江 是姜子牙的姜, 我姓于 不是那个于 是大禹的禹: after 姓, the character is
+#: told by a word that holds it (round 11); the one said after 不是 is the one meant not.
+_BY_EXAMPLE = re.compile(
+    r"姓.{0,12}?不是.{0,10}?是(?:那个)?([\u4e00-\u9fff]{1,4})的([\u4e00-\u9fff])"
+)
+
+
+def _by_example(text: str) -> str | None:
+    """The surname told by a word that holds it (是姜子牙的姜), after a denial."""
+    for match in _BY_EXAMPLE.finditer(text):
+        word, name = match.groups()
+        if name in word:
+            return name
+    return None
 
 
 def _described(text: str, parts: str) -> bool:
@@ -352,6 +429,8 @@ def _name_at(text: str, start: int, not_names: tuple[str, ...] | None = None) ->
 def unit(numeric_text: str) -> str | None:
     """The unit address normalised as 3栋2单元501 (or the part said: 12栋, 5栋302)."""
     numeric_text = _ONE_BY_ONE.sub("", numeric_text)
+    if _DELIVERS.search(numeric_text) or _LANDLORD.search(numeric_text):
+        return None
     if dashed := _DASHED.search(numeric_text):
         building_no, unit_no, room_no = dashed.groups()
         return f"{int(building_no)}栋{int(unit_no)}单元{room_no}"
@@ -388,9 +467,15 @@ def unit(numeric_text: str) -> str | None:
 
 
 def _home_building(numeric_text: str) -> re.Match[str] | None:
-    """The first building said that is not a landmark (二号楼后面的绿化带 is where, not home)."""
+    """The first building said that is not a landmark (二号楼后面的绿化带 is where, not home)
+    nor a relative's (我婆婆住你们十八号楼)."""
     return next(
-        (b for b in _BUILDING.finditer(numeric_text) if not _LANDMARK.match(numeric_text, b.end())),
+        (
+            b
+            for b in _BUILDING.finditer(numeric_text)
+            if not _LANDMARK.match(numeric_text, b.end())
+            and not _RELATIVE_LIVES.search(numeric_text[max(0, b.start() - 16) : b.start()])
+        ),
         None,
     )
 
@@ -474,6 +559,11 @@ _EN_STAFF_CUE = re.compile(
     re.I,
 )
 _EN_BUILDING = re.compile(r"\b(?:building|block|tower)\s+(\d{1,3})\b", re.I)
+#: next to building 8, behind building 18: a landmark (outside building 6 is where the fault is), not the caller's home (round 11).
+_EN_LANDMARK = re.compile(
+    r"\b(?:next to|behind|in front of|opposite|near|beside|across from)\s+(?:the\s+)?$",
+    re.I,
+)
 _EN_UNIT = re.compile(r"\bunit\s+(\d{1,2})\b", re.I)
 _EN_ROOM = re.compile(r"\b(?:flat|room|apartment|apt)\s+(\d{3,4})\b", re.I)
 _EN_NUMBERS = {
@@ -507,7 +597,14 @@ def extract_english(text: str) -> Extracted:
     said = _EN_NAME.search(digits)
     name = title.group(1) if title else (said.group(2) or said.group(1)) if said else None
     building, unit_match, room = (
-        _EN_BUILDING.search(digits),
+        next(
+            (
+                b
+                for b in _EN_BUILDING.finditer(digits)
+                if not _EN_LANDMARK.search(digits[: b.start()])
+            ),
+            None,
+        ),
         _EN_UNIT.search(digits),
         _EN_ROOM.search(digits),
     )
