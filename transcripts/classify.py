@@ -76,6 +76,9 @@ CONDITION_REACH, CONDITION_END = 6, "就"
 DEGREE = "(?:太|怎么|大|够|是很|是太)?"
 #: 一滴水都不出, 一点也没亮: 一 … 都不/也没 says "none at all", no fault of that word.
 NONE_AT_ALL = re.compile(r"[^ ]{0,2}?[都也][不没]")
+#: 一点反应都没有 门也合不上: the negator that ends 一…都没有 / 也不 says what is missing before
+#: it and negates nothing after it (round 11).
+ENDS_NONE_AT_ALL = re.compile(r"一[^ ]{1,4}[都也]$")
 #: 换一下水, 看一下水管: the 下 of the verb measure 一下 starts no word (一下水 says no 下水).
 VERB_MEASURE = "一下"
 #: What a hesitation leaves in the text the classifier reads (哦 不是 啊 那 打错了).
@@ -126,6 +129,8 @@ def negated(text: str, start: int, negators: Sequence[str] = NEGATORS) -> bool:
     for negator in negators:
         if head.endswith(negator):
             at = len(head) - len(negator)
+            if ENDS_NONE_AT_ALL.search(head, max(0, at - 6), at):
+                return False
             return not _question(text, at) and not _rhetorical(text, negator, start)
     clause = text.rfind(CLAUSE_NEGATOR, max(0, start - CLAUSE_REACH - 2), start)
     return (
@@ -227,7 +232,8 @@ def _by_will(text: str, start: int, fault: str) -> bool:
 
 def _without_things(window: str, things: Sequence[str]) -> str:
     """The window with the things said in it blanked: the 漏 of 地漏 is no leak (one-character
-    things stay: 水 in 全是水 is the fault itself)."""
+    things stay: 水 in 全是水 is the fault itself); compounds too (round 11: the 泡 of 灯泡
+    starts no 泡坏)."""
     for thing in things:
         if len(thing) > 1 and thing in window:
             window = window.replace(thing, THING_MASK * len(thing))
@@ -240,7 +246,9 @@ def _pairs(
     found = []
     for thing in things:
         for said in find_all(text, (thing,), compounds):
-            window = _without_things(text[said.end : said.end + FAULT_WINDOW], things)
+            window = _without_things(
+                text[said.end : said.end + FAULT_WINDOW], (*things, *compounds)
+            )
             fault = next(
                 (
                     Hit(
