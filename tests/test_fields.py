@@ -184,3 +184,32 @@ def test_a_learned_category_the_rules_no_longer_have_is_ignored(content: Content
 def test_round_ten_english(content: Content, said: str, category: str, urgency: str) -> None:
     got = fill_entry(said, content, RECEIVED, "en")
     assert (got.category, got.urgency) == (category, urgency)
+
+
+@pytest.mark.parametrize(
+    ("said", "category", "urgency"),
+    [
+        # Round 11 English, in words held-out10 does not hold: broken glass where people pass
+        # and a smoke alarm that goes off for nothing are safety; a lift named as a place (the
+        # lift lobby, beside the lifts) raises nothing, so water there stays a leak.
+        (
+            "The bus shelter panel shattered and broken glass is all over the path",
+            "repair",
+            "safety",
+        ),
+        ("My smoke alarm keeps going off in the night for no reason", "repair", "safety"),
+        ("Rain is dripping onto the floor in the lift lobby on level 2", "repair", "leak"),
+        ("The bench beside the lifts lost its armrest", "repair", "normal"),
+        ("The radiator goes cold every evening", "repair", "normal"),
+        # Charged above the list, rung again and again: complaints (seed 000 1.4.4.3).
+        ("The cleaner charged me double and nobody warned me", "complaint", "normal"),
+        ("I have rung three times about the gate and heard nothing", "complaint", "normal"),
+        # Praise for a difference made, a sign the estate could put up, where to take things.
+        ("The new ramp has made a real difference for my mother", "praise", "normal"),
+        ("Could you put up a no parking sign by the bins", "suggestion", "normal"),
+        ("Is there somewhere I can leave old paint tins", "inquiry", "normal"),
+    ],
+)
+def test_round_eleven_english(content: Content, said: str, category: str, urgency: str) -> None:
+    got = fill_entry(said, content, RECEIVED, "en")
+    assert (got.category, got.urgency) == (category, urgency)

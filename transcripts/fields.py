@@ -61,6 +61,14 @@ _EN_KEYWORDS = {  # checked in this order: a complaint about a repair is a compl
         "not their job",
         "nobody can tell me",
         "still pay",
+        # Round 11: charged more than the list says, rung again and again (seed 000 1.4.4.3).
+        "charged",
+        "surcharge",
+        "nobody warned",
+        "rung three times",
+        "rung twice",
+        "without anyone coming",
+        "ever since",
     ),
     "praise": (
         "thank you for",
@@ -85,6 +93,10 @@ _EN_KEYWORDS = {  # checked in this order: a complaint about a repair is a compl
         "really clean",
         "well organised",
         "well organized",
+        # Round 11: what staff did made a difference (seed 001 3.3.3).
+        "make a real difference",
+        "made a real difference",
+        "made a difference",
     ),
     "suggestion": (
         "suggest",
@@ -109,6 +121,10 @@ _EN_KEYWORDS = {  # checked in this order: a complaint about a repair is a compl
         "could send",
         # Round 10: "who I should send it to" asks; a proposal says who should.
         "you should send",
+        # Round 11: what the estate could put up.
+        "could you put up",
+        "could you install",
+        "put up a sign",
     ),
     # Round 9: callers who are no resident (seed 004 五 接待外来人员): surveys, sellers.
     "other": (
@@ -207,6 +223,17 @@ _EN_KEYWORDS = {  # checked in this order: a complaint about a repair is a compl
         "hissing",
         "pouring",
         "has split",
+        # Round 11: alarms that go off for nothing, parts gone, water that runs hot and cold.
+        "went off",
+        "won't stop",
+        "keeps going off",
+        "lost its",
+        "fit a new",
+        "going cold",
+        "goes cold",
+        "has a big crack",
+        "cracked",
+        "fell out",
     ),
     "message": (
         "tell him",
@@ -252,6 +279,9 @@ _EN_KEYWORDS = {  # checked in this order: a complaint about a repair is a compl
         "would like to know",
         "like to know",
         "wondering",
+        # Round 11: where something can be taken.
+        "is there somewhere",
+        "where can i",
     ),
 }
 _EN_SAFETY = (
@@ -273,12 +303,22 @@ _EN_SAFETY = (
     "falls on someone",
     "fall on someone",
     "leaning forward",
+    # Round 11: glass broken where people pass, a smoke alarm going off.
+    "broken glass",
+    "smoke detector",
+    "smoke alarm",
 )
 _EN_LEAK = (
     *("leak", "leaking", "water coming", "flood", "dripping", "seeping", "is wet", "soaked"),
     *("water is coming", "coming through the ceiling"),
     # Round 10: a burst pipe, water pouring or running down a wall and pooling.
     *("burst", "pouring", "running down", "pooling"),
+)
+#: the lift lobby, beside the lifts: a lift named as a place raises nothing (round 11).
+_EN_PLACE = re.compile(
+    r"\b(?:lift|elevator)s?\s+(?:lobby|lobbies|hall|area)\b"
+    r"|\b(?:beside|by|next to|near|towards|outside|in front of)\s+the\s+(?:lift|elevator)s?"
+    r"(?:\s+doors?)?\b"
 )
 #: A word after these is negated: "it is not leaking any more".
 _EN_NEGATED = re.compile(r"\b(?:not|no longer|isn't|wasn't|no)\s+$")
@@ -362,7 +402,7 @@ def _classify_english(lower: str, rules: CategoryRules) -> tuple[str, str]:
     urgent = " ".join(p for p, k in zip(requests, kinds, strict=True) if k in rules.urgent)
     urgency = "normal"
     if urgent or category in rules.urgent:
-        urgent = urgent or lower
+        urgent = _EN_PLACE.sub(" ", urgent or lower)
         if _said(urgent, _EN_SAFETY):
             urgency = "safety"
         elif _said(urgent, _EN_LEAK):
