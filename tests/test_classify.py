@@ -734,6 +734,31 @@ def test_round_eleven_urgency(content: Content, said: str, category: str, urgenc
     assert (found.category, found.urgency) == (category, urgency), found.hits
 
 
+@pytest.mark.parametrize(
+    ("said", "category", "urgency"),
+    [
+        # Round 11 categories, in words held-out10 and train1 do not hold. A proposal said as
+        # 能不能在…装/放/搭 or 咱们也可以 (seed 002 意见及建议); an outsider's is still an outsider's
+        # (seed 004 五: a seller asking to post a notice).
+        ("能不能在车棚边上装几个充电插座", "suggestion", "normal"),
+        ("别的小区都有共享雨伞咱们也可以弄几把", "suggestion", "normal"),
+        ("我是卖桶装水的想问问能不能在你们大堂放个广告牌价格公道", "other", "normal"),
+        # Help asked of the desk as 能不能派 / 能不能请 / 能不能麻烦 (seed 002 有偿便民服务).
+        ("我腿摔了能不能麻烦保安帮我把垃圾带下去", "convenience", "normal"),
+        ("家里老人摔倒了能不能派个人先上去扶一下", "convenience", "normal"),
+        # Staff passing it around, promising and not doing, pocketing favours (seed 000 1.4.3,
+        # 1.4.4.2, 1.4.4.3).
+        ("物业跟开发商推来推去没人给我修门", "complaint", "normal"),
+        ("你们一直说在协调到底谁管", "complaint", "normal"),
+        ("那家开棋牌室的你们是不是收了好处", "complaint", "normal"),
+        ("客服那个小姑娘说话很冲说完就挂了电话", "complaint", "normal"),
+    ],
+)
+def test_round_eleven_categories(content: Content, said: str, category: str, urgency: str) -> None:
+    found = classify.classify(said, content.categories)
+    assert (found.category, found.urgency) == (category, urgency), found.hits
+
+
 def test_the_negator_ending_none_at_all_negates_nothing_after_it() -> None:
     """一点反应都没有 门也合不上 (round 11): the 没有 says no reaction at all; the door after it
     is not negated, while 没有门 alone still is."""
@@ -935,6 +960,8 @@ def test_the_labelled_set_meets_its_targets(content: Content) -> None:
     assert all(value >= 0.95 for value in accuracy.values()), accuracy
 
 
+#: Round 11 read held-out10 and train1 and left most of their categories to the learned model
+#: (their floors sit at what the rules reach after round 11, the urgency at 0.95).
 #: Floors per set, at what each set measured when it was first run (a floor, not the
 #: target of 0.95): held-out2 once before round 3 read it; held-out3 measured 0.75 / 0.91
 #: once after round 3, was read in round 4 and now plays the tuning set's part.
@@ -949,6 +976,8 @@ FLOORS = {
     "utterances_heldout7.tsv": {"category": 0.95, "urgency": 0.95},  # read in round 8
     "utterances_heldout8.tsv": {"category": 0.95, "urgency": 0.95},  # read in round 9
     "utterances_heldout9.tsv": {"category": 0.95, "urgency": 0.95},  # read in round 10
+    "utterances_heldout10.tsv": {"category": 0.68, "urgency": 0.95},  # read in round 11
+    "utterances_train1.tsv": {"category": 0.78, "urgency": 0.95},  # read in round 11
 }
 
 
