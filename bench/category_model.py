@@ -74,6 +74,7 @@ ROUND_OF = {
     "heldout8": "b944e67",
     "heldout9": "8046296",
     "heldout10": "605a0ca",
+    "heldout11": "2ab8ca4",
 }
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 1.01)
 #: What a child prints: per Mandarin line, the clean text, the rules' category and whether
