@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from transcripts.learned import (  # noqa: E402
     MIN_CONFIDENCE,
-    OVERRIDE_CONFIDENCE,
+    OVERRIDE_BY_LANGUAGE,
     answer,
     fit,
     read_labelled,
@@ -77,23 +77,32 @@ ROUND_OF = {
     "heldout11": "2ab8ca4",
 }
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 1.01)
-#: What a child prints: per Mandarin line, the clean text, the rules' category and whether
-#: they found nothing, with the code and config of one round.
+#: What a child prints: per line in the language asked for, the text as classified, the
+#: rules' category and whether they found nothing (English: whether they said `other`), with
+#: the code and config of one round.
 CHILD = """
 import json, sys
+from datetime import UTC, datetime
 sys.path.insert(0, sys.argv[2])  # the round's code, before the installed checkout
 from hotline.content import load_content
 from hotline.settings import Settings
 from transcripts import text
 from transcripts.classify import classify
-rules = load_content(Settings()).categories
+from transcripts.fields import fill_entry
+content = load_content(Settings())
+english = sys.argv[3] == "en"
 rows = []
 for line in open(sys.argv[1], encoding="utf-8"):
     parts = line.rstrip("\\n").split("\\t")
-    if line.startswith("#") or len(parts) < 2 or parts[0].startswith("en:"):
+    if line.startswith("#") or len(parts) < 2 or parts[0].startswith("en:") != english:
+        continue
+    if english:
+        said = " ".join(parts[0][3:].split())
+        category = fill_entry(said, content, datetime.now(UTC), "en").category
+        rows.append([said, parts[1], category, category == "other"])
         continue
     clean = text.clean(parts[0])
-    said = classify(clean, rules)
+    said = classify(clean, content.categories)
     rows.append([clean, parts[1], said.category, said.no_evidence])
 import hotline
 assert hotline.__file__.startswith(sys.argv[2]), hotline.__file__
@@ -101,7 +110,7 @@ print(json.dumps(rows, ensure_ascii=False))
 """
 
 
-def rules_of(commit: str, path: Path, scratch: Path) -> list[tuple[str, str, str, bool]]:
+def rules_of(commit: str, path: Path, scratch: Path, lang: str) -> list[tuple[str, str, str, bool]]:
     tree = scratch / commit
     if not tree.exists():
         archive = subprocess.run(
@@ -111,7 +120,7 @@ def rules_of(commit: str, path: Path, scratch: Path) -> list[tuple[str, str, str
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(tree, filter="data")
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, str(path), str(tree)],
+        [sys.executable, "-c", CHILD, str(path), str(tree), lang],
         capture_output=True,
         text=True,
         check=True,
@@ -133,10 +142,13 @@ def baseline_model(examples: list[tuple[str, str]]) -> object:
     ).fit([t for t, _ in examples], [c for _, c in examples])
 
 
-def judge(name: str, scratch: Path) -> dict[str, float]:
-    rows = rules_of(ROUND_OF[name], FILES[name], scratch)
-    earlier = [e for before in ORDER[: ORDER.index(name)] for e in read_labelled(FILES[before])]
+def judge(name: str, scratch: Path, lang: str) -> dict[str, float]:
+    rows = rules_of(ROUND_OF[name], FILES[name], scratch, lang)
+    earlier = [
+        e for before in ORDER[: ORDER.index(name)] for e in read_labelled(FILES[before], lang)
+    ]
     model = fit(earlier)
+    override = OVERRIDE_BY_LANGUAGE[lang]
     old = baseline_model(earlier)
     old_rows = old.predict_proba([r[0] for r in rows])  # type: ignore[attr-defined]
     classes = [str(c) for c in old.classes_]  # type: ignore[attr-defined]
@@ -151,10 +163,15 @@ def judge(name: str, scratch: Path) -> dict[str, float]:
         best = max(range(len(classes)), key=lambda i: probabilities[i])
         count(
             "baseline",
-            answer(by_rules, no_evidence, classes[best], probabilities[best], 0.3, 1.01),
+            # English had no model before: its baseline is the rules
+            answer(by_rules, no_evidence, classes[best], probabilities[best], 0.3, 1.01)
+            if lang == "zh"
+            else by_rules,
             want,
         )
-        count("now", answer(by_rules, no_evidence, guess, confidence), want)
+        count(
+            "now", answer(by_rules, no_evidence, guess, confidence, MIN_CONFIDENCE, override), want
+        )
         count("model alone", guess, want)
         for threshold in THRESHOLDS:
             count(
@@ -170,14 +187,23 @@ def judge(name: str, scratch: Path) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", nargs="+", choices=ROUND_OF, default=list(ROUND_OF))
+    parser.add_argument("--lang", choices=("zh", "en"), default="zh")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
-        results = {name: judge(name, Path(scratch)) for name in args.sets}
+        results = {name: judge(name, Path(scratch), args.lang) for name in args.sets}
     columns = [c for c in next(iter(results.values())) if c != "lines"]
+    override = OVERRIDE_BY_LANGUAGE[args.lang]
     print(
-        f"category accuracy, Mandarin lines, each set with the rules of its round and a model "
-        f"trained on the sets before it\n(now: p >= {MIN_CONFIDENCE} where the rules found "
-        f"nothing, p >= {OVERRIDE_CONFIDENCE} anywhere; baseline: the fallback before caa44f5)\n"
+        f"category accuracy, {'English' if args.lang == 'en' else 'Mandarin'} lines, each set "
+        f"with the rules of its round and a model trained on the sets before it\n(now: p >= "
+        f"{MIN_CONFIDENCE} where the rules found nothing"
+        + (f", p >= {override} anywhere" if override <= 1 else ", never over them")
+        + "; baseline: "
+        + (
+            "the fallback before caa44f5)\n"
+            if args.lang == "zh"
+            else "the rules, no model before)\n"
+        )
     )
     print(f"{'set':<10}{'rules at':>10}{'lines':>7}" + "".join(f"{c:>15}" for c in columns))
     for name, figures in results.items():
@@ -189,6 +215,9 @@ def main() -> None:
     worst = {c: min(f[c] for f in results.values()) for c in columns}
     print(f"{'mean':<27}" + "".join(f"{means[c]:>15.3f}" for c in columns))
     print(f"{'worst':<27}" + "".join(f"{worst[c]:>15.3f}" for c in columns))
+    lines = sum(f["lines"] for f in results.values())
+    pooled = {c: sum(f[c] * f["lines"] for f in results.values()) / lines for c in columns}
+    print(f"{'all lines':<20}{lines:>7.0f}" + "".join(f"{pooled[c]:>15.3f}" for c in columns))
     better = sum(f["now"] > f["baseline"] for f in results.values())
     print(f"\nnow beats the baseline on {better} of {len(results)} sets")
 

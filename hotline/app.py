@@ -90,7 +90,9 @@ class App:
             self.ready_database(),
             self.content,
             self.settings,
-            learned=LearnedCategories.load(self.settings),
+            learned=LearnedCategories.load(
+                self.settings, lang="en" if self.settings.transcription.language == "en" else "zh"
+            ),
         )
 
     @cached_property

@@ -250,6 +250,8 @@ class ContentSettings(_Section):
     #: The shipped learned category model (transcripts/learned.py); empty: none. A model
     #: trained here from clerks' corrections (data_dir/models/) takes its place.
     category_model: str = "rules/category_model.json"
+    #: The shipped English one (English lines are classified by their own rules and model).
+    category_model_en: str = "rules/category_model_en.json"
 
 
 class Settings(_Section):

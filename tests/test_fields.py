@@ -108,10 +108,18 @@ def test_the_learned_model_answers_where_the_rules_find_nothing(content: Content
     # an unsure model (None) leaves the rules' `other`, flagged for a clerk
     unsure = fill_entry("那个 你们 小区 真 是 没得 说", content, RECEIVED, learned=Fallback(None))
     assert (unsure.category, unsure.needs_review) == ("other", True)
-    # the model is Mandarin-only: English lines are not given to it
+    # English lines (with the English model): asked only where the English rules found nothing
     english = Fallback("praise")
-    assert fill_entry("hello hello", content, RECEIVED, "en", learned=english).category == "other"
+    assert fill_entry("the lift is broken", content, RECEIVED, "en", learned=english).category == (
+        "repair"
+    )
     assert english.asked == []
+    said = fill_entry(
+        "the guy who mowed the grass did a lovely job", content, RECEIVED, "en", english
+    )
+    assert said.category == "praise" and english.asked == [
+        ("the guy who mowed the grass did a lovely job", True)
+    ]
 
 
 def test_a_sure_model_answers_over_the_rules(content: Content) -> None:

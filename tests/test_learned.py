@@ -29,6 +29,7 @@ from transcripts.learned import (
     LEGACY_FILES,
     MIN_CONFIDENCE,
     MODEL_FILE,
+    OVERRIDE_BY_LANGUAGE,
     OVERRIDE_CONFIDENCE,
     LearnedCategories,
     ModelFileError,
@@ -47,6 +48,7 @@ from transcripts.learned import (
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = CONFIG_DIR / Settings().content.category_model
+SHIPPED_EN = CONFIG_DIR / Settings().content.category_model_en
 #: Wordings no rule knows (checked below), each said several ways, and lines of `other`.
 TINY = [
     *(
@@ -250,32 +252,69 @@ def test_an_older_pickle_is_not_read_and_says_so(
     assert model.model is None and "hotline classify train" in caplog.text
 
 
-def test_the_shipped_model_is_built_from_the_labelled_files_as_they_are_now() -> None:
+@pytest.mark.parametrize(("shipped_file", "lang"), [(SHIPPED, "zh"), (SHIPPED_EN, "en")])
+def test_the_shipped_model_is_built_from_the_labelled_files_as_they_are_now(
+    shipped_file: Path, lang: str
+) -> None:
     """The shipped file records the sha256 of the lines and labels of every file it was trained
     on; a relabelled or added line must be followed by a rebuild (the command is below)."""
-    shipped = NgramModel.load(SHIPPED)
+    shipped = NgramModel.load(shipped_file)
     files = shipped.about["trained_on"]
-    assert len(files) >= 9 and sum(f["lines"] for f in files) >= 1000
-    stale = [f["file"] for f in files if fingerprint(ROOT / f["file"]) != f["sha256"]]
+    assert shipped.about.get("language", "zh") == lang
+    assert len(files) >= 9 and sum(f["lines"] for f in files) >= (1000 if lang == "zh" else 150)
+    stale = [f["file"] for f in files if fingerprint(ROOT / f["file"], lang) != f["sha256"]]
     rebuild = shipped.about["built_by"] + "".join(f" --labelled {f['file']}" for f in files)
     assert not stale, (
         f"labelled files changed since the shipped model was built: {stale}; "
         f"rebuild with: .venv/bin/python -m {rebuild}"
     )
     assert set(shipped.classes) == {c.key for c in load_content(Settings()).categories.category}
-    assert shipped.about["override_confidence"] == OVERRIDE_CONFIDENCE
+    assert shipped.about["override_confidence"] == OVERRIDE_BY_LANGUAGE[lang]
 
 
-def test_the_shipped_model_is_what_training_on_its_files_gives() -> None:
+@pytest.mark.parametrize(("shipped_file", "lang"), [(SHIPPED, "zh"), (SHIPPED_EN, "en")])
+def test_the_shipped_model_is_what_training_on_its_files_gives(
+    shipped_file: Path, lang: str
+) -> None:
     """Retrained here from the files it names (any scikit-learn version), the answers agree:
     the file is the command's output, not something edited by hand."""
-    shipped = NgramModel.load(SHIPPED)
-    examples = [e for f in shipped.about["trained_on"] for e in read_labelled(ROOT / f["file"])]
+    shipped = NgramModel.load(shipped_file)
+    examples = [
+        e for f in shipped.about["trained_on"] for e in read_labelled(ROOT / f["file"], lang)
+    ]
     again = fit(examples)
     sample = [t for t, _ in examples[::7]]
     agree = sum(shipped.guess(t)[0] == again.guess(t)[0] for t in sample) / len(sample)
     assert agree >= 0.99
     assert len(shipped.weights) == pytest.approx(len(again.weights), rel=0.01)
+
+
+def test_english_lines_get_the_english_model_where_the_english_rules_find_nothing(
+    content: Content,
+) -> None:
+    """Its own model (the English lines of the labelled sets), never over the English rules."""
+    english = LearnedCategories.load(Settings(), lang="en")
+    assert english.source.startswith("shipped") and english.model is not None
+    assert english.model.about["language"] == "en" and english.override_confidence > 1
+    made_up = [
+        "my neighbours dog barks all night and nobody does anything",
+        "the hallway bulb has gone dark again",
+        "the guy who mowed the grass did a lovely job",
+        "could you hold a key for my cleaner tomorrow",
+    ]
+    changed = 0
+    for said in made_up:
+        rules = fill_entry(said, content, WHEN, "en").category
+        got = fill_entry(said, content, WHEN, "en", learned=english).category
+        guess = english.guess(said)
+        assert rules == "other" and guess is not None
+        assert got == (guess[0] if guess[1] >= MIN_CONFIDENCE else "other")
+        changed += got != rules
+    assert changed
+    assert fill_entry("the lift is broken", content, WHEN, "en", learned=english).category == (
+        "repair"
+    )
+    assert english.guess("hello thank you bye") is None  # no request in it
 
 
 def test_entries_use_the_shipped_model(content: Content, tmp_path: Path) -> None:
@@ -328,7 +367,7 @@ def test_cli_ship_writes_the_model_and_says_what_it_rests_on(tmp_path: Path) -> 
         cwd=tmp_path,
         env=environ,
     ).stdout
-    assert "shipped model written to m.json" in out and "bench/category_model.py" in out
+    assert "shipped model (zh) written to m.json" in out and "bench/category_model.py" in out
     assert "nothing trained here is kept" not in out  # the verdict is not this command's
     shipped = NgramModel.load(tmp_path / "m.json")
     assert shipped.about["trained_on"][0]["lines"] == len(TINY) * 2

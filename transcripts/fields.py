@@ -435,6 +435,13 @@ def fill_entry(
         clean = " ".join(text.split())
         found = extract.extract_english(clean)
         category, urgency = _classify_english(clean.lower(), rules)
+        guess = (
+            learned.predict(clean, category == "other")
+            if learned is not None and category == "other"
+            else None
+        )
+        if guess in {c.key for c in rules.category} and guess != category:
+            category = str(guess)  # the English model: only where the English rules found nothing
     else:
         clean = spoken.clean(text)
         found = extract.extract(clean, spoken.numeric(spoken.strip_fillers(clean)))

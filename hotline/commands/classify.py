@@ -17,9 +17,10 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hotline.app import App
+from hotline.errors import ConfigError
 
 if TYPE_CHECKING:
     from transcripts import learned as learned_module
@@ -72,7 +73,14 @@ def _train(args: argparse.Namespace, app: App) -> int:
     count = len(examples)
     files = [Path(path) for path in args.labelled]
     for path in files:
-        examples += learned.read_labelled(path)
+        examples += learned.read_labelled(path, args.lang)
+    if args.ship and args.lang == "en":  # the folds judge Mandarin rules: none to print here
+        return _ship(learned, examples, files, args)
+    if args.lang == "en":
+        raise ConfigError(
+            "classify train --lang en: only the shipped English model (--ship PATH) is trained; "
+            "clerks' corrections train the Mandarin one"
+        )
     holdout = [example for path in args.holdout for example in learned.read_labelled(Path(path))]
     report = learned.train(
         examples,
@@ -83,14 +91,19 @@ def _train(args: argparse.Namespace, app: App) -> int:
     )
     for line in training_lines(report, verdict=args.ship is None):
         print(line)
-    if args.ship:
-        model = learned.ship(examples, files, args.ship)
-        print(
-            f"shipped model written to {args.ship}: {len(model.weights)} n-grams, "
-            f"{len(model.classes)} categories, trained on {len(examples)} lines of "
-            f"{len(files)} files (whatever the folds above say: the shipped model is judged "
-            "on the blind sets, bench/category_model.py)"
-        )
+    return _ship(learned, examples, files, args) if args.ship else 0
+
+
+def _ship(
+    learned: Any, examples: list[tuple[str, str]], files: list[Path], args: argparse.Namespace
+) -> int:
+    model = learned.ship(examples, files, args.ship, args.lang)
+    print(
+        f"shipped model ({args.lang}) written to {args.ship}: {len(model.weights)} n-grams, "
+        f"{len(model.classes)} categories, trained on {len(examples)} lines of "
+        f"{len(files)} files (whatever any folds say: the shipped model is judged on the "
+        "blind sets, bench/category_model.py)"
+    )
     return 0
 
 
@@ -147,7 +160,7 @@ def run(args: argparse.Namespace, app: App) -> int:
     if args.text == "train":
         return _train(args, app)
     content = app.content
-    model = LearnedCategories.load(app.settings)
+    model = LearnedCategories.load(app.settings, lang=args.lang)
     lines = [args.text] if args.text is not None else (line.rstrip("\n") for line in sys.stdin)
     for line in lines:
         fields = fill_entry(line, content, datetime.now(UTC), args.lang, learned=model)
