@@ -394,63 +394,12 @@ TITLES = {
     "train2": "train2 (the model's; unread by the rules)",
     "heldout11": "held-out11 (unread)",
 }
-#: The sets each later set's fallback is trained on: those written before it.
+#: The sets each later held-out set's model is trained on: those written before it (SETS is in
+#: the order they were written; train1 and train2 each blind to the held-out set after them).
 EARLIER = {
-    "heldout2": ("tuning", "old"),
-    "heldout3": ("tuning", "old", "heldout2"),
-    "heldout4": ("tuning", "old", "heldout2", "heldout3"),
-    "heldout5": ("tuning", "old", "heldout2", "heldout3", "heldout4"),
-    "heldout6": ("tuning", "old", "heldout2", "heldout3", "heldout4", "heldout5"),
-    "heldout7": ("tuning", "old", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6"),
-    "heldout8": (
-        "tuning",
-        "old",
-        "heldout2",
-        "heldout3",
-        "heldout4",
-        "heldout5",
-        "heldout6",
-        "heldout7",
-    ),
-    "heldout9": (
-        "tuning",
-        "old",
-        "heldout2",
-        "heldout3",
-        "heldout4",
-        "heldout5",
-        "heldout6",
-        "heldout7",
-        "heldout8",
-    ),
-    "heldout10": (
-        "tuning",
-        "old",
-        "heldout2",
-        "heldout3",
-        "heldout4",
-        "heldout5",
-        "heldout6",
-        "heldout7",
-        "heldout8",
-        "heldout9",
-        "train1",
-    ),
-    "heldout11": (
-        "tuning",
-        "old",
-        "heldout2",
-        "heldout3",
-        "heldout4",
-        "heldout5",
-        "heldout6",
-        "heldout7",
-        "heldout8",
-        "heldout9",
-        "train1",
-        "heldout10",
-        "train2",
-    ),
+    name: tuple(list(SETS)[: list(SETS).index(name)])
+    for name in list(SETS)[2:]
+    if name.startswith("heldout")
 }
 CATEGORIES = (
     "repair",
@@ -573,17 +522,16 @@ def print_errors(rows: list[Row], got: list[dict]) -> None:
 def fallback_scores(sets: dict[str, list[Row]]) -> dict[str, tuple[float, float]]:
     """Per later set, Mandarin lines: category by the rules alone, and by the rules with a
     fallback trained on the sets written before it (the combination `fill_entry` uses)."""
-    from transcripts.learned import LearnedCategories, _pipeline, read_labelled
+    from transcripts.learned import LearnedCategories, fit, read_labelled
 
     figures = {}
     for name, earlier in EARLIER.items():
         if name not in sets:
             continue
-        examples = [e for before in earlier for e in read_labelled(SETS[before])]
-        model = _pipeline().fit([t for t, _ in examples], [c for _, c in examples])
+        model = LearnedCategories(fit([e for b in earlier for e in read_labelled(SETS[b])]))
         zh = [row for row in sets[name] if row[1] == "zh"]
         alone = score(zh, predict(zh))["category"]
-        figures[name] = (alone, score(zh, predict(zh, LearnedCategories.fitted(model)))["category"])
+        figures[name] = (alone, score(zh, predict(zh, model))["category"])
     return figures
 
 

@@ -11,17 +11,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.content import CategoryRules, Content, load_content
 from hotline.settings import Settings
-from recorder.models import Call, Direction, Disposition, FieldSource, LogEntry, Transcript
-from recorder.reception_log import Actor, act_as, new_entry
 from tests.labelled import DATA, FIELDS, utterances
 from tests.labelled_sets import accuracy
-from transcripts import classify, text
+from transcripts import classify
 from transcripts.fields import fill_entry
-from transcripts.learned import MODEL_FILE, TrainingError, corrections, read_labelled, train
+from transcripts.learned import MODEL_FILE, TrainingError, read_labelled, train
 
 RECEIVED = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -998,43 +995,6 @@ def test_on_the_tuning_set_the_model_is_not_kept(content: Content, tmp_path: Pat
     assert not (tmp_path / MODEL_FILE).exists()
     with pytest.raises(TrainingError, match="at least 20"):
         train(read_labelled(DATA)[:5], content.categories, tmp_path, corrections_count=0)
-
-
-def test_corrections_pair_the_callers_words_with_the_clerks_category(
-    sqlite_sessions: sessionmaker[Session],
-) -> None:
-    with sqlite_sessions.begin() as session:
-        call = Call(
-            call_id="c1",
-            direction=Direction.INBOUND,
-            invite_at=RECEIVED,
-            disposition=Disposition.ANSWERED,
-        )
-        session.add(call)
-        session.flush()
-        for channel, said in (("caller", "我 想 表扬 师傅"), ("staff", "您好 请问 您 贵姓")):
-            session.add(
-                Transcript(
-                    call_pk=call.id,
-                    engine="vosk",
-                    model="m",
-                    language="zh",
-                    channel=channel,
-                    text=text.clean(said),
-                    raw_text=said,
-                )
-            )
-        new_entry(
-            session,
-            {"call_pk": call.id, "received_at": RECEIVED, "category": "repair"},
-            FieldSource.AUTO,
-        )
-    with sqlite_sessions.begin() as session:
-        act_as(session, Actor(user_id=None, source=FieldSource.PERSON))
-        entry = session.query(LogEntry).one()
-        entry.category = "praise"
-    with sqlite_sessions() as session:
-        assert corrections(session) == [("我想表扬师傅", "praise")]
 
 
 def _hotline(cwd: Path, *args: str, stdin: str | None = None) -> str:

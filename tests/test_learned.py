@@ -10,6 +10,7 @@ import logging
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from hotline.content import CategoryRules, Content, load_content
 from hotline.settings import CONFIG_DIR, Settings
 from recorder.models import Call, Direction, Disposition, FieldSource, LogEntry, Transcript
 from recorder.reception_log import Actor, act_as, new_entry
-from transcripts import classify
+from transcripts import classify, text
 from transcripts.fields import fill_entry
 from transcripts.learned import (
     LAST_TRAINING,
@@ -37,6 +38,7 @@ from transcripts.learned import (
     TrainingError,
     _pipeline,
     answer,
+    corrections,
     describe,
     fingerprint,
     fit,
@@ -376,10 +378,13 @@ def test_cli_ship_writes_the_model_and_says_what_it_rests_on(tmp_path: Path) -> 
     assert json.loads((tmp_path / "m.json").read_text())["format"] == "hotline-category-model/1"
 
 
-def _corrected_calls(sessions: sessionmaker[Session], lines: list[tuple[str, str]]) -> None:
-    """Calls whose entry the rules filed as `other` and a clerk corrected, as in the admin."""
+def _corrected_calls(
+    sessions: sessionmaker[Session], calls: Sequence[tuple[str | dict[str, str], str]]
+) -> None:
+    """Calls whose entry the rules filed as `other` and a clerk corrected, as in the admin: each
+    is (what the caller said, or what each channel said; the clerk's category)."""
     with sessions.begin() as session:
-        for n, (said, _) in enumerate(lines):
+        for n, (said, _) in enumerate(calls):
             call = Call(
                 call_id=f"c{n}",
                 direction=Direction.INBOUND,
@@ -388,17 +393,19 @@ def _corrected_calls(sessions: sessionmaker[Session], lines: list[tuple[str, str
             )
             session.add(call)
             session.flush()
-            session.add(
-                Transcript(
-                    call_pk=call.id,
-                    engine="vosk",
-                    model="m",
-                    language="zh",
-                    channel="caller",
-                    text=said,
-                    raw_text=said,
+            channels = {"caller": said} if isinstance(said, str) else said
+            for channel, words in channels.items():
+                session.add(
+                    Transcript(
+                        call_pk=call.id,
+                        engine="vosk",
+                        model="m",
+                        language="zh",
+                        channel=channel,
+                        text=text.clean(words),
+                        raw_text=words,
+                    )
                 )
-            )
             new_entry(
                 session,
                 {"call_pk": call.id, "received_at": WHEN, "category": "other"},
@@ -407,8 +414,19 @@ def _corrected_calls(sessions: sessionmaker[Session], lines: list[tuple[str, str
     with sessions.begin() as session:
         act_as(session, Actor(user_id=None, source=FieldSource.PERSON))
         entries = session.scalars(select(LogEntry).order_by(LogEntry.id)).all()
-        for entry, (_, category) in zip(entries, lines, strict=True):
+        for entry, (_, category) in zip(entries, calls, strict=True):
             entry.category = category
+
+
+def test_corrections_pair_the_callers_words_with_the_clerks_category(
+    sqlite_sessions: sessionmaker[Session],
+) -> None:
+    """Only the caller's channels, as the pipeline classifies them: the staff channel would
+    teach the model the clerk's words."""
+    said = {"caller": "我 想 表扬 师傅", "staff": "您好 请问 您 贵姓"}
+    _corrected_calls(sqlite_sessions, [(said, "praise")])
+    with sqlite_sessions() as session:
+        assert corrections(session) == [("我想表扬师傅", "praise")]
 
 
 def test_nightly_training_learns_from_the_clerks_corrections(
