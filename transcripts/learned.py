@@ -13,7 +13,7 @@ fallback-only combination on every one.
 The model is data, not a pickle: `NgramModel` holds the n-grams with their
 idf and per-category weights and the intercepts, in a JSON file read and
 applied by plain Python, so a file written with one scikit-learn (needed only
-to train) is read the same by any version or none. Two files may hold one:
+to train) is read the same by any version or none. These files may hold one:
 
 - `config/rules/category_model.json` (`[content] category_model`), shipped:
   trained on the labelled sets in tests/data, the files and their sha256
@@ -21,7 +21,11 @@ to train) is read the same by any version or none. Two files may hold one:
 - `data_dir/models/category_model.json`, trained here from clerks'
   corrections (`hotline classify train`, or the worker's nightly retraining)
   and saved only when it beats the rules, on folds or on held-out lines. It
-  replaces the shipped model while it exists.
+  replaces the shipped model while it exists;
+- `config/rules/category_model_en.json` (`[content] category_model_en`), the
+  shipped English one, trained on the labelled sets' English lines
+  (`--ship PATH --lang en`); it only answers where the English rules say
+  `other` (OVERRIDE_BY_LANGUAGE).
 
 Training data: every log entry whose category a person changed (an
 EntryRevision on `category` with new_source "person"), paired with the text
