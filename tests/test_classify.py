@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +13,7 @@ from hotline.content import CategoryRules, Content, load_content
 from hotline.settings import Settings
 from tests.labelled import DATA, FIELDS, utterances
 from tests.labelled_sets import accuracy
+from tests.support.cli import hotline_stdout as _hotline
 from transcripts import classify
 from transcripts.fields import fill_entry
 from transcripts.learned import MODEL_FILE, TrainingError, read_labelled, train
@@ -995,21 +993,6 @@ def test_on_the_tuning_set_the_model_is_not_kept(content: Content, tmp_path: Pat
     assert not (tmp_path / MODEL_FILE).exists()
     with pytest.raises(TrainingError, match="at least 20"):
         train(read_labelled(DATA)[:5], content.categories, tmp_path, corrections_count=0)
-
-
-def _hotline(cwd: Path, *args: str, stdin: str | None = None) -> str:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
-    out = subprocess.run(
-        [sys.executable, "-m", "hotline", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-        cwd=cwd,
-        env=environ,
-    )
-    return out.stdout
 
 
 def test_cli_single_text(tmp_path: Path) -> None:

@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import subprocess
-import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +20,7 @@ from hotline.content import CategoryRules, Content, load_content
 from hotline.settings import CONFIG_DIR, Settings
 from recorder.models import Call, Direction, Disposition, FieldSource, LogEntry, Transcript
 from recorder.reception_log import Actor, act_as, new_entry
+from tests.support.cli import hotline_stdout
 from transcripts import classify, text
 from transcripts.fields import fill_entry
 from transcripts.learned import (
@@ -349,26 +347,9 @@ def test_entries_use_the_shipped_model(content: Content, tmp_path: Path) -> None
 def test_cli_ship_writes_the_model_and_says_what_it_rests_on(tmp_path: Path) -> None:
     labelled = tmp_path / "lines.tsv"
     labelled.write_text("".join(f"{t}\t{c}\n" for t, c in TINY * 2), encoding="utf-8")
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "hotline",
-            "classify",
-            "train",
-            "--ship",
-            "m.json",
-            "--labelled",
-            str(labelled),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-        cwd=tmp_path,
-        env=environ,
-    ).stdout
+    out = hotline_stdout(
+        tmp_path, "classify", "train", "--ship", "m.json", "--labelled", str(labelled)
+    )
     assert "shipped model (zh) written to m.json" in out and "bench/category_model.py" in out
     assert "nothing trained here is kept" not in out  # the verdict is not this command's
     shipped = NgramModel.load(tmp_path / "m.json")
