@@ -52,7 +52,11 @@ def create_app(app: App, test_config: Mapping[str, Any] | None = None) -> Flask:
     i18n.init_app(web)
     auth.init_app(web)
     web.context_processor(
-        lambda: {"present": present, "disposition_label": present.disposition_label}
+        lambda: {
+            "present": present,
+            "disposition_label": present.disposition_label,
+            "speech_model_missing": present.speech_model_missing(),
+        }
     )
     for blueprint in (
         auth.bp,

@@ -27,8 +27,18 @@ from admin.calls import staff_choices
 from admin.db import get_session, settings, zone
 from admin.forms import EntryForm, choices
 from admin.security import requires
-from recorder.models import Call, EntryRevision, LogEntry, Recording, Role, User
+from recorder.models import (
+    Call,
+    CallJob,
+    EntryRevision,
+    JobState,
+    LogEntry,
+    Recording,
+    Role,
+    User,
+)
 from recorder.reception_log import original_values
+from recorder.stored_paths import resolve
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("entries", __name__, url_prefix="/entries")
@@ -82,6 +92,11 @@ def _render(entry: LogEntry, form: EntryForm, status: int = 200) -> ResponseRetu
     legs = sorted(call.legs, key=lambda leg: leg.seq) if call else []
     ids = {leg.user_id for leg in legs if leg.user_id is not None}
     users = get_session().scalars(select(User).where(User.id.in_(ids))).all() if ids else []
+    job = (
+        get_session().scalar(select(CallJob.state).where(CallJob.call_pk == call.id))
+        if call
+        else None
+    )
     return (
         render_template(
             "entries/show.html",
@@ -91,8 +106,14 @@ def _render(entry: LogEntry, form: EntryForm, status: int = 200) -> ResponseRetu
             clerk_names={user.id: user.display_name for user in users},
             locked=_locked(entry),
             recordings=call.recordings if call else [],
+            missing_files={
+                rec.id: recording_file(rec)
+                for rec in (call.recordings if call else [])
+                if rec.state.value != "purged" and not recording_file(rec).is_file()
+            },
             transcripts=sorted(call.transcripts, key=lambda t: t.channel) if call else [],
             originals=original_values(entry),
+            awaiting_words=job in (JobState.QUEUED, JobState.RUNNING, JobState.WAITING),
             low_confidence=settings().transcription.low_confidence,
         ),
         status,
@@ -114,15 +135,20 @@ def update(entry_id: int) -> ResponseReturnValue:
     return redirect(url_for("entries.show", entry_id=entry.id))
 
 
+def recording_file(recording: Recording) -> Path:
+    """The file a recording's row names, resolved against this desk's data
+    directory (recorder/stored_paths.py), whatever folder the desk started in."""
+    return resolve(settings().paths.data_dir, recording.path)
+
+
 def _recording(recording_id: int) -> tuple[Recording, Path]:
     recording = get_session().get(Recording, recording_id)
     if recording is None or recording.state.value in ("purged", "missing"):
         abort(404)
-    path = Path(recording.path)
-    if not path.is_absolute() and not path.exists():
-        path = settings().paths.recordings / path
+    path = recording_file(recording)
     if not path.is_file():
-        abort(404)
+        logger.error("recording %s: file %s is missing", recording.id, path)
+        abort(404, description=_("The recording file is missing on this server."))
     return recording, path
 
 

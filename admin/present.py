@@ -144,3 +144,11 @@ def revision_value(field: str, value: str | None) -> str:
         if key.value == value:
             return str(label)
     return value
+
+
+def speech_model_missing() -> bool:
+    """True while no usable speech model is configured (the banner on every page):
+    calls are still answered, recorded and logged, and wait for their words."""
+    from transcripts.model_dir import is_usable, resolve_model
+
+    return not is_usable(resolve_model(settings()))

@@ -103,14 +103,23 @@ class App:
         from recorder.calls import DatabaseCallLog
         from recorder.journal import JournaledCallLog
 
-        database = DatabaseCallLog(self.ready_database(), on_ended=self.call_queue.enqueue)
+        database = DatabaseCallLog(
+            self.ready_database(),
+            on_ended=self.call_queue.enqueue,
+            data_dir=self.settings.paths.data_dir,
+        )
         return JournaledCallLog(database, self.settings.paths.data_dir / "journal")
 
     def recover(self) -> Recovered:
         """Start-up recovery for the agent: the journal's events first, then partial recordings."""
         from recorder.recovery import replay_then_recover
 
-        return replay_then_recover(self.ready_database(), self.call_log, self.call_queue.enqueue)
+        return replay_then_recover(
+            self.ready_database(),
+            self.call_log,
+            self.call_queue.enqueue,
+            data_dir=self.settings.paths.data_dir,
+        )
 
     def close(self) -> None:
         """Stop what was started here; the journal applies what it can first."""

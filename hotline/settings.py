@@ -72,7 +72,15 @@ class OrganizationSettings(_Section):
 
 
 class PathSettings(_Section):
-    data_dir: Path = Path("var")
+    #: Relative to the folder hotline starts in; made absolute once, at start-up, so
+    #: every path derived from it (recordings, prompts, journal, models, queue) means
+    #: the same file in every thread and child process.
+    data_dir: Path = Field(default=Path("var"), validate_default=True)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().absolute()
 
     @property
     def recordings(self) -> Path:
@@ -256,7 +264,7 @@ class ContentSettings(_Section):
 
 class Settings(_Section):
     organization: OrganizationSettings = OrganizationSettings()
-    paths: PathSettings = PathSettings()
+    paths: PathSettings = Field(default_factory=PathSettings)  # data_dir made absolute at load
     database: DatabaseSettings = DatabaseSettings()
     sip: SipSettings = SipSettings()
     ringing: RingingSettings = RingingSettings()

@@ -32,6 +32,7 @@ from recorder.models import (
     Recording,
     RecordingState,
 )
+from recorder.stored_paths import to_stored
 from recorder.wav import WavInfo
 
 logger = logging.getLogger(__name__)
@@ -150,9 +151,18 @@ class DatabaseCallLog:
         self,
         sessions: sessionmaker[Session],
         on_ended: Callable[[str], None] | None = None,
+        data_dir: Path | None = None,
     ) -> None:
         self._sessions = sessions
         self._on_ended = on_ended
+        self._data_dir = data_dir
+
+    def _stored(self, path: Path) -> str:
+        """The recording's path as the database keeps it: relative to the data
+        directory (recorder/stored_paths.py), absolute where none is given."""
+        if self._data_dir is None:
+            return str(Path(path).absolute())
+        return to_stored(self._data_dir, path)
 
     def _call(self, session: Session, call_id: str) -> Call:
         call = session.scalar(select(Call).where(Call.call_id == call_id))
@@ -237,12 +247,13 @@ class DatabaseCallLog:
     ) -> None:
         with self._sessions.begin() as session:
             call = self._call(session, call_id)
-            if session.scalar(select(Recording.id).where(Recording.path == str(path))) is not None:
+            stored = self._stored(path)
+            if session.scalar(select(Recording.id).where(Recording.path == stored)) is not None:
                 return
             session.add(
                 Recording(
                     call_pk=call.id,
-                    path=str(path),
+                    path=stored,
                     channels=channels,
                     sample_rate=sample_rate,
                     started_at=at,
@@ -252,7 +263,8 @@ class DatabaseCallLog:
 
     def recording_closed(self, call_id: str, info: WavInfo, at: datetime) -> None:
         with self._sessions.begin() as session:
-            recording = session.scalar(select(Recording).where(Recording.path == str(info.path)))
+            stored = self._stored(info.path)
+            recording = session.scalar(select(Recording).where(Recording.path == stored))
             if recording is None:
                 raise UnknownCall(f"no recording {info.path} for call {call_id!r}")
             recording.duration_s = info.duration_s

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.errors import HotlineError
 from hotline.settings import Settings
 from recorder.models import Call, Direction, Disposition, Recording, RecordingState
+from recorder.stored_paths import resolve, to_stored
 from recorder.wav import WavWriter, recording_path
 
 logger = logging.getLogger(__name__)
@@ -170,13 +171,14 @@ def import_file(
     with sessions() as session:
         existing = session.scalar(select(Recording).join(Call).where(Call.call_id == call_id))
         if existing is not None:
-            return Imported(call_id, Path(existing.path), existing.duration_s or 0.0, new=False)
+            path = resolve(settings.paths.data_dir, existing.path)
+            return Imported(call_id, path, existing.duration_s or 0.0, new=False)
     local = at.astimezone(ZoneInfo(settings.organization.timezone))
     target = recording_path(settings.paths.recordings, local, call_id)
     with tempfile.TemporaryDirectory(prefix="hotline-ingest-") as workdir:
         try:
             duration = _copy_audio(_as_wav(source, Path(workdir)), target)
-            _record(sessions, call_id, caller, at, duration, target)
+            _record(sessions, call_id, caller, at, duration, target, settings.paths.data_dir)
         except BaseException:
             target.unlink(missing_ok=True)
             raise
@@ -191,6 +193,7 @@ def _record(
     at: datetime,
     duration: float,
     target: Path,
+    data_dir: Path,
 ) -> None:
     from recorder.wav import sha256_of
 
@@ -212,7 +215,7 @@ def _record(
         session.add(
             Recording(
                 call_pk=call.id,
-                path=str(target),
+                path=to_stored(data_dir, target),
                 channels=channels,
                 sample_rate=_wav_rate(target),
                 duration_s=duration,

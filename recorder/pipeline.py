@@ -25,6 +25,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -51,6 +52,7 @@ from recorder.models import (
     utcnow,
 )
 from recorder.reception_log import SYSTEM, act_as, new_entry, register_complaint
+from recorder.stored_paths import resolve
 from transcripts.fields import CategoryModel
 
 if TYPE_CHECKING:
@@ -63,7 +65,6 @@ CALLBACK_SUMMARY = {
     Disposition.ABANDONED: "放弃来电（问候时挂断），请回电",
     Disposition.FAILED: "来电未接通，请回电",
 }
-WAITING_SUMMARY = "（录音已保存，等待语音识别）"
 #: A call ended this long ago without an entry had its job lost (a killed worker).
 LOST_AFTER = timedelta(seconds=60)
 RETRY_FAILED_AFTER = timedelta(hours=1)
@@ -87,7 +88,7 @@ class _CallFacts:
     invite_at: datetime
     caller: str | None
     answered_by_user_id: int | None
-    recordings: list[str]
+    recordings: list[Path]
     ring_count: int = 0
     ended_in: str | None = None
     menu_category: str | None = None
@@ -222,7 +223,7 @@ class Pipeline:
                 call.invite_at,
                 call.caller_number,
                 call.answered_by_user_id,
-                list(recordings),
+                [resolve(self._settings.paths.data_dir, path) for path in recordings],
                 call.ring_count,
                 call.ended_in,
                 call.menu_category,
@@ -326,7 +327,9 @@ class Pipeline:
                     "received_at": facts.invite_at,
                     "caller_number": facts.caller,
                     "responsible_user_id": self._responsible(session, facts),
-                    "summary": WAITING_SUMMARY,
+                    # Empty until the words exist: the desk shows "awaiting transcription"
+                    # from the call's job, never a placeholder stored as the summary.
+                    "summary": "",
                     "needs_review": True,
                 }
                 if fields is not None:
@@ -349,8 +352,6 @@ class Pipeline:
         act_as(session, SYSTEM)
         for name, value in values.items():
             current = getattr(entry, name)
-            if name == "summary" and current == WAITING_SUMMARY:
-                current = None
             if (
                 value is not None
                 and current in (None, "", "other")

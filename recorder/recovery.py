@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from recorder.models import Call, Disposition, Recording, RecordingState
+from recorder.stored_paths import resolve
 from recorder.wav import RecordingError, repair
 
 if TYPE_CHECKING:
@@ -43,7 +44,9 @@ class Recovered:
 
 
 def recover(
-    sessions: sessionmaker[Session], enqueue: Callable[[str], object] | None = None
+    sessions: sessionmaker[Session],
+    enqueue: Callable[[str], object] | None = None,
+    data_dir: Path = Path(),
 ) -> Recovered:
     repaired, missing, calls = [], [], []
     with sessions.begin() as session:
@@ -51,7 +54,7 @@ def recover(
             select(Recording).where(Recording.state == RecordingState.RECORDING)
         ):
             call = recording.call
-            path = Path(recording.path)
+            path = resolve(data_dir, recording.path)
             try:
                 info = repair(path)
             except (RecordingError, FileNotFoundError) as exc:
@@ -87,6 +90,7 @@ def replay_then_recover(
     journal: JournaledCallLog,
     enqueue: Callable[[str], object] | None = None,
     timeout: float = REPLAY_TIMEOUT_S,
+    data_dir: Path = Path(),
 ) -> Recovered:
     """Start the journal, wait until the last run's events are applied, then `recover`."""
     left = journal.pending
@@ -101,7 +105,7 @@ def replay_then_recover(
             journal.pending,
             timeout,
         )
-    return recover(sessions, enqueue)
+    return recover(sessions, enqueue, data_dir)
 
 
 def _interrupt(call: Call, at: datetime) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.settings import RetentionSettings
 from recorder.models import Call, Complaint, LogEntry, Recording, RecordingState
+from recorder.stored_paths import resolve
 
 logger = logging.getLogger(__name__)
 KEPT_STATES = (RecordingState.COMPLETE, RecordingState.REPAIRED)
@@ -36,7 +37,9 @@ def purge(
     retention: RetentionSettings,
     now: datetime,
     dry_run: bool = False,
+    data_dir: Path = Path(),
 ) -> list[Purged]:
+    """Delete recordings past their retention period; `data_dir` resolves the stored paths."""
     ordinary = now - timedelta(days=retention.recording_days)
     complaints = now - timedelta(days=retention.complaint_recording_days)
     removed: list[Purged] = []
@@ -59,7 +62,7 @@ def purge(
             )
             if dry_run:
                 continue
-            Path(recording.path).unlink(missing_ok=True)
+            resolve(data_dir, recording.path).unlink(missing_ok=True)
             recording.state = RecordingState.PURGED
             logger.info(
                 "purged recording %s of %s (complaint: %s)",

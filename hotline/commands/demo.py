@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import secrets
 import shutil
 import socket
 import subprocess
@@ -66,6 +67,51 @@ def _caller_audio(path: str | None) -> bytes:
             timeout=60,
         )
         return _to_telephone(wav)
+
+
+#: How long the demo waits for the agent to answer SIP: `hotline run` starts both at
+#: once and the agent synthesises its prompts first (a minute on a slow first start).
+AGENT_READY_S = 180.0
+
+
+def agent_answers(at: str, timeout: float) -> bool:
+    """Whether a SIP agent answers an OPTIONS request at HOST:PORT within `timeout` s.
+
+    Asked every half second until the deadline: the agent answers only once its
+    prompts are ready and it listens, so the demo's INVITE is never sent into
+    the void (it would wait out the 30 s answer timeout). Any SIP response
+    counts; an ICMP "port unreachable" (nothing listening yet) does not.
+    """
+    host, _, port = at.rpartition(":")
+    deadline = time.monotonic() + timeout
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.connect((host, int(port)))
+        local_host, local_port = sock.getsockname()[:2]
+        tag = secrets.token_hex(6)
+        request = (
+            f"OPTIONS sip:{host}:{port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP {local_host}:{local_port};branch=z9hG4bK{tag};rport\r\n"
+            "Max-Forwards: 70\r\n"
+            f"From: <sip:demo@{local_host}>;tag={tag}\r\n"
+            f"To: <sip:{host}:{port}>\r\n"
+            f"Call-ID: ready-{tag}@{local_host}\r\n"
+            "CSeq: 1 OPTIONS\r\n"
+            "Content-Length: 0\r\n\r\n"
+        ).encode()
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            sock.settimeout(min(0.5, left))
+            try:
+                sock.send(request)
+                if sock.recv(65535).startswith(b"SIP/2.0 "):
+                    return True
+            except (ConnectionRefusedError, TimeoutError):
+                pass
+            except OSError as exc:  # e.g. the host is unreachable: keep asking until the deadline
+                logger.debug("OPTIONS to %s: %s", at, exc)
+            time.sleep(max(0.0, min(0.5, deadline - time.monotonic())))
 
 
 def _free_udp() -> int:
@@ -158,6 +204,7 @@ def _call(
     flow: bool,
     open_now: bool = True,
     timeout: float = 120,
+    said: str = REQUEST,
 ) -> str:
     """Call the agent, wait for the answer, speak, hang up; the Call-ID.
 
@@ -202,7 +249,7 @@ def _call(
             call.send_dtmf("1")
             if not _wait_for_beep(call, timeout=90):
                 raise HotlineError("the agent never asked for the message (no beep heard)")
-        print(f"demo: the caller says: {REQUEST}", flush=True)
+        print(f"demo: the caller says: {said}", flush=True)
         _say(call, audio)
         if flow:
             call.send_dtmf("#")
@@ -250,22 +297,31 @@ def run(args: argparse.Namespace, app: App) -> int:
     greeting_s = _greeting_seconds(app)
     flow = settings.agent.mode == "flow"
     open_now = is_open(Schedule.from_settings(settings.organization), datetime.now(UTC))
-    if args.use_running_agent:
-        for attempt in range(6):  # `hotline run` starts the agent and this at once
-            try:
-                call_id = _call(
-                    settings.sip.listen,
-                    settings.sip.user,
-                    audio,
-                    greeting_s,
-                    flow,
-                    open_now,
-                )
-                break
-            except HotlineError:
-                if attempt == 5:
-                    raise
-                time.sleep(5)
+    said = f"({args.audio})" if args.audio else REQUEST
+    running = args.use_running_agent
+    if not running and agent_answers(settings.sip.listen, timeout=1.0):
+        print(
+            f"demo: an agent already answers at {settings.sip.listen} (`hotline run`?): "
+            "calling it instead of starting one",
+            flush=True,
+        )
+        running = True
+    if running:
+        print(f"demo: waiting for the agent at {settings.sip.listen} to answer", flush=True)
+        if not agent_answers(settings.sip.listen, timeout=AGENT_READY_S):
+            raise HotlineError(
+                f"no agent answered at {settings.sip.listen} within {AGENT_READY_S:.0f} s: "
+                "is `hotline agent` (or `hotline run`) running with the same sip.listen?"
+            )
+        call_id = _call(
+            settings.sip.listen,
+            settings.sip.user,
+            audio,
+            greeting_s,
+            flow,
+            open_now,
+            said=said,
+        )
         _show(app, call_id, wait_s=30)
         return 0
     from hotline.commands.agent import build_agent
@@ -274,7 +330,9 @@ def run(args: argparse.Namespace, app: App) -> int:
     agent, phone = build_agent(app)
     phone.start()
     try:
-        call_id = _call(settings.sip.listen, settings.sip.user, audio, greeting_s, flow, open_now)
+        call_id = _call(
+            settings.sip.listen, settings.sip.user, audio, greeting_s, flow, open_now, said=said
+        )
         deadline = time.monotonic() + 60
         while agent.active_calls and time.monotonic() < deadline:
             time.sleep(0.1)

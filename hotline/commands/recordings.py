@@ -21,7 +21,11 @@ def run(args: argparse.Namespace, app: App) -> int:
     from recorder.retention import purge
 
     removed = purge(
-        app.ready_database(), app.settings.retention, datetime.now(UTC), dry_run=args.dry_run
+        app.ready_database(),
+        app.settings.retention,
+        datetime.now(UTC),
+        dry_run=args.dry_run,
+        data_dir=app.settings.paths.data_dir,
     )
     verb = "would delete" if args.dry_run else "deleted"
     for item in removed:
