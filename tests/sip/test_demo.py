@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+from hotline.commands.demo import agent_answers
 from tests.sip.conftest import udp_port
+from tests.support.processes import free_port, running
 
 # The demo calls now, so the test pins the desk's hours: the result must not
 # depend on the hour CI runs at (18:14 in Shanghai once took the after-hours
@@ -16,14 +19,14 @@ ALWAYS_OPEN = 'opening_hours = "00:00-24:00"\n'
 NEVER_OPEN = "working_days = []\n"
 
 
-def _config(tmp_path: Path, organization: str) -> Path:
+def _config(tmp_path: Path, organization: str, extra: str = "") -> Path:
     port = udp_port()
     path = tmp_path / "hotline.toml"
     path.write_text(
         f"[organization]\n{organization}"
         f'[paths]\ndata_dir = "{tmp_path / "var"}"\n[sip]\nlisten = "127.0.0.1:{port}"\n'
         "rtp_port_low = 32000\nrtp_port_high = 32200\n[ringing]\nanswer_after_rings = 1\n"
-        "ring_on_s = 0.5\nring_off_s = 0.5\n[agent]\nrecord_seconds = 3.0\n",
+        "ring_on_s = 0.5\nring_off_s = 0.5\n[agent]\nrecord_seconds = 3.0\n" + extra,
         encoding="utf-8",
     )
     return path
@@ -70,3 +73,40 @@ def test_after_hours_the_demo_caller_leaves_a_message(tmp_path: Path, short_conf
     assert "log entry: {'id': 1, 'category': 'other'" in out.stdout, out.stdout
     recordings = list((tmp_path / "var" / "recordings").rglob("*.wav"))
     assert len(recordings) == 1 and recordings[0].stat().st_size > 8000 * 2 * 3
+
+
+def test_the_demo_beside_a_running_desk_calls_its_agent(tmp_path: Path, short_config: Path) -> None:
+    """`hotline demo` while `hotline run` is up: it says which agent it calls and calls it
+    (the first release failed with "Address already in use"); the running desk's worker
+    makes the entry."""
+    config = _config(tmp_path, ALWAYS_OPEN, f'[admin]\nlisten = "127.0.0.1:{free_port()}"\n')
+    listen = next(
+        line.split('"')[1] for line in config.read_text().splitlines() if line.startswith("listen")
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
+    env["HOTLINE_CONFIG_DIR"] = str(short_config)
+    base = [sys.executable, "-m", "hotline", "--config", str(config)]
+    subprocess.run([*base, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=60)
+    with running(
+        [*base, "run", "--no-demo"],
+        env=env,
+        log=tmp_path / "run.log",
+        ready=lambda: agent_answers(listen, timeout=0.5),
+        timeout=120,
+    ):
+        out = subprocess.run(
+            [*base, "demo"], env=env, capture_output=True, text=True, timeout=180, check=False
+        )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert f"an agent already answers at {listen}" in out.stdout, out.stdout
+    assert "Address already in use" not in out.stderr
+    assert "answered, answered after 1 rings, ended in closing (agent BYE)" in out.stdout
+    assert "log entry: {'id': 1" in out.stdout and "'category': 'repair'" in out.stdout, out.stdout
+
+
+def test_nobody_answering_is_told_within_the_bound(tmp_path: Path) -> None:
+    """The readiness probe is bounded: nothing listening is "no" after the timeout."""
+    port = udp_port()
+    started = time.monotonic()
+    assert not agent_answers(f"127.0.0.1:{port}", timeout=1.0)
+    assert time.monotonic() - started < 10.0  # bounded, not a speed figure
