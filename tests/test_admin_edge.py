@@ -249,3 +249,15 @@ def test_out_of_range_query_values_get_400_or_a_clamped_page(both: Desk) -> None
     # Clamped, not emptied: all time shows the seeded entry; a huge page is the last page.
     assert "3栋2单元501" in both.client.get("/?date_from=0001-01-01&date_to=9999-12-31").text
     assert "1 / 1" in both.client.get("/audit/?page=99999999999999999999").text
+
+
+def test_the_audit_page_says_what_was_done(web: tuple[Desk, Clock]) -> None:
+    """The action codes (playback, waveform) in the admin's language."""
+    client, _clock = web
+    client.login("admin")
+    client.client.get(f"/entries/recordings/{client.seeded.recording}/peaks.json")
+    assert _audio(client) == 200
+    page = client.client.get("/audit/").text
+    assert "播放录音" in page and "查看波形" in page
+    assert client.post("/language", {"language": "zh-TW"}, page="/") == 302
+    assert "播放錄音" in client.client.get("/audit/").text
