@@ -7,6 +7,7 @@ one blueprint per area, as in the Flask tutorial (flaskr).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
@@ -25,6 +26,7 @@ def create_app(app: App, test_config: Mapping[str, Any] | None = None) -> Flask:
         entries,
         exports,
         i18n,
+        playback,
         present,
         security,
         users,
@@ -40,6 +42,9 @@ def create_app(app: App, test_config: Mapping[str, Any] | None = None) -> Flask:
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_SECURE=settings.admin.secure_cookies,
+        # The login itself ends on the server (admin/logins.py); the cookies end with it.
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.admin.session_hours),
+        REMEMBER_COOKIE_DURATION=timedelta(hours=settings.admin.session_hours),
         MAX_CONTENT_LENGTH=1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,
         PAGE_SIZE=50,
@@ -50,6 +55,7 @@ def create_app(app: App, test_config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(web, app)
     security.init_app(web)
     i18n.init_app(web)
+    playback.init_app(web)
     auth.init_app(web)
     web.context_processor(
         lambda: {

@@ -11,6 +11,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from admin import params
 from admin.db import get_session, now
 from admin.security import requires
 from recorder.models import AuditEvent, Role, User
@@ -38,9 +39,9 @@ def record(session: Session, action: str, target: str, **detail: Any) -> AuditEv
 def index() -> ResponseReturnValue:
     session = get_session()
     size = current_app.config["PAGE_SIZE"]
-    page_arg = request.args.get("page", "1")
-    page = max(1, int(page_arg)) if page_arg.isdigit() else 1
     total = session.scalar(select(func.count(AuditEvent.id))) or 0
+    pages = max(1, -(-total // size))
+    page = min(params.page_number(request.args.get("page")), pages)
     events = session.execute(
         select(AuditEvent, User)
         .outerjoin(User, User.id == AuditEvent.user_id)
@@ -48,5 +49,4 @@ def index() -> ResponseReturnValue:
         .limit(size)
         .offset((page - 1) * size)
     ).all()
-    pages = max(1, -(-total // size))
     return render_template("audit/index.html", events=events, page=page, pages=pages)

@@ -1,24 +1,29 @@
-"""Log in, log out and the per-user language, with Flask-Login sessions."""
+"""Log in, log out and the per-user language, with Flask-Login over server-side
+logins (admin/logins.py): a login ends after admin.session_hours or at logout."""
 
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass
 
 from flask import Blueprint, Flask, current_app, flash, redirect, render_template, request, url_for
+from flask import session as cookie
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from werkzeug.security import check_password_hash
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from admin.db import get_session
+from admin import logins
+from admin.db import get_session, now, settings
 from admin.forms import choices
 from admin.security import LoginThrottle
 from recorder.models import Role, User
-from recorder.staff import verify_password
+from recorder.staff import hash_password, verify_password
 
 logger = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
@@ -34,16 +39,18 @@ class StaffUser:
     display_name: str
     role: Role
     language: str
+    #: The login's token (admin/logins.py): what the cookie carries instead of the id.
+    token: str = ""
     is_authenticated: bool = True
     is_active: bool = True
     is_anonymous: bool = False
 
     def get_id(self) -> str:
-        return str(self.id)
+        return self.token
 
     @classmethod
-    def of(cls, user: User) -> StaffUser:
-        return cls(user.id, user.username, user.display_name, user.role, user.language)
+    def of(cls, user: User, token: str) -> StaffUser:
+        return cls(user.id, user.username, user.display_name, user.role, user.language, token)
 
 
 class LoginForm(FlaskForm):
@@ -62,9 +69,13 @@ def init_app(web: Flask) -> None:
     manager.session_protection = "strong"
 
     @manager.user_loader
-    def _load(user_id: str) -> StaffUser | None:
-        user = get_session().get(User, int(user_id)) if user_id.isdigit() else None
-        return StaffUser.of(user) if user is not None and user.active else None
+    def _load(token: str) -> StaffUser | None:
+        user = logins.user_of(get_session(), token, now())
+        return StaffUser.of(user, token) if user is not None else None
+
+    # Checked against for user names that do not exist, so that they take as long
+    # to refuse as a wrong password (the time must not tell which names exist).
+    web.extensions["unknown_user_hash"] = hash_password(secrets.token_urlsafe(24))
 
     @web.context_processor
     def _language_form() -> dict[str, object]:
@@ -92,14 +103,18 @@ def login() -> ResponseReturnValue:
         logger.warning("login %s from %s: throttled", username, address)
         flash(_("Too many failed attempts. Try again later."), "error")
         return render_template("auth/login.html", form=form), 429
-    user = get_session().scalar(select(User).where(User.username == username))
-    if user is None or not user.active or not verify_password(user, form.password.data or ""):
+    session = get_session()
+    user = session.scalar(select(User).where(User.username == username))
+    if not _password_matches(user, form.password.data or "") or user is None or not user.active:
         _throttle().failed(username, address)
         logger.info("login %s from %s: refused", username, address)
         flash(_("Wrong user name or password."), "error")
         return render_template("auth/login.html", form=form), 401
     _throttle().succeeded(username, address)
-    login_user(StaffUser.of(user))
+    token = logins.open_login(session, user, now(), settings().admin.session_hours)
+    session.commit()
+    cookie.permanent = True  # the cookie ends with the login (PERMANENT_SESSION_LIFETIME)
+    login_user(StaffUser.of(user, token))
     logger.info("login %s from %s", username, address)
     target = request.args.get("next", "")
     if not target.startswith("/") or target.startswith("//"):
@@ -107,9 +122,23 @@ def login() -> ResponseReturnValue:
     return redirect(target)
 
 
+def _password_matches(user: User | None, password: str) -> bool:
+    """One password check for every attempt: unknown users against a stand-in hash."""
+    if user is None:
+        check_password_hash(current_app.extensions["unknown_user_hash"], password)
+        return False
+    return verify_password(user, password)
+
+
 @bp.post("/logout")
 def logout() -> ResponseReturnValue:
+    """End the login on the server too: a copy of the cookie no longer gets in."""
     if FlaskForm().validate_on_submit():
+        if current_user.is_authenticated:
+            session = get_session()
+            logins.close_login(session, current_user.token)
+            session.commit()
+            logger.info("logout %s", current_user.username)
         logout_user()
     return redirect(url_for("auth.login"))
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 
@@ -22,7 +22,10 @@ def staff_choices() -> list[tuple[int, str]]:
 @bp.get("/")
 @requires(Role.CLERK)
 def index() -> ResponseReturnValue:
-    filt = queries.parse_filter(request.args, local_today())
+    try:
+        filt = queries.parse_filter(request.args, local_today())
+    except ValueError:
+        abort(400)
     page = queries.log_page(get_session(), filt, zone(), current_app.config["PAGE_SIZE"])
     return render_template(
         "calls/index.html",

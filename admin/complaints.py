@@ -6,12 +6,13 @@ resident, summary and result; 1.4.2.1.3: the notice carries the same number.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from admin import params
 from admin.db import get_session, local_today, now
 from admin.forms import ComplaintForm
 from admin.security import requires
@@ -34,8 +35,7 @@ def _complaint(complaint_id: int) -> Complaint:
 @bp.get("/")
 @requires(Role.CLERK)
 def index() -> ResponseReturnValue:
-    year_arg = request.args.get("year", "")
-    year = int(year_arg) if year_arg.isdigit() else local_today().year
+    year = params.year_arg("year", local_today().year)
     complaints = get_session().scalars(
         select(Complaint).where(Complaint.year == year).order_by(Complaint.seq)
     )

@@ -12,7 +12,6 @@ from flask import (
     jsonify,
     redirect,
     render_template,
-    request,
     send_file,
     url_for,
 )
@@ -22,7 +21,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from admin import audit, editing, present, waveform
+from admin import editing, playback, present, waveform
 from admin.calls import staff_choices
 from admin.db import get_session, settings, zone
 from admin.forms import EntryForm, choices
@@ -155,22 +154,20 @@ def _recording(recording_id: int) -> tuple[Recording, Path]:
 @bp.get("/recordings/<int:recording_id>/audio")
 @requires(Role.CLERK)
 def audio(recording_id: int) -> ResponseReturnValue:
-    """The WAV file with range support (seeking); every playback is audited."""
+    """The WAV file with range support (seeking); each playback is audited once
+    (admin/playback.py says what counts as one)."""
     recording, path = _recording(recording_id)
-    ranged = request.headers.get("Range", "")
-    if not ranged or ranged.startswith("bytes=0-"):
-        session = get_session()
-        audit.record(session, "playback", f"recording:{recording.id}", call_pk=recording.call_pk)
-        session.commit()
     response = send_file(path, mimetype="audio/wav", conditional=True, max_age=0)
     response.headers["Cache-Control"] = "private, no-store"
+    playback.record_read(get_session(), playback.PLAYBACK, recording, response)
     return response
 
 
 @bp.get("/recordings/<int:recording_id>/peaks.json")
 @requires(Role.CLERK)
 def peaks(recording_id: int) -> ResponseReturnValue:
-    _recording_row, path = _recording(recording_id)
+    recording, path = _recording(recording_id)
     response = jsonify(waveform.peaks(path))
     response.headers["Cache-Control"] = "private, no-store"
+    playback.record_read(get_session(), playback.WAVEFORM, recording, response)
     return response

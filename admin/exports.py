@@ -7,10 +7,10 @@ import io
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, render_template
 from flask.typing import ResponseReturnValue
 
-from admin import audit, present, queries
+from admin import audit, params, present, queries
 from admin.db import get_session, local_today, zone
 from admin.security import requires
 from recorder.models import ENTRY_FIELDS, LogEntry, Role
@@ -20,12 +20,8 @@ MAX_DAYS = 366
 
 
 def _range() -> tuple[date, date]:
-    today = local_today()
-    try:
-        first = date.fromisoformat(request.args.get("date_from") or today.isoformat())
-        last = date.fromisoformat(request.args.get("date_to") or first.isoformat())
-    except ValueError:
-        abort(400)
+    first = params.day_arg("date_from", local_today())
+    last = params.day_arg("date_to", first)
     if last < first or (last - first) > timedelta(days=MAX_DAYS):
         abort(400)
     return first, last
@@ -84,15 +80,29 @@ def log_csv() -> ResponseReturnValue:
     writer = csv.writer(buffer)
     writer.writerow([present.FIELD_HEADERS[n] for n in ENTRY_FIELDS])
     for entry in entries:
-        writer.writerow([_csv_safe(cell) for cell in row(entry)])
+        writer.writerow([inert_text(cell) for cell in row(entry)])
     # UTF-8 with a byte-order mark, so Excel reads the Chinese correctly.
     return _download(buffer.getvalue().encode("utf-8-sig"), name, "text/csv")
 
 
-def _csv_safe(cell: Any) -> Any:
-    """Neutralise spreadsheet formulas in resident-supplied text."""
+#: What makes a spreadsheet read a cell as a formula (OWASP "CSV injection"): these
+#: first characters, also after leading spaces, which Excel and LibreOffice skip.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def is_formula_like(text: str) -> bool:
+    return text.lstrip(" ")[:1] in FORMULA_TRIGGERS or text[:1] in FORMULA_TRIGGERS
+
+
+def inert_text(cell: Any) -> str:
+    """A CSV cell no spreadsheet evaluates: a formula-like text gets a leading apostrophe,
+    the text prefix spreadsheets hide; the rest of the text is kept as it was.
+
+    Callers control some fields (a SIP From of `=0+1` becomes the caller number),
+    so every cell is treated as hostile, numbers-looking or not (`+1+1`, `-2+3+cmd|...`).
+    """
     text = str(cell)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") and not text[1:2].isdigit() else text
+    return "'" + text if is_formula_like(text) else text
 
 
 @bp.get("/log.xlsx")
@@ -107,22 +117,31 @@ def log_xlsx() -> ResponseReturnValue:
     sheet.title = "电话接待记录本"
     sheet.append([present.FIELD_HEADERS[n] for n in ENTRY_FIELDS])
     for entry in entries:
-        sheet.append([_csv_safe(cell) for cell in row(entry)])
+        sheet.append([_xlsx_text(cell) for cell in row(entry)])
+    for cells in sheet.iter_rows(min_row=2):
+        for cell in cells:
+            # Every cell is text: openpyxl would store "=..." as a live formula.
+            # quotePrefix keeps it text when a clerk edits the cell in Excel too.
+            cell.data_type = "s"
+            cell.quotePrefix = is_formula_like(str(cell.value or ""))
     buffer = io.BytesIO()
     book.save(buffer)
     mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return _download(buffer.getvalue(), name, mimetype)
 
 
+def _xlsx_text(cell: Any) -> str:
+    """The text as shown, less the control characters XLSX cannot hold (openpyxl refuses them)."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return str(ILLEGAL_CHARACTERS_RE.sub("\N{REPLACEMENT CHARACTER}", str(cell)))
+
+
 @bp.get("/daily")
 @requires(Role.CLERK)
 def daily() -> ResponseReturnValue:
     """The day's page of the log book, for printing."""
-    day_arg = request.args.get("day") or local_today().isoformat()
-    try:
-        day = date.fromisoformat(day_arg)
-    except ValueError:
-        abort(400)
+    day = params.day_arg("day", local_today())
     session = get_session()
     entries = queries.in_range(session, day, day, zone())
     audit.record(session, "export", f"daily:{day}", format="print", rows=len(entries))

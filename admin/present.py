@@ -116,6 +116,22 @@ LEG_RESULT_LABELS = {
 }
 
 
+#: What the Audit page says each audit action was (the rows keep the codes).
+AUDIT_ACTION_LABELS = {
+    "playback": _l("Played a recording"),
+    "waveform": _l("Viewed a waveform"),
+    "export": _l("Exported"),
+    "sign_off": _l("Signed off the log"),
+    "dispatch": _l("Dispatched a work order"),
+    "work_order": _l("Reported a work order"),
+    "follow_up": _l("Recorded a follow-up"),
+}
+
+
+def audit_action_label(action: str) -> str:
+    return str(AUDIT_ACTION_LABELS.get(action, action))
+
+
 def leg_result_label(value: object) -> str:
     key = getattr(value, "value", value)
     return str(LEG_RESULT_LABELS.get(str(key), str(key)))

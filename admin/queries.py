@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, func, literal, select
 from sqlalchemy.orm import Session, joinedload
 
-from admin import search
+from admin import params, search
 from recorder.models import Call, EntryStatus, LogEntry, Urgency
 
 
@@ -45,26 +45,28 @@ def _enum_or_none(cls: Any, value: str | None) -> Any:
 
 
 def _date_or_none(value: str | None) -> date | None:
+    """A day, or None (no limit): also for days before or after any call (clamped)."""
     try:
-        return date.fromisoformat(value) if value else None
+        return params.parse_day(value) if value else None
     except ValueError:
         return None
 
 
 def parse_filter(args: Any, today: date) -> LogFilter:
-    """From query-string arguments; without any date argument: today only."""
+    """From query-string arguments; without any date argument: today only.
+
+    Raises ValueError for a staff id no row can have (the caller answers 400).
+    """
     explicit = "date_from" in args or "date_to" in args
-    page = args.get("page", "1")
-    staff = args.get("staff", "")
     return LogFilter(
         date_from=_date_or_none(args.get("date_from")) if explicit else today,
         date_to=_date_or_none(args.get("date_to")) if explicit else today,
         category=args.get("category") or None,
         urgency=_enum_or_none(Urgency, args.get("urgency")),
         status=_enum_or_none(EntryStatus, args.get("status")),
-        staff=int(staff) if staff.isdigit() else None,
+        staff=params.id_or_none(args.get("staff")),
         query=(args.get("q") or "")[:200],
-        page=max(1, int(page)) if page.isdigit() else 1,
+        page=params.page_number(args.get("page")),
     )
 
 

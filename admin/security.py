@@ -17,6 +17,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 
+from admin.proxies import TrustedProxies
 from hotline.settings import Settings
 from recorder.models import Role
 
@@ -48,8 +49,13 @@ def init_app(web: Flask) -> None:
     CSRFProtect(web)
     settings = web.extensions["hotline"].settings
     web.extensions["login_throttle"] = LoginThrottle(
-        settings.admin.login_attempts, settings.admin.login_window_s
+        settings.admin.login_attempts,
+        settings.admin.login_window_s,
+        per_address=settings.admin.login_attempts_per_address,
+        total=settings.admin.login_attempts_total,
     )
+    # The client's address (throttle, audit, logs) behind a trusted reverse proxy.
+    web.wsgi_app = TrustedProxies(web.wsgi_app, settings.admin.trusted_proxies)  # type: ignore[method-assign]
 
     @web.after_request
     def _headers(response: Any) -> Any:
@@ -81,7 +87,11 @@ def requires(role: Role) -> Callable[[F], F]:
 
 
 class LoginThrottle:
-    """Failed logins per (username, address) in a sliding window; bounded in size."""
+    """Failed logins in a sliding window, counted three ways: per (user name, address),
+    per address whatever the user names (password spraying), and in all (spraying from
+    many addresses). A count at its limit refuses the logins it covers, right
+    passwords too. Bounded in memory: at most `max_keys` keys, each at most its limit.
+    """
 
     def __init__(
         self,
@@ -89,15 +99,27 @@ class LoginThrottle:
         window_s: float,
         max_keys: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
+        per_address: int | None = None,
+        total: int | None = None,
     ) -> None:
         self.attempts = attempts
         self.window_s = window_s
         self.max_keys = max_keys
         self.clock = clock
-        self._failures: OrderedDict[tuple[str, str], deque[float]] = OrderedDict()
+        self.per_address = per_address
+        self.total = total
+        self._failures: OrderedDict[tuple[str, ...], deque[float]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def _recent(self, key: tuple[str, str]) -> deque[float]:
+    def _limits(self, username: str, address: str) -> list[tuple[tuple[str, ...], int]]:
+        limits: list[tuple[tuple[str, ...], int]] = [(("user", username, address), self.attempts)]
+        if self.per_address is not None:
+            limits.append((("address", address), self.per_address))
+        if self.total is not None:
+            limits.append((("all",), self.total))
+        return limits
+
+    def _recent(self, key: tuple[str, ...]) -> deque[float]:
         times = self._failures.get(key, deque())
         horizon = self.clock() - self.window_s
         while times and times[0] < horizon:
@@ -106,18 +128,22 @@ class LoginThrottle:
 
     def blocked(self, username: str, address: str) -> bool:
         with self._lock:
-            return len(self._recent((username, address))) >= self.attempts
+            return any(len(self._recent(key)) >= n for key, n in self._limits(username, address))
 
     def failed(self, username: str, address: str) -> None:
-        key = (username, address)
         with self._lock:
-            times = self._recent(key)
-            times.append(self.clock())
-            self._failures[key] = times
-            self._failures.move_to_end(key)
+            for key, limit in self._limits(username, address):
+                times = self._recent(key)
+                times.append(self.clock())
+                while len(times) > limit:
+                    times.popleft()
+                self._failures[key] = times
+                self._failures.move_to_end(key)
             while len(self._failures) > self.max_keys:
                 self._failures.popitem(last=False)
 
     def succeeded(self, username: str, address: str) -> None:
+        """The user's own count starts again; the address's and the total do not (one
+        account of one's own must not reset a spraying address's count)."""
         with self._lock:
-            self._failures.pop((username, address), None)
+            self._failures.pop(("user", username, address), None)

@@ -21,7 +21,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from admin import audit, present
+from admin import audit, params, present
 from admin import supervision_figures as figures
 from admin.db import get_session, local, local_today, now, settings, zone
 from admin.security import requires
@@ -43,18 +43,18 @@ LIST_LIMIT = 50
 
 
 def _day_arg() -> date:
-    try:
-        return date.fromisoformat(request.args.get("day") or local_today().isoformat())
-    except ValueError:
-        abort(400)
+    return params.day_arg("day", local_today())
 
 
 def _month_arg() -> date:
     raw = request.args.get("month") or local_today().strftime("%Y-%m")
     try:
-        return datetime.strptime(raw, "%Y-%m").date()
+        first = datetime.strptime(raw, "%Y-%m").date()
     except ValueError:
         abort(400)
+    if not params.in_range(first):
+        abort(400)
+    return first
 
 
 def _timezone() -> str:
@@ -129,6 +129,8 @@ def sign_off() -> ResponseReturnValue:
     """每天对日常电话接待记录本作检查 (检查作业指导书 3.2): once per day, by a supervisor."""
     form = SignOffForm()
     if not form.validate_on_submit() or form.day.data is None or form.day.data > local_today():
+        abort(400)
+    if not params.in_range(form.day.data):
         abort(400)
     day = form.day.data
     session = get_session()

@@ -11,6 +11,7 @@ naming the file, and nothing is left behind: no rows, no copied file.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import shutil
 import subprocess
@@ -32,6 +33,8 @@ from recorder.wav import WavWriter, recording_path
 
 logger = logging.getLogger(__name__)
 TELEPHONE_RATES = (8000, 16000)
+#: A file may decode this much shorter than its header says (encoder padding).
+TRUNCATION_SLACK_S = 0.25
 
 
 class IngestError(HotlineError):
@@ -55,12 +58,18 @@ def _sha256(path: Path) -> str:
 
 
 def _as_wav(source: Path, workdir: Path) -> Path:
-    """The file itself when it is WAV; otherwise a WAV made by ffmpeg."""
+    """The file itself when it is WAV; otherwise a WAV made by ffmpeg.
+
+    A file ffmpeg decodes with errors, or that decodes to less than the duration its
+    own header gives (a cut-off download: an MP3 whose Xing header says 4.3 s decodes
+    to 0.5 s without an error), is refused rather than imported as a shorter call.
+    """
     with source.open("rb") as fh:
         if fh.read(4) == b"RIFF":
             return source
     if shutil.which("ffmpeg") is None:
         raise IngestError(f"{source}: not a WAV file, and ffmpeg is not installed to convert it")
+    probe = _probe(source)
     target = workdir / "converted.wav"
     result = subprocess.run(
         [
@@ -71,7 +80,7 @@ def _as_wav(source: Path, workdir: Path) -> Path:
             "-i",
             str(source),
             "-ac",
-            "2" if _channels(source) > 1 else "1",
+            "2" if probe.channels > 1 else "1",
             "-ar",
             "16000",
             "-c:a",
@@ -84,24 +93,46 @@ def _as_wav(source: Path, workdir: Path) -> Path:
         timeout=600,
         check=False,
     )
+    errors = result.stderr.strip().splitlines()
     if result.returncode != 0 or not target.exists():
-        reason = (result.stderr.strip().splitlines() or ["unknown format"])[-1]
+        reason = (errors or ["unknown format"])[-1]
         raise IngestError(f"{source}: not an audio file ffmpeg can read ({reason})")
+    if errors:
+        raise IngestError(
+            f"{source}: damaged audio, ffmpeg could not decode all of it ({errors[-1]}); "
+            "re-export it"
+        )
+    decoded = _wav_seconds(target)
+    if probe.duration_s is not None and decoded < probe.duration_s - max(
+        TRUNCATION_SLACK_S, 0.02 * probe.duration_s
+    ):
+        raise IngestError(
+            f"{source}: truncated audio: the file says {probe.duration_s:.2f} s, only "
+            f"{decoded:.2f} s of it could be decoded; re-export or copy it again"
+        )
     return target
 
 
-def _channels(source: Path) -> int:
+@dataclass(frozen=True)
+class _Probed:
+    channels: int
+    #: The duration the file's own header gives; None when ffprobe only estimated it
+    #: from the bit rate and the file size (which a cut-off file fits, too).
+    duration_s: float | None
+
+
+def _probe(source: Path) -> _Probed:
     probe = subprocess.run(
         [
             "ffprobe",
             "-v",
-            "error",
+            "warning",
             "-select_streams",
             "a:0",
             "-show_entries",
-            "stream=channels",
+            "stream=channels:format=duration",
             "-of",
-            "csv=p=0",
+            "json",
             str(source),
         ],
         capture_output=True,
@@ -110,9 +141,28 @@ def _channels(source: Path) -> int:
         check=False,
     )
     try:
-        return int(probe.stdout.strip() or 1)
+        found = json.loads(probe.stdout or "{}")
     except ValueError:
-        return 1
+        found = {}
+    streams = found.get("streams") or [{}]
+    try:
+        channels = int(streams[0].get("channels") or 1)
+    except (TypeError, ValueError):
+        channels = 1
+    try:
+        duration: float | None = float(found.get("format", {}).get("duration", ""))
+    except (TypeError, ValueError):
+        duration = None
+    if "Estimating duration from bitrate" in probe.stderr:
+        duration = None
+    return _Probed(channels, duration)
+
+
+def _wav_seconds(path: Path) -> float:
+    import wave
+
+    with wave.open(str(path)) as wav:
+        return wav.getnframes() / wav.getframerate()
 
 
 def _copy_audio(wav_path: Path, target: Path) -> float:

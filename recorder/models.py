@@ -486,3 +486,17 @@ class ComplianceResult(Base):
     #: [{"check": ..., "phrase": ..., "at_s": seconds or null}]
     findings: Mapped[list[Any]] = mapped_column(default=list)
     checked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StaffSession(Base):
+    """A login to the web desk, kept on the server (issue 15): the cookie carries only a
+    random token; the row holds its hash and when it ends (admin.session_hours).
+    Logging out deletes the row, so a cookie copied before then no longer works."""
+
+    __tablename__ = "staff_sessions"
+
+    #: sha256 of the cookie's token, hex: the table alone does not let anyone in.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

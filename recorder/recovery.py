@@ -4,7 +4,8 @@ Run by the agent before it takes calls (it is the only writer of
 recordings, so at its start none is legitimately in progress). A recording
 left in state `recording` is repaired (its header fixed from the file
 length), marked `repaired`, its call marked interrupted and ended, and the
-call handed to the pipeline. A call that never ended and has no recording
+call handed to the pipeline; the call ends when its audio stopped (not at the
+restart, which may be much later). A call that never ended and has no recording
 (killed while it rang) is recorded as missed, so the caller gets called back.
 
 The agent's events go through the journal (recorder/journal.py), so
@@ -17,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 #: How long start-up waits for the journal before recovering anyway.
 REPLAY_TIMEOUT_S = 60.0
+#: How much later than its audio's end a recording's last write can be (the header
+#: is rewritten every second; the playout holds back up to a second of audio).
+WRITE_LAG = timedelta(seconds=3)
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,7 @@ def recover(
             call = recording.call
             path = resolve(data_dir, recording.path)
             try:
+                written = _last_written(path)  # before repair() writes the file again
                 info = repair(path)
             except (RecordingError, FileNotFoundError) as exc:
                 logger.error(
@@ -70,7 +75,7 @@ def recover(
                     info.size_bytes,
                     info.sha256,
                 )
-                recording.closed_at = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+                recording.closed_at = _audio_end(recording, info.duration_s, written)
                 repaired.append(str(path))
             _interrupt(call, recording.closed_at or call.invite_at)
             calls.append(call.call_id)
@@ -106,6 +111,28 @@ def replay_then_recover(
             timeout,
         )
     return recover(sessions, enqueue, data_dir)
+
+
+def _last_written(path: Path) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    except OSError:
+        return None
+
+
+def _audio_end(recording: Recording, duration_s: float, written: datetime | None) -> datetime:
+    """When the interrupted call's audio stopped: not the restart, which may be much later.
+
+    The audio's length after its start is the floor. The file's last write (before the
+    repair) may be a little later, as the writer rewrites the header every second and
+    the playout holds back up to a second of audio; it is used when within WRITE_LAG
+    of that floor, else (a file copied or touched since) the floor stands.
+    """
+    started = recording.started_at or recording.call.answered_at or recording.call.invite_at
+    by_length = started + timedelta(seconds=duration_s)
+    if written is not None and by_length <= written <= by_length + WRITE_LAG:
+        return written
+    return by_length
 
 
 def _interrupt(call: Call, at: datetime) -> None:

@@ -60,6 +60,8 @@ function setupRecording(section) {
       canvas.addEventListener("click", function (event) {
         const rect = canvas.getBoundingClientRect();
         audio.currentTime = ((event.clientX - rect.left) / rect.width) * data.duration;
+        // The player loads nothing until played (preload="none"): a click means "play here".
+        audio.play().catch(function () { /* autoplay may be refused; the seek stands */ });
       });
     });
 }

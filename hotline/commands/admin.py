@@ -34,5 +34,14 @@ def run(args: argparse.Namespace, app: App) -> int:
         return 0
     logger.info("web desk on http://%s:%s/", host, port)
     print(f"web desk on http://{app.settings.admin.listen}/")
-    waitress.serve(web, host=host, port=int(port), threads=8, ident="hotline")
+    # Waitress drops X-Forwarded-For unless told otherwise; admin/proxies.py reads it
+    # from the configured proxies only (waitress itself trusts one address, not networks).
+    waitress.serve(
+        web,
+        host=host,
+        port=int(port),
+        threads=8,
+        ident="hotline",
+        clear_untrusted_proxy_headers=not app.settings.admin.trusted_proxies,
+    )
     return 0

@@ -56,7 +56,10 @@ def _when(args: argparse.Namespace, path: Path, app: App) -> datetime:
 
             when = when.replace(tzinfo=ZoneInfo(app.settings.organization.timezone))
         return when
-    return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    except FileNotFoundError:
+        raise HotlineError(f"{path}: no such file") from None
 
 
 def entry_json(app: App, call_id: str) -> dict[str, Any]:
@@ -188,7 +191,15 @@ def run(args: argparse.Namespace, app: App) -> int:
             print(f"[{number}/{len(args.files)}] {path}", file=sys.stderr, flush=True)
         try:
             _report(args, path, _one(args, app, path))
-        except HotlineError as exc:
+        except (HotlineError, OSError) as exc:
+            # One line naming the file and its fault; the rest of the batch goes on.
             failed += 1
-            print(f"hotline ingest: {exc}", file=sys.stderr)
+            reason = str(exc) if isinstance(exc, HotlineError) else f"{path}: {_first_line(exc)}"
+            print(f"hotline ingest: {reason}", file=sys.stderr, flush=True)
+    if failed and len(args.files) > 1:
+        print(
+            f"hotline ingest: {failed} of {len(args.files)} files not imported",
+            file=sys.stderr,
+            flush=True,
+        )
     return 1 if failed else 0

@@ -13,7 +13,10 @@ from pathlib import Path
 import pytest
 import waitress
 from playwright.sync_api import Browser, Page, expect, sync_playwright
+from sqlalchemy import select
 
+from recorder import db
+from recorder.models import AuditEvent
 from tests.browser import desk
 from tests.browser.waits import until
 from tests.support.processes import free_port, require_tool
@@ -69,7 +72,17 @@ def log_in(page: Page, base: str, username: str) -> None:
     expect(page.locator("h1")).to_have_text("来电记录")
 
 
-def test_clerk_workflow_in_chromium(served: str, browser: Browser) -> None:
+def audited(tmp_path: Path) -> list[str]:
+    """The audit's actions so far, read from the served desk's database."""
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'hotline.db'}")
+    try:
+        with engine.connect() as connection:
+            return list(connection.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all())
+    finally:
+        engine.dispose()
+
+
+def test_clerk_workflow_in_chromium(served: str, browser: Browser, tmp_path: Path) -> None:
     context = browser.new_context(accept_downloads=True, locale="zh-CN")
     context.set_default_timeout(15_000)
     page = context.new_page()
@@ -88,12 +101,14 @@ def test_clerk_workflow_in_chromium(served: str, browser: Browser) -> None:
     rows.first.locator("a").click()
     expect(page.locator("h1")).to_contain_text("记录")
     audio = page.locator("audio.player")
-    until(audio, "(a) => a.readyState >= 1")
     until(
         page.locator("canvas.waveform"),
         "(c) => c.getContext('2d').getImageData(0, 0, c.width, c.height).data"
         ".some((v, i) => i % 4 === 3 && v > 0)",
     )
+    # Showing the entry reads no audio (preload="none"): no playback is audited.
+    assert audio.evaluate("a => a.readyState") == 0
+    assert audited(tmp_path) == ["waveform"]
 
     # Seek by clicking a word: currentTime jumps to the word's start.
     word = page.locator(".transcript .word", has_text="漏水").first
@@ -102,6 +117,10 @@ def test_clerk_workflow_in_chromium(served: str, browser: Browser) -> None:
     word.click()
     until(audio, f"(a) => Math.abs(a.currentTime - {start}) < 0.6")
     assert start - 0.05 <= audio.evaluate("a => a.currentTime") <= start + 0.6
+    # Chromium fetched the audio in its own ranged requests: one playback, one row.
+    until(audio, "(a) => a.played.length > 0")
+    audio.evaluate("a => a.pause()")
+    assert audited(tmp_path) == ["waveform", "playback"]
     # Only the caller's channel (Web Audio routing), then both again: no script errors.
     page.select_option("select.channel-select", "left")
     page.select_option("select.channel-select", "both")
