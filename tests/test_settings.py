@@ -120,7 +120,7 @@ def test_scripts_are_rendered_with_the_organisation_and_job_number() -> None:
     content = load_content(Settings())
     greeting = content.prompt("greeting")
     assert greeting.startswith("您好，幸福家园物业服务中心，8001号")
-    assert "有什么可以帮您" in greeting
+    assert greeting.endswith("为您服务。")  # the offer of help; the key menu follows
     assert "十分钟内" in content.closing("repair")
     assert "8小时内" in content.closing("complaint")
     for text in [*content.script.prompts.values(), *content.script.closing.values()]:
