@@ -25,10 +25,13 @@ from pathlib import Path
 import numpy as np
 
 from hotline.errors import HotlineError
-from ivr.speech_text import spoken
+from hotline.settings import CONFIG_DIR
+from ivr.speech_text import load_readings, spoken
 
 logger = logging.getLogger(__name__)
 RATE = 8000
+#: Phrases pypinyin misreads, with their pinyin (ivr.speech_text.load_readings).
+READINGS = CONFIG_DIR / "voice" / "readings.toml"
 #: Part of the cache key: raise it when ivr.speech_text changes what a text is
 #: said as, so that no WAV synthesised by an older conversion is played again.
 SPEECH_VERSION = 2
@@ -85,7 +88,7 @@ def check_voice(voice: str) -> None:
     if foreign(dump) or syllables(dump) != 2:
         raise PromptError(
             f"espeak-ng's voice {voice!r} does not read Mandarin here: 您好 is read as "
-            f"{dump.strip()!r}; set agent.tts_voice = \"cmn-latn-pinyin\" (docs/voice.md)"
+            f'{dump.strip()!r}; set agent.tts_voice = "cmn-latn-pinyin" (docs/voice.md)'
         )
 
 
@@ -122,18 +125,30 @@ engine.setProperty("voice", voice)
 engine.setProperty("rate", rate)
 engine.save_to_file(text, out)
 engine.runAndWait()
+# pyttsx3 2.99 runs espeak-ng asynchronously (AUDIO_OUTPUT_RETRIEVAL) and its
+# runAndWait returns before a prompt longer than a few syllables is synthesised:
+# without this wait the process ended before the file was written.
+from pyttsx3.drivers import _espeak
+_espeak.Synchronize()
 """
 
 
 class PromptCache:
     def __init__(
-        self, cache_dir: Path, site_dir: Path, voice: str, rate: int, phone_one: str = "幺"
+        self,
+        cache_dir: Path,
+        site_dir: Path,
+        voice: str,
+        rate: int,
+        phone_one: str = "幺",
+        readings: Path = READINGS,
     ) -> None:
         self._cache = cache_dir
         self._site = site_dir
         self._voice = voice
         self._rate = rate
         self._phone_one = phone_one
+        self._readings = load_readings(readings)
         self._voice_checked = False
         self._lock = threading.Lock()  # pyttsx3 engines are not thread-safe
         self._loaded: dict[tuple[str, str], bytes] = {}
@@ -169,11 +184,12 @@ class PromptCache:
                     text,
                 )
             self._synthesise(said, cached)
+            logger.info("synthesised prompt %s: %s (said: %s)", name, text[:30], said[:60])
         return _to_telephone(cached)
 
     def said(self, text: str) -> str:
         """What the voice is given for `text` (ivr.speech_text.spoken)."""
-        return spoken(text, self._voice, self._phone_one)
+        return spoken(text, self._voice, self._phone_one, self._readings)
 
     def _synthesise(self, text: str, target: Path) -> None:
         raw = target.with_suffix(".raw.wav")
@@ -184,15 +200,14 @@ class PromptCache:
                 if raw.is_file() and raw.stat().st_size > 44:
                     break
             else:
-                # pyttsx3 2.99's espeak driver sometimes returns from runAndWait
-                # before (or without) writing the file; espeak-ng itself is reliable.
+                # pyttsx3 or its driver failed (see _PYTTSX3); espeak-ng itself
+                # says the same text with the same voice and rate.
                 logger.warning("pyttsx3 wrote no audio for %r; using espeak-ng directly", text[:20])
                 self._espeak(text, raw)
         if not raw.is_file() or raw.stat().st_size <= 44:
             raise PromptError(f"espeak-ng produced no audio for {text[:20]!r}…")
         _write(target, _to_telephone(raw))
         raw.unlink()
-        logger.info("synthesised prompt %s (%s)", target.name, text[:30])
 
     def _pyttsx3(self, text: str, raw: Path) -> None:
         """pyttsx3 in a child process: its espeak driver can crash (SIGSEGV in a
@@ -222,3 +237,31 @@ class PromptCache:
             capture_output=True,
             timeout=60,
         )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m ivr.prompts [--voice V] TEXT...`: what the voice is given for each
+    text and how espeak-ng reads it, to check a new prompt (docs/voice.md)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m ivr.prompts", description=main.__doc__)
+    parser.add_argument("--voice", default="cmn-latn-pinyin")
+    parser.add_argument("--phone-one", default="幺", choices=["幺", "一"])
+    parser.add_argument("text", nargs="+")
+    args = parser.parse_args(argv)
+    readings = load_readings(READINGS)
+    bad = 0
+    for text in args.text:
+        said = spoken(text, args.voice, args.phone_one, readings)
+        dump = phonemes(args.voice, said)
+        switched = foreign(dump)
+        bad += bool(switched)
+        print(f"{text}\n  said:     {said}\n  phonemes: {' '.join(dump.split())}")
+        print(
+            f"  {syllables(dump)} syllables" + (f"; OTHER LANGUAGE: {switched}" if switched else "")
+        )
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -19,7 +19,9 @@ which espeak-ng 1.51's own character table does not (docs/voice.md).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import tomllib
+from collections.abc import Callable, Mapping
+from pathlib import Path
 
 DIGITS = "零一二三四五六七八九"
 #: The ASCII a pinyin voice pauses at, for the Chinese punctuation of a script.
@@ -123,24 +125,73 @@ def say_numbers(text: str, phone_one: str = "幺") -> str:
 
 
 _HANZI = re.compile(r"[\u3400-\u9fff]+")
+_SYLLABLE = re.compile(r"[a-z]+[1-5]")
 
 
-def to_pinyin(text: str) -> str:
+def load_readings(path: Path) -> dict[str, str]:
+    """The readings pypinyin gets wrong, as data (config/voice/readings.toml):
+    a phrase and its pinyin, one syllable with its tone (1-5) per character."""
+    from hotline.errors import ConfigError
+
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    readings = data.get("readings")
+    if not isinstance(readings, dict):
+        raise ConfigError(f'{path}: a [readings] table of phrase = "pin1 yin1" is required')
+    for phrase, reading in readings.items():
+        syllables = str(reading).split()
+        if (
+            not _HANZI.fullmatch(phrase)
+            or len(syllables) != len(phrase)
+            or not all(_SYLLABLE.fullmatch(s) for s in syllables)
+        ):
+            raise ConfigError(
+                f"{path}: readings.{phrase} = {reading!r}: give one pinyin syllable with its "
+                f'tone (1-5) for each of the {len(phrase)} characters, e.g. "wei4 nin2"'
+            )
+    return {str(k): str(v) for k, v in readings.items()}
+
+
+def _syllables(run: str, readings: Mapping[str, str]) -> list[str]:
+    from pypinyin import Style, lazy_pinyin
+
+    def plain(piece: str) -> list[str]:
+        return lazy_pinyin(piece, style=Style.TONE3, neutral_tone_with_five=True) if piece else []
+
+    if not readings:
+        return plain(run)
+    own = re.compile("|".join(map(re.escape, sorted(readings, key=len, reverse=True))))
+    out: list[str] = []
+    last = 0
+    for match in own.finditer(run):
+        out += plain(run[last : match.start()]) + readings[match.group(0)].split()
+        last = match.end()
+    return out + plain(run[last:])
+
+
+def to_pinyin(text: str, readings: Mapping[str, str] | None = None) -> str:
     """Tone-numbered pinyin (您好 -> nin2 hao3), one word per character, neutral
     tone 5; Chinese punctuation becomes the ASCII the voice pauses at.
 
-    Tone sandhi of 一 and 不 is written out (不是 bu2 shi4, 一个 yi2 ge4): espeak-ng
-    does the third-tone sandhi itself but not these.
+    pypinyin reads each character in the phrase it finds it in; `readings` (config/
+    voice/readings.toml) overrides the phrases it gets wrong. 不 before a fourth tone
+    is bu2 (不是 bu2 shi4); espeak-ng does the third-tone sandhi itself. 一 keeps the
+    reading pypinyin's phrases give it: its sandhi has too many exceptions (第一,
+    digits said one by one) to be written as a rule; readings fixes the shipped ones.
     """
-    from pypinyin import Style, lazy_pinyin
-
     out: list[str] = []
     last = 0
     for run in _HANZI.finditer(text):
         out.append(text[last : run.start()].translate(_PUNCTUATION))
-        syllables = lazy_pinyin(
-            run.group(0), style=Style.TONE3, neutral_tone_with_five=True, tone_sandhi=True
-        )
+        syllables = _syllables(run.group(0), readings or {})
+        for i, char in enumerate(run.group(0)[:-1]):
+            if char == "不" and len(syllables) == len(run.group(0)) and syllables[i + 1][-1] == "4":
+                syllables[i] = "bu2"
         out.append(f" {' '.join(syllables)} ")
         last = run.end()
     out.append(text[last:].translate(_PUNCTUATION))
@@ -152,7 +203,9 @@ def reads_pinyin(voice: str) -> bool:
     return voice.lower().endswith("latn-pinyin")
 
 
-def spoken(text: str, voice: str, phone_one: str = "幺") -> str:
+def spoken(
+    text: str, voice: str, phone_one: str = "幺", readings: Mapping[str, str] | None = None
+) -> str:
     """What `voice` is given to say `text`: numbers in words, then pinyin if it reads pinyin."""
     said = say_numbers(text, phone_one)
-    return to_pinyin(said) if reads_pinyin(voice) else said
+    return to_pinyin(said, readings) if reads_pinyin(voice) else said
