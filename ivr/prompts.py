@@ -148,7 +148,13 @@ class PromptCache:
         self._voice = voice
         self._rate = rate
         self._phone_one = phone_one
-        self._readings = load_readings(readings)
+        if readings.is_file():
+            self._readings = load_readings(readings)
+        else:  # a site's config dir from before readings.toml: pypinyin's readings alone
+            logger.warning(
+                "%s not found: prompts are read by pypinyin without corrections", readings
+            )
+            self._readings = {}
         self._voice_checked = False
         self._lock = threading.Lock()  # pyttsx3 engines are not thread-safe
         self._loaded: dict[tuple[str, str], bytes] = {}

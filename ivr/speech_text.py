@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 DIGITS = "零一二三四五六七八九"
@@ -113,7 +113,10 @@ def _other(match: re.Match[str]) -> str:
 
 def say_numbers(text: str, phone_one: str = "幺") -> str:
     """`text` with every number written as it is said (see the module docstring)."""
-    phone: Callable[[re.Match[str]], str] = lambda m: m.group(1) + digits(m.group(2), phone_one)  # noqa: E731
+
+    def phone(match: re.Match[str]) -> str:
+        return match.group(1) + digits(match.group(2), phone_one)
+
     text = _TIME.sub(lambda m: time_words(int(m.group(1)), int(m.group(2))), text)
     text = _PHONE_AFTER_WORD.sub(phone, text)
     text = _PHONE.sub(lambda m: digits(m.group(0), phone_one), text)

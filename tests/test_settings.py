@@ -91,6 +91,10 @@ def test_false_in_the_environment_is_false(tmp_path: Path) -> None:
             "rtp_port_low must be below rtp_port_high",
         ),
         ('sip = "x"\n', "{path}: [sip] must be a table"),
+        (
+            '[agent]\ntts_phone_one = "yao"\n',
+            "agent.tts_phone_one in {path}: Input should be '幺' or '一' (got 'yao')",
+        ),
         ("[sip\nmax_calls = 5\n", "{path}: not valid TOML"),
     ],
 )
