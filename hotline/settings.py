@@ -189,10 +189,16 @@ class AgentSettings(_Section):
     mode: Literal["message", "flow"] = "flow"
     #: In "message" mode: record the caller for this long.
     record_seconds: float = Field(default=60.0, gt=0, le=3600)
-    tts_voice: str = "cmn"
-    #: espeak-ng counts each Chinese character as a word: 150 is a slow 2.5
-    #: characters a second; 230 is close to a clerk's everyday pace.
-    tts_rate: int = Field(default=230, ge=50, le=400)
+    #: espeak-ng voice of synthesised prompts. cmn-latn-pinyin reads the pinyin
+    #: that ivr.speech_text makes of a prompt as Mandarin; Debian 12's espeak-ng
+    #: 1.51 reads Chinese given to its "cmn" voice as English (docs/voice.md).
+    tts_voice: str = "cmn-latn-pinyin"
+    #: Words a minute; each syllable is a word: 200 is about 4.2 syllables a
+    #: second with the pauses, an unhurried announcement (docs/voice.md).
+    tts_rate: int = Field(default=200, ge=50, le=400)
+    #: How a 1 in a phone number is said: 幺 (yāo, the usual reading on the phone,
+    #: not mistaken for 七) or 一. Job numbers and keys keep 一.
+    tts_phone_one: Literal["幺", "一"] = "幺"
 
 
 class AdminSettings(_Section):

@@ -3,13 +3,21 @@ a site's own recording, cached as 8 kHz 16-bit mono WAV keyed by a hash.
 
 A site replaces any prompt by dropping `config/prompts/<name>.wav` (any
 rate, mono or stereo); it is resampled with soxr. Synthesis runs once per
-distinct text, voice and rate, at start-up, never during a call.
+distinct spoken text, voice and rate, at start-up, never during a call.
+
+What is synthesised is the prompt as said (ivr.speech_text): numbers in words,
+and for the default voice, espeak-ng's cmn-latn-pinyin, tone-numbered pinyin.
+espeak-ng 1.51 (Debian 12) reads Chinese characters given to its `cmn` voice as
+English ("nin two hao three"): a voice that does so is refused (docs/voice.md).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import re
+import shutil
+import subprocess
 import threading
 import wave
 from pathlib import Path
@@ -17,13 +25,71 @@ from pathlib import Path
 import numpy as np
 
 from hotline.errors import HotlineError
+from hotline.settings import CONFIG_DIR
+from ivr.speech_text import load_readings, spoken
 
 logger = logging.getLogger(__name__)
 RATE = 8000
+#: Phrases pypinyin misreads, with their pinyin (ivr.speech_text.load_readings).
+READINGS = CONFIG_DIR / "voice" / "readings.toml"
+#: Part of the cache key: raise it when ivr.speech_text changes what a text is
+#: said as, so that no WAV synthesised by an older conversion is played again.
+SPEECH_VERSION = 2
+#: espeak-ng's phoneme dump marks a switch to another language's rules as "(en)".
+_SWITCH = re.compile(r"\(([a-z]{2,3}(?:-[a-z]+)*)\)([^(]*)")
+#: A syllable of Mandarin in the dump carries its tone as two or three digits
+#: (n'i35n, X'Au214, neutral t@11); English's "3" (a vowel) is a single digit.
+_TONE = re.compile(r"(?<!\d)\d{2,3}(?!\d)")
 
 
 class PromptError(HotlineError):
     pass
+
+
+def _espeak_ng() -> str:
+    espeak = shutil.which("espeak-ng")
+    if espeak is None:
+        raise PromptError("espeak-ng is not installed: run scripts/install-system-deps")
+    return espeak
+
+
+def phonemes(voice: str, said: str) -> str:
+    """espeak-ng's phoneme dump (`espeak-ng -q -x`) of `said`, as `voice` reads it."""
+    result = subprocess.run(
+        [_espeak_ng(), "-q", "-x", "-v", voice, "--", said],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise PromptError(f"espeak-ng -v {voice} failed: {result.stderr.strip()[-200:]}")
+    return result.stdout
+
+
+def foreign(dump: str) -> list[str]:
+    """The stretches of a phoneme dump read by another language's rules, e.g.
+    ["(en)nI55nt'u:55_| h,eI55@55Tr'i:55"] for 您好 on espeak-ng 1.51's `cmn`."""
+    return [
+        f"({lang}){rest.strip()}" for lang, rest in _SWITCH.findall(dump) if lang not in ("cmn",)
+    ]
+
+
+def syllables(dump: str) -> int:
+    """How many Mandarin syllables a phoneme dump holds: each carries one tone."""
+    return len(_TONE.findall(dump))
+
+
+def check_voice(voice: str) -> None:
+    """Refuse a Mandarin voice that reads Chinese as another language (espeak-ng 1.51's `cmn`)."""
+    if not voice.lower().startswith(("cmn", "zh")):
+        return  # another language's voice, for another language's script
+    dump = phonemes(voice, spoken("您好", voice))
+    if foreign(dump) or syllables(dump) != 2:
+        raise PromptError(
+            f"espeak-ng's voice {voice!r} does not read Mandarin here: 您好 is read as "
+            f'{dump.strip()!r}; set agent.tts_voice = "cmn-latn-pinyin" (docs/voice.md)'
+        )
 
 
 def _to_telephone(path: Path) -> bytes:
@@ -59,15 +125,37 @@ engine.setProperty("voice", voice)
 engine.setProperty("rate", rate)
 engine.save_to_file(text, out)
 engine.runAndWait()
+# pyttsx3 2.99 runs espeak-ng asynchronously (AUDIO_OUTPUT_RETRIEVAL) and its
+# runAndWait returns before a prompt longer than a few syllables is synthesised:
+# without this wait the process ended before the file was written.
+from pyttsx3.drivers import _espeak
+_espeak.Synchronize()
 """
 
 
 class PromptCache:
-    def __init__(self, cache_dir: Path, site_dir: Path, voice: str, rate: int) -> None:
+    def __init__(
+        self,
+        cache_dir: Path,
+        site_dir: Path,
+        voice: str,
+        rate: int,
+        phone_one: str = "幺",
+        readings: Path = READINGS,
+    ) -> None:
         self._cache = cache_dir
         self._site = site_dir
         self._voice = voice
         self._rate = rate
+        self._phone_one = phone_one
+        if readings.is_file():
+            self._readings = load_readings(readings)
+        else:  # a site's config dir from before readings.toml: pypinyin's readings alone
+            logger.warning(
+                "%s not found: prompts are read by pypinyin without corrections", readings
+            )
+            self._readings = {}
+        self._voice_checked = False
         self._lock = threading.Lock()  # pyttsx3 engines are not thread-safe
         self._loaded: dict[tuple[str, str], bytes] = {}
 
@@ -86,11 +174,28 @@ class PromptCache:
         own = self._site / f"{name}.wav"
         if own.is_file():
             return _to_telephone(own)
-        key = hashlib.sha256(f"{self._voice}|{self._rate}|{text}".encode()).hexdigest()[:24]
-        cached = self._cache / f"{key}.wav"
+        said = self.said(text)
+        key = f"{SPEECH_VERSION}|{self._voice}|{self._rate}|{said}"
+        cached = self._cache / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.wav"
         if not cached.is_file():
-            self._synthesise(text, cached)
+            if not self._voice_checked:
+                check_voice(self._voice)
+                self._voice_checked = True
+            switched = foreign(phonemes(self._voice, said))
+            if switched:
+                logger.warning(
+                    "prompt %s is partly read as another language: %s (text %r)",
+                    name,
+                    "; ".join(switched),
+                    text,
+                )
+            self._synthesise(said, cached)
+            logger.info("synthesised prompt %s: %s (said: %s)", name, text[:30], said[:60])
         return _to_telephone(cached)
+
+    def said(self, text: str) -> str:
+        """What the voice is given for `text` (ivr.speech_text.spoken)."""
+        return spoken(text, self._voice, self._phone_one, self._readings)
 
     def _synthesise(self, text: str, target: Path) -> None:
         raw = target.with_suffix(".raw.wav")
@@ -101,20 +206,18 @@ class PromptCache:
                 if raw.is_file() and raw.stat().st_size > 44:
                     break
             else:
-                # pyttsx3 2.99's espeak driver sometimes returns from runAndWait
-                # before (or without) writing the file; espeak-ng itself is reliable.
+                # pyttsx3 or its driver failed (see _PYTTSX3); espeak-ng itself
+                # says the same text with the same voice and rate.
                 logger.warning("pyttsx3 wrote no audio for %r; using espeak-ng directly", text[:20])
                 self._espeak(text, raw)
         if not raw.is_file() or raw.stat().st_size <= 44:
             raise PromptError(f"espeak-ng produced no audio for {text[:20]!r}…")
         _write(target, _to_telephone(raw))
         raw.unlink()
-        logger.info("synthesised prompt %s (%s)", target.name, text[:30])
 
     def _pyttsx3(self, text: str, raw: Path) -> None:
         """pyttsx3 in a child process: its espeak driver can crash (SIGSEGV in a
         ctypes callback), which must never take the agent down with it."""
-        import subprocess
         import sys
 
         try:
@@ -134,15 +237,37 @@ class PromptCache:
             )
 
     def _espeak(self, text: str, raw: Path) -> None:
-        import shutil
-        import subprocess
-
-        espeak = shutil.which("espeak-ng")
-        if espeak is None:
-            raise PromptError("espeak-ng is not installed: run scripts/install-system-deps")
         subprocess.run(
-            [espeak, "-v", self._voice, "-s", str(self._rate), "-w", str(raw), "--", text],
+            [_espeak_ng(), "-v", self._voice, "-s", str(self._rate), "-w", str(raw), "--", text],
             check=False,
             capture_output=True,
             timeout=60,
         )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m ivr.prompts [--voice V] TEXT...`: what the voice is given for each
+    text and how espeak-ng reads it, to check a new prompt (docs/voice.md)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m ivr.prompts", description=main.__doc__)
+    parser.add_argument("--voice", default="cmn-latn-pinyin")
+    parser.add_argument("--phone-one", default="幺", choices=["幺", "一"])
+    parser.add_argument("text", nargs="+")
+    args = parser.parse_args(argv)
+    readings = load_readings(READINGS)
+    bad = 0
+    for text in args.text:
+        said = spoken(text, args.voice, args.phone_one, readings)
+        dump = phonemes(args.voice, said)
+        switched = foreign(dump)
+        bad += bool(switched)
+        print(f"{text}\n  said:     {said}\n  phonemes: {' '.join(dump.split())}")
+        print(
+            f"  {syllables(dump)} syllables" + (f"; OTHER LANGUAGE: {switched}" if switched else "")
+        )
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

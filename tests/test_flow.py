@@ -92,12 +92,15 @@ def test_menu_choice_takes_a_message_and_closes_with_the_promise(
 
 
 def test_greeting_announces_the_job_number_and_offers_help(
-    call: Callable[..., SimulatedCall],
+    call: Callable[..., SimulatedCall], content: Content
 ) -> None:
     c = call().answer()
     greeting = c.media.texts()[0]
     assert greeting.startswith("您好，幸福家园物业服务中心，8001号")  # 报号
-    assert "有什么可以帮您" in greeting
+    assert any(offer in greeting for offer in content.compliance.offer_help)  # 为您服务
+    # The key menu comes next: no open question (请问有什么可以帮您？) before it.
+    assert "？" not in greeting and "请问" not in greeting
+    assert c.media.played() == ["greeting", "menu"]
 
 
 @pytest.mark.parametrize(

@@ -202,7 +202,7 @@ def test_after_hours_the_on_call_engineer_is_on_9(
     assert "紧急情况请按9" in c.media.texts()[0]
     c.media.press("9")
     assert c.media.played()[-1] == "transfer_on_call"
-    assert c.media.dialled() == [("leg-1", "sip:8100@127.0.0.1:5060", "下班时间紧急来电：报修")]
+    assert c.media.dialled() == [("leg-1", "sip:8100@127.0.0.1:5060", "非工作时间紧急来电：报修")]
     c.media.answer("leg-1")
     assert c.media.bridged == "leg-1" and c.outcome["route"] == "on_call"
     assert c.outcome["after_hours"] is True

@@ -91,6 +91,10 @@ def test_false_in_the_environment_is_false(tmp_path: Path) -> None:
             "rtp_port_low must be below rtp_port_high",
         ),
         ('sip = "x"\n', "{path}: [sip] must be a table"),
+        (
+            '[agent]\ntts_phone_one = "yao"\n',
+            "agent.tts_phone_one in {path}: Input should be '幺' or '一' (got 'yao')",
+        ),
         ("[sip\nmax_calls = 5\n", "{path}: not valid TOML"),
     ],
 )
@@ -120,7 +124,7 @@ def test_scripts_are_rendered_with_the_organisation_and_job_number() -> None:
     content = load_content(Settings())
     greeting = content.prompt("greeting")
     assert greeting.startswith("您好，幸福家园物业服务中心，8001号")
-    assert "有什么可以帮您" in greeting
+    assert greeting.endswith("为您服务。")  # the offer of help; the key menu follows
     assert "十分钟内" in content.closing("repair")
     assert "8小时内" in content.closing("complaint")
     for text in [*content.script.prompts.values(), *content.script.closing.values()]:

@@ -69,6 +69,7 @@ def build_agent(app: App) -> tuple[Agent, SipPhone]:
         CONFIG_DIR / "prompts",
         settings.agent.tts_voice,
         settings.agent.tts_rate,
+        phone_one=settings.agent.tts_phone_one,
     )
     script = Script(
         prompts.audio("greeting", content.prompt("greeting")),
