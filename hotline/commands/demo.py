@@ -13,10 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import secrets
-import shutil
 import socket
-import subprocess
-import tempfile
 import threading
 import time
 from datetime import UTC, datetime
@@ -30,6 +27,7 @@ from hotline.errors import HotlineError
 from ivr.schedule import Schedule, is_open
 
 if TYPE_CHECKING:
+    from ivr.prompts import PromptCache
     from ivr.sip_adapter import SipCall
 
 READY = True
@@ -51,22 +49,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _caller_audio(path: str | None) -> bytes:
+def _caller_audio(path: str | None, prompts: PromptCache) -> bytes:
+    """What the demo caller says: the WAV given, else `REQUEST` in the agent's own
+    Mandarin voice (ivr/prompts.py), so a Mandarin model hears Mandarin."""
     from ivr.prompts import _to_telephone
 
     if path:
         return _to_telephone(Path(path))
-    espeak = shutil.which("espeak-ng")
-    if espeak is None:
-        raise HotlineError("espeak-ng is not installed: run scripts/install-system-deps")
-    with tempfile.TemporaryDirectory() as tmp:
-        wav = Path(tmp) / "request.wav"
-        subprocess.run(
-            [espeak, "-v", "cmn", "-s", "150", "-w", str(wav), "--", REQUEST],
-            check=True,
-            timeout=60,
-        )
-        return _to_telephone(wav)
+    return prompts.audio("demo_request", REQUEST)
 
 
 #: How long the demo waits for the agent to answer SIP: `hotline run` starts both at
@@ -120,17 +110,21 @@ def _free_udp() -> int:
         return int(sock.getsockname()[1])
 
 
-def _greeting_seconds(app: App) -> float:
+def _prompts(app: App) -> PromptCache:
     from hotline.settings import CONFIG_DIR
     from ivr.prompts import PromptCache
 
     settings = app.settings
-    prompts = PromptCache(
+    return PromptCache(
         settings.paths.prompt_cache,
         CONFIG_DIR / "prompts",
         settings.agent.tts_voice,
         settings.agent.tts_rate,
+        phone_one=settings.agent.tts_phone_one,
     )
+
+
+def _greeting_seconds(app: App, prompts: PromptCache) -> float:
     return len(prompts.audio("greeting", app.content.prompt("greeting"))) / 16000
 
 
@@ -292,9 +286,10 @@ def _show(app: App, call_id: str, wait_s: float) -> None:
 
 
 def run(args: argparse.Namespace, app: App) -> int:
-    audio = _caller_audio(args.audio)
+    prompts = _prompts(app)
+    audio = _caller_audio(args.audio, prompts)
     settings = app.settings
-    greeting_s = _greeting_seconds(app)
+    greeting_s = _greeting_seconds(app, prompts)
     flow = settings.agent.mode == "flow"
     open_now = is_open(Schedule.from_settings(settings.organization), datetime.now(UTC))
     said = f"({args.audio})" if args.audio else REQUEST
