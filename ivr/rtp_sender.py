@@ -247,10 +247,14 @@ def serve(control: socket.socket, clock: Any = time.monotonic) -> Lateness:
                     ended.close()
             elif kind == "send":
                 now = clock()
-                for key, deadline, address, packet in body:
-                    lateness.handed(deadline, now)
-                    order += 1
-                    heapq.heappush(due, (deadline, order, key, address, packet))
+                for item in body:
+                    try:
+                        key, deadline, address, packet = item
+                        lateness.handed(deadline, now)
+                        order += 1
+                        heapq.heappush(due, (float(deadline), order, key, address, packet))
+                    except (TypeError, ValueError) as exc:
+                        print(f"rtp-sender: a packet it cannot take: {exc}", file=sys.stderr)
         now = clock()
         while due and due[0][0] <= now:
             deadline, _order, key, address, packet = heapq.heappop(due)
@@ -258,10 +262,21 @@ def serve(control: socket.socket, clock: Any = time.monotonic) -> Lateness:
             if target is None:
                 continue  # closed meanwhile: the call is over
             lateness.sent(deadline, now)
-            # The far end hung up and its port is closed (ICMP), or the address is bad:
-            # the call's own thread notices the end; the child keeps going.
-            with contextlib.suppress(OSError):
+            try:
                 target.sendto(packet, address)
+            except OSError:
+                # The far end hung up and its port is closed (ICMP): the call's own
+                # thread notices the end; the child keeps going.
+                continue
+            except Exception as exc:
+                # A destination sendto() cannot take (a port over 65535 got past the
+                # agent's checks): that stream is dropped, every other call goes on.
+                print(
+                    f"rtp-sender: stream {key} dropped: {type(exc).__name__}: {exc}",
+                    file=sys.stderr,
+                )
+                streams.pop(key, None)
+                target.close()
 
 
 def _raise_priority() -> None:
