@@ -1072,6 +1072,15 @@ class _ClientFixes:
                 return f"a response for another sender ({int(message.status)}, Via {sent_by[0]})"
             if not known:
                 return f"a response from {host}, which the agent neither trusts nor called"
+            cseq = message.headers.get("CSeq")
+            if (
+                isinstance(cseq, dict)
+                and cseq.get("method") == "INVITE"
+                and not self.phone.has_call_id(call_id)
+                and call_id not in self.sip.tagLibrary
+                and getattr(self.phone, "_outbound_call_creation_depth", 0) <= 0
+            ):  # RFC 4475 3.1.1.12: a stray response is discarded, never ACKed
+                return f"a {int(message.status)} to no INVITE of the agent's ({call_id[:60]})"
             return None
         call = self.phone._get_call(call_id) if call_id else None
         if call is None or known:
