@@ -117,7 +117,7 @@ from rfcvoip.VoIP.VoIP import (
 )
 
 from hotline.errors import HotlineError
-from ivr import sdp_check, sip_wire
+from ivr import sdp_check, sip_gate, sip_wire
 from ivr.rtp_pacer import RtpPacer, key_press_payloads
 from ivr.rtp_sender import RtpSender
 from ivr.rtp_stats import ReceiveStats, header
@@ -1041,13 +1041,13 @@ class _ClientFixes:
             self._parse(message)
         except Exception as exc:  # fix 8: one bad message must not end the receive thread
             logger.warning(
-                "refused a SIP message the library could not handle (%s: %s): %.120r",
+                "the library could not handle a SIP message (%s: %s): %.120r",
                 type(exc).__name__,
                 exc,
                 getattr(message, "heading", b""),
             )
             if message.type == SIPMessageType.MESSAGE:  # fix 17: a clear 400, not silence
-                self._send_refusal(bytes(message.raw), 400, "Bad Request")
+                self._send_refusal(bytes(message.raw), 400, "Bad Request", why=str(exc))
 
     def _foreign(self, message: Any, call_id: str) -> str | None:
         """Fix 33: why a message is none of the agent's business (None: it is).
@@ -1118,26 +1118,44 @@ class _ClientFixes:
         self._queue_final(call_id, response)
 
     def message_from_raw(self, raw: bytes) -> Any:
-        """Fix 17: a request too large gets 513, one the library cannot parse 400."""
+        """Fix 17: a request too large gets 513, one the library cannot parse 400. Fix 35:
+        every datagram is judged first (ivr/sip_gate.py, RFC 4475 section 3): refused
+        with the status the RFC names, dropped, or passed on unfolded."""
         if len(raw) > sip_wire.MAX_MESSAGE_BYTES:
-            logger.warning("refused a SIP message of %d bytes with 513", len(raw))
-            self._send_refusal(raw, 513, "Message Too Large")
+            self._send_refusal(raw, 513, "Message Too Large", why=f"{len(raw)} bytes")
             raise SIPParseError(f"a message of {len(raw)} bytes")
+        verdict = sip_gate.check(raw)
+        if verdict.kind == "drop":
+            logger.info("discarded %s", verdict.why)
+            raise SIPParseError(f"discarded: {verdict.why}")
+        if verdict.kind == "refuse":
+            self._send_refusal(raw, verdict.code, verdict.phrase, verdict.headers)
+            raise SIPParseError(f"refused: {verdict.code} {verdict.phrase}")
         try:
-            return self._from_raw(raw)
+            return self._from_raw(verdict.message)
         except SIPParseError as exc:
-            if "SIP Version" not in str(exc):  # the library answers those 505 itself
-                logger.warning("refused a SIP message it cannot parse with 400: %s", exc)
-                self._send_refusal(raw, 400, "Bad Request")
-            raise
+            self._send_refusal(raw, 400, "Bad Request", why=str(exc))
+            raise SIPParseError(f"refused: {exc}") from exc
 
-    def _send_refusal(self, raw: bytes, code: int, phrase: str) -> None:
-        response = sip_wire.refusal(raw, code, phrase)
+    def _send_refusal(
+        self, raw: bytes, code: int, phrase: str, extra: tuple[str, ...] = (), why: str = ""
+    ) -> None:
+        """Answer a request the library is not given, to the datagram's source; the log
+        says what was sent, or that nothing could be (a response, an ACK, no source)."""
+        response = sip_gate.reply(raw, code, phrase, extra)
         connection = self.sip.connection
         source = getattr(connection, "last_recv_address", None) if connection else None
-        if response is not None and source is not None:
-            with contextlib.suppress(OSError, RuntimeError):
-                self._send_raw(response, source)
+        start = sip_gate.clean(raw.split(b"\r\n", 1)[0][:60].decode("utf-8", "replace"))
+        detail = f" ({sip_gate.clean(why)[:120]})" if why else ""
+        if response is None or source is None:
+            logger.warning("dropped %r unanswered: %d %s%s", start, code, phrase, detail)
+            return
+        try:
+            self._send_raw(response, source)
+        except (OSError, RuntimeError) as exc:
+            logger.warning("could not answer %r with %d: %s", start, code, exc)
+            return
+        logger.warning("answered %r with %d %s%s", start, code, phrase, detail)
 
     def response_target(self, request: Any) -> tuple[str, int]:
         """Fix 32: a response goes to the address the request came from, never to a name
@@ -1218,6 +1236,7 @@ class _ClientFixes:
             self.peers.move_to_end(str(target[0]))
             while len(self.peers) > PEERS_KEPT:
                 self.peers.popitem(last=False)
+        data = sip_gate.without_control(data)  # fix 35: never echo NUL, ESC, BS ...
         try:
             self._send_raw(_ALLOW_LINE.sub(b"Allow: " + ALLOW.encode(), data, count=1), target)
         except OSError as exc:  # no route, or the port closed: nothing to answer it with
