@@ -107,16 +107,22 @@ def rfc_table(result: dict) -> None:
 
 def protos_figures(result: dict) -> None:
     replies = result["replies"]
-    silent = [n for n, lines in replies.items() if not lines]
+    elsewhere = set(result.get("answered_elsewhere", []))
+    silent = [n for n, lines in replies.items() if not lines and n not in elsewhere]
     print(f"PROTOS cases sent: {len(replies)} in {result['send_s']} s")
     print(f"tracebacks in the agent's log: {result['tracebacks']}")
-    print(f"RTP sender restarts: {result['sender_restarts']}")
+    print(
+        f"RTP sender restarts: {result['sender_restarts']}; alive at the end: {result.get('sender_alive_end')}"
+    )
     print(f"datagrams the agent sent: {result['sent_total']}")
     print(
         f"malformed messages sent: {len(result['malformed_sent'])} {result['malformed_sent'][:3]}"
     )
     print(f"messages with control octets in the header: {result['control_octets_sent']}")
-    print(f"cases with no reply at all: {len(silent)} {silent[:8]}")
+    print(
+        f"cases with no reply at all: {len(silent)} {silent[:8]} "
+        f"({len(elsewhere)} answered at the port their Via named, not the socket's)"
+    )
     print(f"sent elsewhere: {result['elsewhere']}")
     before, after = result["rss_before_kb"], result["rss_after_kb"]
     print(

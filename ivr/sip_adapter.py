@@ -87,6 +87,7 @@ library converts to and from PCMU/PCMA, the adapter's pacer sends the RTP.
 from __future__ import annotations
 
 import contextlib
+import errno
 import ipaddress
 import logging
 import re
@@ -118,6 +119,7 @@ from rfcvoip.VoIP.VoIP import (
 
 from hotline.errors import HotlineError
 from ivr import sdp_check, sip_gate, sip_wire
+from ivr.memory import IdleTrim
 from ivr.rtp_pacer import RtpPacer, key_press_payloads
 from ivr.rtp_sender import RtpSender
 from ivr.rtp_stats import ReceiveStats, header
@@ -239,8 +241,12 @@ class _Phone(VoIPPhone):
     reinvite: Callable[[Any, Any], bool] = staticmethod(lambda _call, _request: False)
     pacer: RtpPacer | None = None
 
+    memory: IdleTrim | None = None
+
     def _set_call(self, call_id: str, call: VoIPCall) -> None:
         super()._set_call(call_id, call)
+        if self.memory is not None:
+            self.memory.busy()
         if self.pacer is not None:
             _pace_media(call, self.pacer)
 
@@ -248,6 +254,8 @@ class _Phone(VoIPPhone):
         removed = super()._remove_call(call_id, expected=expected)
         if removed is not None:
             self.forget(str(call_id))
+            if self.memory is not None and not getattr(self, "calls", None):
+                self.memory.idle()  # fix 36: what the calls freed goes back to the system
         return removed
 
     def _default_audio_offer(self) -> dict[int, Any]:
@@ -310,7 +318,14 @@ class _PacedRTPClient(RTPClient):
             raise RuntimeError("Attempted to start already started RTPClient")
         sock = socket.socket(self._socket_family, socket.SOCK_DGRAM)
         try:
-            sock.bind(self._socket_address(self.inIP, self.inPort))
+            for attempt in range(5):  # an ended call's copy in the sender process is let go
+                try:
+                    sock.bind(self._socket_address(self.inIP, self.inPort))
+                    break
+                except OSError as exc:
+                    if exc.errno != errno.EADDRINUSE or attempt == 4:
+                        raise
+                    time.sleep(0.02)
             sock.setblocking(False)
         except Exception:
             sock.close()
@@ -576,7 +591,15 @@ class SipCall:
         call = self._call
         if call.state != CallState.RINGING:
             return False
-        ok = call.sip.gen_answer(call.request, call.session_id, call.gen_ms(), call.sendmode)
+        try:
+            media = call.gen_ms()  # starts the RTP clients: binds their ports
+        except OSError as exc:
+            # rfcvoip's release_ports() frees every port of a call not yet in its table,
+            # so under a flood two calls can be given one port (PROTOS: 4 of 4,527).
+            logger.error("[%s] 503: no RTP port could be bound (%s)", self.call_id, exc)
+            self._refuse(SIPStatus.SERVICE_UNAVAILABLE)
+            return False
+        ok = call.sip.gen_answer(call.request, call.session_id, media, call.sendmode)
         if self._dialogs is None:
             call.sip.send_response(call.request, ok)
         else:
@@ -1436,6 +1459,7 @@ class SipPhone:
         )
         self._phone.allowed = frozenset({*order, PayloadType.EVENT})
         self._phone.rejected_media = {}
+        self._memory = self._phone.memory = IdleTrim()
         self._phone.sip.gen_call_id = lambda: unique_call_id(listen)  # fix 5
         self._fixes = _ClientFixes(self._phone, self.direct, register_expires)
         self._phone.forget = self._fixes.forget
@@ -1523,6 +1547,7 @@ class SipPhone:
         finally:
             self._pacer.stop()
             self._resolver.stop()
+            self._memory.stop()
 
     def call(self, uri: str) -> SipCall:
         """Place a call (the demo's caller); returns at once, the call rings."""

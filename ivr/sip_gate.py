@@ -53,6 +53,16 @@ _VIA_PROTOCOL = re.compile(r"SIP\s*/\s*2\.0\s*/\s*([A-Za-z]+)\s+", re.IGNORECASE
 _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
 _EMPTY_ELEMENT = re.compile(r";\s*(?:;|,|$)|,\s*(?:,|$)|^\s*[;,]")
 _BODY_TYPES = ("application/sdp", "multipart/mixed", "multipart/alternative")
+#: RFC 3261 25.1 sent-by: a host (IPv4, [IPv6] or a name whose last label starts with a
+#: letter) and an optional port.
+_SENT_BY = re.compile(
+    r"SIP/2\.0/[A-Za-z]+[ \t]+"
+    r"(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\]"
+    r"|(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)*[A-Za-z](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.?)"
+    r"(?::(\d{1,5}))?[ \t]*(?:;|$)"
+)
+#: A header value longer than this is cut in a reply (a 63 KB Via made the 513 unsendable).
+MAX_ECHO = 2048
 MAX_CSEQ = 2**31 - 1
 MAX_EXPIRES = 2**32 - 1
 #: The option tags (RFC 3261 19.2) the agent implements: none it could be required to use.
@@ -156,6 +166,10 @@ def _check_request(start: str, head: bytes, body: bytes, message: bytes) -> Verd
     for name, text in found:
         if name in ("via", "contact") and _EMPTY_ELEMENT.search(_QUOTED.sub("", text)):
             return Verdict.refused(400, f"Malformed {_title(name)} Header")
+    top_via = _VIA_PROTOCOL.sub(lambda m: f"SIP/2.0/{m.group(1)} ", value["via"], count=1)
+    sent_by = _SENT_BY.match(top_via)
+    if sent_by is None or not 1 <= int(sent_by.group(1) or 5060) <= 65535:
+        return Verdict.refused(400, "Malformed Via Header")
     if method not in ("ACK", "CANCEL"):
         requires = [t.strip() for n, v in found if n == "require" for t in v.split(",")]
         unknown = [t for t in requires if t and t.lower() not in SUPPORTED]
@@ -219,8 +233,9 @@ def _title(name: str) -> str:
 
 
 def clean(text: str) -> str:
-    """A header value with every control character taken out (replies never echo them)."""
-    return _CTL_TEXT.sub("", text.replace("\t", " "))
+    """A header value with every control character taken out (replies never echo them),
+    cut at MAX_ECHO characters."""
+    return _CTL_TEXT.sub("", text.replace("\t", " "))[:MAX_ECHO]
 
 
 def reply(raw: bytes, code: int, phrase: str, extra: tuple[str, ...] = ()) -> bytes | None:

@@ -322,6 +322,12 @@ def main() -> None:
         while time.monotonic() < idle_until:
             time.sleep(1)
         result["rss_after_kb"] = rss_kb(agent.pid)
+        try:
+            result["sender_alive_end"] = bool(
+                Path(f"/proc/{agent.pid}/task/{agent.pid}/children").read_text().split()
+            )
+        except OSError:
+            result["sender_alive_end"] = False
         result["alive_end"] = agent.poll() is None
     finally:
         agent.terminate()
@@ -347,6 +353,14 @@ def main() -> None:
         f"{dst}": [first_line(d)[:120] for d2, d in sent if d2 == dst][:5]
         for dst in sorted({d for d, _ in sent if d not in sockets and d != SIPP_PORT})
     }
+    # A reply to the port a case's Via named (RFC 3261 18.2.2) is a reply too.
+    answered_elsewhere = set()
+    for dst, data in sent:
+        if dst not in sockets:
+            found = re.search(rb"(?im)^(?:call-id|i)[ \t]*:[ \t]*protos-(\d{7})", data)
+            if found:
+                answered_elsewhere.add(found.group(1).decode())
+    result["answered_elsewhere"] = sorted(answered_elsewhere)
     text = (workdir / "agent.log").read_text(errors="replace")
     result["tracebacks"] = text.count("Traceback (most recent call last)")
     result["sender_restarts"] = text.count("RTP sender process restarted")
