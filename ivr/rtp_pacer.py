@@ -138,6 +138,7 @@ class RtpPacer:
         self._serving: _Schedule | None = None
         self._batch: list[Packet] = []
         self._restarts: list[float] = []
+        self._restarter: threading.Thread | None = None
         self.sender_restarts = 0
         """How often the sender process was found gone and started again."""
         self.stream_faults = 0
@@ -181,6 +182,7 @@ class RtpPacer:
             or schedule.stream is not stream
             or sender is None
             or threading.current_thread() is not self._thread
+            or not sender.ready()  # still starting (or restarting): this thread sends
         ):
             _send_now(sock, address, packet)
             return
@@ -274,33 +276,22 @@ class RtpPacer:
                 logger.error("an RTP packet could not be sent to %r: %s", address, exc)
 
     def _sender_gone(self) -> None:
-        """The sender process died or stopped taking packets: start another one (fix 28's
-        supervision); after RESTARTS_PER_MINUTE in a minute this thread sends itself."""
+        """The sender process died or stopped taking packets: another one is started
+        from a thread of its own (a fork of the agent takes 50-150 ms), while this
+        thread sends every packet itself until the new one says it is ready (fix 28's
+        supervision); after RESTARTS_PER_MINUTE in a minute this thread sends for good."""
         sender = self._sender
-        if sender is None:
+        if sender is None or (self._restarter is not None and self._restarter.is_alive()):
             return
         now = time.monotonic()
         self._restarts = [t for t in self._restarts if now - t < 60.0]
         if len(self._restarts) < RESTARTS_PER_MINUTE:
             self._restarts.append(now)
-            try:
-                sender.stop()
-                sender.start()
-            except OSError as exc:
-                logger.error(
-                    "%s: the RTP sender process could not be restarted: %s", self._name, exc
-                )
-            else:
-                self.sender_restarts += 1
-                logger.error(
-                    "%s: the RTP sender process is gone (up to %.0f ms of each call's audio "
-                    "lost); RTP sender process restarted as pid %s (restart %d)",
-                    self._name,
-                    1e3 * self._lead,
-                    sender.pid,
-                    self.sender_restarts,
-                )
-                return
+            self._restarter = threading.Thread(
+                target=self._restart, args=(sender,), name=f"{self._name} restart", daemon=True
+            )
+            self._restarter.start()
+            return
         logger.error(
             "%s: the RTP sender process is gone; this thread sends the packets now "
             "(what it held, up to %.0f ms of each call's audio, is lost)",
@@ -308,6 +299,23 @@ class RtpPacer:
             1e3 * self._lead,
         )
         self._sender = None
+
+    def _restart(self, sender: RtpSender) -> None:
+        try:
+            sender.stop()
+            sender.start()
+        except OSError as exc:
+            logger.error("%s: the RTP sender process could not be restarted: %s", self._name, exc)
+            return
+        self.sender_restarts += 1
+        logger.error(
+            "%s: the RTP sender process is gone (up to %.0f ms of each call's audio "
+            "lost); RTP sender process restarted as pid %s (restart %d)",
+            self._name,
+            1e3 * self._lead,
+            sender.pid,
+            self.sender_restarts,
+        )
 
     def start(self) -> None:
         if self._thread is not None:
@@ -325,6 +333,8 @@ class RtpPacer:
     def stop(self, timeout: float = 5.0) -> None:
         self._stopping = True
         self._wake.set()
+        if self._restarter is not None:
+            self._restarter.join(timeout)
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
@@ -333,7 +343,8 @@ class RtpPacer:
 
     def _run(self) -> None:
         while not self._stopping:
-            lead = self._lead if self._sender is not None else 0.0
+            sender = self._sender
+            lead = self._lead if sender is not None and sender.ready() else 0.0
             try:
                 next_due = self.run_due(self._clock() + lead)
                 self._flush()
