@@ -3,8 +3,8 @@
 PROTOS c07-sip (4,527 INVITEs, up to 20 calls at once, ~70 threads) left the agent
 at +15 to +21 % of its resident memory for good (137 -> 158-166 MB): not Python
 objects piling up (docs/sip-library.md's tracemalloc diff of the soak) but glibc
-keeping what the calls' threads freed in their arenas. `malloc_trim(0)` returns free
-pages of every arena (glibc >= 2.8 also from the middle of a heap, madvise). It is
+keeping what the calls' threads freed in their arenas. `malloc_trim(0)` (after a full
+garbage collection) returns free pages of every arena (glibc >= 2.8 also from the middle of a heap, madvise). It is
 called once the phone has had no call for IDLE_S: never while a call's audio runs.
 On a C library without it (musl) this does nothing.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import logging
 import threading
 from collections.abc import Callable
@@ -77,6 +78,7 @@ class IdleTrim:
         with self._lock:
             self._timer = None
         if self._trim is not None:
+            gc.collect()  # calls' objects held only in cycles go first, then their pages
             self._trim()
             self.trims += 1
             logger.debug("idle: freed memory given back to the system")

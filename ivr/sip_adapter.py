@@ -80,6 +80,15 @@ documented and tested (tests/sip/):
    the list keeps the newest 4096, and a call's tag leaves both 32 s (64*T1)
    after the call.
 
+31-36. Hostile input (issue 15, docs/hostile-input.md): SDP fields that reach a
+   socket or a number checked at the parse (488; ivr/sdp_check.py), a stream fault
+   ends only its call and the RTP sender process is supervised (ivr/rtp_pacer.py);
+   no name resolution on the receive thread, responses to the request's source
+   (ivr/sip_resolve.py); stray responses and foreign in-dialog requests dropped;
+   audio+video answered with m=video 0; every datagram judged by ivr/sip_gate.py
+   before the library (RFC 4475 section 3), replies without control octets; memory
+   given back when idle (ivr/memory.py).
+
 Audio crosses this boundary as 8 kHz 16-bit signed little-endian mono; the
 library converts to and from PCMU/PCMA, the adapter's pacer sends the RTP.
 """

@@ -136,3 +136,36 @@ def test_an_audio_and_video_offer_is_answered_with_audio_and_video_refused(
     assert "refusing the rest (port 0)" in log
     heard = _greeting_heard(capture, _agent_rtp_port(tmp_path, caller.stem))
     assert heard > 0.5, f"the caller heard silence ({heard:.2f} of the octets not silent)"
+
+
+def test_a_forged_200_ok_from_an_untrusted_source_makes_the_agent_send_nothing(
+    agent: AgentFactory,
+) -> None:
+    """A 200 OK to an INVITE the agent never sent, from a source it does not trust, with the
+    agent's own Via and a Contact naming a victim: rfcvoip ACKed it to the victim (D5).
+    What is kept: nothing reaches the victim, nothing comes back, the log says why."""
+    victim = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    victim.bind(("127.0.0.9", 0))
+    with (
+        victim,
+        agent(sip__trusted='["10.0.0.0/8"]') as site,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as forger,
+    ):
+        forger.bind(("127.0.0.1", 0))
+        target = f"127.0.0.9:{victim.getsockname()[1]}"
+        for n in range(2):
+            forger.sendto(
+                (
+                    "SIP/2.0 200 OK\r\n"
+                    f"Via: SIP/2.0/UDP 127.0.0.1:{site.port};branch=z9hG4bKforged{n};rport\r\n"
+                    f"From: <sip:agent@127.0.0.1:{site.port}>;tag=a{n}\r\n"
+                    f"To: <sip:victim@{target}>;tag=v{n}\r\n"
+                    f"Call-ID: forged-{n}\r\nCSeq: 1 INVITE\r\n"
+                    f"Contact: <sip:victim@{target}>\r\nContent-Length: 0\r\n\r\n"
+                ).encode(),
+                ("127.0.0.1", site.port),
+            )
+        assert _replies(victim, 2.0) == []
+        assert _replies(forger, 0.2) == []
+        log = site.log.read_text(errors="replace")
+    assert log.count("which the agent neither trusts nor called") == 2
