@@ -5,7 +5,8 @@ at +15 to +21 % of its resident memory for good (137 -> 158-166 MB): not Python
 objects piling up (docs/sip-library.md's tracemalloc diff of the soak) but glibc
 keeping what the calls' threads freed in their arenas. `malloc_trim(0)` (after a full
 garbage collection) returns free pages of every arena (glibc >= 2.8 also from the middle of a heap, madvise). It is
-called once the phone has had no call for IDLE_S: never while a call's audio runs.
+called IDLE_S after a call ended when no RTP stream is left: never while a call's
+audio runs.
 On a C library without it (musl) this does nothing.
 """
 
@@ -41,11 +42,18 @@ def _malloc_trim() -> Callable[[], None] | None:
 
 
 class IdleTrim:
-    """`idle()` when the last call ended, `busy()` when one starts; `stop()` at the end."""
+    """`idle()` whenever a call ends, `busy()` when one starts, `stop()` at the end: the
+    trim runs IDLE_S after the last `idle()` if `quiet()` says no media is flowing."""
 
-    def __init__(self, idle_s: float = IDLE_S, trim: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        idle_s: float = IDLE_S,
+        trim: Callable[[], None] | None = None,
+        quiet: Callable[[], bool] = lambda: True,
+    ) -> None:
         self._idle_s = idle_s
         self._trim = trim or _malloc_trim()
+        self._quiet = quiet
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
         self.trims = 0
@@ -77,8 +85,20 @@ class IdleTrim:
     def _run(self) -> None:
         with self._lock:
             self._timer = None
-        if self._trim is not None:
+        if self._trim is not None and not self._quiet():
+            logger.info("idle trim skipped: media still flowing")
+        elif self._trim is not None:
+            before = _rss_mb()
             gc.collect()  # calls' objects held only in cycles go first, then their pages
             self._trim()
             self.trims += 1
-            logger.debug("idle: freed memory given back to the system")
+            logger.info("idle: freed memory given back (RSS %.1f -> %.1f MB)", before, _rss_mb())
+
+
+def _rss_mb() -> float:
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            pages = int(statm.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return pages * 4096 / 1e6

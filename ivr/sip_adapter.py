@@ -263,7 +263,7 @@ class _Phone(VoIPPhone):
         removed = super()._remove_call(call_id, expected=expected)
         if removed is not None:
             self.forget(str(call_id))
-            if self.memory is not None and not getattr(self, "calls", None):
+            if self.memory is not None:
                 self.memory.idle()  # fix 36: what the calls freed goes back to the system
         return removed
 
@@ -1468,7 +1468,8 @@ class SipPhone:
         )
         self._phone.allowed = frozenset({*order, PayloadType.EVENT})
         self._phone.rejected_media = {}
-        self._memory = self._phone.memory = IdleTrim()
+        self._memory = IdleTrim(quiet=self._quiet)
+        self._phone.memory = self._memory
         self._phone.sip.gen_call_id = lambda: unique_call_id(listen)  # fix 5
         self._fixes = _ClientFixes(self._phone, self.direct, register_expires)
         self._phone.forget = self._fixes.forget
@@ -1524,6 +1525,13 @@ class SipPhone:
         if any(address in net for net in self._trusted):
             return True
         return self._registrar_host is not None and str(address) == self._registrar_host
+
+    def _quiet(self) -> bool:
+        """No RTP stream paced (fix 36: memory is given back only then)."""
+        streams = self._pacer.streams()
+        if streams:
+            logger.info("%d RTP streams still paced", streams)
+        return streams == 0
 
     def media_faults(self) -> dict[str, int]:
         """Fix 31: how often the RTP sender process was restarted and how many streams
