@@ -57,6 +57,7 @@ class IdleTrim:
         self._lock = threading.Lock()
         self._timer: threading.Timer | None = None
         self.trims = 0
+        self.skipped = 0
 
     def idle(self) -> None:
         if self._trim is None:
@@ -86,6 +87,7 @@ class IdleTrim:
         with self._lock:
             self._timer = None
         if self._trim is not None and not self._quiet():
+            self.skipped += 1
             logger.info("idle trim skipped: media still flowing")
         elif self._trim is not None:
             before = _rss_mb()

@@ -9,6 +9,7 @@ import threading
 from ivr import sdp_check, sip_gate, sip_wire
 from ivr.memory import IdleTrim
 from ivr.sip_resolve import CACHE_SIZE, Resolver
+from tests.support.processes import wait_until
 
 SDP = (
     "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n"
@@ -134,10 +135,17 @@ def test_uri_targets_and_refused_streams_in_the_answer() -> None:
 
 def test_memory_is_given_back_only_after_the_phone_stays_idle() -> None:
     trimmed = threading.Event()
-    memory = IdleTrim(idle_s=0.05, trim=trimmed.set)
-    memory.idle()
-    memory.busy()  # a call came in: nothing happens
-    assert not trimmed.wait(0.2)
-    memory.idle()
+    waiting = IdleTrim(idle_s=30.0, trim=trimmed.set)
+    waiting.idle()
+    waiting.busy()  # a call came in before the 30 s: the trim is called off
+    waiting.stop()
+    assert waiting.trims == 0
+    flowing = IdleTrim(idle_s=0.01, trim=trimmed.set, quiet=lambda: False)
+    flowing.idle()  # media still flowing when the time comes: no trim
+    wait_until(lambda: flowing.skipped == 1, 5, "the trim to look")
+    flowing.stop()
+    quiet = IdleTrim(idle_s=0.01, trim=trimmed.set)
+    quiet.idle()
     assert trimmed.wait(5)
-    memory.stop()
+    assert quiet.trims == 1 and flowing.trims == 0
+    quiet.stop()
