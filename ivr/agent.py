@@ -6,7 +6,9 @@ Per call (one thread each, started by the SIP layer):
    `answer_after_rings` rings of the configured cadence (China: 1 s on,
    4 s off), so clerks' phones in a ring group can pick up first. A caller
    who gives up meanwhile (CANCEL, answered 487 by the library) is a missed
-   call;
+   call, unless the CANCEL's Reason says another phone answered (RFC 3326:
+   ivr/cancel_reason.py): then it is answered by staff. The rings stored are
+   those heard from the 180 to the answer or the CANCEL;
 2. answered: the scripted greeting (您好, the organisation, 报号, an offer of
    help), then the caller is recorded for `record_seconds` or until they
    hang up, then the closing (谢谢 ... 再见), then the agent hangs up.
@@ -34,6 +36,7 @@ from zoneinfo import ZoneInfo
 from hotline.content import Content
 from hotline.settings import Settings
 from ivr.call_media import CallMedia, Recorders
+from ivr.cancel_reason import answered_elsewhere, summary
 from ivr.flow import CallFlow
 from ivr.flow_config import FlowConfig
 from ivr.flow_dial import Clerk
@@ -43,7 +46,7 @@ from ivr.flow_timers import Scheduler
 from ivr.playout import Playout
 from ivr.schedule import Schedule
 from ivr.sip_adapter import FRAME_BYTES, SipCall
-from recorder.calls import CallLog
+from recorder.calls import ENDED_ELSEWHERE, CallLog
 from recorder.models import AnsweredBy, Disposition
 from recorder.wav import RecordingError, WavWriter, recording_path
 
@@ -144,10 +147,14 @@ class Agent:
         self._safe(
             "start", lambda: self._log.call_started(cid, call.caller, call.called, invited), cid
         )
-        self._safe("ringing", lambda: self._log.call_ringing(cid, clock.now()), cid)
-        rings = self._ring(call)
-        if rings is None:
-            heard = self._rings_heard(clock.now(), invited)
+        ringing_at = clock.now()  # the library sends its 180 with the INVITE
+        self._safe("ringing", lambda: self._log.call_ringing(cid, ringing_at), cid)
+        if not self._ring(call):
+            ended = clock.now()
+            heard = self._rings_heard(ended, ringing_at)
+            if answered_elsewhere(call.cancel_reasons):  # a clerk's phone in the ring group
+                self._answered_elsewhere(cid, ended, heard, call.cancel_reasons)
+                return
             logger.info("[%s] caller gave up after %d rings: missed", cid, heard)
             self._safe(
                 "end",
@@ -158,6 +165,7 @@ class Agent:
             )
             return
         answered_at = clock.now()
+        rings = self._rings_heard(answered_at, ringing_at)  # heard, not configured
         self._safe(
             "answer",
             lambda: self._log.call_answered(
@@ -196,22 +204,41 @@ class Agent:
             cid,
         )
 
-    def _rings_heard(self, now: datetime, invited: datetime) -> int:
+    def _rings_heard(self, now: datetime, ringing_at: datetime) -> int:
+        """The rings the caller heard from the 180 to `now`, at the configured cadence."""
         from transcripts.compliance import rings_before_answer
 
-        return rings_before_answer(invited, now, self._settings.ringing)
+        return rings_before_answer(ringing_at, now, self._settings.ringing)
 
-    def _ring(self, call: SipCall) -> int | None:
-        """Ring for the configured rings; the ring count, or None if the caller gave up."""
+    def _answered_elsewhere(
+        self, cid: str, at: datetime, rings: int, reasons: tuple[str, ...]
+    ) -> None:
+        """The PBX cancelled the agent's leg because another phone of the ring group
+        answered (RFC 3326): answered by staff at `at` after `rings` rings, not missed,
+        and no call-back; who is unknown here ("a colleague")."""
+        logger.info(
+            "[%s] answered elsewhere after %d rings (CANCEL with Reason %s)",
+            cid,
+            rings,
+            " | ".join(reasons),
+        )
+        self._safe("answer", lambda: self._log.call_answered(cid, at, rings, AnsweredBy.STAFF), cid)
+        cause = f"CANCEL: {summary(reasons, 90)}"
+        self._safe(
+            "end",
+            lambda: self._log.call_ended(cid, at, Disposition.ANSWERED, cause, ENDED_ELSEWHERE),
+            cid,
+        )
+
+    def _ring(self, call: SipCall) -> bool:
+        """Ring for the configured rings and answer; False if the call ended meanwhile."""
         ringing = self._settings.ringing
         deadline = self._clock.monotonic() + ringing.answer_delay_s()
         while self._clock.monotonic() < deadline:
             if call.ended or self.stopping.is_set():
-                return None
+                return False
             self._clock.sleep_until(min(deadline, self._clock.monotonic() + 0.02), self.stopping)
-        if call.ended or not call.answer():
-            return None
-        return ringing.answer_after_rings
+        return not call.ended and call.answer()
 
     def _converse(self, call: SipCall, answered_at: datetime) -> tuple[str, str]:
         """Greeting, recording, closing on one 20 ms clock; (stage it ended in, cause)."""

@@ -128,6 +128,7 @@ from rfcvoip.VoIP.VoIP import (
 
 from hotline.errors import HotlineError
 from ivr import sdp_check, sip_gate, sip_wire
+from ivr.cancel_reason import reason_headers
 from ivr.memory import IdleTrim
 from ivr.rtp_pacer import RtpPacer, key_press_payloads
 from ivr.rtp_sender import RtpSender
@@ -238,6 +239,14 @@ class _Phone(VoIPPhone):
             if self.reinvite(call, request):  # fixes 21 and 22
                 return
         super()._callback_MSG_Invite(request)
+
+    def _callback_MSG_Cancel(self, request: Any) -> None:
+        """Keep the CANCEL's Reason headers on the ringing call (RFC 3326): in a ring
+        group they say whether another phone answered (ivr/cancel_reason.py)."""
+        call = self._get_call(str(request.headers.get("Call-ID", "") or "").strip())
+        if call is not None and call.state == CallState.RINGING:
+            call.cancel_reasons = reason_headers(bytes(getattr(request, "raw", b"") or b""))
+        super()._callback_MSG_Cancel(request)
 
     def _invite_targets_local_account(self, request: Any) -> bool:
         """Every INVITE the agent admits is for it, whatever user it names (fix 23)."""
@@ -548,6 +557,12 @@ class SipCall:
     @property
     def answered(self) -> bool:
         return self._call.state == CallState.ANSWERED
+
+    @property
+    def cancel_reasons(self) -> tuple[str, ...]:
+        """The Reason headers of the CANCEL that ended this call while it rang (RFC 3326);
+        empty when it was not cancelled or the CANCEL gave none."""
+        return tuple(getattr(self._call, "cancel_reasons", ()))
 
     @property
     def final_status(self) -> int | None:

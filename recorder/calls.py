@@ -135,6 +135,9 @@ class CallLog(RecordingAlarms, Protocol):
     ) -> None: ...
 
 
+#: `ended_in` of a call another phone of the ring group answered: the PBX CANCELled the
+#: agent's leg with RFC 3326's "call completed elsewhere" (ivr/cancel_reason.py).
+ENDED_ELSEWHERE = "elsewhere"
 #: The audit action under which a recording alarm is shown to the admin (admin/audit.py).
 RECORDING_FAILED = "recording_failed"
 NO_RECORDING = "answered, but no recording was made (recordings directory full or unwritable?)"
@@ -288,12 +291,13 @@ class DatabaseCallLog:
             call.disposition = disposition
             call.hangup_cause = cause
             call.ended_in = ended_in
+            call.answered_elsewhere = ended_in == ENDED_ELSEWHERE
             if rtp is not None:
                 call.rtp_packets_received = rtp.packets_received
                 call.rtp_packets_lost = rtp.packets_lost
                 call.rtp_jitter_ms = rtp.jitter_ms
             recorded = session.scalar(select(Recording.id).where(Recording.call_pk == call.id))
-            if call.answered_at is not None and recorded is None:
+            if call.answered_at is not None and recorded is None and not call.answered_elsewhere:
                 # Every answered call leaves a recording; one without is an alarm, whatever
                 # the cause (an explicit recording_failed before keeps its own reason).
                 self._alarm(session, call_id, NO_RECORDING, at)

@@ -258,6 +258,7 @@ def _record(
             ended_at=ended,
             disposition=Disposition.ANSWERED,
             hangup_cause="imported",
+            ring_count=None,  # nobody knows how long it rang (issue 20)
         )
         session.add(call)
         session.flush()

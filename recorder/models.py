@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.engine import Dialect
@@ -167,7 +168,9 @@ class Call(Base):
     ringing_at: Mapped[datetime | None]
     answered_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
-    ring_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: The rings the caller heard (from the 180 to the answer, CANCEL or BYE, at the
+    #: configured cadence); None where nobody knows (imported recordings).
+    ring_count: Mapped[int | None] = mapped_column(Integer, default=0)
     answered_by: Mapped[AnsweredBy | None] = mapped_column(_enum(AnsweredBy, "answered_by"))
     answered_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     disposition: Mapped[Disposition] = mapped_column(
@@ -186,6 +189,9 @@ class Call(Base):
     rtp_packets_lost: Mapped[int | None]
     rtp_jitter_ms: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    #: Another phone of the ring group answered: the PBX CANCELled the agent's leg with
+    #: RFC 3326's "call completed elsewhere". Answered by staff, never missed, no call-back.
+    answered_elsewhere: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     recordings: Mapped[list[Recording]] = relationship(back_populates="call")
     transcripts: Mapped[list[Transcript]] = relationship(back_populates="call")

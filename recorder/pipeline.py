@@ -14,6 +14,8 @@ makes two. What it does depends on how the call ended:
 - missed (hung up while it rang) or abandoned (during the greeting): an
   entry "未接来电，请回电" assigned to the duty clerk, because first-question
   responsibility (首问责任制) covers callers nobody spoke to as well.
+- answered elsewhere (a clerk's phone in the ring group picked up first): no
+  entry and no call-back; the clerk who spoke with the caller logs it.
 
 `sweep()` finds the calls that still need work (a job lost with a killed
 worker, a job waiting for a model, a failed one due another try).
@@ -88,9 +90,10 @@ class _CallFacts:
     caller: str | None
     answered_by_user_id: int | None
     recordings: list[str]
-    ring_count: int = 0
+    ring_count: int | None = 0
     ended_in: str | None = None
     menu_category: str | None = None
+    answered_elsewhere: bool = False
 
 
 class Pipeline:
@@ -136,6 +139,8 @@ class Pipeline:
         facts = self._start(call_id)
         if isinstance(facts, Outcome):
             return facts  # done already: a duplicate enqueue
+        if facts.answered_elsewhere:  # a clerk's phone in the ring group: theirs to log
+            return self._finish(facts, None, JobState.DONE)
         if facts.disposition is not Disposition.ANSWERED:
             return self._finish(facts, self._callback_entry(facts), JobState.DONE)
         said = self._transcribe(facts)
@@ -177,7 +182,9 @@ class Pipeline:
                     call_pk=facts.pk,
                     answered_by=by,
                     user_id=facts.answered_by_user_id,
-                    within_rings=facts.ring_count <= rules.max_rings,
+                    within_rings=None
+                    if facts.ring_count is None
+                    else facts.ring_count <= rules.max_rings,
                     passed=report.passed,
                     checks=report.checks,
                     forbidden=report.forbidden,
@@ -226,6 +233,7 @@ class Pipeline:
                 call.ring_count,
                 call.ended_in,
                 call.menu_category,
+                call.answered_elsewhere,
             )
 
     def _job(self, session: Session, call_pk: int) -> CallJob:
@@ -400,6 +408,7 @@ class Pipeline:
                 .outerjoin(LogEntry, LogEntry.call_pk == Call.id)
                 .where(
                     LogEntry.id.is_(None),
+                    Call.answered_elsewhere.is_(False),
                     Call.ended_at.is_not(None),
                     Call.ended_at < now - LOST_AFTER,
                 )
