@@ -65,6 +65,14 @@ def _max_rings() -> int:
     return present.content().compliance.max_rings
 
 
+def _threshold() -> supervision.Threshold:
+    """The service level's threshold: max_rings at the configured cadence (issue 20)."""
+    ringing = settings().ringing
+    return supervision.Threshold(
+        _max_rings(), ringing.ring_on_s, ringing.ring_off_s, ringing.short_abandon_s
+    )
+
+
 def _departments() -> list[str]:
     return list(present.content().categories.departments.names)
 
@@ -106,8 +114,9 @@ def dashboard() -> ResponseReturnValue:
         period=period,
         day=day,
         max_rings=rings,
-        level=supervision.service_level(session, start, end, rings),
-        chart=figures.service_chart(session, period, rings),
+        level=supervision.service_level(session, start, end, _threshold()),
+        threshold=_threshold(),
+        chart=figures.service_chart(session, period, _threshold()),
         missed_total=missed_total,
         missed=missed,
         staff=staff,
@@ -277,7 +286,7 @@ def daily() -> ResponseReturnValue:
 @requires(Role.SUPERVISOR)
 def monthly() -> ResponseReturnValue:
     first = _month_arg()
-    month = figures.monthly(get_session(), first, zone(), _max_rings())
+    month = figures.monthly(get_session(), first, zone(), _threshold())
     return render_template(
         "supervision/monthly.html",
         month=first.strftime("%Y-%m"),
@@ -293,7 +302,7 @@ def monthly() -> ResponseReturnValue:
 @requires(Role.SUPERVISOR)
 def monthly_csv() -> ResponseReturnValue:
     first, session = _month_arg(), get_session()
-    month = figures.monthly(session, first, zone(), _max_rings())
+    month = figures.monthly(session, first, zone(), _threshold())
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([_("Section"), _("Key"), _("Label"), _("Value")])

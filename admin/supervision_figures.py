@@ -18,11 +18,14 @@ from sqlalchemy.orm import Session
 
 from admin import present
 from recorder import supervision
-from recorder.supervision import ServiceLevel
+from recorder.supervision import ServiceLevel, Threshold
 
 PERIODS = ("today", "week", "month")
 SECTIONS = ("category", "urgency", "department", "status", "disposition")
-LEVEL_COUNTS = ("calls", "answered", "answered_within", "missed", "missed_within", "abandoned")
+LEVEL_COUNTS = (
+    *("calls", "answered", "answered_within", "missed", "missed_within", "abandoned"),
+    *("abandoned_within", "short_abandons", "imported", "answered_elsewhere", "failed"),
+)
 
 
 @dataclass(frozen=True)
@@ -77,9 +80,10 @@ def share(value: float | None) -> str:
     return "—" if value is None else format_percent(value, "#,##0.0%")
 
 
-def service_chart(session: Session, period: Period, rings: int) -> dict[str, Any]:
+def service_chart(session: Session, period: Period, threshold: Threshold | int) -> dict[str, Any]:
     """Calls per hour (today) or day, stacked: within the threshold, later, missed, abandoned."""
-    levels = supervision.service_level_by_bucket(session, period.bounds, rings)
+    levels = supervision.service_level_by_bucket(session, period.bounds, threshold)
+    rings = threshold if isinstance(threshold, int) else threshold.max_rings
     series = (
         (_("Answered within %(n)d rings", n=rings), [lv.answered_within for lv in levels]),
         (_("Answered later"), [lv.answered - lv.answered_within for lv in levels]),
@@ -163,7 +167,7 @@ class Monthly:
             yield ["service_level", key, key, "" if value is None else f"{value:.4f}"]
 
 
-def monthly(session: Session, first: date, zone: ZoneInfo, rings: int) -> Monthly:
+def monthly(session: Session, first: date, zone: ZoneInfo, rings: Threshold | int) -> Monthly:
     start, end = month_bounds(first, zone)
     return Monthly(
         supervision.monthly_statistics(session, start, end),

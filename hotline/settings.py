@@ -161,6 +161,9 @@ class RingingSettings(_Section):
     #: China's ring cadence: 1 s on, 4 s off.
     ring_on_s: float = Field(default=1.0, gt=0, le=10)
     ring_off_s: float = Field(default=4.0, ge=0, le=10)
+    #: A caller who hangs up within this many seconds of calling is a short abandon (a
+    #: misdial, a change of mind): left out of the service level and shown apart.
+    short_abandon_s: float = Field(default=5.0, ge=0, le=60)
 
     @field_validator("answer_after_rings", mode="before")
     @classmethod

@@ -5,22 +5,18 @@ responsibility (each person's open items) and monthly statistics.
 Every figure is one aggregate query, so a month of 100,000 calls is counted
 by the database, not in Python (bench/supervision_dashboard.py times it).
 
-Service level, in both forms call centres use, with "within threshold"
-meaning within `max_rings` rings (铃响三声之内接听):
-    answered within threshold ÷ answered, and
-    (answered within threshold + abandoned within threshold) ÷ (answered + abandoned),
-where "abandoned" is a caller who hung up before anyone answered (our
-`missed` disposition).
+Service level, in both forms call centres use, is recorder/service_level.py's (issue
+20: callers who hang up in the greeting or the menu count as abandoned, short abandons
+and imported calls are left out and shown apart).
 """
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, literal, select, union_all
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session, contains_eager
 
 from recorder.models import (
@@ -32,51 +28,14 @@ from recorder.models import (
     User,
     WorkOrder,
 )
+from recorder.service_level import (  # noqa: F401 (the supervisor's figures, in one place)
+    ServiceLevel,
+    Threshold,
+    service_level,
+    service_level_by_bucket,
+)
 
 OPEN = (EntryStatus.RECEIVED, EntryStatus.DISPATCHED, EntryStatus.DONE)
-
-
-@dataclass(frozen=True)
-class ServiceLevel:
-    calls: int
-    answered: int
-    answered_within: int
-    missed: int
-    missed_within: int
-    abandoned: int
-
-    @property
-    def answered_share(self) -> float | None:
-        return self.answered_within / self.answered if self.answered else None
-
-    @property
-    def offered_share(self) -> float | None:
-        total = self.answered + self.missed
-        return (self.answered_within + self.missed_within) / total if total else None
-
-
-def service_level(
-    session: Session, start: datetime, end: datetime, max_rings: int = 3
-) -> ServiceLevel:
-    in_period = and_(Call.invite_at >= start, Call.invite_at < end)
-    within = Call.ring_count <= max_rings
-
-    def count(condition: Any) -> Any:
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-    answered = Call.disposition == Disposition.ANSWERED
-    missed = Call.disposition == Disposition.MISSED
-    row = session.execute(
-        select(
-            func.count(),
-            count(answered),
-            count(and_(answered, within)),
-            count(missed),
-            count(and_(missed, within)),
-            count(Call.disposition == Disposition.ABANDONED),
-        ).where(in_period)
-    ).one()
-    return ServiceLevel(*(int(v) for v in row))
 
 
 def missed_not_called_back(session: Session, start: datetime, end: datetime) -> list[LogEntry]:
@@ -194,44 +153,6 @@ def resolve_hours(session: Session, start: datetime, end: datetime) -> dict[str,
         if completed is not None:
             sums.setdefault(department, []).append((completed - received).total_seconds() / 3600)
     return {dept: sum(hours) / len(hours) for dept, hours in sums.items()}
-
-
-def service_level_by_bucket(
-    session: Session, bounds: list[datetime], max_rings: int = 3
-) -> list[ServiceLevel]:
-    """`service_level` for each interval [bounds[i], bounds[i + 1]), in one statement
-    (the dashboard's chart: calls per hour of a day, or per day of a week or month).
-
-    A UNION ALL of one aggregate per interval: each reads its own range of the
-    invite_at index, and the bounds are the caller's local days, DST included.
-    (Measured against a CASE or epoch arithmetic over the whole range, which
-    compute a bucket for every row: bench/supervision_dashboard.py.)
-    """
-    if len(bounds) < 2:
-        return []
-    within = Call.ring_count <= max_rings
-    answered = Call.disposition == Disposition.ANSWERED
-    missed = Call.disposition == Disposition.MISSED
-
-    def count(condition: Any) -> Any:
-        return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-    parts = [
-        select(
-            literal(index).label("bucket"),
-            func.count(),
-            count(answered),
-            count(and_(answered, within)),
-            count(missed),
-            count(and_(missed, within)),
-            count(Call.disposition == Disposition.ABANDONED),
-        ).where(Call.invite_at >= low, Call.invite_at < high)
-        for index, (low, high) in enumerate(itertools.pairwise(bounds))
-    ]
-    levels = [ServiceLevel(0, 0, 0, 0, 0, 0) for _ in parts]
-    for index, *figures in session.execute(union_all(*parts)).all():
-        levels[int(index)] = ServiceLevel(*(int(v) for v in figures))
-    return levels
 
 
 def missed_not_called_back_page(
