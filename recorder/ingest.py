@@ -22,7 +22,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import null, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.errors import HotlineError
@@ -258,7 +258,7 @@ def _record(
             ended_at=ended,
             disposition=Disposition.ANSWERED,
             hangup_cause="imported",
-            ring_count=None,  # nobody knows how long it rang (issue 20)
+            ring_count=null(),  # nobody knows how long it rang (issue 20); None would be 0
         )
         session.add(call)
         session.flush()

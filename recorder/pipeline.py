@@ -43,6 +43,7 @@ from recorder.models import (
     CallJob,
     CallLeg,
     ComplianceResult,
+    Direction,
     Disposition,
     FieldSource,
     JobState,
@@ -94,6 +95,7 @@ class _CallFacts:
     ended_in: str | None = None
     menu_category: str | None = None
     answered_elsewhere: bool = False
+    imported: bool = False
 
 
 class Pipeline:
@@ -157,6 +159,8 @@ class Pipeline:
         staff_text = (said or {}).get("staff")
         if staff_text is None and facts.answered_by_user_id is not None:
             return  # a staff member answered; their channel is not transcribed yet
+        if staff_text is None and facts.imported:
+            return  # an imported recording with no staff channel: the agent played nothing
         if staff_text is not None:
             words = self._staff_words(facts.pk, staff_text)
             report, by = check_transcript(staff_text, organization, rules, words), "staff"
@@ -234,6 +238,7 @@ class Pipeline:
                 call.ended_in,
                 call.menu_category,
                 call.answered_elsewhere,
+                call.direction is Direction.IMPORTED,
             )
 
     def _job(self, session: Session, call_pk: int) -> CallJob:

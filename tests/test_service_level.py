@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import null
 from sqlalchemy.orm import Session, sessionmaker
 
 from recorder.models import AnsweredBy, Call, Direction, Disposition
@@ -60,7 +61,7 @@ def _day(s: Session, start: datetime = T0) -> None:
                 ringing_at=invite,
                 ended_at=invite + timedelta(seconds=seconds),
                 disposition=disposition,
-                ring_count=rings,
+                ring_count=null() if rings is None else rings,
                 ended_in=ended_in,
                 answered_elsewhere=elsewhere,
                 answered_by=AnsweredBy.STAFF if elsewhere else None,
