@@ -251,7 +251,8 @@ def _completed_repairs(
     ).all()
     done: dict[int, tuple[LogEntry, datetime]] = {}
     for entry, completed_at in rows:
-        done.setdefault(entry.id, (entry, completed_at))  # the first completion counts
+        if completed_at is not None:
+            done.setdefault(entry.id, (entry, completed_at))  # the first completion counts
     if not done:
         return
     window = timedelta(days=targets.rework_days)
