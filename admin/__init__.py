@@ -77,4 +77,7 @@ def create_app(app: App, test_config: Mapping[str, Any] | None = None) -> Flask:
     from admin import supervision  # the supervisor's pages (issue 9)
 
     web.register_blueprint(supervision.bp)
+    from admin import kpi  # the desk's KPIs against their targets (issue 20)
+
+    web.register_blueprint(kpi.bp)
     return web

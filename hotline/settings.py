@@ -45,6 +45,21 @@ class OrganizationSettings(_Section):
     opening_hours: str = "08:00-18:00"
     working_days: list[int] = Field(default=[1, 2, 3, 4, 5, 6, 7])
     holidays: list[str] = Field(default_factory=list)
+    #: The KPIs' targets (recorder/kpi.py), as shares: the seeds' numbers by default
+    #: (seed 002 plan 三.3: 报修及时率 ≥ 98 %, 返修率 ≤ 5 %; seed 000 1.4.3.6.1: phone
+    #: follow-up ≥ 50 %; complaints handled 100 %). Satisfaction has none in the seeds.
+    kpi_repair_timely: float = Field(default=0.98, ge=0, le=1)
+    kpi_rework_max: float = Field(default=0.05, ge=0, le=1)
+    kpi_follow_up: float = Field(default=0.50, ge=0, le=1)
+    #: 0: no target (the seeds give none).
+    kpi_satisfaction: float = Field(default=0.0, ge=0, le=1)
+    kpi_complaints_handled: float = Field(default=1.0, ge=0, le=1)
+    kpi_relay_on_time: float = Field(default=1.0, ge=0, le=1)
+    kpi_callback_same_day: float = Field(default=1.0, ge=0, le=1)
+    #: A repair is timely when completed within this many hours of the report.
+    kpi_repair_limit_hours: float = Field(default=72.0, gt=0)
+    #: A repair is reworked when the same unit reports the same thing again this soon.
+    kpi_rework_days: int = Field(default=30, ge=1, le=366)
 
     @field_validator("opening_hours")
     @classmethod

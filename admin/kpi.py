@@ -1,0 +1,143 @@
+"""The KPI report (issue 20): the month's figures of recorder/kpi.py against their
+targets, for the desk and per category, department and staff member, charted, and
+exported to XLSX (real dates, column widths, filters, frozen header)."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime
+from typing import Any
+
+from flask import Blueprint, Response, abort, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from admin import audit, params, present
+from admin import supervision_figures as figures
+from admin.db import get_session, local_today, settings, zone
+from admin.security import requires
+from recorder import kpi
+from recorder.models import Role, User
+
+bp = Blueprint("kpi", __name__, url_prefix="/supervision/kpi")
+
+LABELS = {
+    "repair_timely": _l("Repairs on time (报修及时率)"),
+    "rework": _l("Repairs reported again (返修率)"),
+    "follow_up": _l("Repairs followed up by phone"),
+    "satisfaction": _l("Satisfied in follow-ups"),
+    "complaints_handled": _l("Complaints handled"),
+    "relay_on_time": _l("Messages relayed on time (转告)"),
+    "callback_same_day": _l("Missed calls called back the same day"),
+}
+DIMENSIONS = {
+    "category": _l("By category"),
+    "department": _l("By department"),
+    "staff": _l("By staff member"),
+}
+
+
+def _month() -> date:
+    raw = request.args.get("month") or local_today().strftime("%Y-%m")
+    try:
+        first = datetime.strptime(raw, "%Y-%m").date()
+    except ValueError:
+        abort(400)
+    if not params.in_range(first):
+        abort(400)
+    return first
+
+
+def targets() -> kpi.Targets:
+    org = settings().organization
+    return kpi.Targets(
+        repair_timely=org.kpi_repair_timely,
+        rework=org.kpi_rework_max,
+        follow_up=org.kpi_follow_up,
+        satisfaction=org.kpi_satisfaction or None,
+        complaints_handled=org.kpi_complaints_handled,
+        relay_on_time=org.kpi_relay_on_time,
+        callback_same_day=org.kpi_callback_same_day,
+        repair_limit_hours=org.kpi_repair_limit_hours,
+        rework_days=org.kpi_rework_days,
+    )
+
+
+def report(first: date) -> kpi.Report:
+    session = get_session()
+    start, end = figures.month_bounds(first, zone())
+    rules = present.content().categories
+    by_key = {c.key: c for c in rules.category}
+    other = by_key["other"]
+    names = {uid: name for uid, name in session.execute(select(User.id, User.display_name))}
+    return kpi.monthly_kpis(
+        session,
+        start,
+        end,
+        zone(),
+        reply_minutes=lambda key: by_key.get(key, other).reply_within_minutes,
+        category_department=lambda key: by_key.get(key, other).department,
+        staff_name=lambda uid: names.get(uid, str(uid)),
+        targets=targets(),
+    )
+
+
+def group_label(dimension: str, key: str) -> str:
+    return present.category_label(key) if dimension == "category" else key
+
+
+def chart(found: kpi.Report) -> dict[str, Any]:
+    """The desk's figures beside their targets, in per cent (Chart.js bars)."""
+    keys = [key for key, _higher in kpi.FIGURES]
+
+    def pct(value: float | None) -> float | None:
+        return None if value is None else round(value * 100, 1)
+
+    return {
+        "decimals": True,
+        "labels": [str(LABELS[key]) for key in keys],
+        "datasets": [
+            {"label": _("This month (%)"), "data": [pct(found.desk[k].value) for k in keys]},
+            {"label": _("Target (%)"), "data": [pct(found.desk[k].target) for k in keys]},
+        ],
+    }
+
+
+@bp.get("/")
+@requires(Role.SUPERVISOR)
+def page() -> ResponseReturnValue:
+    first = _month()
+    found = report(first)
+    return render_template(
+        "supervision/kpi.html",
+        month=first.strftime("%Y-%m"),
+        report=found,
+        labels=LABELS,
+        dimensions=DIMENSIONS,
+        group_label=group_label,
+        chart=chart(found),
+        share=figures.share,
+    )
+
+
+@bp.get("/kpi.xlsx")
+@requires(Role.SUPERVISOR)
+def xlsx() -> ResponseReturnValue:
+    from admin.kpi_xlsx import workbook
+
+    first, session = _month(), get_session()
+    found = report(first)
+    name = first.strftime("%Y-%m")
+    data = io.BytesIO()
+    workbook(found, first, LABELS, DIMENSIONS, group_label, zone()).save(data)
+    audit.record(session, "export", f"kpi:{name}", format="xlsx")
+    session.commit()
+    response = Response(
+        data.getvalue(),
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response.headers["Content-Disposition"] = f'attachment; filename="kpi-{name}.xlsx"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

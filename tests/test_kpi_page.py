@@ -1,0 +1,68 @@
+"""The KPI page and its XLSX export (admin/kpi.py) on the seeded desk plus the
+hand-worked November of tests/test_kpi.py: the page shows recorder/kpi.py's figures
+beside the configured targets, and the workbook has real dates, per-cent numbers,
+filters, a frozen header and widths that fit."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from admin import kpi as kpi_page
+from recorder.kpi import FIGURES
+from tests.test_admin import build
+from tests.test_kpi import november
+
+
+def test_the_page_and_the_workbook(tmp_path: Path) -> None:
+    for web in build(tmp_path, f"sqlite:///{tmp_path / 'hotline.db'}"):
+        with web.app.sessions.begin() as s:
+            november(s)
+        web.login("supervisor")
+        page = web.client.get("/supervision/kpi/?month=2026-11")
+        assert page.status_code == 200
+        with web.flask.test_request_context("/supervision/kpi/?month=2026-11"):
+            from admin.db import get_session
+
+            expected = kpi_page.report(datetime(2026, 11, 1).date())
+            get_session().close()
+        desk = re.search(r'<table id="kpi-desk-table">(.*?)</table>', page.text, re.S)
+        assert desk
+        for key, _higher in FIGURES:
+            row = re.search(rf'<tr data-key="{key}" data-value="([^"]*)"', desk.group(1))
+            assert row, key
+            value = expected.desk[key].value
+            assert (row.group(1) == "") if value is None else float(row.group(1)) == value
+        # The seeds' targets by default: 报修及时率 ≥ 98 %, 返修率 ≤ 5 %, follow-up ≥ 50 %.
+        assert re.search(r'data-key="repair_timely".*?class="target">≥ 98', desk.group(1), re.S)
+        assert re.search(r'data-key="rework".*?class="target">≤ 5', desk.group(1), re.S)
+        chart = re.search(r"id=\"kpi-chart\"[^>]*data-chart='([^']*)'", page.text)
+        assert chart and '"data": [98.0, 5.0, 50.0' in chart.group(1).replace("&#34;", '"')
+
+        got = web.client.get("/supervision/kpi/kpi.xlsx?month=2026-11")
+        assert got.status_code == 200 and got.mimetype.endswith("spreadsheetml.sheet")
+        sheet = load_workbook(io.BytesIO(got.data)).active
+        assert sheet is not None
+        assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref.startswith("A1:I")
+        rows = list(sheet.iter_rows(min_row=2, values_only=True))
+        first = sheet.cell(2, 1)
+        assert isinstance(first.value, datetime) and first.value.date().isoformat() == "2026-11-01"
+        assert first.number_format == "yyyy-mm" and sheet.cell(2, 7).number_format == "0.0%"
+        timely = rows[0]  # the desk's figures first, in FIGURES order, in the user's language
+        assert timely[1:4] == ("客服中心", "客服中心", "报修及时率")
+        assert timely[4:8] == (
+            expected.desk["repair_timely"].counted,
+            expected.desk["repair_timely"].met,
+            pytest.approx(expected.desk["repair_timely"].value),
+            0.98,
+        )
+        # Widths fit the longest text: the figure names are wider than the default 8.43.
+        assert sheet.column_dimensions["D"].width > 20
+        assert web.client.get("/supervision/kpi/?month=nonsense").status_code == 400
+        web.login("clerk")
+        assert web.client.get("/supervision/kpi/kpi.xlsx?month=2026-11").status_code in (302, 403)
