@@ -86,6 +86,12 @@ class App:
         from recorder.pipeline import Pipeline
         from transcripts.learned import LearnedCategories
 
+        after_hours = None
+        if self.settings.agent.mode == "flow":  # only the call flow has an after-hours script
+            from ivr.schedule import Schedule, is_open
+
+            schedule = Schedule.from_settings(self.settings.organization)
+            after_hours = lambda at: not is_open(schedule, at)  # noqa: E731
         return Pipeline(
             self.ready_database(),
             self.content,
@@ -93,6 +99,7 @@ class App:
             learned=LearnedCategories.load(
                 self.settings, lang="en" if self.settings.transcription.language == "en" else "zh"
             ),
+            after_hours=after_hours,
         )
 
     @cached_property

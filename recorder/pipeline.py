@@ -109,7 +109,11 @@ class Pipeline:
         load_engine: Callable[[], object | None] | None = None,
         learned: CategoryModel | None = None,
         clock: Callable[[], datetime] = utcnow,
+        after_hours: Callable[[datetime], bool] | None = None,
     ) -> None:
+        #: Whether the agent played the after-hours script at a moment (the call flow's
+        #: schedule); None: it always plays the daytime one.
+        self._after_hours = after_hours
         self._sessions = sessions
         self._content = content
         self._settings = settings
@@ -166,10 +170,11 @@ class Pipeline:
             report, by = check_transcript(staff_text, organization, rules, words), "staff"
         else:
             played = [self._content.prompt("greeting"), self._content.closing("default")]
+            if self._after_hours is not None and self._after_hours(facts.invite_at):
+                played = [self._content.prompt(p) for p in ("after_hours", "after_hours_closing")]
+            heard = facts.ended_in not in ("greeting", "ringing", "after_hours")
             report, by = (
-                check_agent_call(
-                    played, facts.ended_in not in ("greeting", "ringing"), organization, rules
-                ),
+                check_agent_call(played, heard, organization, rules),
                 "agent",
             )
         with self._sessions.begin() as session:
