@@ -74,7 +74,9 @@ def create_app(app: App, test_config: Mapping[str, Any] | None = None) -> Flask:
         audit.bp,
     ):
         web.register_blueprint(blueprint)
-    from admin import supervision  # the supervisor's pages (issue 9)
+    from admin import matters, orders, supervision  # supervisor (9), matters (21)
 
     web.register_blueprint(supervision.bp)
+    web.register_blueprint(matters.bp)
+    web.register_blueprint(orders.bp)
     return web

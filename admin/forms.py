@@ -23,7 +23,7 @@ try:  # WTForms >= 3.3 deprecates (value, label) tuples
 except ImportError:  # pragma: no cover - older WTForms
     SelectChoice = None
 
-from recorder.models import EntryStatus, Role, Urgency
+from recorder.models import Role, Urgency
 
 
 def choices(pairs: Iterable[tuple[str, str]]) -> list[Any]:
@@ -52,8 +52,6 @@ class EntryForm(FlaskForm):
         _l("Promised reply"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
     )
     follow_up_due = DateField(_l("Follow-up due"), validators=[Optional()])
-    status = SelectField(_l("Status"), choices=values(s.value for s in EntryStatus))
-    responsible_user_id = SelectField(_l("Responsible"), coerce=str, validators=[Optional()])
     reason = StringField(_l("Reason for the change"), validators=[Optional(), Length(max=500)])
 
 

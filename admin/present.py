@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -65,6 +66,28 @@ def phone(number: str | None) -> str:
     return mask(number) if must_mask() else (number or "")
 
 
+#: A phone number said or typed in a text: a mobile (138 1234 5678, 138-1234-5678), a
+#: landline with or without its area code (021-6123 4567, 61234567).
+SPOKEN_NUMBER = re.compile(
+    r"(?<![\d])(?:1[3-9]\d(?:[ -]?\d{4}){2}|0\d{2,3}[ -]?\d{7,8}|\d{7,8})(?![\d])"
+)
+
+
+def masked_text(text: str | None) -> str:
+    """A summary or transcript with every phone number in it masked like the caller's
+    number, for the roles that see masked numbers (保密制度 一.1)."""
+    if not text:
+        return ""
+    if not must_mask():
+        return text
+    return SPOKEN_NUMBER.sub(lambda m: mask(re.sub(r"[ -]", "", m.group(0))), text)
+
+
+def organization_name() -> str:
+    """The letterhead of prints (organization.name)."""
+    return settings().organization.name
+
+
 def content() -> Content:
     content: Content = current_app.extensions["hotline"].content
     return content
@@ -86,8 +109,26 @@ def category_choices() -> list[tuple[str, str]]:
 
 
 def overdue(entry: LogEntry) -> bool:
+    """Past its follow-up date and not followed up (recorder.dispatch.overdue, per entry:
+    a follow-up that reached the resident moves a done entry on, so it is no longer shown)."""
     due = entry.follow_up_due
-    return due is not None and due < local_today() and entry.status in OPEN_STATUSES
+    waiting = (EntryStatus.RECEIVED, EntryStatus.DISPATCHED, EntryStatus.DONE)
+    return due is not None and due < local_today() and entry.status in waiting
+
+
+def may_close(entry: LogEntry) -> bool:
+    """Whether the current user is offered closing: supervisors, from a closable status."""
+    from recorder import matter_states
+    from recorder.models import Role
+
+    if not current_user.is_authenticated:
+        return False
+    return (
+        matter_states.allowed(
+            entry.status, EntryStatus.CLOSED, current_user.role, matter_states.Via.CLOSING
+        )
+        and current_user.role is not Role.CLERK
+    )
 
 
 def when(value: datetime | date | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

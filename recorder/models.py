@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.engine import Dialect
@@ -376,6 +377,19 @@ class Complaint(Base):
     summary: Mapped[str] = mapped_column(Text, default="")
     result: Mapped[str | None] = mapped_column(Text)
     closed_at: Mapped[datetime | None]
+    #: How it came in (1.4.2.1.1 信函、电话、传真或来人面谈): phone, letter, fax, visit.
+    channel: Mapped[str] = mapped_column(String(16), default="phone", server_default="phone")
+    #: simple: straight to the department; major: to the 物业中心主任 (1.4.2.2.1-2).
+    severity: Mapped[str] = mapped_column(String(16), default="simple", server_default="simple")
+    escalated_at: Mapped[datetime | None]
+    escalated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: When the supervisor was told, the same day (1.4.1.3 须于当天 … 汇报物业中心主任).
+    reported_at: Mapped[datetime | None]
+    #: Corrective measures, on the handling notice (1.4.2.2.3).
+    measures: Mapped[str | None] = mapped_column(Text)
+    #: A supervisor's closing decision when the resident was not satisfied (1.4.2.2.4).
+    decision: Mapped[str | None] = mapped_column(Text)
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     entry: Mapped[LogEntry] = relationship(back_populates="complaint")
 
@@ -442,6 +456,17 @@ class WorkOrder(Base):
     #: True done, False not completed (a reason is then required), None open.
     completed: Mapped[bool | None] = mapped_column(Boolean)
     reason: Mapped[str | None] = mapped_column(Text)
+    #: The named technician (维修师傅) it went to, if not the department at large.
+    technician: Mapped[str | None] = mapped_column(String(64))
+    #: When the work is due, from the category's rules (recorder/deadlines.py).
+    due_at: Mapped[datetime | None]
+    #: The return (返单): parts used, and the fee of a paid service (有偿服务) in fen.
+    parts: Mapped[str | None] = mapped_column(Text)
+    paid: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    fee_fen: Mapped[int | None] = mapped_column(Integer)
+    returned_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: The order this one re-dispatches (改派), if any.
+    previous_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"))
 
 
 class FollowUp(Base):
@@ -500,3 +525,24 @@ class StaffSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class MatterRevision(Base):
+    """One changed field of a complaint or a work order: like EntryRevision, a change
+    is added, never written over (recorder/revisions.py writes them)."""
+
+    __tablename__ = "matter_revisions"
+    __table_args__ = (Index("ix_matter_revisions_row", "kind", "row_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: "complaint" or "work_order".
+    kind: Mapped[str] = mapped_column(String(16))
+    row_id: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    field: Mapped[str] = mapped_column(String(64))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    user: Mapped[User | None] = relationship()

@@ -182,3 +182,9 @@ def register_complaint(session: Session, entry: LogEntry, year: int | None = Non
     session.add(complaint)
     session.flush()
     return complaint
+
+
+# The hooks that keep complaints' and work orders' revisions and enforce the matter's
+# state machine, registered wherever the log is used.
+from recorder import matter_states as _matter_states  # noqa: E402, F401
+from recorder import revisions as _revisions  # noqa: E402, F401

@@ -120,7 +120,7 @@ def test_saving_unchanged_writes_no_revision(web: Desk) -> None:
 
 def test_invalid_edit_is_refused(web: Desk) -> None:
     web.login("clerk")
-    assert web.post(f"/entries/{web.seeded.entry}", entry_form(web, status="bogus")) == 400
+    assert web.post(f"/entries/{web.seeded.entry}", entry_form(web, urgency="bogus")) == 400
     assert web.post(f"/entries/{web.seeded.entry + 99}", entry_form(web), page="/") == 404
 
 
