@@ -57,7 +57,34 @@ class EntryForm(FlaskForm):
 
 class ComplaintForm(FlaskForm):
     result = TextAreaField(_l("Handling result"), validators=[Optional(), Length(max=4000)])
+    measures = TextAreaField(_l("Corrective measures"), validators=[Optional(), Length(max=4000)])
+    decision = TextAreaField(
+        _l("Supervisor's decision"), validators=[Optional(), Length(max=2000)]
+    )
     closed = BooleanField(_l("Closed"))
+
+
+class ComplaintEntryForm(FlaskForm):
+    """A complaint by letter, fax or visit, entered by hand (1.4.2.1.1)."""
+
+    channel = SelectField(
+        _l("Channel"),
+        choices=choices(
+            [
+                ("letter", _l("Letter")),
+                ("fax", _l("Fax")),
+                ("visit", _l("Visit")),
+                ("phone", _l("Phone")),
+            ]
+        ),
+    )
+    received_at = DateTimeLocalField(
+        _l("Received at"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
+    )
+    surname = StringField(_l("Surname"), validators=[Optional(), Length(max=32)])
+    unit = StringField(_l("Unit"), validators=[Optional(), Length(max=64)])
+    phone = StringField(_l("Callback number"), validators=[Optional(), Length(max=64)])
+    summary = TextAreaField(_l("Summary"), validators=[DataRequired(), Length(max=4000)])
 
 
 class UserForm(FlaskForm):

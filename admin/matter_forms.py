@@ -4,6 +4,7 @@ follow-ups, status moves, hand-overs, closing (each POST carries a CSRF token)."
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -42,9 +43,13 @@ class ReturnForm(FlaskForm):
         if self.outcome.data == "not_done" and not (field.data or "").strip():
             raise ValidationError(_l("A reason is required when the work was not completed."))
 
-    def validate_fee(self, field: DecimalField) -> None:
-        if self.paid.data and field.data is None:
-            raise ValidationError(_l("A paid service needs its fee."))
+    def validate(self, extra_validators: Any = None) -> bool:
+        ok = super().validate(extra_validators)
+        # Not a validate_fee: Optional() ends the field's chain on an empty fee.
+        if self.paid.data and self.fee.data is None:
+            self.fee.errors = [*self.fee.errors, _l("A paid service needs its fee.")]
+            return False
+        return ok
 
     def fee_fen(self) -> int | None:
         return None if self.fee.data is None else int(self.fee.data * 100)

@@ -127,7 +127,17 @@ def test_invalid_edit_is_refused(web: Desk) -> None:
 def test_supervisor_records_result_and_closing(web: Desk) -> None:
     web.login("supervisor")
     web.post(f"/entries/{web.seeded.entry}", entry_form(web, category="complaint"))
-    assert web.post("/complaints/1", {"result": "已更换水管", "closed": "y"}, page="/") == 302
+    # No satisfied follow-up: not closed without the supervisor's decision (1.4.2.2.4),
+    # and nothing of the refused save is kept.
+    assert web.post("/complaints/1", {"result": "已更换水管", "closed": "y"}, page="/") == 409
+    assert "已更换水管" not in web.client.get("/complaints/?year=2026").text
+    decided = {"result": "已更换水管", "closed": "y", "decision": "经主任决定结案: 业主已搬离"}
+    # Its work is dispatched: a complaint does not close over open work (the state machine).
+    assert web.post("/complaints/1", decided, page="/") == 409
+    page = f"/entries/{web.seeded.entry}"
+    assert web.post(f"{page}/orders", {"department": "工程部"}, page=page) == 302
+    assert web.post(f"{page}/orders/1/return", {"outcome": "done"}, page=page) == 302
+    assert web.post("/complaints/1", decided, page="/") == 302
     register = web.client.get("/complaints/?year=2026").text
     assert "已更换水管" in register and "2026-11-23" in register
 
