@@ -58,9 +58,7 @@ class EntryForm(FlaskForm):
 class ComplaintForm(FlaskForm):
     result = TextAreaField(_l("Handling result"), validators=[Optional(), Length(max=4000)])
     measures = TextAreaField(_l("Corrective measures"), validators=[Optional(), Length(max=4000)])
-    decision = TextAreaField(
-        _l("Supervisor's decision"), validators=[Optional(), Length(max=2000)]
-    )
+    decision = TextAreaField(_l("Supervisor's decision"), validators=[Optional(), Length(max=2000)])
     closed = BooleanField(_l("Closed"))
 
 

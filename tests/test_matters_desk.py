@@ -112,7 +112,9 @@ def test_a_repair_from_call_to_order_to_return_to_follow_up_to_close(
     web.client.post("/logout", data={"csrf_token": web.token("/")})
     web.login("supervisor")
     daily = web.client.get("/supervision/daily?day=2026-11-23").text
-    assert re.search(r'id="dispatched"[^>]*>\s*(\d+)', daily).group(1) == "1"  # the clerk's order counts
+    assert (
+        re.search(r'id="dispatched"[^>]*>\s*(\d+)', daily).group(1) == "1"
+    )  # the clerk's order counts
     web.client.post("/logout", data={"csrf_token": web.token("/")})
     web.login("clerk")
     # The technician's page lists it; its notice has the letterhead and the due time.
