@@ -120,7 +120,8 @@ def notice(complaint_id: int) -> ResponseReturnValue:
         form=form,
         escalate_form=EmptyForm(),
         organization=present.organization_name(),
-        reply_by=entry.promised_reply_at,
+        reply_by=entry.promised_reply_at
+        or entry.received_at + timedelta(minutes=remedy.reply_minutes),
         # 1.4.4.3: 补救最长不应超过三天 (the complaint rule's follow-up days).
         remedy_by=entry.received_at + timedelta(days=remedy.follow_up_days),
         channels=CHANNEL_LABELS,

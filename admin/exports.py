@@ -140,13 +140,24 @@ def _xlsx_text(cell: Any) -> str:
 @bp.get("/daily")
 @requires(Role.CLERK)
 def daily() -> ResponseReturnValue:
-    """The day's page of the log book, for printing."""
+    """The day's page of the log book, for printing on A4 landscape and filing."""
+    from admin import logbook
+    from recorder import dispatch
+    from recorder.models import User
+
     day = params.day_arg("day", local_today())
     session = get_session()
     entries = queries.in_range(session, day, day, zone())
     audit.record(session, "export", f"daily:{day}", format="print", rows=len(entries))
     session.commit()
-    headers = [present.FIELD_HEADERS[n] for n in ENTRY_FIELDS]
+    check = dispatch.log_check(session, day)
+    checker = session.get(User, check.checked_by) if check else None
     return render_template(
-        "exports/daily.html", day=day, headers=headers, rows=[row(e) for e in entries]
+        "exports/daily.html",
+        day=day,
+        columns=logbook.COLUMNS,
+        lines=logbook.lines(session, entries),
+        organization=present.organization_name(),
+        check=check,
+        checker=checker,
     )

@@ -58,7 +58,13 @@ def test_a_letter_escalated_handled_and_closed_when_satisfied(web: Desk) -> None
         assert entry.promised_reply_at == entry.received_at + timedelta(hours=8)
     notice_path = f"/complaints/{complaint.id}/notice"
     notice = web.client.get(notice_path).text
-    for shown in ("幸福家园物业服务中心", "客户投诉处理通知单", "信函", "2026-11-23 17:00", "2026-11-26 09:00"):
+    for shown in (
+        "幸福家园物业服务中心",
+        "客户投诉处理通知单",
+        "信函",
+        "2026-11-23 17:00",
+        "2026-11-26 09:00",
+    ):
         assert shown in notice, shown
     assert 'id="print"' in notice and "处理人（签字）" in notice and "业主确认（签字）" in notice
     assert "137****1111" in notice and "13700001111" not in notice  # masked for clerks
