@@ -35,7 +35,7 @@ def record(session: Session, action: str, target: str, **detail: Any) -> AuditEv
 
 
 @bp.get("/")
-@requires(Role.ADMIN)
+@requires(Role.SUPERVISOR)
 def index() -> ResponseReturnValue:
     session = get_session()
     size = current_app.config["PAGE_SIZE"]

@@ -21,12 +21,13 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from admin import editing, playback, present, waveform
+from admin import audit, editing, playback, present, waveform
 from admin.calls import staff_choices
-from admin.db import get_session, settings, zone
+from admin.db import get_session, now, settings, zone
 from admin.forms import EntryForm, choices
 from admin.security import requires
 from recorder.models import (
+    AuditEvent,
     Call,
     CallJob,
     EntryRevision,
@@ -72,17 +73,40 @@ def _form(entry: LogEntry, data: bool) -> EntryForm:
 
 
 def _locked(entry: LogEntry) -> frozenset[str]:
-    """Masked numbers cannot be edited (the form only holds the masked text)."""
+    """Masked numbers cannot be edited (the form only holds the masked text); nor can a
+    summary with a number in it, shown masked (saving it would write the stars over it)."""
     if not present.must_mask():
         return frozenset()
-    return frozenset(n for n in ("caller_number", "phone") if getattr(entry, n))
+    numbers = frozenset(n for n in ("caller_number", "phone") if getattr(entry, n))
+    said = present.spoken_numbers(entry.summary or "")
+    return numbers | {"summary"} if said else numbers
 
 
 @bp.get("/<int:entry_id>")
 @requires(Role.CLERK)
 def show(entry_id: int) -> ResponseReturnValue:
     entry = _entry(entry_id)
+    _audit_view(entry)
     return _render(entry, _form(entry, data=False))
+
+
+def _audit_view(entry: LogEntry) -> None:
+    """Opening an entry shows a resident's data: one "view_entry" row per user and entry
+    within playback.WINDOW (a reload or the page after a save is the same look)."""
+    session, target = get_session(), f"entry:{entry.id}"
+    seen = session.scalar(
+        select(AuditEvent.id)
+        .where(
+            AuditEvent.user_id == current_user.id,
+            AuditEvent.action == "view_entry",
+            AuditEvent.target == target,
+            AuditEvent.at >= now() - playback.WINDOW,
+        )
+        .limit(1)
+    )
+    if seen is None:
+        audit.record(session, "view_entry", target)
+        session.commit()
 
 
 def _matter(entry: LogEntry) -> dict[str, object]:

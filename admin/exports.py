@@ -34,6 +34,8 @@ def row(entry: LogEntry) -> list[Any]:
         value = getattr(entry, name)
         if name in ("caller_number", "phone"):
             cells.append(present.phone(value))
+        elif name in ("summary", "handling"):
+            cells.append(present.masked_text(value))
         elif name == "category":
             cells.append(present.category_label(value))
         elif name == "urgency":

@@ -68,9 +68,15 @@ def phone(number: str | None) -> str:
 
 #: A phone number said or typed in a text: a mobile (138 1234 5678, 138-1234-5678), a
 #: landline with or without its area code (021-6123 4567, 61234567).
-SPOKEN_NUMBER = re.compile(
-    r"(?<![\d])(?:1[3-9]\d(?:[ -]?\d{4}){2}|0\d{2,3}[ -]?\d{7,8}|\d{7,8})(?![\d])"
-)
+#: Digits as the recogniser may write them too (一三八…, 幺 for 1).
+DIGITS = "0-9零〇一二三四五六七八九幺"
+_NUMBER = re.compile(rf"(?<![{DIGITS}])[{DIGITS}](?:[ -]?[{DIGITS}]){{6,}}(?![{DIGITS}])")
+_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
+
+
+def spoken_numbers(text: str) -> list[re.Match[str]]:
+    """The phone numbers in a text (not its dates: 2026-11-23)."""
+    return [m for m in _NUMBER.finditer(text) if not _DATE.fullmatch(m.group(0))]
 
 
 def masked_text(text: str | None) -> str:
@@ -80,7 +86,31 @@ def masked_text(text: str | None) -> str:
         return ""
     if not must_mask():
         return text
-    return SPOKEN_NUMBER.sub(lambda m: mask(re.sub(r"[ -]", "", m.group(0))), text)
+    shown, at = [], 0
+    for match in spoken_numbers(text):
+        shown += [text[at : match.start()], mask(re.sub(r"[ -]", "", match.group(0)))]
+        at = match.end()
+    return "".join([*shown, text[at:]])
+
+
+def masked_words(words: list[dict[str, Any]]) -> list[str]:
+    """Each transcript word as shown: a number said across several words (138 / 1234 /
+    5678) is found in the words joined, and its hidden digits masked in each word."""
+    texts = [str(w.get("word", "")) for w in words]
+    if not must_mask():
+        return texts
+    joined = "".join(texts)
+    hidden = [False] * len(joined)
+    for match in spoken_numbers(joined):
+        digits = [i for i in range(match.start(), match.end()) if joined[i] not in " -"]
+        keep = 3 if len(digits) >= 7 else 1
+        for i in digits[keep : len(digits) - 4]:
+            hidden[i] = True
+    shown, at = [], 0
+    for text in texts:
+        shown.append("".join("*" if hidden[at + i] else c for i, c in enumerate(text)))
+        at += len(text)
+    return shown
 
 
 def organization_name() -> str:
@@ -166,6 +196,14 @@ AUDIT_ACTION_LABELS = {
     "dispatch": _l("Dispatched a work order"),
     "work_order": _l("Reported a work order"),
     "follow_up": _l("Recorded a follow-up"),
+    "view_entry": _l("Viewed an entry"),
+    "view_order": _l("Viewed a work order"),
+    "redispatch": _l("Re-dispatched a work order"),
+    "status": _l("Changed a status"),
+    "hand_over": _l("Handed over a matter"),
+    "close": _l("Closed a matter"),
+    "complaint": _l("Recorded a complaint"),
+    "escalate": _l("Escalated a complaint"),
 }
 
 
@@ -193,6 +231,8 @@ def revision_value(field: str, value: str | None) -> str:
         return ""
     if field in ("caller_number", "phone"):
         return phone(value)
+    if field in ("summary", "handling"):
+        return masked_text(value)
     if field == "category":
         return category_label(value)
     tables: dict[str, dict[Any, Any]] = {"urgency": URGENCY_LABELS, "status": STATUS_LABELS}

@@ -102,7 +102,7 @@ ROLE_TABLE = [
     ("/admin/users", "GET", "admin"),
     ("/admin/settings", "GET", "admin"),
     ("/admin/retention", "GET", "admin"),
-    ("/audit/", "GET", "admin"),
+    ("/audit/", "GET", "supervisor"),  # issue 21: supervisors read who looked at what
 ]
 RANKS = ["clerk", "supervisor", "admin"]
 
