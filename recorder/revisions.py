@@ -3,6 +3,8 @@ of a complaint's result, closing date or decision, or of a work order's return, 
 as a `MatterRevision` row (who, when, old, new, why), never written over
 (客服中心接待岗位工作质量标准 6: 记录 … 无涂改).
 
+A user's role, rights and status keep their revisions the same way (kind "user").
+
 A `before_flush` hook does it for every session, whatever code path makes the change;
 the session's actor (recorder.reception_log.act_as) says who. Complaints, work orders,
 follow-ups and revisions are never deleted.
@@ -15,7 +17,15 @@ from typing import Any
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
-from recorder.models import Complaint, FollowUp, MatterRevision, WorkOrder, utcnow
+from recorder.models import (
+    Complaint,
+    FieldSource,
+    FollowUp,
+    MatterRevision,
+    User,
+    WorkOrder,
+    utcnow,
+)
 from recorder.reception_log import Actor, RecordIntegrityError, _text
 
 #: The fields whose changes are kept, per kind of record.
@@ -36,6 +46,7 @@ TRACKED: dict[type[Any], tuple[str, tuple[str, ...]]] = {
             "resident",
         ),
     ),
+    User: ("user", ("role", "independent", "active", "extension", "display_name", "job_number")),
     WorkOrder: (
         "work_order",
         (
@@ -81,6 +92,8 @@ def _record_matter_revisions(session: Session, _context: Any, _instances: Any) -
         if not changes:
             continue
         actor: Actor | None = session.info.get("actor")
+        if actor is None and kind == "user":
+            actor = Actor(None, FieldSource.AUTO)  # the CLI (hotline users): the system
         if actor is None:
             raise RecordIntegrityError(
                 f"{kind} {obj.id}: changing {', '.join(c[0] for c in changes)} needs an actor "

@@ -19,6 +19,7 @@ from recorder.models import (
     EntryRevision,
     LegResult,
     LogEntry,
+    MatterRevision,
     User,
 )
 from tests.browser import desk
@@ -238,6 +239,16 @@ def test_admin_adds_and_deactivates_users(web: Desk) -> None:
     with web.app.sessions() as session:
         user = session.get(User, user.id)
         assert user is not None and not user.active and user.role.value == "supervisor"
+        # Each change of a user is a revision row saying who made it (issue 21).
+        changes = session.scalars(
+            select(MatterRevision).where(
+                MatterRevision.kind == "user", MatterRevision.row_id == user.id
+            )
+        ).all()
+        assert {(r.field, r.old_value, r.new_value, r.user_id) for r in changes} == {
+            ("role", "clerk", "supervisor", web.seeded.admin),
+            ("active", "True", "False", web.seeded.admin),
+        }
     assert web.login("newbie", "long enough pw") == 401
 
 
