@@ -54,6 +54,12 @@ SYSTEM = Actor(user_id=None, source=FieldSource.AUTO)
 
 
 def act_as(session: Session, actor: Actor) -> None:
+    """Declare who makes the session's next changes. Changes already made under another
+    actor are flushed first, so each revision names who really made it (a clerk's status
+    move, then the system's follow-up date, in one request)."""
+    previous = session.info.get("actor")
+    if previous is not None and previous != actor and session.dirty:
+        session.flush()
     session.info["actor"] = actor
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from recorder import dispatch
 from recorder.models import (
     AuditEvent,
+    EntryRevision,
     EntryStatus,
     FieldSource,
     FollowUp,
@@ -165,6 +166,13 @@ def test_a_repair_from_call_to_order_to_return_to_follow_up_to_close(
         # The follow-up clock counts from the completion: leak, three days (1.4.3.6.2).
         assert entry.status is EntryStatus.DONE
         assert entry.follow_up_due == date(2026, 11, 28)
+        # Each revision names who made it: the clerk's return, the system's new date.
+        made = {
+            (r.field, r.new_value): r.user_id
+            for r in s.scalars(select(EntryRevision).where(EntryRevision.entry_id == entry_id))
+        }
+        assert made[("status", "done")] == web.seeded.clerk
+        assert made[("follow_up_due", "2026-11-28")] is None
     # 7. Four days on it is overdue; the follow-up clears it.
     clock.now = desk.NOW + timedelta(days=6)
     web.login("clerk")
