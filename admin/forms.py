@@ -23,7 +23,7 @@ try:  # WTForms >= 3.3 deprecates (value, label) tuples
 except ImportError:  # pragma: no cover - older WTForms
     SelectChoice = None
 
-from recorder.models import Role, Urgency
+from recorder.models import Urgency
 
 
 def choices(pairs: Iterable[tuple[str, str]]) -> list[Any]:
@@ -89,14 +89,32 @@ class UserForm(FlaskForm):
     username = StringField(_l("User name"), validators=[DataRequired(), Length(max=64)])
     display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
     job_number = StringField(_l("Job number"), validators=[DataRequired(), Length(max=32)])
-    role = SelectField(_l("Role"), choices=values(r.value for r in Role))
+    role = SelectField(
+        _l("Role"),
+        choices=choices(
+            [
+                ("clerk", _l("Clerk")),
+                ("supervisor", _l("Supervisor")),
+                ("admin", _l("Administrator")),
+            ]
+        ),
+    )
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
     extension = StringField(_l("Extension"), validators=[Optional(), Length(max=32)])
     independent = BooleanField(_l("May answer calls alone"), default=True)
 
 
 class UserEditForm(FlaskForm):
-    role = SelectField(_l("Role"), choices=values(r.value for r in Role))
+    role = SelectField(
+        _l("Role"),
+        choices=choices(
+            [
+                ("clerk", _l("Clerk")),
+                ("supervisor", _l("Supervisor")),
+                ("admin", _l("Administrator")),
+            ]
+        ),
+    )
     independent = BooleanField(_l("May answer calls alone"))
     active = BooleanField(_l("Active"))
 

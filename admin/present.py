@@ -21,6 +21,11 @@ STATUS_LABELS = {
     EntryStatus.FOLLOWED_UP: _l("Followed up"),
     EntryStatus.CLOSED: _l("Closed"),
 }
+ROLE_LABELS = {
+    "clerk": _l("Clerk"),
+    "supervisor": _l("Supervisor"),
+    "admin": _l("Administrator"),
+}
 URGENCY_LABELS = {
     Urgency.SAFETY: _l("Safety"),
     Urgency.LEAK: _l("Leak"),

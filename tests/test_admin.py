@@ -222,7 +222,7 @@ def test_language_is_chosen_per_user(web: Desk) -> None:
     web.login("clerk")
     assert "来电记录" in web.client.get("/").text
     assert web.post("/language", {"language": "zh-TW"}, page="/") == 302
-    assert "來電記錄" in web.client.get("/").text
+    assert "來電紀錄" in web.client.get("/").text  # Taiwan usage: 紀錄 (issue 21)
     assert web.post("/language", {"language": "en"}, page="/") == 302
     assert "Call log" in web.client.get("/").text
     web.client.post("/logout", data={"csrf_token": web.token("/")})

@@ -64,9 +64,7 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"matter-{name}.png"), full_page=True)
 
 
-def test_a_repair_from_call_to_close_in_chromium(
-    served: tuple[str, int], browser: Browser
-) -> None:
+def test_a_repair_from_call_to_close_in_chromium(served: tuple[str, int], browser: Browser) -> None:
     base, entry_id = served
     context = browser.new_context(locale="zh-CN")
     context.set_default_timeout(15_000)
