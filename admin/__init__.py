@@ -74,9 +74,11 @@ def create_app(app: App, test_config: Mapping[str, Any] | None = None) -> Flask:
         audit.bp,
     ):
         web.register_blueprint(blueprint)
-    from admin import matters, orders, supervision  # supervisor (9), matters (21)
+    from admin import handover, letters, matters, orders, supervision  # issues 9, 21
 
     web.register_blueprint(supervision.bp)
     web.register_blueprint(matters.bp)
     web.register_blueprint(orders.bp)
+    web.register_blueprint(letters.bp)
+    web.register_blueprint(handover.bp)
     return web

@@ -103,9 +103,16 @@ def new() -> ResponseReturnValue:
 @bp.get("/<int:complaint_id>/notice")
 @requires(Role.CLERK)
 def notice(complaint_id: int) -> ResponseReturnValue:
-    complaint = _complaint(complaint_id)
+    return notice_page(_complaint(complaint_id))
+
+
+def notice_page(
+    complaint: Complaint, form: ComplaintForm | None = None, status: int = 200
+) -> ResponseReturnValue:
+    from admin import letters
+
     entry = complaint.entry
-    form = ComplaintForm(
+    form = form or ComplaintForm(
         data={
             "result": complaint.result,
             "measures": complaint.measures,
@@ -114,7 +121,7 @@ def notice(complaint_id: int) -> ResponseReturnValue:
         }
     )
     remedy = clocks.clock_of("complaint", None)
-    return render_template(
+    page = render_template(
         "complaints/notice.html",
         complaint=complaint,
         form=form,
@@ -127,7 +134,9 @@ def notice(complaint_id: int) -> ResponseReturnValue:
         channels=CHANNEL_LABELS,
         severities=SEVERITY_LABELS,
         satisfied=register.satisfied(get_session(), entry),
+        **letters.context(complaint),
     )
+    return page, status
 
 
 @bp.post("/<int:complaint_id>/escalate")
@@ -185,18 +194,7 @@ def close(complaint_id: int) -> ResponseReturnValue:
     except HotlineError as exc:
         session.rollback()
         flash(_("Not closed: %(why)s", why=str(exc)), "error")
-        return render_template(
-            "complaints/notice.html",
-            complaint=_complaint(complaint_id),
-            form=form,
-            escalate_form=EmptyForm(),
-            organization=present.organization_name(),
-            reply_by=complaint.entry.promised_reply_at,
-            remedy_by=None,
-            channels=CHANNEL_LABELS,
-            severities=SEVERITY_LABELS,
-            satisfied=False,
-        ), 409
+        return notice_page(_complaint(complaint_id), form, 409)
     audit.record(session, "complaint", f"complaint:{complaint.number}", closed=form.closed.data)
     session.commit()
     flash(_("Saved."), "info")

@@ -209,6 +209,14 @@ AUDIT_ACTION_LABELS = {
     "close": _l("Closed a matter"),
     "complaint": _l("Recorded a complaint"),
     "escalate": _l("Escalated a complaint"),
+    "letter": _l("Drafted a reply letter"),
+    "letter_review": _l("Recorded a letter review"),
+    "letter_approve": _l("Approved a reply letter"),
+    "letter_mail": _l("Mailed a reply letter"),
+    "letter_confirm": _l("Confirmed a reply letter by phone"),
+    "letter_archive": _l("Archived a reply letter"),
+    "handover": _l("Handed over a shift"),
+    "handover_ack": _l("Took over a shift"),
 }
 
 

@@ -3,6 +3,7 @@ returns, follow-ups, the complaint and every revision, oldest first."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,6 +17,7 @@ from recorder.models import (
     FollowUp,
     LogEntry,
     MatterRevision,
+    ReplyLetter,
     User,
     WorkOrder,
 )
@@ -137,6 +139,12 @@ def build(
             )
         )
     if complaint is not None:
+        events += _letters(session, complaint.id, who)
+        if complaint.escalated_at is not None:
+            title = _("Escalated to the supervisors")
+            events.append(
+                Event(complaint.escalated_at, "complaint", title, "", who(complaint.escalated_by))
+            )
         revisions = session.scalars(
             select(MatterRevision).where(
                 MatterRevision.kind == "complaint", MatterRevision.row_id == complaint.id
@@ -151,3 +159,33 @@ def build(
                 )
             )
     return sorted(events, key=lambda e: e.at)
+
+
+def _letters(session: Session, complaint_id: int, who: Callable[[int | None], str]) -> list[Event]:
+    """A complaint's reply letters, step by step (客户回函作业指导书)."""
+    found = []
+    for letter in session.scalars(
+        select(ReplyLetter).where(ReplyLetter.complaint_id == complaint_id)
+    ):
+        name = _("Reply letter: %(subject)s", subject=letter.subject)
+        found.append(
+            Event(letter.drafted_at, "letter", name, _("Under review"), who(letter.drafted_by))
+        )
+        for review in letter.reviews:
+            verdict = _("Approved") if review.approved else _("Returned")
+            detail = f"{review.reviewer} · {verdict}" + (f" · {review.note}" if review.note else "")
+            found.append(Event(review.at, "letter", name, detail, who(review.recorded_by)))
+        steps = [
+            (letter.approved_at, _("Approval") + f" · {letter.approver or ''}", letter.approved_by),
+            (letter.mailed_at, _("Mailing") + f" · {letter.mail_number or ''}", None),
+            (
+                letter.confirmed_at,
+                _("Confirmation call") + f" · {letter.confirm_note or ''}",
+                letter.confirmed_by,
+            ),
+            (letter.archived_at, _("Archive with the matter"), letter.archived_by),
+        ]
+        for at, detail, user in steps:
+            if at is not None:
+                found.append(Event(at, "letter", name, detail, who(user) if user else ""))
+    return found

@@ -546,3 +546,73 @@ class MatterRevision(Base):
     reason: Mapped[str | None] = mapped_column(Text)
 
     user: Mapped[User | None] = relationship()
+
+
+class ReplyLetter(Base):
+    """A reply letter to a complainant (客户回函作业指导书, seed 001 篇1): reviewed, approved,
+    sent by registered mail, confirmed by phone three days after sending, archived with
+    the matter."""
+
+    __tablename__ = "reply_letters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    #: 3.3: 物业部经理 reviews when it concerns the property, a lawyer when law is involved.
+    involves_property: Mapped[bool] = mapped_column(Boolean, default=False)
+    involves_law: Mapped[bool] = mapped_column(Boolean, default=False)
+    drafted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    drafted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: 3.4 审批人: 营销部经理 (named), recorded by a desk user.
+    approver: Mapped[str | None] = mapped_column(String(100))
+    approved_at: Mapped[datetime | None]
+    approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: 3.6 挂号信: when it was posted and its registered-mail number.
+    mailed_at: Mapped[datetime | None]
+    mail_number: Mapped[str | None] = mapped_column(String(64))
+    #: 3.6 信件在发出3天后与客户电话联系确认: the clerk's task, due then.
+    confirm_due: Mapped[datetime | None]
+    confirmed_at: Mapped[datetime | None]
+    confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    confirm_note: Mapped[str | None] = mapped_column(Text)
+    archived_at: Mapped[datetime | None]
+    archived_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    reviews: Mapped[list[LetterReview]] = relationship(
+        back_populates="letter", order_by="LetterReview.id"
+    )
+
+
+class LetterReview(Base):
+    """One reviewer's word on a reply letter (3.3 审核人), who and when."""
+
+    __tablename__ = "letter_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("reply_letters.id"), index=True)
+    #: project_director, property_manager, service_supervisor, department_manager, lawyer.
+    step: Mapped[str] = mapped_column(String(32))
+    reviewer: Mapped[str] = mapped_column(String(100))
+    approved: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    letter: Mapped[ReplyLetter] = relationship(back_populates="reviews")
+
+
+class Handover(Base):
+    """A shift handover (交接班, seed 001 篇5 3, 002 四 2): the open matters the leaving shift
+    passes on (what, whose, due when), acknowledged by the next shift."""
+
+    __tablename__ = "handovers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    by_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    #: [{"entry": id, "what": ..., "owner": ..., "status": ..., "due": ...}] as handed over.
+    matters: Mapped[list[Any]] = mapped_column(default=list)
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -21,7 +21,9 @@ from recorder.models import (
     Complaint,
     FieldSource,
     FollowUp,
+    LetterReview,
     MatterRevision,
+    ReplyLetter,
     User,
     WorkOrder,
     utcnow,
@@ -46,6 +48,20 @@ TRACKED: dict[type[Any], tuple[str, tuple[str, ...]]] = {
             "resident",
         ),
     ),
+    ReplyLetter: (
+        "letter",
+        (
+            "subject",
+            "body",
+            "approver",
+            "approved_at",
+            "mailed_at",
+            "mail_number",
+            "confirmed_at",
+            "confirm_note",
+            "archived_at",
+        ),
+    ),
     User: ("user", ("role", "independent", "active", "extension", "display_name", "job_number")),
     WorkOrder: (
         "work_order",
@@ -68,7 +84,7 @@ TRACKED: dict[type[Any], tuple[str, tuple[str, ...]]] = {
 @event.listens_for(Session, "before_flush")
 def _record_matter_revisions(session: Session, _context: Any, _instances: Any) -> None:
     for obj in session.deleted:
-        if isinstance(obj, WorkOrder | FollowUp | MatterRevision):
+        if isinstance(obj, WorkOrder | FollowUp | MatterRevision | ReplyLetter | LetterReview):
             raise RecordIntegrityError(
                 f"{type(obj).__name__} {obj.id} cannot be deleted: records are kept without alteration"
             )

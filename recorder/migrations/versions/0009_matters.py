@@ -73,9 +73,68 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_matter_revisions_row", "matter_revisions", ["kind", "row_id"])
+    _letters_and_handovers()
+
+
+def _letters_and_handovers() -> None:
+    op.create_table(
+        "reply_letters",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("complaint_id", sa.Integer(), sa.ForeignKey("complaints.id"), nullable=False),
+        sa.Column("subject", sa.String(200), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("involves_property", sa.Boolean(), nullable=False),
+        sa.Column("involves_law", sa.Boolean(), nullable=False),
+        sa.Column("drafted_at", TS, nullable=False),
+        sa.Column("drafted_by", sa.Integer(), sa.ForeignKey("users.id"), nullable=True),
+        sa.Column("approver", sa.String(100), nullable=True),
+        sa.Column("approved_at", TS, nullable=True),
+        sa.Column("approved_by", sa.Integer(), sa.ForeignKey("users.id"), nullable=True),
+        sa.Column("mailed_at", TS, nullable=True),
+        sa.Column("mail_number", sa.String(64), nullable=True),
+        sa.Column("confirm_due", TS, nullable=True),
+        sa.Column("confirmed_at", TS, nullable=True),
+        sa.Column("confirmed_by", sa.Integer(), sa.ForeignKey("users.id"), nullable=True),
+        sa.Column("confirm_note", sa.Text(), nullable=True),
+        sa.Column("archived_at", TS, nullable=True),
+        sa.Column("archived_by", sa.Integer(), sa.ForeignKey("users.id"), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_reply_letters_complaint_id", "reply_letters", ["complaint_id"])
+    op.create_table(
+        "letter_reviews",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("letter_id", sa.Integer(), sa.ForeignKey("reply_letters.id"), nullable=False),
+        sa.Column("step", sa.String(32), nullable=False),
+        sa.Column("reviewer", sa.String(100), nullable=False),
+        sa.Column("approved", sa.Boolean(), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("at", TS, nullable=False),
+        sa.Column("recorded_by", sa.Integer(), sa.ForeignKey("users.id"), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_letter_reviews_letter_id", "letter_reviews", ["letter_id"])
+    op.create_table(
+        "handovers",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("at", TS, nullable=False),
+        sa.Column("by_user_id", sa.Integer(), sa.ForeignKey("users.id"), nullable=False),
+        sa.Column("notes", sa.Text(), nullable=False),
+        sa.Column("matters", sa.JSON(), nullable=False),
+        sa.Column("acknowledged_at", TS, nullable=True),
+        sa.Column("acknowledged_by", sa.Integer(), sa.ForeignKey("users.id"), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_handovers_at", "handovers", ["at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_handovers_at", table_name="handovers")
+    op.drop_table("handovers")
+    op.drop_index("ix_letter_reviews_letter_id", table_name="letter_reviews")
+    op.drop_table("letter_reviews")
+    op.drop_index("ix_reply_letters_complaint_id", table_name="reply_letters")
+    op.drop_table("reply_letters")
     op.drop_index("ix_matter_revisions_row", table_name="matter_revisions")
     op.drop_table("matter_revisions")
     with op.batch_alter_table("complaints") as batch:
