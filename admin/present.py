@@ -217,6 +217,9 @@ AUDIT_ACTION_LABELS = {
     "letter_archive": _l("Archived a reply letter"),
     "handover": _l("Handed over a shift"),
     "handover_ack": _l("Took over a shift"),
+    "check_draw": _l("Drew a check sample"),
+    "check_mark": _l("Marked a checked record"),
+    "check_corrected": _l("Corrected a returned record"),
 }
 
 

@@ -616,3 +616,32 @@ class Handover(Base):
     matters: Mapped[list[Any]] = mapped_column(default=list)
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class CheckMark(Base):
+    """One sampled record in a supervisor's check, seen and marked (检查作业指导书 3.2 daily
+    log check, 3.6 weekly records check with 责成当事人改正, 3.4 monthly follow-up spot check:
+    有偿服务全部检查, 非有偿服务检查10%)."""
+
+    __tablename__ = "check_marks"
+    __table_args__ = (
+        UniqueConstraint("kind", "period", "entry_id", name="uq_check_mark"),
+        Index("ix_check_marks_period", "kind", "period"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: daily, weekly or monthly.
+    kind: Mapped[str] = mapped_column(String(16))
+    #: The day checked, the Monday of the week, or the first of the month.
+    period: Mapped[date] = mapped_column(Date)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("log_entries.id"))
+    work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"))
+    sampled_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: None until marked; False: not in order (the note says why).
+    ok: Mapped[bool | None] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(Text, default="")
+    checked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    checked_at: Mapped[datetime | None]
+    #: Returned to the record's writer for correction, and when they corrected it.
+    returned_to: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    corrected_at: Mapped[datetime | None]

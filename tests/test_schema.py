@@ -49,6 +49,7 @@ TABLES = {
     "reply_letters",
     "letter_reviews",
     "handovers",
+    "check_marks",
 }
 
 

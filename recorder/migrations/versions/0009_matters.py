@@ -126,9 +126,29 @@ def _letters_and_handovers() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_handovers_at", "handovers", ["at"])
+    op.create_table(
+        "check_marks",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("period", sa.Date(), nullable=False),
+        sa.Column("entry_id", sa.Integer(), sa.ForeignKey("log_entries.id"), nullable=False),
+        sa.Column("work_order_id", sa.Integer(), sa.ForeignKey("work_orders.id"), nullable=True),
+        sa.Column("sampled_at", TS, nullable=False),
+        sa.Column("ok", sa.Boolean(), nullable=True),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("checked_by", sa.Integer(), sa.ForeignKey("users.id"), nullable=True),
+        sa.Column("checked_at", TS, nullable=True),
+        sa.Column("returned_to", sa.Integer(), sa.ForeignKey("users.id"), nullable=True),
+        sa.Column("corrected_at", TS, nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("kind", "period", "entry_id", name="uq_check_mark"),
+    )
+    op.create_index("ix_check_marks_period", "check_marks", ["kind", "period"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_check_marks_period", table_name="check_marks")
+    op.drop_table("check_marks")
     op.drop_index("ix_handovers_at", table_name="handovers")
     op.drop_table("handovers")
     op.drop_index("ix_letter_reviews_letter_id", table_name="letter_reviews")
