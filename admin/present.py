@@ -32,22 +32,23 @@ URGENCY_LABELS = {
     Urgency.NORMAL: _l("Normal"),
 }
 OPEN_STATUSES = (EntryStatus.RECEIVED, EntryStatus.DISPATCHED)
-#: Column headers of the paper log book (电话接待记录本), in ENTRY_FIELDS order.
+#: Column headers of the paper log book (电话接待记录本), in ENTRY_FIELDS order, in the
+#: user's language (zh-CN: 来电时间, 来电号码, ... as the paper book has them).
 FIELD_HEADERS = {
-    "received_at": "来电时间",
-    "caller_number": "来电号码",
-    "surname": "姓氏",
-    "unit": "房号",
-    "phone": "联系电话",
-    "category": "类别",
-    "urgency": "紧急程度",
-    "summary": "来电内容摘要",
-    "handling": "处理情况",
-    "dispatch_department": "派单部门",
-    "promised_reply_at": "承诺答复时间",
-    "follow_up_due": "回访期限",
-    "status": "状态",
-    "responsible_user_id": "首问负责人",
+    "received_at": _l("Received at"),
+    "caller_number": _l("Caller number"),
+    "surname": _l("Surname"),
+    "unit": _l("Unit"),
+    "phone": _l("Callback number"),
+    "category": _l("Category"),
+    "urgency": _l("Urgency"),
+    "summary": _l("Summary"),
+    "handling": _l("Handling"),
+    "dispatch_department": _l("Department"),
+    "promised_reply_at": _l("Promised reply"),
+    "follow_up_due": _l("Follow-up due"),
+    "status": _l("Status"),
+    "responsible_user_id": _l("Responsible"),
 }
 
 
@@ -238,7 +239,7 @@ def disposition_label(value: object) -> str:
 
 
 def field_label(name: str) -> str:
-    return FIELD_HEADERS.get(name, name)
+    return str(FIELD_HEADERS.get(name, name))
 
 
 def revision_value(field: str, value: str | None) -> str:

@@ -172,6 +172,10 @@ def test_csv_and_xlsx_follow_the_paper_book(web: Desk) -> None:
     assert sheet is not None
     assert [c.value for c in sheet[1]][:2] == ["来电时间", "来电号码"]
     assert sheet.max_row == 3
+    # Real dates in local time, widths, the header frozen and filters (issue 21).
+    assert sheet["A2"].is_date and sheet["A2"].value.strftime("%Y-%m-%d %H:%M") == rows[1][0]
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:N3"
+    assert sheet.column_dimensions["H"].width == 40
     assert (
         web.client.get("/exports/log.csv?date_from=2026-11-24&date_to=2026-11-01").status_code
         == 400

@@ -120,7 +120,15 @@ def test_xlsx_cells_are_strings_never_formulas(web: tuple[Desk, Clock]) -> None:
     assert sheet is not None
     rows = list(sheet.iter_rows(min_row=2))
     filled = [cell for row in rows for cell in row if cell.value is not None]
-    assert filled and all(cell.data_type == "s" for cell in filled)  # never "f" (formula)
+    # Never "f" (a formula): text, or a real date in the date columns (issue 21).
+    assert filled and all(cell.data_type in ("s", "d", "n") for cell in filled)
+    dates = {ENTRY_FIELDS.index(n) for n in ("received_at", "promised_reply_at", "follow_up_due")}
+    assert all(
+        c.data_type == "s"
+        for row in rows
+        for i, c in enumerate(row)
+        if i not in dates and c.value is not None
+    )
     hostile = next(row for row in rows if row[1].value == PAYLOADS["caller_number"])
     by_field = dict(zip(ENTRY_FIELDS, hostile, strict=True))
     for field, payload in PAYLOADS.items():
