@@ -24,7 +24,7 @@ from admin.forms import ComplaintEntryForm, ComplaintForm, EmptyForm
 from admin.security import requires
 from hotline.errors import HotlineError
 from recorder import complaints as register
-from recorder.models import Complaint, LogEntry, Role
+from recorder.models import Complaint, LogEntry, Role, User
 
 bp = Blueprint("complaints", __name__, url_prefix="/complaints")
 CHANNEL_LABELS = {
@@ -118,8 +118,13 @@ def notice_page(
             "measures": complaint.measures,
             "decision": complaint.decision,
             "closed": complaint.closed_at is not None,
+            "internal": complaint.internal,
+            "cause": complaint.cause or "",
+            "staff_user_id": str(complaint.staff_user_id or ""),
+            "explanation": complaint.explanation,
         }
     )
+    _staff(form)
     remedy = clocks.clock_of("complaint", None)
     page = render_template(
         "complaints/notice.html",
@@ -134,9 +139,22 @@ def notice_page(
         channels=CHANNEL_LABELS,
         severities=SEVERITY_LABELS,
         satisfied=register.satisfied(get_session(), entry),
+        staff_name=_staff_name(complaint.staff_user_id),
         **letters.context(complaint),
     )
     return page, status
+
+
+def _staff_name(user_id: int | None) -> str | None:
+    user = get_session().get(User, user_id) if user_id else None
+    return f"{user.display_name} ({user.job_number})" if user else None
+
+
+def _staff(form: ComplaintForm) -> ComplaintForm:
+    from admin.calls import staff_choices
+
+    form.staff_user_id.choices = [("", "—"), *((str(i), n) for i, n in staff_choices())]
+    return form
 
 
 @bp.post("/<int:complaint_id>/escalate")
@@ -163,8 +181,14 @@ def escalate(complaint_id: int) -> ResponseReturnValue:
 @requires(Role.SUPERVISOR)
 def escalated() -> ResponseReturnValue:
     """The supervisors' queue of major complaints not closed."""
+    from admin.calls import staff_choices
+
+    session = get_session()
     return render_template(
-        "complaints/escalated.html", complaints=register.escalated_queue(get_session())
+        "complaints/escalated.html",
+        complaints=register.escalated_queue(session),
+        about_staff=register.about_staff(session, local_today().year),
+        names=dict(staff_choices()),
     )
 
 
@@ -174,7 +198,7 @@ def close(complaint_id: int) -> ResponseReturnValue:
     """The handling result and corrective measures; closing only after a satisfied
     follow-up or with the supervisor's decision (1.4.2.2.4). Each change a revision."""
     complaint = _complaint(complaint_id)
-    form = ComplaintForm()
+    form = _staff(ComplaintForm())
     if not form.validate_on_submit():
         abort(400)
     session = get_session()
@@ -187,6 +211,16 @@ def close(complaint_id: int) -> ResponseReturnValue:
             result=form.result.data,
             measures=form.measures.data,
         )
+        if form.internal.data:
+            staff = form.staff_user_id.data or ""
+            register.set_internal(
+                session,
+                complaint,
+                current_user.id,
+                cause=form.cause.data or None,
+                staff_user_id=int(staff) if staff.isdigit() else None,
+                explanation=form.explanation.data,
+            )
         if form.closed.data and complaint.closed_at is None:
             register.close(
                 session, complaint, current_user.id, current_user.role, now(), form.decision.data

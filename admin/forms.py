@@ -60,6 +60,18 @@ class ComplaintForm(FlaskForm):
     measures = TextAreaField(_l("Corrective measures"), validators=[Optional(), Length(max=4000)])
     decision = TextAreaField(_l("Supervisor's decision"), validators=[Optional(), Length(max=2000)])
     closed = BooleanField(_l("Closed"))
+    internal = BooleanField(_l("About our own service (internal complaint)"))
+    cause = SelectField(
+        _l("Cause"),
+        choices=choices(
+            [("", "—"), ("attitude", _l("Service attitude")), ("delay", _l("Work delayed"))]
+        ),
+        validators=[Optional()],
+    )
+    staff_user_id = SelectField(_l("Staff member complained about"), validators=[Optional()])
+    explanation = TextAreaField(
+        _l("Written explanation"), validators=[Optional(), Length(max=4000)]
+    )
 
 
 class ComplaintEntryForm(FlaskForm):

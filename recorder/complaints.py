@@ -27,6 +27,8 @@ from recorder.reception_log import Actor, act_as, new_entry, register_complaint
 
 CHANNELS = ("phone", "letter", "fax", "visit")
 SEVERITIES = ("simple", "major")
+#: 1.4.4.2 服务态度 (a written explanation), 1.4.4.3 工作延误 (8-hour answer, 3-day remedy).
+CAUSES = ("attitude", "delay")
 
 
 class ComplaintError(HotlineError):
@@ -66,6 +68,26 @@ def register_by_hand(
     complaint.channel = channel
     session.flush()
     return complaint
+
+
+def set_internal(
+    session: Session,
+    complaint: Complaint,
+    user_id: int,
+    *,
+    cause: str | None,
+    staff_user_id: int | None,
+    explanation: str | None,
+) -> None:
+    """A complaint about our own service (1.4.4): its cause, the staff member complained
+    about (for their review), and their written explanation (1.4.4.2 书面说明)."""
+    if cause not in CAUSES:
+        raise ComplaintError(f"unknown cause {cause!r}; known: {', '.join(CAUSES)}")
+    act_as(session, Actor(user_id, FieldSource.PERSON, "内部投诉"))
+    complaint.internal, complaint.cause = True, cause
+    complaint.staff_user_id = staff_user_id
+    complaint.explanation = (explanation or "").strip() or None
+    session.flush()
 
 
 def escalate(session: Session, complaint: Complaint, user_id: int, now: datetime) -> None:
@@ -121,6 +143,10 @@ def close(
         raise ComplaintError(f"complaint {complaint.number}: closing needs a supervisor")
     if complaint.closed_at is not None:
         raise ComplaintError(f"complaint {complaint.number} is already closed")
+    if complaint.internal and complaint.cause == "attitude" and not complaint.explanation:
+        raise ComplaintError(
+            f"complaint {complaint.number}: the written explanation (1.4.4.2) comes first"
+        )
     entry = session.get_one(LogEntry, complaint.entry_id)
     pleased = satisfied(session, entry)
     if not pleased and decision is None:
@@ -153,3 +179,17 @@ def escalated_queue(session: Session) -> list[Complaint]:
             .order_by(Complaint.escalated_at, Complaint.id)
         )
     )
+
+
+def about_staff(session: Session, year: int) -> list[tuple[int, int]]:
+    """Internal complaints of a year per staff member complained about (the per-staff
+    review), most first: [(user id, complaints)]."""
+    from sqlalchemy import func
+
+    rows = session.execute(
+        select(Complaint.staff_user_id, func.count(Complaint.id))
+        .where(Complaint.year == year, Complaint.staff_user_id.is_not(None))
+        .group_by(Complaint.staff_user_id)
+        .order_by(func.count(Complaint.id).desc())
+    ).all()
+    return [(int(uid), int(n)) for uid, n in rows if uid is not None]

@@ -390,6 +390,13 @@ class Complaint(Base):
     #: A supervisor's closing decision when the resident was not satisfied (1.4.2.2.4).
     decision: Mapped[str | None] = mapped_column(Text)
     closed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: A complaint about the desk's or a department's own service (1.4.4 客户对内部投诉):
+    #: its cause (attitude: a written explanation; delay: 8-hour answer, 3-day remedy),
+    #: the staff member complained about, and their written explanation (书面说明).
+    internal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    cause: Mapped[str | None] = mapped_column(String(16))
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    explanation: Mapped[str | None] = mapped_column(Text)
 
     entry: Mapped[LogEntry] = relationship(back_populates="complaint")
 

@@ -46,6 +46,10 @@ TRACKED: dict[type[Any], tuple[str, tuple[str, ...]]] = {
             "closed_by",
             "summary",
             "resident",
+            "internal",
+            "cause",
+            "staff_user_id",
+            "explanation",
         ),
     ),
     ReplyLetter: (

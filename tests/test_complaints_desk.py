@@ -115,3 +115,43 @@ def test_a_letter_escalated_handled_and_closed_when_satisfied(web: Desk) -> None
         assert all(r.user_id in (web.seeded.clerk, web.seeded.supervisor) for r in revisions)
     timeline = web.client.get(page).text
     assert "TS-2026-0001 处理结果: 已退款 → 已退款 35 元" in timeline
+
+
+def test_an_internal_complaint_about_attitude_needs_the_written_explanation(web: Desk) -> None:
+    """1.4.4.1-2: a complaint about our own staff's attitude gets a 服务整改通知单, names the
+    staff member (counted for their review) and closes only with their written explanation."""
+    web.login("clerk")
+    letter = {
+        "channel": "visit",
+        "received_at": "2026-11-23T09:00",
+        "summary": "前台员工态度差",
+    }
+    assert web.post("/complaints/new", letter) == 302
+    _switch(web, "supervisor")
+    notice = "/complaints/1/notice"
+    marked = {
+        "result": "已道歉",
+        "internal": "y",
+        "cause": "attitude",
+        "staff_user_id": str(web.seeded.clerk),
+        "explanation": "",
+        "decision": "主管已约谈, 业主接受道歉",
+        "closed": "y",
+    }
+    assert web.post("/complaints/1", marked, page=notice) == 409  # no explanation yet
+    with web.app.sessions() as s:
+        assert not s.get_one(Complaint, 1).internal  # nothing of the refused save is kept
+    marked["explanation"] = "当时排队人多, 语气急躁, 今后注意"
+    assert web.post("/complaints/1", marked, page=notice) == 302
+    page = web.client.get(notice).text
+    assert "服务整改通知单" in page and "王芳 (000)" in page and "语气急躁" in page
+    with web.app.sessions() as s:
+        done = s.get_one(Complaint, 1)
+        assert (done.internal, done.cause, done.staff_user_id) == (
+            True,
+            "attitude",
+            web.seeded.clerk,
+        )
+        assert done.closed_at == desk.NOW
+    staff = web.client.get("/complaints/escalated").text
+    assert "本年度各员工被投诉次数" in staff and "王芳" in staff

@@ -34,6 +34,9 @@ COMPLAINT_COLUMNS = (
     ("measures", sa.Text()),
     ("decision", sa.Text()),
     ("closed_by", sa.Integer()),
+    ("cause", sa.String(16)),
+    ("staff_user_id", sa.Integer()),
+    ("explanation", sa.Text()),
 )
 
 
@@ -53,12 +56,17 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("severity", sa.String(16), nullable=False, server_default="simple")
         )
+        batch.add_column(
+            sa.Column("internal", sa.Boolean(), nullable=False, server_default=sa.false())
+        )
+        batch.create_foreign_key("fk_complaints_staff", "users", ["staff_user_id"], ["id"])
         batch.create_foreign_key("fk_complaints_escalated_by", "users", ["escalated_by"], ["id"])
         batch.create_foreign_key("fk_complaints_closed_by", "users", ["closed_by"], ["id"])
         batch.create_check_constraint(
             "ck_complaint_channel", "channel IN ('phone', 'letter', 'fax', 'visit')"
         )
         batch.create_check_constraint("ck_complaint_severity", "severity IN ('simple', 'major')")
+    op.create_index("ix_complaints_staff_user_id", "complaints", ["staff_user_id"])
     op.create_table(
         "matter_revisions",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -157,12 +165,14 @@ def downgrade() -> None:
     op.drop_table("reply_letters")
     op.drop_index("ix_matter_revisions_row", table_name="matter_revisions")
     op.drop_table("matter_revisions")
+    op.drop_index("ix_complaints_staff_user_id", table_name="complaints")
     with op.batch_alter_table("complaints") as batch:
         batch.drop_constraint("ck_complaint_severity", type_="check")
         batch.drop_constraint("ck_complaint_channel", type_="check")
         batch.drop_constraint("fk_complaints_closed_by", type_="foreignkey")
         batch.drop_constraint("fk_complaints_escalated_by", type_="foreignkey")
-        for name in ("severity", "channel", *(n for n, _ in reversed(COMPLAINT_COLUMNS))):
+        batch.drop_constraint("fk_complaints_staff", type_="foreignkey")
+        for name in ("internal", "severity", "channel", *(n for n, _ in reversed(COMPLAINT_COLUMNS))):
             batch.drop_column(name)
     with op.batch_alter_table("work_orders") as batch:
         batch.drop_constraint("fk_work_orders_previous", type_="foreignkey")
