@@ -24,7 +24,7 @@ from admin.forms import ComplaintEntryForm, ComplaintForm, EmptyForm
 from admin.security import requires
 from hotline.errors import HotlineError
 from recorder import complaints as register
-from recorder.models import Complaint, LogEntry, Role, User
+from recorder.models import Complaint, EntryStatus, LogEntry, Role, User
 
 bp = Blueprint("complaints", __name__, url_prefix="/complaints")
 CHANNEL_LABELS = {
@@ -184,8 +184,17 @@ def escalated() -> ResponseReturnValue:
     from admin.calls import staff_choices
 
     session = get_session()
+    # Matters the desk could not solve, handed over to a supervisor (003 篇2 5 上报主管领导;
+    # 004 三 3 遇无法解决的问题时, 可提交给主管处理).
+    handed_up = session.scalars(
+        select(LogEntry)
+        .join(User, LogEntry.responsible_user_id == User.id)
+        .where(User.role.in_([Role.SUPERVISOR, Role.ADMIN]), LogEntry.status != EntryStatus.CLOSED)
+        .order_by(LogEntry.received_at)
+    ).all()
     return render_template(
         "complaints/escalated.html",
+        handed_up=handed_up,
         complaints=register.escalated_queue(session),
         about_staff=register.about_staff(session, local_today().year),
         names=dict(staff_choices()),

@@ -155,3 +155,16 @@ def test_an_internal_complaint_about_attitude_needs_the_written_explanation(web:
         assert done.closed_at == desk.NOW
     staff = web.client.get("/complaints/escalated").text
     assert "本年度各员工被投诉次数" in staff and "王芳" in staff
+
+
+def test_a_matter_the_desk_cannot_solve_goes_to_the_supervisors_queue(web: Desk) -> None:
+    """003 篇2 5 / 004 三 3: handed over to a supervisor, with the reason; it shows in their
+    queue until closed, and the hand-over is in the entry's history."""
+    web.login("clerk")
+    page = f"/entries/{web.seeded.entry}"
+    up = {"to": str(web.seeded.supervisor), "reason": "涉及赔偿, 无权处理"}
+    assert web.post(f"{page}/hand-over", up, page=page) == 302
+    _switch(web, "supervisor")
+    queue = web.client.get("/complaints/escalated").text
+    assert f'href="/entries/{web.seeded.entry}"' in queue[queue.index('id="handed-up"') :]
+    assert "移交: 涉及赔偿, 无权处理" in web.client.get(page).text
