@@ -62,7 +62,8 @@ def both_fixture(tmp_path: Path, database_url: str) -> Iterator[Desk]:
 
 def routes(flask_app: Flask, seeded: desk.Seeded) -> list[tuple[str, str]]:
     ids = {"entry_id": seeded.entry, "recording_id": seeded.recording, "user_id": seeded.clerk}
-    ids["complaint_id"] = ids["order_id"] = 1
+    ids["complaint_id"] = ids["order_id"] = ids["letter_id"] = ids["mark_id"] = 1
+    ids["handover_id"] = 1
     found = []
     for rule in flask_app.url_map.iter_rules():
         if rule.endpoint in ("static", "auth.login"):
