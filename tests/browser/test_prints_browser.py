@@ -124,6 +124,7 @@ def test_the_daily_log_book_prints_on_a4_landscape(
         "检查人(签字)",
         "李主管(001)",  # the day's check, signed
         "记录规范",
+        "1/1",  # the page number
     ):
         assert shown in text, shown
 
@@ -137,6 +138,7 @@ def test_the_complaint_notice_and_work_order_print_on_a4(
     page.goto(f"{base}/complaints/{complaint_id}/notice")
     assert page.locator("#print").is_visible()
     page.emulate_media(media="print")
+    page.screenshot(path=str(ARTIFACTS / "print-complaint-notice.png"), full_page=True)
     size, text = _pdf(page, "complaint-notice")
     assert _near(size, A4), size  # portrait
     for shown in (
@@ -151,6 +153,7 @@ def test_the_complaint_notice_and_work_order_print_on_a4(
         "部门负责人(签字)",
         "业主确认(签字)",
         "138****5678",
+        "1/1",
     ):
         assert shown in text, shown
     page.emulate_media(media="screen")
