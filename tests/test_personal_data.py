@@ -81,6 +81,10 @@ def test_opening_an_entry_is_audited_and_supervisors_read_the_audit(web: Desk) -
     web.login("supervisor")
     audit = web.client.get("/audit/").text
     assert "查看记录" in audit and f"entry:{web.seeded.entry}" in audit
+    # Filtered by action and person; details as text, not JSON.
+    views = web.client.get("/audit/?action=view_entry&user=clerk").text
+    assert "王芳 (clerk)" in views and "IP 127.0.0.1" in views and "{&#34;" not in views
+    assert "查看记录" not in web.client.get("/audit/?action=export").text.split("</select>")[-1]
 
 
 __all__ = ["desk", "timedelta"]
