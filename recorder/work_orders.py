@@ -72,12 +72,23 @@ def dispatch(
         )
     technician = (technician or "").strip() or None
     now = now or utcnow()
-    if entry.status is not EntryStatus.DISPATCHED:
-        # Refused (closed) before a number is taken: numbers have no gaps.
-        move(session, entry, EntryStatus.DISPATCHED, user_id=user_id, role=role, via=Via.ORDER)
     seq = next_in_sequence(session, WorkOrderSequence, now.year)
+    number = f"{WORK_ORDER_PREFIX}-{now.year}-{seq:04d}"
+    to = f"{department} {technician}" if technician else department
+    if entry.status is not EntryStatus.DISPATCHED:
+        # A refusal (a closed matter) raises before anything is added; the caller's
+        # rollback gives the number back, so numbers keep no gaps.
+        move(
+            session,
+            entry,
+            EntryStatus.DISPATCHED,
+            user_id=user_id,
+            role=role,
+            via=Via.ORDER,
+            reason=f"派工 {number} {to}",
+        )
     order = WorkOrder(
-        number=f"{WORK_ORDER_PREFIX}-{now.year}-{seq:04d}",
+        number=number,
         year=now.year,
         seq=seq,
         entry_id=entry.id,
@@ -89,7 +100,6 @@ def dispatch(
         previous_id=previous.id if previous else None,
     )
     session.add(order)
-    to = f"{department} {technician}" if technician else department
     act_as(session, Actor(user_id, FieldSource.PERSON, f"派工 {order.number} {to}"))
     entry.dispatch_department = department
     session.flush()

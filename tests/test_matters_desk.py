@@ -110,6 +110,12 @@ def test_a_repair_from_call_to_order_to_return_to_follow_up_to_close(
         assert (first.number, first.technician) == ("PG-2026-0001", "李师傅")
         assert first.due_at == datetime(2026, 11, 23, 10, 0, tzinfo=desk.NOW.tzinfo)  # 18:00 local
         assert s.get_one(LogEntry, entry_id).status is EntryStatus.DISPATCHED
+        (moved,) = s.scalars(
+            select(EntryRevision).where(
+                EntryRevision.entry_id == entry_id, EntryRevision.field == "status"
+            )
+        ).all()
+        assert (moved.new_value, moved.reason) == ("dispatched", "派工 PG-2026-0001 工程部 李师傅")
     web.client.post("/logout", data={"csrf_token": web.token("/")})
     web.login("supervisor")
     daily = web.client.get("/supervision/daily?day=2026-11-23").text
