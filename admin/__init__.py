@@ -74,9 +74,14 @@ def create_app(app: App, test_config: Mapping[str, Any] | None = None) -> Flask:
         audit.bp,
     ):
         web.register_blueprint(blueprint)
-    from admin import supervision  # the supervisor's pages (issue 9)
+    from admin import checks, handover, letters, matters, orders, supervision  # issues 9, 21
 
     web.register_blueprint(supervision.bp)
+    web.register_blueprint(matters.bp)
+    web.register_blueprint(orders.bp)
+    web.register_blueprint(letters.bp)
+    web.register_blueprint(handover.bp)
+    web.register_blueprint(checks.bp)
     from admin import kpi  # the desk's KPIs against their targets (issue 20)
 
     web.register_blueprint(kpi.bp)

@@ -35,18 +35,41 @@ def record(session: Session, action: str, target: str, **detail: Any) -> AuditEv
 
 
 @bp.get("/")
-@requires(Role.ADMIN)
+@requires(Role.SUPERVISOR)
 def index() -> ResponseReturnValue:
+    """Who looked at or changed what, newest first; ?action= and ?user= narrow it."""
     session = get_session()
     size = current_app.config["PAGE_SIZE"]
-    total = session.scalar(select(func.count(AuditEvent.id))) or 0
+    action = (request.args.get("action") or "").strip()[:32]
+    username = (request.args.get("user") or "").strip()[:64]
+    where = []
+    if action:
+        where.append(AuditEvent.action == action)
+    if username:
+        where.append(User.username == username)
+    base = select(AuditEvent, User).outerjoin(User, User.id == AuditEvent.user_id).where(*where)
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     pages = max(1, -(-total // size))
     page = min(params.page_number(request.args.get("page")), pages)
     events = session.execute(
-        select(AuditEvent, User)
-        .outerjoin(User, User.id == AuditEvent.user_id)
-        .order_by(AuditEvent.id.desc())
-        .limit(size)
-        .offset((page - 1) * size)
+        base.order_by(AuditEvent.id.desc()).limit(size).offset((page - 1) * size)
     ).all()
-    return render_template("audit/index.html", events=events, page=page, pages=pages)
+    users = session.scalars(select(User.username).order_by(User.username)).all()
+    return render_template(
+        "audit/index.html",
+        events=events,
+        page=page,
+        pages=pages,
+        action=action,
+        username=username,
+        users=users,
+        detail_text=detail_text,
+    )
+
+
+def detail_text(detail: dict[str, Any]) -> str:
+    """An audit row's details as text: key: value, … (the address last)."""
+    parts = [f"{k}: {v}" for k, v in detail.items() if k != "address"]
+    if detail.get("address"):
+        parts.append(f"IP {detail['address']}")
+    return " · ".join(parts)

@@ -8,11 +8,15 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from admin import clocks
 from admin.forms import EntryForm
 from recorder.models import ENTRY_FIELDS, EntryStatus, FieldSource, LogEntry, Urgency
 from recorder.reception_log import Actor, act_as, register_complaint
 
 COMPLAINT = "complaint"
+#: Changed only by their own steps: the status through the state machine, the owner by a
+#: hand-over (recorder/matter_states.py), never by the entry form.
+NOT_ON_FORM = frozenset({"status", "responsible_user_id"})
 _CONVERT: dict[str, Any] = {"urgency": Urgency, "status": EntryStatus}
 
 
@@ -62,7 +66,7 @@ def apply(
     act_as(session, Actor(user_id, FieldSource.PERSON, form.reason.data or None))
     changed = []
     for name in ENTRY_FIELDS:
-        if name in locked:
+        if name in locked or name in NOT_ON_FORM:
             continue
         new = _submitted(form, name, zone)
         if name == "received_at" and new is None:
@@ -75,6 +79,11 @@ def apply(
     if changed:
         entry.needs_review = False
     session.flush()
+    if {"category", "urgency"} & set(changed):
+        # The new rule's clocks (报修 10 min / 投诉 8 h, 漏水 3 days...), by the system.
+        act_as(session, Actor(None, FieldSource.AUTO, "按类别规则 (categories.toml)"))
+        changed += clocks.refill(entry, set(changed))
+        session.flush()
     if entry.category == COMPLAINT and entry.complaint is None:
         register_complaint(session, entry)
     return changed

@@ -21,15 +21,18 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from admin import editing, playback, present, waveform
+from admin import audit, editing, playback, present, waveform
 from admin.calls import staff_choices
-from admin.db import get_session, settings, zone
+from admin.db import get_session, now, settings, zone
 from admin.forms import EntryForm, choices
 from admin.security import requires
 from recorder.models import (
+    AuditEvent,
     Call,
     CallJob,
     EntryRevision,
+    EntryStatus,
+    FollowUp,
     JobState,
     LogEntry,
     Recording,
@@ -64,26 +67,93 @@ def _form(entry: LogEntry, data: bool) -> EntryForm:
     form = EntryForm(data=None if data else editing.form_values(entry, zone()))
     form.category.choices = choices(present.category_choices())
     form.urgency.choices = choices((u.value, str(n)) for u, n in present.URGENCY_LABELS.items())
-    form.status.choices = choices((s.value, str(n)) for s, n in present.STATUS_LABELS.items())
     departments = present.content().categories.departments.names
     form.dispatch_department.choices = choices([("", "—"), *((d, d) for d in departments)])
-    staff = [("", "—"), *((str(i), name) for i, name in staff_choices())]
-    form.responsible_user_id.choices = choices(staff)
     return form
 
 
 def _locked(entry: LogEntry) -> frozenset[str]:
-    """Masked numbers cannot be edited (the form only holds the masked text)."""
+    """Masked numbers cannot be edited (the form only holds the masked text); nor can a
+    summary with a number in it, shown masked (saving it would write the stars over it)."""
     if not present.must_mask():
         return frozenset()
-    return frozenset(n for n in ("caller_number", "phone") if getattr(entry, n))
+    numbers = frozenset(n for n in ("caller_number", "phone") if getattr(entry, n))
+    said = present.spoken_numbers(entry.summary or "")
+    return numbers | {"summary"} if said else numbers
 
 
 @bp.get("/<int:entry_id>")
 @requires(Role.CLERK)
 def show(entry_id: int) -> ResponseReturnValue:
     entry = _entry(entry_id)
+    _audit_view(entry)
     return _render(entry, _form(entry, data=False))
+
+
+def _audit_view(entry: LogEntry) -> None:
+    """Opening an entry shows a resident's data: one "view_entry" row per user and entry
+    within playback.WINDOW (a reload or the page after a save is the same look)."""
+    session, target = get_session(), f"entry:{entry.id}"
+    seen = session.scalar(
+        select(AuditEvent.id)
+        .where(
+            AuditEvent.user_id == current_user.id,
+            AuditEvent.action == "view_entry",
+            AuditEvent.target == target,
+            AuditEvent.at >= now() - playback.WINDOW,
+        )
+        .limit(1)
+    )
+    if seen is None:
+        audit.record(session, "view_entry", target)
+        session.commit()
+
+
+def _matter(entry: LogEntry) -> dict[str, object]:
+    """The matter's timeline and the forms of its next steps (admin/matters.py)."""
+    from admin import timeline
+    from admin.matter_forms import (
+        CloseForm,
+        HandOverForm,
+        MoveForm,
+        OrderForm,
+        RedispatchForm,
+        ReturnForm,
+    )
+    from admin.supervision_forms import FollowUpForm
+    from recorder import dispatch, matter_states
+    from recorder.matter_states import Via
+
+    session = get_session()
+    orders = dispatch.orders_of(session, entry.id)
+    follow_ups = list(
+        session.scalars(select(FollowUp).where(FollowUp.entry_id == entry.id).order_by(FollowUp.at))
+    )
+    names = present.content().categories.departments.names
+    moves = matter_states.targets(entry.status, current_user.role, Via.FORM)
+    move_form = MoveForm()
+    move_form.to.choices = choices((s.value, str(present.STATUS_LABELS[s])) for s in moves)
+    hand_over = HandOverForm()
+    hand_over.to.choices = choices(
+        (str(i), name) for i, name in staff_choices() if i != entry.responsible_user_id
+    )
+    open_orders = [o for o in orders if o.completed is None]
+    return {
+        "events": timeline.build(session, entry, orders, follow_ups),
+        "return_text": timeline.return_text,
+        "orders": orders,
+        "open_orders": open_orders,
+        "order_form": OrderForm().with_departments(list(names)),
+        "redispatch_form": RedispatchForm().with_departments(list(names)),
+        "return_form": ReturnForm(),
+        "follow_up_form": FollowUpForm(),
+        "move_form": move_form if moves else None,
+        "hand_over_form": hand_over,
+        "close_form": CloseForm(),
+        "can_order": entry.status is not EntryStatus.CLOSED,
+        "can_follow_up": entry.status is EntryStatus.DONE and not open_orders,
+        "can_close": present.may_close(entry),
+    }
 
 
 def _render(entry: LogEntry, form: EntryForm, status: int = 200) -> ResponseReturnValue:
@@ -114,6 +184,7 @@ def _render(entry: LogEntry, form: EntryForm, status: int = 200) -> ResponseRetu
             originals=original_values(entry),
             awaiting_words=job in (JobState.QUEUED, JobState.RUNNING, JobState.WAITING),
             low_confidence=settings().transcription.low_confidence,
+            **_matter(entry),
         ),
         status,
     )

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, abort, render_template
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from admin import audit, params, present, queries
 from admin.db import get_session, local_today, zone
@@ -34,6 +35,8 @@ def row(entry: LogEntry) -> list[Any]:
         value = getattr(entry, name)
         if name in ("caller_number", "phone"):
             cells.append(present.phone(value))
+        elif name in ("summary", "handling"):
+            cells.append(present.masked_text(value))
         elif name == "category":
             cells.append(present.category_label(value))
         elif name == "urgency":
@@ -78,7 +81,7 @@ def log_csv() -> ResponseReturnValue:
     name, entries = _entries("csv")
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([present.FIELD_HEADERS[n] for n in ENTRY_FIELDS])
+    writer.writerow([str(present.FIELD_HEADERS[n]) for n in ENTRY_FIELDS])
     for entry in entries:
         writer.writerow([inert_text(cell) for cell in row(entry)])
     # UTF-8 with a byte-order mark, so Excel reads the Chinese correctly.
@@ -114,8 +117,8 @@ def log_xlsx() -> ResponseReturnValue:
     book = Workbook()
     sheet = book.active
     assert sheet is not None
-    sheet.title = "电话接待记录本"
-    sheet.append([present.FIELD_HEADERS[n] for n in ENTRY_FIELDS])
+    sheet.title = _("Phone reception log")
+    sheet.append([str(present.FIELD_HEADERS[n]) for n in ENTRY_FIELDS])
     for entry in entries:
         sheet.append([_xlsx_text(cell) for cell in row(entry)])
     for cells in sheet.iter_rows(min_row=2):
@@ -124,10 +127,52 @@ def log_xlsx() -> ResponseReturnValue:
             # quotePrefix keeps it text when a clerk edits the cell in Excel too.
             cell.data_type = "s"
             cell.quotePrefix = is_formula_like(str(cell.value or ""))
+    _xlsx_dates(sheet, entries)
+    _xlsx_layout(sheet)
     buffer = io.BytesIO()
     book.save(buffer)
     mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return _download(buffer.getvalue(), name, mimetype)
+
+
+#: Columns written as real dates (issue 21: sortable and filterable in Excel), and formats.
+DATE_COLUMNS = {
+    "received_at": "yyyy-mm-dd hh:mm",
+    "promised_reply_at": "yyyy-mm-dd hh:mm",
+    "follow_up_due": "yyyy-mm-dd",
+}
+#: Column widths in characters, in ENTRY_FIELDS order.
+WIDTHS = (17, 14, 8, 14, 14, 10, 10, 40, 30, 10, 17, 12, 10, 12)
+
+
+def _xlsx_dates(sheet: Any, entries: list[LogEntry]) -> None:
+    """The date columns as Excel dates in the desk's local time (a date is never a formula)."""
+    for index, name in enumerate(ENTRY_FIELDS):
+        if name not in DATE_COLUMNS:
+            continue
+        for entry, cell in zip(
+            entries, sheet.iter_rows(min_row=2, min_col=index + 1, max_col=index + 1), strict=True
+        ):
+            value = getattr(entry, name)
+            target = cell[0]
+            if value is None:
+                target.value = None
+                continue
+            if isinstance(value, datetime):
+                value = value.astimezone(zone()).replace(tzinfo=None)
+            target.value = value
+            target.number_format = DATE_COLUMNS[name]
+            target.quotePrefix = False
+
+
+def _xlsx_layout(sheet: Any) -> None:
+    """Widths, the header row frozen, and filters on every column."""
+    from openpyxl.utils import get_column_letter
+
+    for index, width in enumerate(WIDTHS, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = sheet.dimensions
 
 
 def _xlsx_text(cell: Any) -> str:
@@ -140,13 +185,24 @@ def _xlsx_text(cell: Any) -> str:
 @bp.get("/daily")
 @requires(Role.CLERK)
 def daily() -> ResponseReturnValue:
-    """The day's page of the log book, for printing."""
+    """The day's page of the log book, for printing on A4 landscape and filing."""
+    from admin import logbook
+    from recorder import dispatch
+    from recorder.models import User
+
     day = params.day_arg("day", local_today())
     session = get_session()
     entries = queries.in_range(session, day, day, zone())
     audit.record(session, "export", f"daily:{day}", format="print", rows=len(entries))
     session.commit()
-    headers = [present.FIELD_HEADERS[n] for n in ENTRY_FIELDS]
+    check = dispatch.log_check(session, day)
+    checker = session.get(User, check.checked_by) if check else None
     return render_template(
-        "exports/daily.html", day=day, headers=headers, rows=[row(e) for e in entries]
+        "exports/daily.html",
+        day=day,
+        columns=logbook.COLUMNS,
+        lines=logbook.lines(session, entries),
+        organization=present.organization_name(),
+        check=check,
+        checker=checker,
     )

@@ -23,7 +23,7 @@ try:  # WTForms >= 3.3 deprecates (value, label) tuples
 except ImportError:  # pragma: no cover - older WTForms
     SelectChoice = None
 
-from recorder.models import EntryStatus, Role, Urgency
+from recorder.models import Urgency
 
 
 def choices(pairs: Iterable[tuple[str, str]]) -> list[Any]:
@@ -52,28 +52,81 @@ class EntryForm(FlaskForm):
         _l("Promised reply"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
     )
     follow_up_due = DateField(_l("Follow-up due"), validators=[Optional()])
-    status = SelectField(_l("Status"), choices=values(s.value for s in EntryStatus))
-    responsible_user_id = SelectField(_l("Responsible"), coerce=str, validators=[Optional()])
     reason = StringField(_l("Reason for the change"), validators=[Optional(), Length(max=500)])
 
 
 class ComplaintForm(FlaskForm):
     result = TextAreaField(_l("Handling result"), validators=[Optional(), Length(max=4000)])
+    measures = TextAreaField(_l("Corrective measures"), validators=[Optional(), Length(max=4000)])
+    decision = TextAreaField(_l("Supervisor's decision"), validators=[Optional(), Length(max=2000)])
     closed = BooleanField(_l("Closed"))
+    internal = BooleanField(_l("About our own service (internal complaint)"))
+    cause = SelectField(
+        _l("Cause"),
+        choices=choices(
+            [("", "—"), ("attitude", _l("Service attitude")), ("delay", _l("Work delayed"))]
+        ),
+        validators=[Optional()],
+    )
+    staff_user_id = SelectField(_l("Staff member complained about"), validators=[Optional()])
+    explanation = TextAreaField(
+        _l("Written explanation"), validators=[Optional(), Length(max=4000)]
+    )
+
+
+class ComplaintEntryForm(FlaskForm):
+    """A complaint by letter, fax or visit, entered by hand (1.4.2.1.1)."""
+
+    channel = SelectField(
+        _l("Channel"),
+        choices=choices(
+            [
+                ("letter", _l("Letter")),
+                ("fax", _l("Fax")),
+                ("visit", _l("Visit")),
+                ("phone", _l("Phone")),
+            ]
+        ),
+    )
+    received_at = DateTimeLocalField(
+        _l("Received at"), format="%Y-%m-%dT%H:%M", validators=[DataRequired()]
+    )
+    surname = StringField(_l("Surname"), validators=[Optional(), Length(max=32)])
+    unit = StringField(_l("Unit"), validators=[Optional(), Length(max=64)])
+    phone = StringField(_l("Callback number"), validators=[Optional(), Length(max=64)])
+    summary = TextAreaField(_l("Summary"), validators=[DataRequired(), Length(max=4000)])
 
 
 class UserForm(FlaskForm):
     username = StringField(_l("User name"), validators=[DataRequired(), Length(max=64)])
     display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)])
     job_number = StringField(_l("Job number"), validators=[DataRequired(), Length(max=32)])
-    role = SelectField(_l("Role"), choices=values(r.value for r in Role))
+    role = SelectField(
+        _l("Role"),
+        choices=choices(
+            [
+                ("clerk", _l("Clerk")),
+                ("supervisor", _l("Supervisor")),
+                ("admin", _l("Administrator")),
+            ]
+        ),
+    )
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
     extension = StringField(_l("Extension"), validators=[Optional(), Length(max=32)])
     independent = BooleanField(_l("May answer calls alone"), default=True)
 
 
 class UserEditForm(FlaskForm):
-    role = SelectField(_l("Role"), choices=values(r.value for r in Role))
+    role = SelectField(
+        _l("Role"),
+        choices=choices(
+            [
+                ("clerk", _l("Clerk")),
+                ("supervisor", _l("Supervisor")),
+                ("admin", _l("Administrator")),
+            ]
+        ),
+    )
     independent = BooleanField(_l("May answer calls alone"))
     active = BooleanField(_l("Active"))
 

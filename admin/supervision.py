@@ -21,7 +21,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from admin import audit, params, present
+from admin import audit, clocks, params, present
 from admin import supervision_figures as figures
 from admin.db import get_session, local, local_today, now, settings, zone
 from admin.security import requires
@@ -32,6 +32,7 @@ from admin.supervision_forms import (
     FollowUpForm,
     SignOffForm,
 )
+from hotline.errors import HotlineError
 from recorder import dispatch, supervision
 from recorder.dispatch import DAILY_CHECK_AT, DispatchError
 from recorder.models import LogEntry, Role, User, WorkOrder
@@ -188,7 +189,7 @@ def overdue() -> ResponseReturnValue:
     return _overdue_page()
 
 
-def _refused(exc: DispatchError, entry: LogEntry) -> ResponseReturnValue:
+def _refused(exc: HotlineError, entry: LogEntry) -> ResponseReturnValue:
     get_session().rollback()
     logger.info("supervision: refused for entry %s: %s", entry.id, exc)
     flash(_("Not possible for entry %(id)d in its current state.", id=entry.id), "error")
@@ -205,10 +206,18 @@ def dispatch_entry(entry_id: int) -> ResponseReturnValue:
         return _overdue_page(400, dispatch=form, entry_id=entry_id)
     session, department = get_session(), form.department.data or ""
     try:
+        at = now()
         order = dispatch.dispatch(
-            session, entry, department, _departments(), current_user.id, now=now()
+            session,
+            entry,
+            department,
+            _departments(),
+            current_user.id,
+            now=at,
+            due_at=clocks.order_due(entry, at),
+            role=current_user.role,
         )
-    except DispatchError as exc:
+    except HotlineError as exc:
         return _refused(exc, entry)
     audit.record(session, "dispatch", f"entry:{entry.id}", work_order=order.number)
     session.commit()
@@ -234,8 +243,13 @@ def complete(entry_id: int) -> ResponseReturnValue:
     done = form.outcome.data == "done"
     reason = (form.reason.data or "").strip() or None
     try:
-        dispatch.complete(session, order, done, current_user.id, reason, now=now())
-    except DispatchError as exc:
+        at = now()
+        dispatch.complete(
+            session, order, done, current_user.id, reason, now=at, role=current_user.role
+        )
+        if done:
+            clocks.restart_follow_up(session, entry, at)
+    except HotlineError as exc:
         return _refused(exc, entry)
     audit.record(session, "work_order", f"entry:{entry.id}", work_order=order.number, done=done)
     session.commit()
@@ -255,7 +269,19 @@ def follow_up(entry_id: int) -> ResponseReturnValue:
     reached = form.reached.data == "yes"
     satisfied = {"yes": True, "no": False}.get(form.satisfied.data or "")
     notes = (form.notes.data or "").strip()
-    dispatch.record_follow_up(session, entry, reached, satisfied, notes, current_user.id, now())
+    try:
+        dispatch.record_follow_up(
+            session,
+            entry,
+            reached,
+            satisfied,
+            notes,
+            current_user.id,
+            now(),
+            role=current_user.role,
+        )
+    except HotlineError as exc:
+        return _refused(exc, entry)
     audit.record(session, "follow_up", f"entry:{entry.id}", reached=reached)
     session.commit()
     flash(_("Follow-up of entry %(id)d recorded.", id=entry.id), "info")

@@ -17,7 +17,8 @@ from admin.forms import UserEditForm, UserForm
 from admin.security import requires
 from recorder import staff
 from recorder.db import redact
-from recorder.models import Complaint, LogEntry, Recording, RecordingState, Role, User
+from recorder.models import Complaint, FieldSource, LogEntry, Recording, RecordingState, Role, User
+from recorder.reception_log import Actor, act_as
 
 bp = Blueprint("users", __name__, url_prefix="/admin")
 SECRET_KEYS = ("password", "secret", "token")
@@ -88,6 +89,8 @@ def edit(user_id: int) -> ResponseReturnValue:
     if user.id == current_user.id and (not form.active.data or form.role.data != "admin"):
         flash(_("You cannot demote or deactivate yourself."), "error")
         return redirect(url_for("users.index"))
+    # Who changed a user's role or rights is kept as a revision (recorder/revisions.py).
+    act_as(session, Actor(current_user.id, FieldSource.PERSON, None))
     user.role = Role(form.role.data)
     user.independent = bool(form.independent.data)
     user.active = bool(form.active.data)

@@ -64,6 +64,7 @@ from sqlalchemy import select  # noqa: E402
 from hotline.settings import CONFIG_DIR, RingingSettings  # noqa: E402
 from recorder import db  # noqa: E402
 from recorder.models import Call, Recording  # noqa: E402
+from recorder.stored_paths import resolve  # noqa: E402
 from tests.sip.test_agent_calls import best_correlation, caller_audio  # noqa: E402
 from tests.support.processes import children  # noqa: E402
 from tests.support.rtp_capture import udp_datagrams  # noqa: E402
@@ -409,7 +410,8 @@ def recordings_of(phone: Phone) -> list[Path]:
     engine = db.make_engine(f"sqlite:///{phone.database}")
     try:
         with db.session_factory(engine)() as session:
-            return [Path(r.path) for r in session.scalars(select(Recording))]
+            # hotline's rows name files relative to its data directory (phone.recordings)
+            return [resolve(phone.recordings, r.path) for r in session.scalars(select(Recording))]
     finally:
         engine.dispose()
 

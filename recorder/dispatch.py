@@ -1,15 +1,15 @@
 """Dispatch and follow-up (派工, 回访): from a log entry to a closed matter.
 
-Statuses: received -> dispatched -> done -> followed_up -> closed (an entry
-the desk settles itself, e.g. an inquiry answered on the phone, may go from
-received straight to done). The rules come from the seeds:
+Every status change goes through the state machine of recorder/matter_states.py (who may
+move what to where, by which path, with which reason), so it leaves a revision; a work
+order's return and re-dispatch keep revision rows too (recorder/revisions.py). The rules
+come from the seeds:
 
 - 日常报修服务流程: 工程部接单维修, 完成返单, 如未完成请备注原因, 回访报修人维修情况
-  -> a work order not completed requires a reason;
+  -> a work order not completed requires a reason; the follow-up comes after the return;
 - 物业客户中心助理日常工作检查作业指导书 3.2 每天对日常电话接待记录本作检查 (the daily
-  sign-off) and 3.3 每日18:00对当日的派工完成情况作检查 (the completion report).
-
-Every status change of an entry goes through act_as, so it leaves a revision.
+  sign-off), 3.3 每日18:00对当日的派工完成情况作检查 (the completion report) and 3.4 有偿服务
+  (a paid service's fee is on the return).
 """
 
 from __future__ import annotations
@@ -19,96 +19,43 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from hotline.errors import HotlineError
+from recorder.deadlines import DAILY_CHECK_AT, first_check_after
+from recorder.matter_states import TRANSITIONS, Via, move
 from recorder.models import (
     EntryStatus,
-    FieldSource,
     FollowUp,
     LogCheck,
     LogEntry,
+    Role,
     WorkOrder,
-    WorkOrderSequence,
     utcnow,
 )
-from recorder.reception_log import Actor, act_as, next_in_sequence
+from recorder.work_orders import (
+    WORK_ORDER_PREFIX,
+    DispatchError,
+    complete,
+    dispatch,
+    open_orders_of,
+    orders_of,
+    redispatch,
+)
 
-WORK_ORDER_PREFIX = "PG"
-ALLOWED = {
-    EntryStatus.RECEIVED: {EntryStatus.DISPATCHED, EntryStatus.DONE},
-    EntryStatus.DISPATCHED: {EntryStatus.DONE, EntryStatus.RECEIVED},
-    EntryStatus.DONE: {EntryStatus.FOLLOWED_UP, EntryStatus.CLOSED, EntryStatus.DISPATCHED},
-    EntryStatus.FOLLOWED_UP: {EntryStatus.CLOSED, EntryStatus.DISPATCHED},
-    EntryStatus.CLOSED: set(),
+#: Where an entry may go from each status, by any path (the state machine's table).
+ALLOWED: dict[EntryStatus, set[EntryStatus]] = {
+    status: {to for (frm, to) in TRANSITIONS if frm is status} for status in EntryStatus
 }
-DAILY_CHECK_AT = time(18, 0)
-
-
-class DispatchError(HotlineError):
-    pass
-
-
-def _move(
-    session: Session, entry: LogEntry, to: EntryStatus, user_id: int | None, reason: str | None
-) -> None:
-    if to not in ALLOWED[entry.status]:
-        raise DispatchError(f"entry {entry.id}: cannot go from {entry.status.value} to {to.value}")
-    act_as(session, Actor(user_id, FieldSource.PERSON, reason))
-    entry.status = to
-
-
-def dispatch(
-    session: Session,
-    entry: LogEntry,
-    department: str,
-    departments: list[str],
-    user_id: int | None,
-    now: datetime | None = None,
-) -> WorkOrder:
-    """A numbered work order for a department; the entry becomes `dispatched`."""
-    if department not in departments:
-        raise DispatchError(
-            f"unknown department {department!r}; configured: {', '.join(departments)}"
-        )
-    now = now or utcnow()
-    seq = next_in_sequence(session, WorkOrderSequence, now.year)
-    order = WorkOrder(
-        number=f"{WORK_ORDER_PREFIX}-{now.year}-{seq:04d}",
-        year=now.year,
-        seq=seq,
-        entry_id=entry.id,
-        department=department,
-        dispatched_at=now,
-        dispatched_by=user_id,
-    )
-    session.add(order)
-    _move(session, entry, EntryStatus.DISPATCHED, user_id, f"派工 {order.number} {department}")
-    entry.dispatch_department = department
-    session.flush()
-    return order
-
-
-def complete(
-    session: Session,
-    order: WorkOrder,
-    done: bool,
-    user_id: int | None,
-    reason: str | None = None,
-    now: datetime | None = None,
-) -> None:
-    """The department's report: done, or not done with a reason (如未完成请备注原因)."""
-    if order.completed is not None:
-        raise DispatchError(f"work order {order.number} is already reported")
-    if not done and not (reason and reason.strip()):
-        raise DispatchError(
-            f"work order {order.number}: a reason is required when it was not completed"
-        )
-    order.completed, order.reason, order.completed_at = done, reason, now or utcnow()
-    entry = session.get_one(LogEntry, order.entry_id)
-    back = EntryStatus.DONE if done else EntryStatus.RECEIVED
-    _move(session, entry, back, user_id, reason or f"{order.number} 完成")
+__all__ = [
+    "DAILY_CHECK_AT",
+    "WORK_ORDER_PREFIX",
+    "DispatchError",
+    "complete",
+    "dispatch",
+    "orders_of",
+    "redispatch",
+]
 
 
 def record_follow_up(
@@ -119,7 +66,18 @@ def record_follow_up(
     notes: str,
     user_id: int | None,
     now: datetime | None = None,
+    *,
+    role: Role = Role.CLERK,
 ) -> FollowUp:
+    """回访 (1.4.3.2 做好回访记录): once the work is returned. One that reached the resident
+    moves a done entry to `followed_up`, satisfied or not (not satisfied: re-dispatch it,
+    1.4.3.6.4 整改; it is not closed until satisfied or a supervisor decides)."""
+    still_open = open_orders_of(session, entry)
+    if still_open:
+        raise DispatchError(
+            f"entry {entry.id}: work order {still_open[0].number} is still open; "
+            "record its return first"
+        )
     follow = FollowUp(
         entry_id=entry.id,
         at=now or utcnow(),
@@ -130,12 +88,64 @@ def record_follow_up(
     )
     session.add(follow)
     if reached and entry.status is EntryStatus.DONE:
-        _move(session, entry, EntryStatus.FOLLOWED_UP, user_id, "回访")
+        move(
+            session,
+            entry,
+            EntryStatus.FOLLOWED_UP,
+            user_id=user_id,
+            role=role,
+            via=Via.FOLLOW_UP,
+            reason="回访",
+        )
+    session.flush()
     return follow
 
 
-def close(session: Session, entry: LogEntry, user_id: int | None, note: str | None = None) -> None:
-    _move(session, entry, EntryStatus.CLOSED, user_id, note)
+def close(
+    session: Session,
+    entry: LogEntry,
+    user_id: int | None,
+    note: str | None = None,
+    *,
+    role: Role,
+) -> None:
+    """A supervisor approves closing (seed 001 篇4 职权 3). After a follow-up that found the
+    resident not satisfied, only with the decision's reason (000 1.4.2.2.4 直到客户满意为止)."""
+    last = session.scalar(
+        select(FollowUp)
+        .where(FollowUp.entry_id == entry.id, FollowUp.reached.is_(True))
+        .order_by(FollowUp.at.desc(), FollowUp.id.desc())
+        .limit(1)
+    )
+    if last is not None and last.satisfied is not True and not (note or "").strip():
+        raise DispatchError(
+            f"entry {entry.id}: the resident was not satisfied; closing needs the decision's reason"
+        )
+    move(
+        session, entry, EntryStatus.CLOSED, user_id=user_id, role=role, via=Via.CLOSING, reason=note
+    )
+
+
+def _followed_up_since_work() -> Any:
+    """A follow-up that reached the resident after the entry's last completed work."""
+    last_done = (
+        select(func.max(WorkOrder.completed_at))
+        .where(WorkOrder.entry_id == LogEntry.id, WorkOrder.completed.is_(True))
+        .scalar_subquery()
+    )
+    return exists().where(
+        FollowUp.entry_id == LogEntry.id,
+        FollowUp.reached.is_(True),
+        or_(last_done.is_(None), FollowUp.at >= last_done),
+    )
+
+
+def _overdue_entries(today: date) -> Any:
+    return and_(
+        LogEntry.follow_up_due < today,
+        LogEntry.status.not_in([EntryStatus.FOLLOWED_UP, EntryStatus.CLOSED]),
+        ~_followed_up_since_work(),
+    )
 
 
 def overdue(session: Session, today: date) -> list[LogEntry]:
@@ -143,11 +153,8 @@ def overdue(session: Session, today: date) -> list[LogEntry]:
     return list(
         session.scalars(
             select(LogEntry)
-            .where(
-                LogEntry.follow_up_due < today,
-                LogEntry.status.not_in([EntryStatus.FOLLOWED_UP, EntryStatus.CLOSED]),
-            )
-            .order_by(LogEntry.follow_up_due)
+            .where(_overdue_entries(today))
+            .order_by(LogEntry.follow_up_due, LogEntry.id)
         )
     )
 
@@ -193,13 +200,13 @@ def sign_off(session: Session, day: date, user_id: int, notes: str = "") -> LogC
 
 
 def work_order_deadline(order: WorkOrder, timezone: str) -> datetime:
-    """When an open work order becomes overdue: at the 18:00 check of the day it was
-    dispatched (3.3 每日18:00对当日的派工完成情况作检查), or of the next day when it was
-    dispatched after that day's check."""
-    zone = ZoneInfo(timezone)
-    local = order.dispatched_at.astimezone(zone)
-    check = datetime.combine(local.date(), DAILY_CHECK_AT, zone)
-    return check if local < check else check + timedelta(days=1)
+    """When an open work order becomes overdue: its due time from the category rules
+    (recorder/deadlines.py), else at the 18:00 check of the day it was dispatched
+    (3.3 每日18:00对当日的派工完成情况作检查), or of the next day when it was dispatched
+    after that day's check."""
+    if order.due_at is not None:
+        return order.due_at
+    return first_check_after(order.dispatched_at, timezone)
 
 
 def last_check_before(now: datetime, timezone: str) -> datetime:
@@ -211,11 +218,17 @@ def last_check_before(now: datetime, timezone: str) -> datetime:
 
 
 def _overdue_orders(now: datetime, timezone: str) -> Any:
-    # An order is late once a check has passed since it was dispatched: its deadline
-    # (work_order_deadline) is the first check after dispatch, so it is late exactly
-    # when it was dispatched before the latest check.
+    # Past its due time; one without (made before issue 21) is late once a check has
+    # passed since it was dispatched (its deadline is the first check after dispatch).
     return and_(
-        WorkOrder.completed.is_(None), WorkOrder.dispatched_at < last_check_before(now, timezone)
+        WorkOrder.completed.is_(None),
+        or_(
+            WorkOrder.due_at < now,
+            and_(
+                WorkOrder.due_at.is_(None),
+                WorkOrder.dispatched_at < last_check_before(now, timezone),
+            ),
+        ),
     )
 
 
@@ -266,12 +279,4 @@ def log_check(session: Session, day: date) -> LogCheck | None:
 
 def overdue_count(session: Session, today: date) -> int:
     """How many entries `overdue` would list, counted by the database."""
-    return int(
-        session.scalar(
-            select(func.count(LogEntry.id)).where(
-                LogEntry.follow_up_due < today,
-                LogEntry.status.not_in([EntryStatus.FOLLOWED_UP, EntryStatus.CLOSED]),
-            )
-        )
-        or 0
-    )
+    return int(session.scalar(select(func.count(LogEntry.id)).where(_overdue_entries(today))) or 0)

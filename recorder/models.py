@@ -382,6 +382,26 @@ class Complaint(Base):
     summary: Mapped[str] = mapped_column(Text, default="")
     result: Mapped[str | None] = mapped_column(Text)
     closed_at: Mapped[datetime | None]
+    #: How it came in (1.4.2.1.1 信函、电话、传真或来人面谈): phone, letter, fax, visit.
+    channel: Mapped[str] = mapped_column(String(16), default="phone", server_default="phone")
+    #: simple: straight to the department; major: to the 物业中心主任 (1.4.2.2.1-2).
+    severity: Mapped[str] = mapped_column(String(16), default="simple", server_default="simple")
+    escalated_at: Mapped[datetime | None]
+    escalated_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: When the supervisor was told, the same day (1.4.1.3 须于当天 … 汇报物业中心主任).
+    reported_at: Mapped[datetime | None]
+    #: Corrective measures, on the handling notice (1.4.2.2.3).
+    measures: Mapped[str | None] = mapped_column(Text)
+    #: A supervisor's closing decision when the resident was not satisfied (1.4.2.2.4).
+    decision: Mapped[str | None] = mapped_column(Text)
+    closed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: A complaint about the desk's or a department's own service (1.4.4 客户对内部投诉):
+    #: its cause (attitude: a written explanation; delay: 8-hour answer, 3-day remedy),
+    #: the staff member complained about, and their written explanation (书面说明).
+    internal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    cause: Mapped[str | None] = mapped_column(String(16))
+    staff_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    explanation: Mapped[str | None] = mapped_column(Text)
 
     entry: Mapped[LogEntry] = relationship(back_populates="complaint")
 
@@ -448,6 +468,17 @@ class WorkOrder(Base):
     #: True done, False not completed (a reason is then required), None open.
     completed: Mapped[bool | None] = mapped_column(Boolean)
     reason: Mapped[str | None] = mapped_column(Text)
+    #: The named technician (维修师傅) it went to, if not the department at large.
+    technician: Mapped[str | None] = mapped_column(String(64))
+    #: When the work is due, from the category's rules (recorder/deadlines.py).
+    due_at: Mapped[datetime | None]
+    #: The return (返单): parts used, and the fee of a paid service (有偿服务) in fen.
+    parts: Mapped[str | None] = mapped_column(Text)
+    paid: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    fee_fen: Mapped[int | None] = mapped_column(Integer)
+    returned_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: The order this one re-dispatches (改派), if any.
+    previous_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"))
 
 
 class FollowUp(Base):
@@ -506,3 +537,123 @@ class StaffSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class MatterRevision(Base):
+    """One changed field of a complaint or a work order: like EntryRevision, a change
+    is added, never written over (recorder/revisions.py writes them)."""
+
+    __tablename__ = "matter_revisions"
+    __table_args__ = (Index("ix_matter_revisions_row", "kind", "row_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: "complaint" or "work_order".
+    kind: Mapped[str] = mapped_column(String(16))
+    row_id: Mapped[int] = mapped_column(Integer)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    field: Mapped[str] = mapped_column(String(64))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    user: Mapped[User | None] = relationship()
+
+
+class ReplyLetter(Base):
+    """A reply letter to a complainant (客户回函作业指导书, seed 001 篇1): reviewed, approved,
+    sent by registered mail, confirmed by phone three days after sending, archived with
+    the matter."""
+
+    __tablename__ = "reply_letters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    #: 3.3: 物业部经理 reviews when it concerns the property, a lawyer when law is involved.
+    involves_property: Mapped[bool] = mapped_column(Boolean, default=False)
+    involves_law: Mapped[bool] = mapped_column(Boolean, default=False)
+    drafted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    drafted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: 3.4 审批人: 营销部经理 (named), recorded by a desk user.
+    approver: Mapped[str | None] = mapped_column(String(100))
+    approved_at: Mapped[datetime | None]
+    approved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: 3.6 挂号信: when it was posted and its registered-mail number.
+    mailed_at: Mapped[datetime | None]
+    mail_number: Mapped[str | None] = mapped_column(String(64))
+    #: 3.6 信件在发出3天后与客户电话联系确认: the clerk's task, due then.
+    confirm_due: Mapped[datetime | None]
+    confirmed_at: Mapped[datetime | None]
+    confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    confirm_note: Mapped[str | None] = mapped_column(Text)
+    archived_at: Mapped[datetime | None]
+    archived_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    reviews: Mapped[list[LetterReview]] = relationship(
+        back_populates="letter", order_by="LetterReview.id"
+    )
+
+
+class LetterReview(Base):
+    """One reviewer's word on a reply letter (3.3 审核人), who and when."""
+
+    __tablename__ = "letter_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("reply_letters.id"), index=True)
+    #: project_director, property_manager, service_supervisor, department_manager, lawyer.
+    step: Mapped[str] = mapped_column(String(32))
+    reviewer: Mapped[str] = mapped_column(String(100))
+    approved: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    letter: Mapped[ReplyLetter] = relationship(back_populates="reviews")
+
+
+class Handover(Base):
+    """A shift handover (交接班, seed 001 篇5 3, 002 四 2): the open matters the leaving shift
+    passes on (what, whose, due when), acknowledged by the next shift."""
+
+    __tablename__ = "handovers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    by_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    #: [{"entry": id, "what": ..., "owner": ..., "status": ..., "due": ...}] as handed over.
+    matters: Mapped[list[Any]] = mapped_column(default=list)
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class CheckMark(Base):
+    """One sampled record in a supervisor's check, seen and marked (检查作业指导书 3.2 daily
+    log check, 3.6 weekly records check with 责成当事人改正, 3.4 monthly follow-up spot check:
+    有偿服务全部检查, 非有偿服务检查10%)."""
+
+    __tablename__ = "check_marks"
+    __table_args__ = (
+        UniqueConstraint("kind", "period", "entry_id", name="uq_check_mark"),
+        Index("ix_check_marks_period", "kind", "period"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: daily, weekly or monthly.
+    kind: Mapped[str] = mapped_column(String(16))
+    #: The day checked, the Monday of the week, or the first of the month.
+    period: Mapped[date] = mapped_column(Date)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("log_entries.id"))
+    work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"))
+    sampled_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: None until marked; False: not in order (the note says why).
+    ok: Mapped[bool | None] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(Text, default="")
+    checked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    checked_at: Mapped[datetime | None]
+    #: Returned to the record's writer for correction, and when they corrected it.
+    returned_to: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    corrected_at: Mapped[datetime | None]

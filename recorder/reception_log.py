@@ -54,6 +54,12 @@ SYSTEM = Actor(user_id=None, source=FieldSource.AUTO)
 
 
 def act_as(session: Session, actor: Actor) -> None:
+    """Declare who makes the session's next changes. Changes already made under another
+    actor are flushed first, so each revision names who really made it (a clerk's status
+    move, then the system's follow-up date, in one request)."""
+    previous = session.info.get("actor")
+    if previous is not None and previous != actor and session.dirty:
+        session.flush()
     session.info["actor"] = actor
 
 
@@ -182,3 +188,9 @@ def register_complaint(session: Session, entry: LogEntry, year: int | None = Non
     session.add(complaint)
     session.flush()
     return complaint
+
+
+# The hooks that keep complaints' and work orders' revisions and enforce the matter's
+# state machine, registered wherever the log is used.
+from recorder import matter_states as _matter_states  # noqa: E402, F401
+from recorder import revisions as _revisions  # noqa: E402, F401

@@ -62,7 +62,8 @@ def both_fixture(tmp_path: Path, database_url: str) -> Iterator[Desk]:
 
 def routes(flask_app: Flask, seeded: desk.Seeded) -> list[tuple[str, str]]:
     ids = {"entry_id": seeded.entry, "recording_id": seeded.recording, "user_id": seeded.clerk}
-    ids["complaint_id"] = 1
+    ids["complaint_id"] = ids["order_id"] = ids["letter_id"] = ids["mark_id"] = 1
+    ids["handover_id"] = 1
     found = []
     for rule in flask_app.url_map.iter_rules():
         if rule.endpoint in ("static", "auth.login"):
@@ -102,7 +103,7 @@ ROLE_TABLE = [
     ("/admin/users", "GET", "admin"),
     ("/admin/settings", "GET", "admin"),
     ("/admin/retention", "GET", "admin"),
-    ("/audit/", "GET", "admin"),
+    ("/audit/", "GET", "supervisor"),  # issue 21: supervisors read who looked at what
 ]
 RANKS = ["clerk", "supervisor", "admin"]
 
@@ -222,7 +223,7 @@ def test_language_is_chosen_per_user(web: Desk) -> None:
     web.login("clerk")
     assert "来电记录" in web.client.get("/").text
     assert web.post("/language", {"language": "zh-TW"}, page="/") == 302
-    assert "來電記錄" in web.client.get("/").text
+    assert "來電紀錄" in web.client.get("/").text  # Taiwan usage: 紀錄 (issue 21)
     assert web.post("/language", {"language": "en"}, page="/") == 302
     assert "Call log" in web.client.get("/").text
     web.client.post("/logout", data={"csrf_token": web.token("/")})

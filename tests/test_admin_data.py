@@ -19,6 +19,7 @@ from recorder.models import (
     EntryRevision,
     LegResult,
     LogEntry,
+    MatterRevision,
     User,
 )
 from tests.browser import desk
@@ -120,14 +121,24 @@ def test_saving_unchanged_writes_no_revision(web: Desk) -> None:
 
 def test_invalid_edit_is_refused(web: Desk) -> None:
     web.login("clerk")
-    assert web.post(f"/entries/{web.seeded.entry}", entry_form(web, status="bogus")) == 400
+    assert web.post(f"/entries/{web.seeded.entry}", entry_form(web, urgency="bogus")) == 400
     assert web.post(f"/entries/{web.seeded.entry + 99}", entry_form(web), page="/") == 404
 
 
 def test_supervisor_records_result_and_closing(web: Desk) -> None:
     web.login("supervisor")
     web.post(f"/entries/{web.seeded.entry}", entry_form(web, category="complaint"))
-    assert web.post("/complaints/1", {"result": "已更换水管", "closed": "y"}, page="/") == 302
+    # No satisfied follow-up: not closed without the supervisor's decision (1.4.2.2.4),
+    # and nothing of the refused save is kept.
+    assert web.post("/complaints/1", {"result": "已更换水管", "closed": "y"}, page="/") == 409
+    assert "已更换水管" not in web.client.get("/complaints/?year=2026").text
+    decided = {"result": "已更换水管", "closed": "y", "decision": "经主任决定结案: 业主已搬离"}
+    # Its work is dispatched: a complaint does not close over open work (the state machine).
+    assert web.post("/complaints/1", decided, page="/") == 409
+    page = f"/entries/{web.seeded.entry}"
+    assert web.post(f"{page}/orders", {"department": "工程部"}, page=page) == 302
+    assert web.post(f"{page}/orders/1/return", {"outcome": "done"}, page=page) == 302
+    assert web.post("/complaints/1", decided, page="/") == 302
     register = web.client.get("/complaints/?year=2026").text
     assert "已更换水管" in register and "2026-11-23" in register
 
@@ -161,6 +172,10 @@ def test_csv_and_xlsx_follow_the_paper_book(web: Desk) -> None:
     assert sheet is not None
     assert [c.value for c in sheet[1]][:2] == ["来电时间", "来电号码"]
     assert sheet.max_row == 3
+    # Real dates in local time, widths, the header frozen and filters (issue 21).
+    assert sheet["A2"].is_date and sheet["A2"].value.strftime("%Y-%m-%d %H:%M") == rows[1][0]
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:N3"
+    assert sheet.column_dimensions["H"].width == 40
     assert (
         web.client.get("/exports/log.csv?date_from=2026-11-24&date_to=2026-11-01").status_code
         == 400
@@ -228,6 +243,16 @@ def test_admin_adds_and_deactivates_users(web: Desk) -> None:
     with web.app.sessions() as session:
         user = session.get(User, user.id)
         assert user is not None and not user.active and user.role.value == "supervisor"
+        # Each change of a user is a revision row saying who made it (issue 21).
+        changes = session.scalars(
+            select(MatterRevision).where(
+                MatterRevision.kind == "user", MatterRevision.row_id == user.id
+            )
+        ).all()
+        assert {(r.field, r.old_value, r.new_value, r.user_id) for r in changes} == {
+            ("role", "clerk", "supervisor", web.seeded.admin),
+            ("active", "True", "False", web.seeded.admin),
+        }
     assert web.login("newbie", "long enough pw") == 401
 
 

@@ -173,7 +173,7 @@ def test_sign_off_once_per_day_with_csrf(sup: Supervised) -> None:
     web.client.post("/logout", data={"csrf_token": web.token("/")})
     web.login("admin")
     assert web.post("/supervision/sign-off", form, page="/supervision/") == 302
-    assert "已签核过" in web.client.get("/supervision/").text  # the flash: already signed off
+    assert "已审核过" in web.client.get("/supervision/").text  # the flash: already signed off
     with web.app.sessions() as s:
         (check,) = s.scalars(select(LogCheck)).all()
         assert (check.checked_by, check.notes, check.checked_at) == (
@@ -313,7 +313,7 @@ def test_monthly_report_and_csv(sup: Supervised) -> None:
 
 @pytest.mark.parametrize(
     ("language", "words"),
-    [("zh-CN", ["督导", "签核"]), ("zh-TW", ["督導", "簽核"]), ("en", ["Supervision", "Sign off"])],
+    [("zh-CN", ["督导", "审核"]), ("zh-TW", ["督導", "簽核"]), ("en", ["Supervision", "Sign off"])],
 )
 def test_pages_follow_the_users_language(lite: Supervised, language: str, words: list[str]) -> None:
     web = lite.web

@@ -49,6 +49,7 @@ def test_help_lists_every_subcommand(tmp_path: Path) -> None:
         "users",
         "run",
         "recordings",
+        "matters",
     ):
         assert f"    {name} " in out.stdout
 

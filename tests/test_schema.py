@@ -44,6 +44,12 @@ TABLES = {
     "complaints",
     "complaint_sequences",
     "audit_events",
+    # issue 21
+    "matter_revisions",
+    "reply_letters",
+    "letter_reviews",
+    "handovers",
+    "check_marks",
 }
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from recorder import dispatch
 from recorder.dispatch import DispatchError
+from recorder.matter_states import TransitionRefused
 from recorder.models import (
     AnsweredBy,
     Call,
@@ -77,9 +78,11 @@ def test_a_repair_from_dispatch_to_closed(sessions: sessionmaker[Session]) -> No
             s, entry, reached=True, satisfied=True, notes="满意", user_id=clerk
         )
         assert entry.status is EntryStatus.FOLLOWED_UP
-        dispatch.close(s, entry, clerk)
-        with pytest.raises(DispatchError, match="cannot go from closed"):
-            dispatch.close(s, entry, clerk)
+        with pytest.raises(TransitionRefused, match="needs a supervisor"):
+            dispatch.close(s, entry, clerk, role=Role.CLERK)
+        dispatch.close(s, entry, clerk, role=Role.SUPERVISOR)
+        with pytest.raises(TransitionRefused, match="closed -> closed is not a step"):
+            dispatch.close(s, entry, clerk, role=Role.SUPERVISOR)
         assert resolve_hours(s, T0 - timedelta(days=1), T0 + timedelta(days=1)) == {"工程部": 3.0}
     with sessions() as s:
         changes = [

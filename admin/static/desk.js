@@ -84,3 +84,10 @@ document.addEventListener("DOMContentLoaded", function () {
     select.addEventListener("change", function () { select.form.submit(); });
   });
 });
+
+// Print buttons (the CSP allows no inline script).
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("button.print").forEach(function (button) {
+    button.addEventListener("click", function () { window.print(); });
+  });
+});

@@ -11,6 +11,7 @@ from hotline.commands import (
     db,
     demo,
     ingest,
+    matters,
     models,
     recordings,
     run,
@@ -31,4 +32,5 @@ COMMANDS = (
     recordings,
     db,
     users,
+    matters,
 )

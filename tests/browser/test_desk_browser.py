@@ -108,7 +108,7 @@ def test_clerk_workflow_in_chromium(served: str, browser: Browser, tmp_path: Pat
     )
     # Showing the entry reads no audio (preload="none"): no playback is audited.
     assert audio.evaluate("a => a.readyState") == 0
-    assert audited(tmp_path) == ["waveform"]
+    assert audited(tmp_path) == ["view_entry", "waveform"]  # opening it is a look (issue 21)
 
     # Seek by clicking a word: currentTime jumps to the word's start.
     word = page.locator(".transcript .word", has_text="漏水").first
@@ -120,14 +120,14 @@ def test_clerk_workflow_in_chromium(served: str, browser: Browser, tmp_path: Pat
     # Chromium fetched the audio in its own ranged requests: one playback, one row.
     until(audio, "(a) => a.played.length > 0")
     audio.evaluate("a => a.pause()")
-    assert audited(tmp_path) == ["waveform", "playback"]
+    assert audited(tmp_path) == ["view_entry", "waveform", "playback"]
     # Only the caller's channel (Web Audio routing), then both again: no script errors.
     page.select_option("select.channel-select", "left")
     page.select_option("select.channel-select", "both")
 
     # Correct the category: the history shows it and the complaint gets its number.
     page.select_option("select[name=category]", "complaint")
-    page.fill("input[name=reason]", "住户明确要求投诉")
+    page.fill(".entry-form input[name=reason]", "住户明确要求投诉")
     page.click(".entry-form button[type=submit]")
     history = page.locator("table.history tbody")
     expect(history).to_contain_text("类别")

@@ -102,7 +102,11 @@ def test_supervisor_flow_in_chromium(
     row.locator("textarea[name=notes]").fill("已联系, 维修中")
     row.locator("form.follow-up button").click()
     expect(page.locator("p.flash")).to_contain_text("回访已登记")
-    expect(page.locator(f"#entry-{extra.flagged_entry}")).to_contain_text("已联系, 维修中")
+    # Followed up: no longer overdue (issue 21), and the follow-up is on the entry's timeline.
+    expect(page.locator(f"#entry-{extra.flagged_entry}")).to_have_count(0)
+    page.goto(f"{base}/entries/{extra.flagged_entry}")
+    expect(page.locator("#timeline")).to_contain_text("已联系, 维修中")
+    page.goto(f"{base}/supervision/overdue")
 
     # The monthly report: six charts drawn, and the figures as a CSV download.
     page.click("nav.tabs >> text=月度报表")

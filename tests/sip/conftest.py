@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.settings import CONFIG_DIR
 from recorder import db
+from recorder.stored_paths import resolve
 from tests.support.processes import free_port, require_tool, running
 
 HERE = Path(__file__).parent
@@ -43,6 +44,11 @@ class Site:
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    def file(self, stored: str) -> str:
+        """A recording's file from its row (kept relative to the agent's data directory),
+        as text for `wave.open`."""
+        return str(resolve(self.root / "var", stored))
 
 
 def udp_port() -> int:

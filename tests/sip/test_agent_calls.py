@@ -151,7 +151,7 @@ def test_a_call_is_answered_and_recorded_faithfully(
         with site.sessions() as s:
             rec = s.scalars(select(Recording)).one()
         assert rec.state is RecordingState.COMPLETE and rec.sha256
-        with wave.open(rec.path) as wav:
+        with wave.open(site.file(rec.path)) as wav:
             recorded = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").astype(
                 np.float64
             )

@@ -68,7 +68,7 @@ def _recorded(site: Site, call: Call) -> np.ndarray:
     with site.sessions() as s:
         (rec,) = s.scalars(select(Recording).where(Recording.call_pk == call.id))
         assert rec.state is RecordingState.COMPLETE and rec.sha256
-        path = rec.path
+        path = site.file(rec.path)
     with wave.open(path) as wav:
         assert (wav.getframerate(), wav.getnchannels()) == (8000, 1)
         return np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").astype(np.float64)

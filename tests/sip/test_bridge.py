@@ -81,7 +81,7 @@ def test_a_caller_who_presses_0_is_bridged_to_the_duty_clerk(
             assert stored.ring_count == 1  # the agent's answer, within three rings
         assert [r.channels for r in recordings] == ["caller", "caller,staff"]
         assert all(r.state is RecordingState.COMPLETE and r.sha256 for r in recordings)
-        with wave.open(recordings[1].path) as wav:
+        with wave.open(site.file(recordings[1].path)) as wav:
             assert wav.getnchannels() == 2
             both = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
         left, right = both[0::2].astype(np.float64), both[1::2].astype(np.float64)
@@ -167,7 +167,7 @@ def test_through_kamailio_a_clerk_not_registered_is_passed_over_for_the_next(
         assert (stored.disposition, stored.ended_in) == (Disposition.ANSWERED, "bridge")
         assert answered_by is not None and answered_by.username == "wangfang"
         assert [r.channels for r in recordings] == ["caller", "caller,staff"]
-        with wave.open(recordings[1].path) as wav:
+        with wave.open(site.file(recordings[1].path)) as wav:
             both = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
         assert best_correlation(caller_said, both[0::2].astype(np.float64)) >= 0.97
         log = site.log.read_text(errors="replace")

@@ -146,7 +146,7 @@ def test_a_busy_clerk_is_passed_over_and_the_next_clerks_phone_answers(
     assert legs[1].ring_seconds < 3.0  # baresip answers at once
     assert legs[1].rang_at >= legs[0].rang_at
     assert [r.channels for r in recordings] == ["caller", "caller,staff"]
-    with wave.open(recordings[1].path) as wav:
+    with wave.open(site.file(recordings[1].path)) as wav:
         both = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
     assert best_correlation(caller_said, both[0::2].astype(np.float64)) >= 0.97
     assert "sip:8003@" in log and "sip:8002@" in log  # the roster, in order
@@ -241,7 +241,7 @@ def test_when_no_clerk_answers_the_caller_leaves_a_message_owned_by_the_first_du
     assert 0.4 <= legs[0].ring_seconds < 3.0, legs[0].ring_seconds
     assert 3.9 <= legs[1].ring_seconds < 5.0, legs[1].ring_seconds  # the flow's ring time
     # The message: what the caller said is in the call's recording.
-    with wave.open(recording.path) as wav:
+    with wave.open(site.file(recording.path)) as wav:
         recorded = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
     assert best_correlation(sent, recorded.astype(np.float64)) >= 0.99
     assert "taking the message" in log and "call flow ended in closing" in log

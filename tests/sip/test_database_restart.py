@@ -93,7 +93,7 @@ def test_postgresql_restarted_during_a_live_call_loses_nothing(
             assert len(recordings) == 2  # each recording exactly once
             assert all(r.state is RecordingState.COMPLETE and r.sha256 for r in recordings)
             mine = next(r for r in recordings if r.call_pk == calls[0].id)
-            with wave.open(mine.path) as wav:
+            with wave.open(site.file(mine.path)) as wav:
                 recorded = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
             assert best_correlation(sent, recorded.astype(np.float64)) >= 0.99
         finally:

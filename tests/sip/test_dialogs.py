@@ -38,7 +38,7 @@ def _trace(tmp_path: Path, scenario: str) -> list[str]:
     """The messages SIPp sent and received (-trace_msg), one string each, start line first."""
     logs = sorted(tmp_path.glob(f"{scenario}_*_messages.log"))
     text = "".join(p.read_text(errors="replace") for p in logs)
-    entries = re.split(r"\n-{20,}[^\n]*\n", text)
+    entries = re.split(r"(?:^|\n)-{20,}[^\n]*\n", text)  # the first entry opens the file
     messages = [re.sub(r"^UDP message [^\n]*\n", "", e.strip()).strip() for e in entries]
     return [m for m in messages if m]
 
@@ -52,7 +52,7 @@ def _recording(site: Site) -> np.ndarray:
     with site.sessions() as s:
         rec = s.scalars(select(Recording)).one()
     assert rec.state is RecordingState.COMPLETE and rec.sha256
-    with wave.open(rec.path) as wav:
+    with wave.open(site.file(rec.path)) as wav:
         return np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").astype(np.float64)
 
 

@@ -60,7 +60,7 @@ def test_a_caller_chooses_repairs_and_leaves_a_message(
         assert [r.channels for r in recordings] == ["caller"]
         (rec,) = recordings
         assert rec.state is RecordingState.COMPLETE and rec.sha256
-        with wave.open(rec.path) as wav:
+        with wave.open(site.file(rec.path)) as wav:
             recorded = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
         # What the caller said after the beep is in the recording, faithfully: the
         # caller sent nothing before it, and Playout no longer reads at the edge
