@@ -10,8 +10,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from admin.db import local, local_today, settings
-from hotline.content import Content
 from recorder.models import EntryStatus, LogEntry, Urgency
+from transcripts.rules import DeskContent
 
 STATUS_LABELS = {
     EntryStatus.RECEIVED: _l("Received"),
@@ -65,8 +65,8 @@ def phone(number: str | None) -> str:
     return mask(number) if must_mask() else (number or "")
 
 
-def content() -> Content:
-    content: Content = current_app.extensions["hotline"].content
+def content() -> DeskContent:
+    content: DeskContent = current_app.extensions["hotline"].content
     return content
 
 

@@ -31,8 +31,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from hotline.content import Content
-from hotline.settings import Settings
 from ivr.call_media import CallMedia, Recorders
 from ivr.flow import CallFlow
 from ivr.flow_config import FlowConfig
@@ -42,6 +40,8 @@ from ivr.flow_runner import FlowRunner, call_context, call_disposition, clerk_ri
 from ivr.flow_timers import Scheduler
 from ivr.playout import Playout
 from ivr.schedule import Schedule
+from ivr.script import ScriptContent
+from ivr.settings import IvrSettings
 from ivr.sip_adapter import FRAME_BYTES, SipCall
 from recorder.calls import CallLog
 from recorder.models import AnsweredBy, Disposition
@@ -63,7 +63,7 @@ class FlowSetup:
     """What the agent needs to run the call flow (agent.mode = "flow"); see ivr/flow_runner.py."""
 
     config: FlowConfig
-    content: Content
+    content: ScriptContent
     schedule: Schedule
     scheduler: Scheduler
     roster: Callable[[], list[Clerk]]
@@ -92,7 +92,7 @@ class Clock:
 class Agent:
     def __init__(
         self,
-        settings: Settings,
+        settings: IvrSettings,
         script: Script,
         call_log: CallLog,
         audio_tap: AudioTap | None = None,
@@ -192,7 +192,7 @@ class Agent:
         )
 
     def _rings_heard(self, now: datetime, invited: datetime) -> int:
-        from transcripts.compliance import rings_before_answer
+        from recorder.calls import rings_before_answer
 
         return rings_before_answer(invited, now, self._settings.ringing)
 

@@ -116,8 +116,8 @@ from rfcvoip.VoIP.VoIP import (
     _payload_type_from_media_method,
 )
 
-from hotline.errors import HotlineError
 from ivr import sip_wire
+from ivr.errors import IvrError
 from ivr.rtp_pacer import RtpPacer, key_press_payloads
 from ivr.rtp_sender import RtpSender
 from ivr.rtp_stats import ReceiveStats, header
@@ -135,7 +135,7 @@ FINAL_STATUSES_KEPT = 1024
 TAGS_KEPT = 4096
 
 
-class SipError(HotlineError):
+class SipError(IvrError):
     """The SIP layer could not start or place a call."""
 
 

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from hotline.errors import HotlineError
+from recorder.errors import RecorderError
 from recorder.models import (
     EntryStatus,
     FieldSource,
@@ -46,7 +46,7 @@ ALLOWED = {
 DAILY_CHECK_AT = time(18, 0)
 
 
-class DispatchError(HotlineError):
+class DispatchError(RecorderError):
     pass
 
 

@@ -500,3 +500,8 @@ class StaffSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+#: The `Transcript.channel` values that hold the caller's words (a mono recording, or the
+#: caller's side of a two-channel one).
+CALLER_CHANNELS = ("mono", "caller")

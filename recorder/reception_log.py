@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from hotline.errors import HotlineError
+from recorder.errors import RecorderError
 from recorder.models import (
     ENTRY_FIELDS,
     Complaint,
@@ -37,7 +37,7 @@ from recorder.models import (
 COMPLAINT_PREFIX = "TS"
 
 
-class RecordIntegrityError(HotlineError):
+class RecordIntegrityError(RecorderError):
     """A change that would alter a record without leaving a trace."""
 
 

@@ -32,11 +32,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.content import Content
-from hotline.errors import HotlineError
-from hotline.settings import Settings
 from recorder import staff
+from recorder.errors import CallNotReady
 from recorder.models import (
+    CALLER_CHANNELS,
     Call,
     CallJob,
     CallLeg,
@@ -53,6 +52,8 @@ from recorder.models import (
 from recorder.reception_log import SYSTEM, act_as, new_entry, register_complaint
 from recorder.stored_paths import resolve
 from transcripts.fields import CategoryModel
+from transcripts.rules import DeskContent as Content
+from transcripts.settings import TranscriptsSettings as Settings
 
 if TYPE_CHECKING:
     from transcripts.learned import TrainingReport
@@ -67,11 +68,7 @@ CALLBACK_SUMMARY = {
 #: A call ended this long ago without an entry had its job lost (a killed worker).
 LOST_AFTER = timedelta(seconds=60)
 RETRY_FAILED_AFTER = timedelta(hours=1)
-CALLER_CHANNELS = ("mono", "caller")
-
-
-class CallNotReady(HotlineError):
-    """The call is unknown or still in progress: try again later."""
+__all__ = ["CALLBACK_SUMMARY", "CALLER_CHANNELS", "CallNotReady", "Outcome", "Pipeline"]
 
 
 @dataclass(frozen=True)
