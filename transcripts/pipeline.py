@@ -51,8 +51,8 @@ from recorder.models import (
 from recorder.reception_log import SYSTEM, act_as, new_entry, register_complaint
 from recorder.stored_paths import resolve
 from transcripts.fields import CategoryModel
-from transcripts.rules import DeskContent as Content
-from transcripts.settings import TranscriptsSettings as Settings
+from transcripts.rules import DeskContent
+from transcripts.settings import TranscriptsSettings
 
 if TYPE_CHECKING:
     from transcripts.learned import TrainingReport
@@ -92,8 +92,8 @@ class Pipeline:
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        content: Content,
-        settings: Settings,
+        content: DeskContent,
+        settings: TranscriptsSettings,
         load_engine: Callable[[], object | None] | None = None,
         learned: CategoryModel | None = None,
         clock: Callable[[], datetime] = utcnow,
