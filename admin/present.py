@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from admin.db import local, local_today, settings
 from recorder.models import EntryStatus, LogEntry, Urgency
-from transcripts.rules import DeskContent
+from transcripts.rules import DeskContent as Content
 
 STATUS_LABELS = {
     EntryStatus.RECEIVED: _l("Received"),
@@ -65,8 +65,8 @@ def phone(number: str | None) -> str:
     return mask(number) if must_mask() else (number or "")
 
 
-def content() -> DeskContent:
-    content: DeskContent = current_app.extensions["hotline"].content
+def content() -> Content:
+    content: Content = current_app.extensions["hotline"].content
     return content
 
 
