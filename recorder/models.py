@@ -240,6 +240,11 @@ class Recording(Base):
     call: Mapped[Call] = relationship(back_populates="recordings")
 
 
+#: The `Transcript.channel` values that hold the caller's words (a mono recording, or the
+#: caller's side of a two-channel one).
+CALLER_CHANNELS = ("mono", "caller")
+
+
 class Transcript(Base):
     __tablename__ = "transcripts"
     __table_args__ = (
@@ -500,8 +505,3 @@ class StaffSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
-
-
-#: The `Transcript.channel` values that hold the caller's words (a mono recording, or the
-#: caller's side of a two-channel one).
-CALLER_CHANNELS = ("mono", "caller")
