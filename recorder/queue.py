@@ -37,7 +37,7 @@ class _Retraining(Protocol):
     def retrain_at(self) -> str: ...
 
 
-class Settings(Protocol):
+class WorkerSettings(Protocol):
     """The sections the queue reads ([transcription] only for `retrain_at`)."""
 
     @property
@@ -59,7 +59,7 @@ class JobHandler(Protocol):
     def retrain_categories(self) -> object: ...
 
 
-def make_huey(settings: Settings) -> Huey:
+def make_huey(settings: WorkerSettings) -> Huey:
     queue = settings.queue
     if queue.backend == "redis":
         return RedisHuey("hotline", url=queue.redis_url, results=False)
@@ -70,7 +70,7 @@ def make_huey(settings: Settings) -> Huey:
     return SqliteHuey("hotline", filename=str(path), results=False, timeout=30)
 
 
-def _utc_clock(local: str, settings: Settings) -> tuple[str, str]:
+def _utc_clock(local: str, settings: WorkerSettings) -> tuple[str, str]:
     """HH:MM in the organisation's time zone as huey's crontab hour and minute (huey keeps
     UTC), at today's offset."""
     hour, minute = (int(part) for part in local.split(":"))
@@ -83,7 +83,9 @@ def _utc_clock(local: str, settings: Settings) -> tuple[str, str]:
 class CallQueue:
     """`enqueue(call_id)` from the agent (DatabaseCallLog's on_ended); tasks run in `hotline worker`."""
 
-    def __init__(self, huey: Huey, settings: Settings, pipeline: Callable[[], JobHandler]) -> None:
+    def __init__(
+        self, huey: Huey, settings: WorkerSettings, pipeline: Callable[[], JobHandler]
+    ) -> None:
         self.huey = huey
         retries, base_delay = settings.queue.retries, settings.queue.retry_delay_s
 
