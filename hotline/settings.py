@@ -56,6 +56,7 @@ __all__ = [
 ]
 
 ENV_PREFIX = "HOTLINE_"
+#: Searched in order when no --config is given and HOTLINE_CONFIG is unset.
 SEARCH_PATH = (
     Path("hotline.toml"),
     Path.home() / ".config" / "hotline" / "hotline.toml",
