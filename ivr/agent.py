@@ -176,6 +176,11 @@ class Agent:
         else:
             stage, cause = self._converse(call, answered_at)
             disposition = Disposition.ABANDONED if stage == "greeting" else Disposition.ANSWERED
+        fault = call.media_fault  # the caller may have heard silence: an alarm (fix 31)
+        if fault is not None:
+            logger.error("[%s] ALARM: %s", cid, fault)
+            at = clock.now()
+            self._safe("alarm", lambda: self._log.recording_failed(cid, fault, at), cid)
         rtp = call.rtp_stats()  # what arrived from the caller: received, lost, jitter
         if rtp is not None:
             logger.info(

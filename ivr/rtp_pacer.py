@@ -21,7 +21,15 @@ where the clock is, without a burst.
 With a sender process (fix 28, ivr/rtp_sender.py) the packets are built
 `lead` seconds before their deadlines and the child puts each on the wire at
 its deadline: the thread's late wake-ups and the interpreter lock no longer
-show on the wire. Should the child go, the thread sends again itself.
+show on the wire. The child is supervised: should it go, it is started again
+(logged at ERROR, counted in `sender_restarts`); only after RESTARTS_PER_MINUTE
+restarts within a minute does the thread send again itself.
+
+A fault in one stream ends that stream's call, never the thread or the sender:
+a destination `sendto` cannot take (a port over 65535, a host name: PROTOS
+c07-sip case 0003978 killed both with OverflowError) is refused in `transmit`
+before any packet leaves, and any exception from a stream is logged and handed
+to the stream's `fail` (the adapter hangs that call up).
 
 Nothing here knows rfcvoip: the adapter's `_PacedRTPClient` is a
 `PacedStream`, whose packets come back through `transmit`. The clock and the
@@ -42,6 +50,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ivr.rtp_sender import LEAD_S, Packet, RtpSender, SenderGone
+from ivr.sdp_check import sendable
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +58,12 @@ logger = logging.getLogger(__name__)
 MAX_BURST_S = 0.2
 #: RFC 4733 event codes of the keys (section 3.2).
 KEYS = "0123456789*#ABCD"
+#: Sender processes started again within a minute before the thread sends itself.
+RESTARTS_PER_MINUTE = 5
+
+
+class BadDestination(ValueError):
+    """A stream's packets would go where `sendto` cannot send (not an IP and a port)."""
 
 
 class PacedStream(Protocol):
@@ -73,6 +88,10 @@ class PacedStream(Protocol):
 
     def skip(self, count: int) -> None:
         """Let `count` packets' time pass unsent (held, or a stall too long to catch up)."""
+        ...
+
+    def fail(self, reason: str) -> None:
+        """The stream cannot go on (`reason`): end its call. The pacer has dropped it."""
         ...
 
 
@@ -118,6 +137,12 @@ class RtpPacer:
         self._lead = lead
         self._serving: _Schedule | None = None
         self._batch: list[Packet] = []
+        self._restarts: list[float] = []
+        self._restarter: threading.Thread | None = None
+        self.sender_restarts = 0
+        """How often the sender process was found gone and started again."""
+        self.stream_faults = 0
+        """Streams dropped (and their calls ended) because of a fault in them."""
 
     @property
     def sender(self) -> RtpSender | None:
@@ -148,6 +173,8 @@ class RtpPacer:
         Only packets built by this pacer's thread for a deadline go to the sender;
         anything else (and everything once the sender is gone) is sent at once.
         """
+        if not sendable(address):
+            raise BadDestination(f"cannot send RTP to {address!r}")
         schedule = self._serving
         sender = self._sender
         if (
@@ -155,6 +182,7 @@ class RtpPacer:
             or schedule.stream is not stream
             or sender is None
             or threading.current_thread() is not self._thread
+            or not sender.ready()  # still starting (or restarting): this thread sends
         ):
             _send_now(sock, address, packet)
             return
@@ -211,8 +239,16 @@ class RtpPacer:
                 finally:
                     self._serving = None
                 schedule.sent += 1
-        except Exception:  # one broken stream must not stop every call's audio
-            logger.exception("an RTP stream failed; it is no longer paced")
+        except Exception as exc:  # one broken stream must not stop every call's audio
+            self.stream_faults += 1
+            logger.error(
+                "an RTP stream failed (%s: %s): its call is ended", type(exc).__name__, exc
+            )
+            logger.debug("the stream's fault", exc_info=True)
+            try:
+                stream.fail(f"{type(exc).__name__}: {exc}")
+            except Exception as fault:
+                logger.error("ending the failed stream's call failed too: %s", fault)
             return False
         return True
 
@@ -232,18 +268,54 @@ class RtpPacer:
             sockets = {s.key: s.sock for s in self._schedules}
         for key, _deadline, address, packet in batch:  # up to `lead` early, not lost
             sock = sockets.get(key)
-            if sock is not None:
+            if sock is None:
+                continue
+            try:
                 _send_now(sock, address, packet)
+            except Exception as exc:
+                logger.error("an RTP packet could not be sent to %r: %s", address, exc)
 
     def _sender_gone(self) -> None:
-        if self._sender is not None:
-            logger.error(
-                "%s: the RTP sender process is gone; this thread sends the packets now "
-                "(what it held, up to %.0f ms of each call's audio, is lost)",
-                self._name,
-                1e3 * self._lead,
+        """The sender process died or stopped taking packets: another one is started
+        from a thread of its own (a fork of the agent takes 50-150 ms), while this
+        thread sends every packet itself until the new one says it is ready (fix 28's
+        supervision); after RESTARTS_PER_MINUTE in a minute this thread sends for good."""
+        sender = self._sender
+        if sender is None or (self._restarter is not None and self._restarter.is_alive()):
+            return
+        now = time.monotonic()
+        self._restarts = [t for t in self._restarts if now - t < 60.0]
+        if len(self._restarts) < RESTARTS_PER_MINUTE:
+            self._restarts.append(now)
+            self._restarter = threading.Thread(
+                target=self._restart, args=(sender,), name=f"{self._name} restart", daemon=True
             )
+            self._restarter.start()
+            return
+        logger.error(
+            "%s: the RTP sender process is gone; this thread sends the packets now "
+            "(what it held, up to %.0f ms of each call's audio, is lost)",
+            self._name,
+            1e3 * self._lead,
+        )
         self._sender = None
+
+    def _restart(self, sender: RtpSender) -> None:
+        try:
+            sender.stop()
+            sender.start()
+        except OSError as exc:
+            logger.error("%s: the RTP sender process could not be restarted: %s", self._name, exc)
+            return
+        self.sender_restarts += 1
+        logger.error(
+            "%s: the RTP sender process is gone (up to %.0f ms of each call's audio "
+            "lost); RTP sender process restarted as pid %s (restart %d)",
+            self._name,
+            1e3 * self._lead,
+            sender.pid,
+            self.sender_restarts,
+        )
 
     def start(self) -> None:
         if self._thread is not None:
@@ -261,6 +333,8 @@ class RtpPacer:
     def stop(self, timeout: float = 5.0) -> None:
         self._stopping = True
         self._wake.set()
+        if self._restarter is not None:
+            self._restarter.join(timeout)
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
@@ -269,9 +343,14 @@ class RtpPacer:
 
     def _run(self) -> None:
         while not self._stopping:
-            lead = self._lead if self._sender is not None else 0.0
-            next_due = self.run_due(self._clock() + lead)
-            self._flush()
+            sender = self._sender
+            lead = self._lead if sender is not None and sender.ready() else 0.0
+            try:
+                next_due = self.run_due(self._clock() + lead)
+                self._flush()
+            except Exception as exc:
+                logger.error("%s: a round failed (%s: %s)", self._name, type(exc).__name__, exc)
+                next_due = self._clock() + 0.02
             if next_due is None:
                 self._wake.wait()
             else:
@@ -281,7 +360,8 @@ class RtpPacer:
 
 def _send_now(sock: socket.socket, address: Any, packet: bytes) -> None:
     # The far end's port closed (it hung up: ICMP) or the socket was closed by a
-    # hang-up meanwhile: the call's own thread sees the end.
+    # hang-up meanwhile: the call's own thread sees the end. Anything else (a
+    # destination sendto cannot take) goes up to the stream's fault handling.
     with contextlib.suppress(OSError):
         sock.sendto(packet, address)
 

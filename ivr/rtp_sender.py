@@ -65,6 +65,9 @@ LATE_S = 0.002
 #: The child's nice value where the system allows it (a negative one needs privilege).
 CHILD_NICE = -10
 
+#: What the child sends once, when it is ready to take packets.
+READY = b"ready"
+
 Packet = tuple[int, float, tuple[Any, ...], bytes]
 """(stream key, deadline on the monotonic clock, destination address, RTP packet)."""
 
@@ -80,17 +83,15 @@ class RtpSender:
         self.name = name
         self._lock = threading.Lock()
         self._control: socket.socket | None = None
-        self._process: subprocess.Popen[bytes] | None = None
+        self._process: _Child | None = None
         self._open: set[int] = set()
+        self._ready = False
 
     def start(self) -> None:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
-            self._process = subprocess.Popen(
-                [sys.executable, "-I", __file__, str(child.fileno())],
-                pass_fds=[child.fileno()],
-                stdin=subprocess.DEVNULL,
-                close_fds=True,
+            self._process = _Child.spawn(
+                [sys.executable, "-I", __file__, str(child.fileno())], child.fileno()
             )
         except OSError:
             parent.close()
@@ -98,6 +99,7 @@ class RtpSender:
         finally:
             child.close()
         parent.settimeout(SEND_TIMEOUT_S)
+        self._ready = False
         self._control = parent
         logger.info("%s: RTP sender process %d started", self.name, self._process.pid)
 
@@ -107,6 +109,23 @@ class RtpSender:
 
     def alive(self) -> bool:
         return self._control is not None
+
+    def ready(self) -> bool:
+        """Whether the child has started and said so (it takes 30-100 ms to start: until
+        then, and after a restart, the pacer sends from its own thread, without a gap)."""
+        if self._ready:
+            return True
+        control = self._control
+        if control is None:
+            return False
+        try:
+            # Not recv(MSG_DONTWAIT): with a timeout set, Python waits for readability first.
+            readable, _, _ = select.select([control], [], [], 0)
+            if readable:
+                self._ready = control.recv(16) == READY
+        except (OSError, ValueError):  # gone: the next send says so
+            return False
+        return self._ready
 
     def open(self, key: int, sock: socket.socket) -> None:
         """Let the child send as `sock` for stream `key` (a duplicate of the socket)."""
@@ -158,6 +177,7 @@ class RtpSender:
         self._shut_locked()
 
     def _shut_locked(self) -> None:
+        self._ready = False
         if self._control is not None:
             self._control.close()
             self._control = None
@@ -174,6 +194,55 @@ class RtpSender:
         """Close the control socket: the child sends what is due and exits."""
         with self._lock:
             self._shut_locked()
+
+
+class _Child:
+    """The sender process, started with posix_spawn: glibc starts it with vfork semantics,
+    so the agent (150 MB, ~70 threads mid-call) is not copied page table by page table
+    as fork() does; a restart with subprocess.Popen stalled every thread's audio for
+    150-180 ms. Only the control socket is inherited (every other descriptor Python opens
+    is close-on-exec); standard input is /dev/null."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self._status: int | None = None
+
+    @classmethod
+    def spawn(cls, argv: list[str], keep_fd: int) -> _Child:
+        os.set_inheritable(keep_fd, True)
+        try:
+            pid = os.posix_spawn(
+                argv[0],
+                argv,
+                dict(os.environ),
+                file_actions=[(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0)],
+            )
+        finally:
+            os.set_inheritable(keep_fd, False)
+        return cls(pid)
+
+    def poll(self) -> int | None:
+        if self._status is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                self._status = -1
+                return self._status
+            if pid:
+                self._status = os.waitstatus_to_exitcode(status)
+        return self._status
+
+    def wait(self, timeout: float) -> int:
+        deadline = time.monotonic() + timeout
+        while (code := self.poll()) is None:
+            if time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout)
+            time.sleep(0.005)
+        return code
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
 
 
 class Lateness:
@@ -209,6 +278,8 @@ def serve(control: socket.socket, clock: Any = time.monotonic) -> Lateness:
     due: list[tuple[float, int, int, tuple[Any, ...], bytes]] = []
     order = 0
     lateness = Lateness()
+    with contextlib.suppress(OSError):
+        control.send(READY)
     control.setblocking(False)
     while True:
         timeout = None if not due else max(0.0, due[0][0] - clock())
@@ -247,10 +318,14 @@ def serve(control: socket.socket, clock: Any = time.monotonic) -> Lateness:
                     ended.close()
             elif kind == "send":
                 now = clock()
-                for key, deadline, address, packet in body:
-                    lateness.handed(deadline, now)
-                    order += 1
-                    heapq.heappush(due, (deadline, order, key, address, packet))
+                for item in body:
+                    try:
+                        key, deadline, address, packet = item
+                        lateness.handed(deadline, now)
+                        order += 1
+                        heapq.heappush(due, (float(deadline), order, key, address, packet))
+                    except (TypeError, ValueError) as exc:
+                        print(f"rtp-sender: a packet it cannot take: {exc}", file=sys.stderr)
         now = clock()
         while due and due[0][0] <= now:
             deadline, _order, key, address, packet = heapq.heappop(due)
@@ -258,10 +333,21 @@ def serve(control: socket.socket, clock: Any = time.monotonic) -> Lateness:
             if target is None:
                 continue  # closed meanwhile: the call is over
             lateness.sent(deadline, now)
-            # The far end hung up and its port is closed (ICMP), or the address is bad:
-            # the call's own thread notices the end; the child keeps going.
-            with contextlib.suppress(OSError):
+            try:
                 target.sendto(packet, address)
+            except OSError:
+                # The far end hung up and its port is closed (ICMP): the call's own
+                # thread notices the end; the child keeps going.
+                continue
+            except Exception as exc:
+                # A destination sendto() cannot take (a port over 65535 got past the
+                # agent's checks): that stream is dropped, every other call goes on.
+                print(
+                    f"rtp-sender: stream {key} dropped: {type(exc).__name__}: {exc}",
+                    file=sys.stderr,
+                )
+                streams.pop(key, None)
+                target.close()
 
 
 def _raise_priority() -> None:

@@ -80,6 +80,15 @@ documented and tested (tests/sip/):
    the list keeps the newest 4096, and a call's tag leaves both 32 s (64*T1)
    after the call.
 
+31-36. Hostile input (issue 15, docs/hostile-input.md): SDP fields that reach a
+   socket or a number checked at the parse (488; ivr/sdp_check.py), a stream fault
+   ends only its call and the RTP sender process is supervised (ivr/rtp_pacer.py);
+   no name resolution on the receive thread, responses to the request's source
+   (ivr/sip_resolve.py); stray responses and foreign in-dialog requests dropped;
+   audio+video answered with m=video 0; every datagram judged by ivr/sip_gate.py
+   before the library (RFC 4475 section 3), replies without control octets; memory
+   given back when idle (ivr/memory.py).
+
 Audio crosses this boundary as 8 kHz 16-bit signed little-endian mono; the
 library converts to and from PCMU/PCMA, the adapter's pacer sends the RTP.
 """
@@ -87,6 +96,7 @@ library converts to and from PCMU/PCMA, the adapter's pacer sends the RTP.
 from __future__ import annotations
 
 import contextlib
+import errno
 import ipaddress
 import logging
 import re
@@ -116,11 +126,13 @@ from rfcvoip.VoIP.VoIP import (
     _payload_type_from_media_method,
 )
 
-from ivr import sip_wire
+from ivr import sdp_check, sip_gate, sip_wire
 from ivr.errors import IvrError
+from ivr.memory import IdleTrim
 from ivr.rtp_pacer import RtpPacer, key_press_payloads
 from ivr.rtp_sender import RtpSender
 from ivr.rtp_stats import ReceiveStats, header
+from ivr.sip_resolve import Resolver, ip_literal
 from recorder.calls import RtpStats
 
 logger = logging.getLogger(__name__)
@@ -133,6 +145,14 @@ RECEIVE_WAIT_S = 0.1
 FINAL_STATUSES_KEPT = 1024
 #: Tags given out that a new one is checked against (fix 30), newest last.
 TAGS_KEPT = 4096
+#: How long a call's own thread waits for a host name (fix 32; never the receive thread).
+RESOLVE_WAIT_S = 2.0
+#: Addresses the agent sent requests to, whose responses and requests it takes (fix 33).
+PEERS_KEPT = 256
+
+
+class _Unresolved(OSError):
+    """A host name the agent would send to has no address (yet): fix 32."""
 
 
 class SipError(IvrError):
@@ -188,6 +208,22 @@ class _Phone(VoIPPhone):
             )
             self.sip.send_response(request, self.sip.gen_response(request, SIPStatus.FORBIDDEN))
             return
+        bad_sdp = sdp_check.problem(_body_text(request))
+        if call_id and bad_sdp is not None:  # fix 31: before any 100, 180 or media
+            logger.warning("[%s] 488: the offer's %s is out of range", call_id, bad_sdp)
+            self.sip.send_response(
+                request, self.sip.gen_response(request, SIPStatus.NOT_ACCEPTABLE_HERE)
+            )
+            return
+        if call_id:  # fix 34: audio answered, every other stream refused with port 0
+            rejected = _take_audio_only(request)
+            if rejected:
+                self.rejected_media[call_id] = rejected
+                logger.info(
+                    "[%s] offer with %s: answering the audio, refusing the rest (port 0)",
+                    call_id,
+                    ", ".join(sorted({line.split()[0][2:] for _i, line in rejected})),
+                )
         if call_id and call is None and offered and not _has_audio(request):
             logger.warning("[%s] 488: no common codec (offered %s)", call_id, ", ".join(offered))
         if call_id and call is None:  # not a re-INVITE of a known call
@@ -208,12 +244,18 @@ class _Phone(VoIPPhone):
         return True
 
     admits: Callable[[Any], bool] = staticmethod(lambda _request: True)
+    rejected_media: dict[str, list[tuple[int, str]]]
+    """Call-ID -> (position, m= line with port 0) of the streams refused (fix 34)."""
     forget: Callable[[str], None] = staticmethod(lambda _call_id: None)
     reinvite: Callable[[Any, Any], bool] = staticmethod(lambda _call, _request: False)
     pacer: RtpPacer | None = None
 
+    memory: IdleTrim | None = None
+
     def _set_call(self, call_id: str, call: VoIPCall) -> None:
         super()._set_call(call_id, call)
+        if self.memory is not None:
+            self.memory.busy()
         if self.pacer is not None:
             _pace_media(call, self.pacer)
 
@@ -221,6 +263,8 @@ class _Phone(VoIPPhone):
         removed = super()._remove_call(call_id, expected=expected)
         if removed is not None:
             self.forget(str(call_id))
+            if self.memory is not None:
+                self.memory.idle()  # fix 36: what the calls freed goes back to the system
         return removed
 
     def _default_audio_offer(self) -> dict[int, Any]:
@@ -246,6 +290,10 @@ class _PacedRTPClient(RTPClient):
     pacer: RtpPacer
     receive_stats: ReceiveStats
     ptime_ms: int = DEFAULT_PTIME_MS
+    fault: str | None = None
+    """Why the stream's media failed (fix 31), None while it is fine."""
+    on_fault: Callable[[str], None] | None = None
+    restarts_at_start: int = 0
     _key_packets: deque[tuple[bytes, bool]]
     _key_timestamp: int
     _marker: bool
@@ -262,6 +310,13 @@ class _PacedRTPClient(RTPClient):
         client._key_packets = deque()
         client._key_timestamp = 0
         client._marker = True  # the first packet of a stream (RFC 3551 4.1)
+        client.restarts_at_start = pacer.sender_restarts
+
+    def fail(self, reason: str) -> None:
+        """Fix 31: the pacer dropped this stream (`reason`): the call is ended."""
+        self.fault = reason
+        if self.on_fault is not None:
+            self.on_fault(reason)
 
     @property
     def period(self) -> float:
@@ -272,7 +327,14 @@ class _PacedRTPClient(RTPClient):
             raise RuntimeError("Attempted to start already started RTPClient")
         sock = socket.socket(self._socket_family, socket.SOCK_DGRAM)
         try:
-            sock.bind(self._socket_address(self.inIP, self.inPort))
+            for attempt in range(5):  # an ended call's copy in the sender process is let go
+                try:
+                    sock.bind(self._socket_address(self.inIP, self.inPort))
+                    break
+                except OSError as exc:
+                    if exc.errno != errno.EADDRINUSE or attempt == 4:
+                        raise
+                    time.sleep(0.02)
             sock.setblocking(False)
         except Exception:
             sock.close()
@@ -409,6 +471,7 @@ def _pace_media(call: VoIPCall, pacer: RtpPacer) -> None:
     for client in call._rtp_clients_snapshot():  # a call received: made from its INVITE
         _PacedRTPClient.adopt(client, pacer)
         client.ptime_ms = packet_time_ms(_audio_offer(getattr(call, "request", None)))
+        client.on_fault = lambda reason: _end_failed_call(call, reason)
     create = call.create_rtp_clients
 
     def create_paced(*args: Any, **kwargs: Any) -> None:
@@ -417,10 +480,30 @@ def _pace_media(call: VoIPCall, pacer: RtpPacer) -> None:
         media = kwargs.get("media", args[5] if len(args) > 5 else None)
         for client in call._rtp_clients_snapshot():
             _PacedRTPClient.adopt(client, pacer)
+            client.on_fault = lambda reason: _end_failed_call(call, reason)
             if id(client) not in before:
                 client.ptime_ms = packet_time_ms(media)
 
     call.create_rtp_clients = create_paced
+
+
+def _end_failed_call(call: VoIPCall, reason: str) -> None:
+    """Fix 31: one call's media failed (the pacer dropped its stream): that call is hung
+    up (from a thread of its own: the pacer's goes on with every other call)."""
+    logger.error("[%s] the call's outgoing audio failed (%s): hanging up", call.call_id, reason)
+
+    def hang_up() -> None:
+        with contextlib.suppress(InvalidStateError, OSError, RuntimeError):
+            if call.state == CallState.ANSWERED:
+                call.hangup()
+
+    threading.Thread(target=hang_up, name=f"media fault {call.call_id}", daemon=True).start()
+
+
+def _body_text(message: Any) -> str:
+    """The body of a SIP message as text (the SDP, or a multipart body holding it)."""
+    raw = bytes(getattr(message, "raw", b"") or b"")
+    return raw.partition(b"\r\n\r\n")[2].decode("utf-8", "replace")
 
 
 @dataclass(frozen=True)
@@ -473,6 +556,19 @@ class SipCall:
         call the agent received."""
         return self._final_statuses.get(self.call_id)
 
+    @property
+    def media_fault(self) -> str | None:
+        """Fix 31: why this call's outgoing audio failed or was interrupted (its stream
+        dropped, or the RTP sender process died and was restarted during it), else None."""
+        for client in self._clients():
+            if isinstance(client, _PacedRTPClient):
+                if client.fault:
+                    return f"outgoing audio failed: {client.fault}"
+                restarts = client.pacer.sender_restarts - client.restarts_at_start
+                if restarts:
+                    return f"the RTP sender process died and was restarted ({restarts}x) during the call"
+        return None
+
     def rtp_stats(self) -> RtpStats | None:
         """What arrived on the call's RTP (fix 25): received, lost, jitter; None before any."""
         results = [
@@ -504,7 +600,15 @@ class SipCall:
         call = self._call
         if call.state != CallState.RINGING:
             return False
-        ok = call.sip.gen_answer(call.request, call.session_id, call.gen_ms(), call.sendmode)
+        try:
+            media = call.gen_ms()  # starts the RTP clients: binds their ports
+        except OSError as exc:
+            # rfcvoip's release_ports() frees every port of a call not yet in its table,
+            # so under a flood two calls can be given one port (PROTOS: 4 of 4,527).
+            logger.error("[%s] 503: no RTP port could be bound (%s)", self.call_id, exc)
+            self._refuse(SIPStatus.SERVICE_UNAVAILABLE)
+            return False
+        ok = call.sip.gen_answer(call.request, call.session_id, media, call.sendmode)
         if self._dialogs is None:
             call.sip.send_response(call.request, ok)
         else:
@@ -656,6 +760,24 @@ def _keep_codecs(request: Any, allowed: frozenset[Any]) -> list[str]:
     return offered
 
 
+def _take_audio_only(request: Any) -> list[tuple[int, str]]:
+    """Fix 34 (RFC 3264 6): rfcvoip refused a whole offer with 488 when it also offered
+    video. The streams other than audio are taken out of the offer the library sees;
+    returned, by their position, as the port-0 m= lines the answer carries for them."""
+    body = getattr(request, "body", None)
+    offered = sdp_check.sections(_body_text(request))
+    rejected = [
+        (i, f"m={m.kind} 0 {m.proto} {' '.join(m.formats) or '0'}".strip())
+        for i, m in enumerate(offered)
+        if m.kind != "audio"
+    ]
+    if rejected and isinstance(body, dict):
+        body["m"] = [
+            m for m in body.get("m") or [] if isinstance(m, dict) and m.get("type") == "audio"
+        ]
+    return rejected
+
+
 def _has_audio(request: Any) -> bool:
     """Whether an offer (after _keep_codecs) still names an audio codec, not only keys."""
     return any(
@@ -703,6 +825,16 @@ def _address_of(host: str) -> str:
         return socket.gethostbyname(host)
     except OSError:
         return host
+
+
+def _fallback_target(message: Any, why: Exception) -> tuple[str, int]:
+    """Fix 32: where a message of a dialog came from, for a target whose name has no
+    address; OSError when not known (the send is then logged and dropped)."""
+    source = getattr(message, "source_address", None)
+    if source is None:
+        raise why
+    logger.info("%s: sending to %s:%s, where the dialog's message came from", why, *source)
+    return str(source[0]), int(source[1])
 
 
 def _cseq(message: Any) -> str:
@@ -896,6 +1028,15 @@ class _ClientFixes:
         """(when, Call-ID) of the calls over, oldest first (fix 30)."""
         self._ended_lock = threading.Lock()
         sip.tags = _Tags(sip.tags)
+        self.resolver = Resolver()
+        self._receiver: int | None = None
+        """The thread that reads SIP (fix 32: never waits for a name)."""
+        self.peers: OrderedDict[str, None] = OrderedDict()
+        """Addresses the agent sent requests to, newest last (fix 33)."""
+        self._response_target, sip.response_target = sip.response_target, self.response_target
+        self._dialog_target, sip.dialog_target = sip.dialog_target, self.dialog_target
+        sip._sip_target_from_uri = self.target_from_uri
+        sip._udp_send_fallback_target = lambda _target: None  # never "retry" to its own port
         sip.bye = self.bye
         sip.register = self.register
         sip._send_register_request = self.send_register_request
@@ -906,6 +1047,7 @@ class _ClientFixes:
         keeps every call's tag for as long as it runs (fix 30)."""
         self.dialogs.forget(call_id)
         self.answers.pop(call_id, None)
+        self.phone.rejected_media.pop(call_id, None)
         self.uac_routes.pop(call_id, None)
         now = time.monotonic()
         with self._ended_lock:
@@ -919,6 +1061,10 @@ class _ClientFixes:
 
     def parse_message(self, message: Any) -> None:
         call_id = str(message.headers.get("Call-ID", "")).strip()
+        refused = self._foreign(message, call_id)
+        if refused is not None:  # fix 33
+            logger.info("discarded %s", refused)
+            return
         if getattr(message, "method", None) == "ACK" and self.phone.has_call_id(call_id):
             self.dialogs.ack(message, call_id)  # fixes 6, 21, 22: the library drops ACKs unseen
         if message.type == SIPMessageType.RESPONSE:
@@ -927,13 +1073,56 @@ class _ClientFixes:
             self._parse(message)
         except Exception as exc:  # fix 8: one bad message must not end the receive thread
             logger.warning(
-                "refused a SIP message the library could not handle (%s: %s): %.120r",
+                "the library could not handle a SIP message (%s: %s): %.120r",
                 type(exc).__name__,
                 exc,
                 getattr(message, "heading", b""),
             )
             if message.type == SIPMessageType.MESSAGE:  # fix 17: a clear 400, not silence
-                self._send_refusal(bytes(message.raw), 400, "Bad Request")
+                self._send_refusal(bytes(message.raw), 400, "Bad Request", why=str(exc))
+
+    def _foreign(self, message: Any, call_id: str) -> str | None:
+        """Fix 33: why a message is none of the agent's business (None: it is).
+
+        A response is taken only if its top Via is the agent's own (RFC 3261 18.1.2:
+        else silently discarded) and it comes from an admitted source or one the agent
+        sent a request to: a stray 200 OK was ACKed to whatever its Contact named. A
+        request inside a call (BYE, CANCEL, ACK, re-INVITE) is taken only from an
+        admitted source, the call's far end, or where the agent sent requests."""
+        source = getattr(message, "source_address", None)
+        host = str(source[0]) if source else ""
+        known = host in self.peers or self.phone.admits(message)
+        if message.type == SIPMessageType.RESPONSE:
+            vias = message.headers.get("Via") or []
+            via = vias[0] if vias and isinstance(vias[0], dict) else {}
+            sent_by = via.get("address") or ("", "")
+            mine = (str(sent_by[0]).lower(), str(sent_by[1])) == (
+                str(self.sip.myIP).lower(),
+                str(self.sip.myPort),
+            )
+            if not mine:
+                return f"a response for another sender ({int(message.status)}, Via {sent_by[0]})"
+            if not known:
+                return f"a response from {host}, which the agent neither trusts nor called"
+            cseq = message.headers.get("CSeq")
+            if (
+                isinstance(cseq, dict)
+                and cseq.get("method") == "INVITE"
+                and not self.phone.has_call_id(call_id)
+                and call_id not in self.sip.tagLibrary
+                and getattr(self.phone, "_outbound_call_creation_depth", 0) <= 0
+            ):  # RFC 4475 3.1.1.12: a stray response is discarded, never ACKed
+                return f"a {int(message.status)} to no INVITE of the agent's ({call_id[:60]})"
+            return None
+        call = self.phone._get_call(call_id) if call_id else None
+        if call is None or known:
+            return None
+        far = getattr(getattr(call, "request", None), "source_address", None)
+        if far and str(far[0]) == host:
+            return None
+        return (
+            f"{getattr(message, 'method', '?')} for call {call_id[:60]} from {host}, not its peer"
+        )
 
     def _response_seen(self, message: Any, call_id: str) -> None:
         cseq = message.headers.get("CSeq")
@@ -961,26 +1150,84 @@ class _ClientFixes:
         self._queue_final(call_id, response)
 
     def message_from_raw(self, raw: bytes) -> Any:
-        """Fix 17: a request too large gets 513, one the library cannot parse 400."""
+        """Fix 17: a request too large gets 513, one the library cannot parse 400. Fix 35:
+        every datagram is judged first (ivr/sip_gate.py, RFC 4475 section 3): refused
+        with the status the RFC names, dropped, or passed on unfolded."""
         if len(raw) > sip_wire.MAX_MESSAGE_BYTES:
-            logger.warning("refused a SIP message of %d bytes with 513", len(raw))
-            self._send_refusal(raw, 513, "Message Too Large")
+            self._send_refusal(raw, 513, "Message Too Large", why=f"{len(raw)} bytes")
             raise SIPParseError(f"a message of {len(raw)} bytes")
+        verdict = sip_gate.check(raw)
+        if verdict.kind == "drop":
+            logger.info("discarded %s", verdict.why)
+            raise SIPParseError(f"discarded: {verdict.why}")
+        if verdict.kind == "refuse":
+            self._send_refusal(raw, verdict.code, verdict.phrase, verdict.headers)
+            raise SIPParseError(f"refused: {verdict.code} {verdict.phrase}")
         try:
-            return self._from_raw(raw)
+            return self._from_raw(verdict.message)
         except SIPParseError as exc:
-            if "SIP Version" not in str(exc):  # the library answers those 505 itself
-                logger.warning("refused a SIP message it cannot parse with 400: %s", exc)
-                self._send_refusal(raw, 400, "Bad Request")
-            raise
+            self._send_refusal(raw, 400, "Bad Request", why=str(exc))
+            raise SIPParseError(f"refused: {exc}") from exc
 
-    def _send_refusal(self, raw: bytes, code: int, phrase: str) -> None:
-        response = sip_wire.refusal(raw, code, phrase)
+    def _send_refusal(
+        self, raw: bytes, code: int, phrase: str, extra: tuple[str, ...] = (), why: str = ""
+    ) -> None:
+        """Answer a request the library is not given, to the datagram's source; the log
+        says what was sent, or that nothing could be (a response, an ACK, no source)."""
+        response = sip_gate.reply(raw, code, phrase, extra)
         connection = self.sip.connection
         source = getattr(connection, "last_recv_address", None) if connection else None
-        if response is not None and source is not None:
-            with contextlib.suppress(OSError, RuntimeError):
-                self._send_raw(response, source)
+        start = sip_gate.clean(raw.split(b"\r\n", 1)[0][:60].decode("utf-8", "replace"))
+        detail = f" ({sip_gate.clean(why)[:120]})" if why else ""
+        if response is None or source is None:
+            logger.warning("dropped %r unanswered: %d %s%s", start, code, phrase, detail)
+            return
+        try:
+            self._send_raw(response, source)
+        except (OSError, RuntimeError) as exc:
+            logger.warning("could not answer %r with %d: %s", start, code, exc)
+            return
+        logger.warning("answered %r with %d %s%s", start, code, phrase, detail)
+
+    def response_target(self, request: Any) -> tuple[str, int]:
+        """Fix 32: a response goes to the address the request came from, never to a name
+        (RFC 3261 18.2.2: the received address, the sent-by port; RFC 3581: with rport,
+        the source port). A request without a usable Via is answered to its source."""
+        source = getattr(request, "source_address", None)
+        if source is None:
+            return tuple(self._response_target(request))
+        vias = request.headers.get("Via") or []
+        via = vias[0] if vias and isinstance(vias[0], dict) else None
+        if via is None or "rport" in via:
+            return str(source[0]), int(source[1])
+        try:
+            port = int(str(via["address"][1]))
+        except (KeyError, IndexError, TypeError, ValueError):
+            port = int(source[1])
+        return str(source[0]), port if 1 <= port <= 65535 else int(source[1])
+
+    def target_from_uri(self, uri: str, default_port: int | None = 5060) -> tuple[str, int]:
+        """Fix 32: where a SIP URI points, its host name resolved through the bounded
+        cache: waited for (at most RESOLVE_WAIT_S) on a call's thread, never on the
+        receive thread. Raises _Unresolved."""
+        host, port = sip_wire.uri_host_port(uri, default_port or 5060)
+        if host is None:
+            raise _Unresolved(f"no host in {uri[:80]!r}")
+        if threading.get_ident() == self._receiver:
+            address = self.resolver.address(host)
+        else:
+            address = self.resolver.resolve(host, RESOLVE_WAIT_S)
+        if address is None:
+            raise _Unresolved(f"{host} does not resolve")
+        return address, port
+
+    def dialog_target(self, request: Any) -> tuple[str, int]:
+        """Fix 32: a request in a dialog goes to the remote target; when its name does
+        not resolve, to where the dialog's message came from (not the agent's own port)."""
+        try:
+            return tuple(self._dialog_target(request))
+        except _Unresolved as exc:
+            return _fallback_target(request, exc)
 
     def build_response(self, request: Any, status: Any, **kwargs: Any) -> str:
         """Fix 15: 18x and 2xx to an INVITE copy its Record-Route (RFC 3261 12.1.1)."""
@@ -995,6 +1242,9 @@ class _ClientFixes:
         """Fix 14: an answer whose SDP changed carries the next o= version (RFC 3264 8)."""
         message = str(self._gen_answer(request, sess_id, ms, sendtype))
         call_id = str(request.headers.get("Call-ID", "")).strip()
+        rejected = self.phone.rejected_media.get(call_id)
+        if rejected:  # fix 34: one m= line per offered stream, in the offer's order
+            message = sip_wire.with_refused_streams(message, rejected)
         message = self._versioned(call_id, message)
         self.dialogs.last_ok[call_id] = (_cseq(request), message)
         return message
@@ -1011,8 +1261,19 @@ class _ClientFixes:
         return sip_wire.with_origin_version(message, version)
 
     def send_raw(self, data: bytes, target: Any = None) -> None:
-        """Fix 13: Allow names the methods the agent answers."""
-        self._send_raw(_ALLOW_LINE.sub(b"Allow: " + ALLOW.encode(), data, count=1), target)
+        """Fix 13: Allow names the methods the agent answers. Fix 33: where requests go
+        is remembered (their answers and the far end's requests are taken from there)."""
+        if target is not None and not data.startswith(b"SIP/2.0 "):
+            self.peers[str(target[0])] = None
+            self.peers.move_to_end(str(target[0]))
+            while len(self.peers) > PEERS_KEPT:
+                self.peers.popitem(last=False)
+        data = sip_gate.without_control(data)  # fix 35: never echo NUL, ESC, BS ...
+        try:
+            self._send_raw(_ALLOW_LINE.sub(b"Allow: " + ALLOW.encode(), data, count=1), target)
+        except OSError as exc:  # no route, or the port closed: nothing to answer it with
+            line = data.split(b"\r\n", 1)[0][:80].decode("utf-8", "replace")
+            logger.warning("could not send %r to %s: %s", line, target, exc)
 
     @staticmethod
     def _uac_route_set(response: Any) -> list[str]:
@@ -1035,9 +1296,12 @@ class _ClientFixes:
     def ack_target(self, request: Any) -> Any:
         """Fix 29: an ACK with a route set goes to its first route."""
         routes = self._uac_route_set(request)
-        if not routes:
-            return self._ack_target(request)
-        return self.sip._sip_target_from_uri(sip_wire.next_hop(routes), 5060)
+        try:
+            if not routes:
+                return self._ack_target(request)
+            return self.sip._sip_target_from_uri(sip_wire.next_hop(routes), 5060)
+        except _Unresolved as exc:  # fix 32
+            return _fallback_target(request, exc)
 
     def bye(self, request: Any) -> None:
         """Fixes 15 and 16: the BYE carries the route set and is resent until answered
@@ -1048,7 +1312,10 @@ class _ClientFixes:
             request.headers.get("Record-Route")
         )
         message, hop = sip_wire.route_request(message, routes)
-        target = sip._sip_target_from_uri(hop, 5060) if hop else sip.dialog_target(request)
+        try:
+            target = sip._sip_target_from_uri(hop, 5060) if hop else sip.dialog_target(request)
+        except _Unresolved as exc:  # fix 32
+            target = _fallback_target(request, exc)
         headers = dict(sip_wire.header_lines(message.encode()))
         key = (headers.get("call-id", ""), headers.get("cseq", "").split(" ")[0])
         answered = self.byes[key] = threading.Event()
@@ -1149,6 +1416,7 @@ class _ClientFixes:
         original = connection.recv_raw_message
 
         def recv_raw_message() -> bytes:
+            self._receiver = threading.get_ident()  # fix 32
             sock = connection.socket
             if sock is None or connection.target.transport != SIPTransport.UDP:
                 return bytes(original())
@@ -1199,10 +1467,14 @@ class SipPhone:
             codec_priorities={codec: 2000 - i for i, codec in enumerate(order)},  # fix 12
         )
         self._phone.allowed = frozenset({*order, PayloadType.EVENT})
+        self._phone.rejected_media = {}
+        self._memory = IdleTrim(quiet=self._quiet)
+        self._phone.memory = self._memory
         self._phone.sip.gen_call_id = lambda: unique_call_id(listen)  # fix 5
         self._fixes = _ClientFixes(self._phone, self.direct, register_expires)
         self._phone.forget = self._fixes.forget
         self._registrar_host = _address_of(registrar.host) if registrar else None
+        self._resolver = self._fixes.resolver
         self._phone.admits = lambda request: self.admits(_request_source(request))
         self._phone.reinvite = self._fixes.dialogs.reinvite
         self._pacer = self._phone.pacer = RtpPacer(  # fix 20, fix 28
@@ -1216,7 +1488,7 @@ class SipPhone:
             logger.warning("[%s] refused: the Contact is not a SIP URI", sip_call.call_id)
             sip_call.refuse_malformed()
             return
-        if not sip_call.media_address_ok():
+        if not sip_call.media_address_ok() or not self._resolve_media(call):
             logger.warning("[%s] refused: the offer's media address is unusable", sip_call.call_id)
             sip_call.refuse_media()
             return
@@ -1225,6 +1497,19 @@ class SipPhone:
         except Exception:
             logger.exception("[%s] call handler failed", sip_call.call_id)
             sip_call.hangup()
+
+    def _resolve_media(self, call: VoIPCall) -> bool:
+        """Fix 32: an SDP c= host name is resolved here, on the call's own thread (at most
+        RESOLVE_WAIT_S), so the pacer and the sender process only ever see addresses."""
+        for client in list(getattr(call, "RTPClients", None) or []):
+            host = str(getattr(client, "outIP", ""))
+            if ip_literal(host) is not None:
+                continue
+            address = self._resolver.resolve(host, RESOLVE_WAIT_S)
+            if address is None:
+                return False
+            client.outIP = address
+        return True
 
     def admits(self, host: str | None) -> bool:
         """Whether a call from `host` (the datagram's source, fix 9) is taken.
@@ -1241,7 +1526,23 @@ class SipPhone:
             return True
         return self._registrar_host is not None and str(address) == self._registrar_host
 
+    def _quiet(self) -> bool:
+        """No RTP stream paced (fix 36: memory is given back only then)."""
+        streams = self._pacer.streams()
+        if streams:
+            logger.info("%d RTP streams still paced", streams)
+        return streams == 0
+
+    def media_faults(self) -> dict[str, int]:
+        """Fix 31: how often the RTP sender process was restarted and how many streams
+        were dropped (their calls ended) since start; each is also logged at ERROR."""
+        return {
+            "sender_restarts": self._pacer.sender_restarts,
+            "stream_faults": self._pacer.stream_faults,
+        }
+
     def start(self, timeout: float = 10.0) -> None:
+        self._resolver.start()
         self._pacer.start()
         try:
             self._phone.start()
@@ -1262,6 +1563,8 @@ class SipPhone:
             self._phone.stop()
         finally:
             self._pacer.stop()
+            self._resolver.stop()
+            self._memory.stop()
 
     def call(self, uri: str) -> SipCall:
         """Place a call (the demo's caller); returns at once, the call rings."""

@@ -156,6 +156,29 @@ def _uri(name_addr: str) -> str:
     return value.strip()
 
 
+_URI_HOST = re.compile(
+    r"\s*<?\s*sips?:(?:[^@;>?\s]*@)?(\[[0-9A-Fa-f:.]+\]|[^:;>?\s]+)(?::(\d{1,5}))?([^>?\s]*)",
+    re.IGNORECASE,
+)
+
+
+def uri_host_port(uri: str, default_port: int = 5060) -> tuple[str | None, int]:
+    """The host (maddr if the URI names one, RFC 3261 19.1.1) and port a SIP URI points
+    to, nothing resolved; (None, port) when there is none or the port is out of range."""
+    match = _URI_HOST.match(uri or "")
+    if match is None:
+        return None, default_port
+    host = match.group(1).strip("[]")
+    port = int(match.group(2) or default_port)
+    for param in match.group(3).split(";"):
+        name, _eq, value = param.partition("=")
+        if name.strip().lower() == "maddr" and value.strip():
+            host = value.strip()
+    if not 1 <= port <= 65535:
+        return None, default_port
+    return host, port
+
+
 def origin_version(body: str) -> int | None:
     """The session version of an SDP's o= line."""
     match = _ORIGIN.search(body)
@@ -175,6 +198,33 @@ def with_origin_version(message: str, version: int) -> str:
         flags=re.MULTILINE | re.IGNORECASE,
     )
     return f"{head}\r\n\r\n{body}"
+
+
+def with_refused_streams(message: str, refused: list[tuple[int, str]]) -> str:
+    """An answer with a port-0 m= line at each refused stream's position (RFC 3264 6:
+    as many m= lines as the offer, in its order), Content-Length set to match."""
+    head, sep, body = message.partition("\r\n\r\n")
+    if not sep:
+        return message
+    parts = body.split("\r\nm=")
+    session, answered = parts[0], [f"m={p}" for p in parts[1:]]
+    sections: list[str] = []
+    lines = dict(refused)
+    total = len(answered) + len(refused)
+    for position in range(total):
+        if position in lines:
+            sections.append(lines[position])
+        elif answered:
+            sections.append(answered.pop(0).removesuffix("\r\n"))
+    sections += [a.removesuffix("\r\n") for a in answered]
+    new_body = "\r\n".join([session, *sections]) + "\r\n"
+    head = re.sub(
+        r"^Content-Length: *\d+",
+        f"Content-Length: {len(new_body.encode())}",
+        head,
+        flags=re.MULTILINE | re.IGNORECASE,
+    )
+    return f"{head}\r\n\r\n{new_body}"
 
 
 def without_origin(body: str) -> str:

@@ -150,6 +150,7 @@ class _Stream:
         self.sock = _udp()
         self.far_end = far_end
         self.count = 0
+        self.failed = []
 
     def active(self) -> bool:
         return True
@@ -164,13 +165,18 @@ class _Stream:
     def skip(self, count: int) -> None:
         self.count += count
 
+    failed: list[str]
 
-def test_a_killed_sender_process_leaves_the_pacer_thread_sending(
+    def fail(self, reason: str) -> None:
+        self.failed.append(reason)
+
+
+def test_a_killed_sender_process_is_restarted_and_the_stream_goes_on(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """The child is killed mid-stream. What is kept: the stream goes on from the pacer's
-    own thread; at most the packets the child held (LEAD_S of audio) are missing, and
-    the loss is logged."""
+    """The child is killed mid-stream. What is kept: a new child is started (logged at
+    ERROR, counted), the stream goes on through it; at most the packets the child held
+    (LEAD_S of audio) and those sent while it was replaced are missing."""
     far_end = _udp()
     pacer = RtpPacer(name="test pacer", sender=RtpSender("test sender"))
     stream = _Stream(pacer, far_end.getsockname())
@@ -180,10 +186,12 @@ def test_a_killed_sender_process_leaves_the_pacer_thread_sending(
         before = _receive(far_end, 10)
         sender = pacer.sender
         assert sender is not None and sender.pid is not None
+        first = sender.pid
         with caplog.at_level(logging.ERROR, logger="ivr"):
-            os.kill(sender.pid, signal.SIGKILL)
+            os.kill(first, signal.SIGKILL)
             after = _receive(far_end, 25)
-        wait_until(lambda: pacer.sender is None, 5, "the pacer to notice")
+        wait_until(lambda: pacer.sender_restarts == 1, 5, "the pacer to restart the sender")
+        assert pacer.sender is sender and sender.pid != first and not _exited(sender.pid)
     finally:
         pacer.stop()
     numbers = [int.from_bytes(data, "big") for _, data, _ in before + after]
@@ -191,8 +199,63 @@ def test_a_killed_sender_process_leaves_the_pacer_thread_sending(
     missing = (numbers[-1] - numbers[0] + 1) - len(numbers)
     assert missing <= round(LEAD_S / stream.period) + 1, numbers
     assert "the RTP sender process is gone" in caplog.text
+    assert "RTP sender process restarted" in caplog.text
     stream.sock.close()
     far_end.close()
+
+
+def test_a_stream_to_a_port_over_65535_ends_that_stream_only(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """PROTOS c07-sip case 0003978 (m=audio 65536) killed the sender process and the pacer
+    thread with OverflowError. What is kept: the bad stream is dropped and told why
+    (its call is hung up), the other stream goes on, the sender process is the same."""
+    far_end = _udp()
+    pacer = RtpPacer(name="test pacer", sender=RtpSender("test sender"))
+    good = _Stream(pacer, far_end.getsockname())
+    bad = _Stream(pacer, ("127.0.0.1", 65536))
+    pacer.start()
+    try:
+        sender = pacer.sender
+        assert sender is not None
+        pid = sender.pid
+        with caplog.at_level(logging.ERROR, logger="ivr"):
+            pacer.add(bad)
+            pacer.add(good)
+            got = _receive(far_end, 20)
+        wait_until(lambda: pacer.streams() == 1, 5, "the bad stream to be dropped")
+        assert bad.failed and "65536" in bad.failed[0]
+        assert not good.failed
+        assert pacer.sender is sender and sender.pid == pid and pacer.sender_restarts == 0
+        assert pacer.stream_faults == 1
+    finally:
+        pacer.stop()
+    assert len(got) == 20
+    assert "Traceback" not in caplog.text
+    for sock in (good.sock, bad.sock, far_end):
+        sock.close()
+
+
+def test_the_child_drops_a_stream_sendto_cannot_take_and_serves_the_others() -> None:
+    """serve() itself: a destination that raises OverflowError (not OSError) in sendto
+    drops that stream only; the loop goes on (the process died of it before)."""
+    parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    worker = threading.Thread(target=serve, args=(child,), daemon=True)
+    worker.start()
+    bad, good, far_end = _udp(), _udp(), _udp()
+    socket.send_fds(parent, [marshal.dumps(("open", 1))], [bad.fileno()])
+    socket.send_fds(parent, [marshal.dumps(("open", 2))], [good.fileno()])
+    now = time.monotonic()
+    parent.send(marshal.dumps(("send", ((1, now, ("127.0.0.1", 65536), b"bad"),))))
+    parent.send(marshal.dumps(("send", ((2, now + 0.01, far_end.getsockname(), b"ok"),))))
+    ((_, data, _),) = _receive(far_end, 1)
+    assert data == b"ok"
+    assert worker.is_alive()
+    parent.close()
+    worker.join(5)
+    assert not worker.is_alive()
+    for sock in (bad, good, far_end):
+        sock.close()
 
 
 def test_sending_to_a_sender_that_was_stopped_says_so() -> None:

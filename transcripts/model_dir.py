@@ -28,6 +28,7 @@ class _HasTranscription(Protocol):
     @property
     def transcription(self) -> TranscriptionSettings: ...
 
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_SAMPLE_RATE = 16000

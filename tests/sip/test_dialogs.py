@@ -589,4 +589,4 @@ def test_a_100_kb_sdp_and_an_empty_header_line_are_refused_clearly(
         calls = _ended(site, 2)
         assert len(calls) == 2 and "empty-supported" in {c.call_id for c in calls}
         log = site.log.read_text(errors="replace")
-        assert "with 513" in log and "refused a SIP message the library could not handle" in log
+        assert "with 513 Message Too Large" in log and "with 400 Bad Request" in log
