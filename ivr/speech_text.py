@@ -134,7 +134,7 @@ _SYLLABLE = re.compile(r"[a-z]+[1-5]")
 def load_readings(path: Path) -> dict[str, str]:
     """The readings pypinyin gets wrong, as data (config/voice/readings.toml):
     a phrase and its pinyin, one syllable with its tone (1-5) per character."""
-    from hotline.errors import ConfigError
+    from ivr.errors import ConfigError
 
     try:
         with path.open("rb") as fh:

@@ -447,8 +447,8 @@ def test_the_worker_trains_at_the_desks_night_hour(
     """03:15 in Shanghai is 19:15 UTC (huey keeps UTC); the task goes through the pipeline."""
     from huey import MemoryHuey
 
-    from recorder.pipeline import Pipeline
     from recorder.queue import CallQueue, _utc_clock
+    from transcripts.pipeline import Pipeline
 
     settings = _settings(tmp_path, "")
     assert _utc_clock("03:15", settings) == ("19", "15")

@@ -39,7 +39,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from hotline.content import CategoryRules
+from transcripts.rules import CategoryRules
 from transcripts.text import strip_fillers
 
 #: How many characters after a thing its fault may be said (电梯今天早上开始就不动了).

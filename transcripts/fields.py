@@ -18,11 +18,12 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from hotline.content import CategoryRules, Content
 from transcripts import extract
 from transcripts import text as spoken
 from transcripts.classify import category_of, classify
 from transcripts.classify import urgency as urgency_of
+from transcripts.rules import CategoryRules
+from transcripts.rules import DeskContent as Content
 
 SUMMARY_CHARS = 60
 NO_SPEECH = "（无语音内容）"

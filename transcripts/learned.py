@@ -55,12 +55,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.content import CategoryRules
-from hotline.errors import HotlineError
-from hotline.settings import CONFIG_DIR, Settings
+from recorder.errors import HotlineError
 from recorder.models import EntryRevision, LogEntry, Transcript
+from recorder.settings import CONFIG_DIR
 from transcripts import text
 from transcripts.classify import classify
+from transcripts.rules import CategoryRules
+from transcripts.settings import TranscriptsSettings as Settings
 
 logger = logging.getLogger(__name__)
 #: The model trained here (data_dir/models/), and the shipped one's default name in config/.
@@ -295,7 +296,7 @@ def corrections(session: Session) -> list[tuple[str, str]]:
     Only the caller's channels, as the pipeline classifies them (the staff
     channel would teach the model the clerk's words).
     """
-    from recorder.pipeline import CALLER_CHANNELS
+    from recorder.models import CALLER_CHANNELS
 
     rows = session.execute(
         select(LogEntry.id, LogEntry.call_pk, LogEntry.category)
