@@ -27,7 +27,7 @@ SURNAMES = frozenset(
     "浦戈伏鹿薄邸雍辜羊阿乌母裘亓修邰赫杭况那宿鲜印逯隆茹诸战慕危玉银亢嵇公哈湛宾戎勾茅利於呼居揭干"
     "傅赖洪萧阎凤鄂钮尉巢郦钦寿"  # frequent ones the first list missed (傅, 赖, 洪 are in the top 100)
     "贝"
-    # Round 11: rare ones the sets' callers gave after 老 or 的 (老濮, …的宦先生): 姓 reads any
+    # Rare ones the sets' callers gave after 老 or 的 (老濮, …的宦先生): 姓 reads any
     # character, but a name said without it must be in this list.
     "濮蒯宦禚暨逄乜仉邴隗郇"
 )
@@ -54,7 +54,7 @@ COMPOUND_SURNAMES = (
     "轩辕",
     "万俟",
     "呼延",
-    # Round 10: compound surnames of the Hundred Family Surnames the list lacked.
+    # Compound surnames of the Hundred Family Surnames the list lacked.
     "钟离",
     "申屠",
     "司空",
@@ -76,7 +76,7 @@ COMPOUND_SURNAMES = (
     "东门",
     "百里",
     "第五",
-    # Round 11: the rest of the Hundred Family Surnames' compounds (乐正, 太史, 公羊 were read as
+    # The rest of the Hundred Family Surnames' compounds (乐正, 太史, 公羊 were read as
     # 乐, 太, 公 in held-out10).
     "乐正",
     "太史",
@@ -126,8 +126,8 @@ SPELLED = {
     "草化": "花",
     "日京": "景",
 }
-#: 麻字底下一个米, 木字旁一个公: a surname described by its parts, with the words that place them
-#: (round 9); the two parts of a two-character SPELLED key with one of these between them.
+#: 麻字底下一个米, 木字旁一个公: a surname described by its parts, with the words that place them;
+#: the two parts of a two-character SPELLED key with one of these between them.
 _PLACED = re.compile(r"字?(?:底下|下面|下边|上面|上边|旁边|边上|旁|头|加)(?:一个|一|个|是)?")
 #: Titles callers use for themselves (师傅, 经理, 大哥 name staff, not the caller).
 _TITLES = "女士|先生|小姐|阿姨|大爷|大妈|奶奶|爷爷|大姐|太太"
@@ -201,7 +201,7 @@ _NOT_NAMES = (
     "区",
     "孩",
     "师",
-    # Round 11: places a caller has besides a flat (我是七号楼的储藏室是负一层, …的车位在负一层).
+    # Places a caller has besides a flat (我是七号楼的储藏室是负一层, …的车位在负一层).
     "车位",
     "车库",
     "储藏",
@@ -218,7 +218,7 @@ _UNIT = re.compile(r"(\d{1,2})\s*单元")
 #: a building or unit said after the last of these replaces the one before.
 _CORRECTION = re.compile(r"不对|说错了|其实")
 #: 十三号楼 哦不是 十四号楼: a hesitation, then 不是 and a number, takes back the address just said
-#: (round 8; without the hesitation, 我是二十号楼不是二十一号楼 denies the second).
+#: (without the hesitation, 我是二十号楼不是二十一号楼 denies the second).
 _HESITATED_DENIAL = re.compile(
     r"(?<=[栋幢楼座元室号])[哦噢呃啊]不是(?=[\d零〇幺一二三四五六七八九十两])"
 )
@@ -229,31 +229,31 @@ _ROOM_AFTER = re.compile(
 #: 九零二 哎说错了 是九零三: a room said straight after a correction replaces the one before.
 _ROOM_CORRECTED = re.compile(r"[是的\s]*(\d{3,4})(?:室|号|房)?(?!\d)")
 #: 二号楼后面的绿化带: a building followed by these is a landmark, not the caller's home.
-#: 九号楼门口的快递柜 (round 8): 门口 said straight after the building is a place too (单元门口 is
+#: 九号楼门口的快递柜: 门口 said straight after the building is a place too (单元门口 is
 #: said after a unit, not a building).
 _LANDMARK = re.compile(r"(?:的)?(?:后面|前面|旁边|对面|附近|后边|前边|侧面|背后|门口)")
 #: 我在二十一栋三单元门口等 我家是四零六: the room said as the caller's home, away from the building.
-#: Round 11: 我是八零三 在十一号楼一单元, the room said first, as who the caller is.
+#: 我是八零三 在十一号楼一单元, the room said first, as who the caller is.
 _ROOM_HOME = re.compile(r"我(?:家是|家在|家|是)(\d{3,4})(?![\d栋幢号座单#-])")
 #: 我婆婆八十多了 住你们十八号楼, 我爸妈住在七号楼: a building where a relative lives is not the
-#: caller's home (round 11; 我们家是十八栋 still is).
+#: caller's home (我们家是十八栋 still is).
 _RELATIVE_LIVES = re.compile(
     r"(?:爸|妈|婆婆|公公|岳父|岳母|父母|奶奶|爷爷|外婆|外公|姥姥|姥爷|老人|儿子|女儿)"
     r"[^我]{0,6}?住(?:在)?(?:你们|咱们|我们)?(?:小区)?(?:的)?$"
 )
-#: 我是十二号楼三单元二零三的房东: the landlord of a flat lives elsewhere (round 11).
+#: 我是十二号楼三单元二零三的房东: the landlord of a flat lives elsewhere.
 _LANDLORD = re.compile(r"(?:栋|幢|号楼|座|单元|\d)的房东")
 #: 我是送外卖的, 我是快递员, 我是来送东西的: a caller who delivers gives a customer's address,
-#: not a home (round 11; seed 004 五 接待外来人员).
+#: not a home (seed 004 五 接待外来人员).
 _DELIVERS = re.compile(r"我是(?:来)?送[\u4e00-\u9fff]{1,3}的|我是快递员|我是快递小哥|我是外卖")
 #: 最后两位是六一, 最后是一七: the last digits of a number said again after a correction.
 _LAST_DIGITS = re.compile(
     r"最后(?:(?:\d|两|几)位(?:是|应该是|改成)?|是|应该是|改成)(\d{1,4})(?!\d)"
 )
 _ROOM_PLAIN = re.compile(r"(?<!\d)(\d{3,4})\s*(?:室|房间)")
-#: 一栋一栋去清 (building by building): a building said twice over is no address (round 9).
+#: 一栋一栋去清 (building by building): a building said twice over is no address.
 _ONE_BY_ONE = re.compile(r"(\d{1,3}(?:栋|幢|号楼|单元))\1")
-#: 一楼一零二 二十四号楼: a room said after its floor, before the building (round 9; not a
+#: 一楼一零二 二十四号楼: a room said after its floor, before the building (not a
 #: parking space: 负一层二零六).
 _ROOM_ON_FLOOR = re.compile(r"(?<![\d号负-])\d{1,2}[楼层]的?(\d{3,4})(?!\d)")
 _PHONE_DIGITS = re.compile(r"(?<!\d)(0\d{2,3}[-\s]?\d{7,8}|1\d{10}|\d{7,8})(?!\d)")
@@ -318,7 +318,7 @@ _ADDRESSING = ("跟", "让", "叫", "告诉", "通知", "转告")
 ADDRESS_REACH = 14
 
 
-#: 保洁队的孙阿姨, 维修部的丁师傅: a titled person of a team or department is staff (round 11).
+#: 保洁队的孙阿姨, 维修部的丁师傅: a titled person of a team or department is staff.
 _TEAMS = ("队", "部", "组", "班", "中心")
 
 
@@ -340,7 +340,7 @@ def _addressed(before: str) -> bool:
 
 
 #: 姓江 不是三点水的江 是姜子牙的姜, 我姓于 不是那个于 是大禹的禹: after 姓, the character is
-#: told by a word that holds it (round 11); the one said after 不是 is the one meant not.
+#: told by a word that holds it; the one said after 不是 is the one meant not.
 _BY_EXAMPLE = re.compile(
     r"姓.{0,12}?不是.{0,10}?是(?:那个)?([\u4e00-\u9fff]{1,4})的([\u4e00-\u9fff])"
 )
@@ -559,7 +559,7 @@ _EN_STAFF_CUE = re.compile(
     re.I,
 )
 _EN_BUILDING = re.compile(r"\b(?:building|block|tower)\s+(\d{1,3})\b", re.I)
-#: next to building 8, behind building 18: a landmark (outside building 6 is where the fault is), not the caller's home (round 11).
+#: next to building 8, behind building 18: a landmark (outside building 6 is where the fault is), not the caller's home.
 _EN_LANDMARK = re.compile(
     r"\b(?:next to|behind|in front of|opposite|near|beside|across from)\s+(?:the\s+)?$",
     re.I,

@@ -67,7 +67,9 @@ logger = logging.getLogger(__name__)
 MODEL_FILE = "category_model.json"
 #: What earlier versions saved (a scikit-learn pickle): no longer read, a retrain replaces it.
 LEGACY_FILES = ("classifier.joblib", "classifier.json")
-FORMAT = "hotline-category-model/1"
+FORMAT = "hotline-category-model/2"
+#: Files of the first format (category only) are still read; they have no urgency head.
+FORMATS = ("hotline-category-model/1", FORMAT)
 MIN_EXAMPLES = 20
 #: Where the rules found nothing, the model answers at this probability or more (eight
 #: categories: 0.125 is a blind guess). Looked for on held-out2 and held-out3.
@@ -82,6 +84,11 @@ OVERRIDE_CONFIDENCE = 0.6
 #: 0.802 (bench/category_model.py --lang en); over the rules it gained nothing.
 OVERRIDE_BY_LANGUAGE = {"zh": OVERRIDE_CONFIDENCE, "en": 1.01}
 MAX_FOLDS = 5
+#: The urgency the model gives: safety at P(safety) >= safety_review, flagged for a clerk while
+#: below safety_sure (a missed safety call costs far more than a false alarm); else leak at
+#: P(leak) >= leak. Chosen for recall on the own-imitation sets, each held out in turn
+#: (bench/category_model.py), never on the residents' sources; a shipped model records its own.
+URGENCY_THRESHOLDS = {"safety_review": 0.2, "safety_sure": 0.4, "leak": 0.3}
 #: What the last nightly training saw and decided (data_dir/models/): the same corrections
 #: are not trained on twice.
 LAST_TRAINING = "last_training.json"
@@ -145,19 +152,24 @@ class NgramModel:
     weights: dict[str, tuple[float, tuple[float, ...]]]
     ngram_range: tuple[int, int] = NGRAM_RANGE
     about: dict[str, Any] = field(default_factory=dict)
+    #: The urgency head (safety, leak, normal) on the same n-grams: its weights follow the
+    #: category weights in each row. Empty in a category-only model.
+    urgency_classes: tuple[str, ...] = ()
+    urgency_intercepts: tuple[float, ...] = ()
 
     @classmethod
-    def from_pipeline(cls, pipeline: Any, about: dict[str, Any] | None = None) -> NgramModel:
-        """From a fitted `_pipeline()` (TfidfVectorizer + LogisticRegression)."""
-        vectorizer, regression = pipeline[0], pipeline[-1]
-        coef, intercept = regression.coef_, regression.intercept_
-        classes = [str(c) for c in regression.classes_]
-        if coef.shape[0] == 1:  # two classes: one decision d, probabilities sigmoid(d)
-            coef, intercept = [-coef[0] / 2, coef[0] / 2], [-intercept[0] / 2, intercept[0] / 2]
+    def from_pipeline(
+        cls, pipeline: Any, about: dict[str, Any] | None = None, urgency: Any = None
+    ) -> NgramModel:
+        """From a fitted `_pipeline()` (TfidfVectorizer + LogisticRegression) and, if given, a
+        LogisticRegression of the urgency fitted on the same vectorizer's features."""
+        vectorizer = pipeline[0]
+        classes, coef, intercept = _head(pipeline[-1])
+        u_classes, u_coef, u_intercept = _head(urgency) if urgency is not None else ([], [], [])
         weights = {
             str(ngram): (
                 round(float(vectorizer.idf_[at]), _PLACES),
-                tuple(round(float(row[at]), _PLACES) for row in coef),
+                tuple(round(float(row[at]), _PLACES) for row in (*coef, *u_coef)),
             )
             for ngram, at in vectorizer.vocabulary_.items()
         }
@@ -167,6 +179,8 @@ class NgramModel:
             weights,
             tuple(vectorizer.ngram_range),
             dict(about or {}),
+            tuple(u_classes),
+            tuple(round(float(b), _PLACES) for b in u_intercept),
         )
 
     def ngrams(self, said: str) -> list[str]:
@@ -182,18 +196,34 @@ class NgramModel:
         """How many distinct n-grams of the line the model has weights for."""
         return len({g for g in self.ngrams(said) if g in self.weights and g.strip()})
 
-    def probabilities(self, said: str) -> list[float]:
+    def _features(self, said: str) -> dict[str, float]:
         counts = Counter(g for g in self.ngrams(said) if g in self.weights)
         scored = {g: (1 + math.log(n)) * self.weights[g][0] for g, n in counts.items()}
         norm = math.sqrt(sum(v * v for v in scored.values())) or 1.0
-        decision = list(self.intercepts)
-        for g, value in scored.items():
-            for k, w in enumerate(self.weights[g][1]):
-                decision[k] += value / norm * w
+        return {g: v / norm for g, v in scored.items()}
+
+    def _softmax(
+        self, features: dict[str, float], intercepts: Sequence[float], at: int
+    ) -> list[float]:
+        decision = list(intercepts)
+        for g, value in features.items():
+            row = self.weights[g][1]
+            for k in range(len(decision)):
+                decision[k] += value * row[at + k]
         top = max(decision)
         exp = [math.exp(d - top) for d in decision]
         total = sum(exp)
         return [e / total for e in exp]
+
+    def probabilities(self, said: str) -> list[float]:
+        return self._softmax(self._features(said), self.intercepts, 0)
+
+    def urgency_probabilities(self, said: str) -> dict[str, float]:
+        """P(safety), P(leak), P(normal) of the line; {} for a model without the urgency head."""
+        if not self.urgency_classes:
+            return {}
+        row = self._softmax(self._features(said), self.urgency_intercepts, len(self.classes))
+        return dict(zip(self.urgency_classes, row, strict=True))
 
     def guess(self, said: str) -> tuple[str, float]:
         row = self.probabilities(said)
@@ -207,6 +237,8 @@ class NgramModel:
             "ngram_range": list(self.ngram_range),
             "classes": list(self.classes),
             "intercepts": list(self.intercepts),
+            "urgency_classes": list(self.urgency_classes),
+            "urgency_intercepts": list(self.urgency_intercepts),
             "weights": {g: [idf, *w] for g, (idf, w) in sorted(self.weights.items())},
         }
 
@@ -228,17 +260,21 @@ class NgramModel:
     def load(cls, path: Path) -> NgramModel:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            if data.get("format") != FORMAT:
+            if data.get("format") not in FORMATS:
                 raise ValueError(f"format {data.get('format')!r}, expected {FORMAT!r}")
             classes = tuple(str(c) for c in data["classes"])
-            width = len(classes)
+            urgency_classes = tuple(str(c) for c in data.get("urgency_classes", ()))
+            urgency_intercepts = tuple(float(b) for b in data.get("urgency_intercepts", ()))
+            if len(urgency_intercepts) != len(urgency_classes):
+                raise ValueError("urgency intercepts and classes differ in number")
+            width = len(classes) + len(urgency_classes)
             weights = {}
             for ngram, row in data["weights"].items():
                 if len(row) != width + 1:
                     raise ValueError(f"n-gram {ngram!r} has {len(row)} numbers, not {width + 1}")
                 weights[ngram] = (float(row[0]), tuple(float(w) for w in row[1:]))
             intercepts = tuple(float(b) for b in data["intercepts"])
-            if len(intercepts) != width or width < 2:
+            if len(intercepts) != len(classes) or len(classes) < 2:
                 raise ValueError(f"{len(intercepts)} intercepts for {width} classes")
             low, high = (int(n) for n in data["ngram_range"])
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
@@ -246,9 +282,28 @@ class NgramModel:
         about = {
             k: v
             for k, v in data.items()
-            if k not in {"format", "ngram_range", "classes", "intercepts", "weights"}
+            if k
+            not in {
+                "format",
+                "ngram_range",
+                "classes",
+                "intercepts",
+                "weights",
+                "urgency_classes",
+                "urgency_intercepts",
+            }
         }
-        return cls(classes, intercepts, weights, (low, high), about)
+        return cls(
+            classes, intercepts, weights, (low, high), about, urgency_classes, urgency_intercepts
+        )
+
+
+def _head(regression: Any) -> tuple[list[str], Any, Any]:
+    """Classes, weights and intercepts of a fitted LogisticRegression, one row per class."""
+    coef, intercept = regression.coef_, regression.intercept_
+    if coef.shape[0] == 1:  # two classes: one decision d, probabilities sigmoid(d)
+        coef, intercept = [-coef[0] / 2, coef[0] / 2], [-intercept[0] / 2, intercept[0] / 2]
+    return [str(c) for c in regression.classes_], coef, intercept
 
 
 class TrainingError(HotlineError):
@@ -321,6 +376,17 @@ def corrections(session: Session) -> list[tuple[str, str]]:
 def read_labelled(path: Path, lang: str = "zh") -> list[tuple[str, str]]:
     """(text as the classifier reads it, category) of a labelled TSV's lines in `lang`
     (English lines start with "en:")."""
+    return [(said, category) for said, category, _ in read_examples(path, lang)]
+
+
+def read_examples_line(said: str, lang: str = "zh") -> str:
+    """A corpus line's text as the classifier reads it ("en:" already taken off)."""
+    return " ".join(said.split()) if lang == "en" else text.clean(said)
+
+
+def read_examples(path: Path, lang: str = "zh") -> list[tuple[str, str, str]]:
+    """(text as the classifier reads it, category, urgency) of a corpus file's lines in `lang`
+    (columns: text, category, urgency, surname, unit, phone[, source]; urgency "" if absent)."""
     examples = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("#"):
@@ -329,7 +395,7 @@ def read_labelled(path: Path, lang: str = "zh") -> list[tuple[str, str]]:
         if len(parts) < 2 or parts[0].startswith("en:") != (lang == "en"):
             continue
         said = " ".join(parts[0][3:].split()) if lang == "en" else text.clean(parts[0])
-        examples.append((said, parts[1]))
+        examples.append((said, parts[1], parts[2] if len(parts) > 2 else ""))
     return examples
 
 
@@ -350,10 +416,23 @@ def _pipeline(lines: int = MIN_DF_FROM) -> Any:
     )
 
 
-def fit(examples: Sequence[tuple[str, str]], about: dict[str, Any] | None = None) -> NgramModel:
-    """A model trained on all the examples, as data."""
+def fit(
+    examples: Sequence[tuple[str, str]],
+    about: dict[str, Any] | None = None,
+    urgencies: Sequence[str] = (),
+) -> NgramModel:
+    """A model trained on all the examples, as data; with `urgencies` (one per example) it has
+    an urgency head too, trained with balanced class weights (safety lines are few)."""
+    from sklearn.linear_model import LogisticRegression
+
     texts, labels = [t for t, _ in examples], [c for _, c in examples]
-    return NgramModel.from_pipeline(_pipeline(len(texts)).fit(texts, labels), about)
+    pipeline = _pipeline(len(texts)).fit(texts, labels)
+    urgency = None
+    if urgencies:
+        features = pipeline[0].transform(texts)
+        urgency = LogisticRegression(max_iter=2000, C=10.0, class_weight="balanced")
+        urgency.fit(features, list(urgencies))
+    return NgramModel.from_pipeline(pipeline, about, urgency)
 
 
 def _folds(labels: Sequence[str]) -> tuple[int, Any]:
@@ -495,12 +574,19 @@ def train(
 def ship(
     examples: Sequence[tuple[str, str]], files: Sequence[Path], path: Path, lang: str = "zh"
 ) -> NgramModel:
+    """See `ship_examples`; the urgency head is trained from the files' urgency column."""
+    del examples  # the files are read again with their urgency
+    return ship_examples(files, path, lang)
+
+
+def ship_examples(files: Sequence[Path], path: Path, lang: str = "zh") -> NgramModel:
     """The shipped model: trained on the labelled files' lines in `lang`, recorded with the
     sha256 of those lines (tests/test_learned.py checks they still match: a relabelled line
     means a rebuild). English: a fallback only (OVERRIDE_BY_LANGUAGE)."""
     root = CONFIG_DIR.parent
+    rows = [row for f in files for row in read_examples(f, lang)]
     model = fit(
-        examples,
+        [(said, category) for said, category, _ in rows],
         {
             "built_by": "hotline classify train --ship "
             + str(_relative(path, root))
@@ -516,10 +602,10 @@ def ship(
             ],
             "min_confidence": MIN_CONFIDENCE,
             "override_confidence": OVERRIDE_BY_LANGUAGE[lang],
-            "evidence": "bench/category_model.py"
-            + (f" --lang {lang}" if lang != "zh" else "")
-            + " (the blind sets, judged chronologically)",
+            **URGENCY_THRESHOLDS,
+            "evidence": "bench/category_model.py (held out by source)",
         },
+        [urgency or "normal" for _, _, urgency in rows],
     )
     model.save(path)
     return model
@@ -646,6 +732,17 @@ def _accuracy(got: Sequence[str], want: Sequence[str]) -> float:
     return sum(g == w for g, w in zip(got, want, strict=True)) / len(want) if want else 0.0
 
 
+@dataclass(frozen=True)
+class Judgement:
+    """What the model makes of a line: its category (None: it cannot tell) with its probability,
+    its urgency, and whether a clerk should look (unsure of the category, or of safety)."""
+
+    category: str | None
+    confidence: float
+    urgency: str
+    review: bool
+
+
 class LearnedCategories:
     """The model in use, if any, and when its answer is taken over the rules' (`answer`).
 
@@ -751,6 +848,27 @@ class LearnedCategories:
         if model is None or not has_content(clean_text) or model.known(clean_text) < MIN_KNOWN:
             return None
         return model.guess(clean_text)
+
+    def judge(self, clean_text: str) -> Judgement | None:
+        """Category and urgency of a line; None without a model or a request in the line."""
+        said = self.guess(clean_text)
+        model = self.model
+        if said is None or model is None:
+            return None
+        category, confidence = said
+        urgency, review = "normal", confidence < self.min_confidence
+        odds = model.urgency_probabilities(clean_text)
+        if odds:
+            limits = {
+                **URGENCY_THRESHOLDS,
+                **{k: float(v) for k, v in model.about.items() if k in URGENCY_THRESHOLDS},
+            }
+            if odds.get("safety", 0.0) >= limits["safety_review"]:
+                urgency = "safety"
+                review = review or odds["safety"] < limits["safety_sure"]
+            elif odds.get("leak", 0.0) >= limits["leak"]:
+                urgency = "leak"
+        return Judgement(category, confidence, urgency, review)
 
     def predict(self, clean_text: str, no_evidence: bool = True) -> str | None:
         """The model's answer where `answer` takes it over the rules', else None."""
