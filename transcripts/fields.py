@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
@@ -123,6 +124,16 @@ class CategoryModel(Protocol):
     def judge(self, clean_text: str) -> Judgement | None: ...
 
 
+@lru_cache(maxsize=2)
+def shipped_model(lang: str = "zh") -> CategoryModel:
+    """The shipped model of `lang` (config/rules/, as `[content]` names it by default): what
+    answers when the caller passes none."""
+    from hotline.settings import Settings
+    from transcripts.learned import LearnedCategories
+
+    return LearnedCategories.load(Settings(), lang=lang)
+
+
 def fill_entry(
     text: str,
     content: Content,
@@ -139,6 +150,7 @@ def fill_entry(
     the entry is flagged for a clerk (`needs_review`).
     """
     rules = content.categories
+    learned = learned if learned is not None else shipped_model(lang)
     if lang == "en":
         clean = " ".join(text.split())
         found = extract.extract_english(clean)
