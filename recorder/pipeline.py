@@ -25,7 +25,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -88,7 +87,7 @@ class _CallFacts:
     invite_at: datetime
     caller: str | None
     answered_by_user_id: int | None
-    recordings: list[Path]
+    recordings: list[str]
     ring_count: int = 0
     ended_in: str | None = None
     menu_category: str | None = None
@@ -223,7 +222,7 @@ class Pipeline:
                 call.invite_at,
                 call.caller_number,
                 call.answered_by_user_id,
-                [resolve(self._settings.paths.data_dir, path) for path in recordings],
+                [str(resolve(self._settings.paths.data_dir, path)) for path in recordings],
                 call.ring_count,
                 call.ended_in,
                 call.menu_category,
