@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from hotline.content import Content, load_content
 from hotline.settings import Settings
 from recorder.models import FieldSource, LogEntry, Urgency
 from recorder.reception_log import new_entry
+from tests.support.cli import hotline_stdout
 from transcripts.fields import NO_SPEECH, fill_entry
 from transcripts.learned import Judgement
 
@@ -193,3 +195,25 @@ def test_english_calls_are_answered_by_the_english_model(content: Content) -> No
     # an English trigger
     gas = fill_entry("there is a strong smell of gas in the stairwell", content, RECEIVED, "en")
     assert gas.urgency == "safety"
+
+
+def test_the_classify_command_keeps_its_json_contract(tmp_path: Path) -> None:
+    """`hotline classify --json TEXT` and one utterance a line on stdin: one JSON object each,
+    with exactly the contract's keys (scripts depend on them), null where nothing was found."""
+    one = json.loads(
+        hotline_stdout(
+            tmp_path, "classify", "--json", "我 姓 王 三 栋 二 单元 五 零 一 卫生间 漏水 了"
+        )
+    )
+    assert set(one) == JSON_KEYS
+    assert (one["category"], one["category_label"], one["urgency"]) == ("repair", "报修", "leak")
+    assert (one["surname"], one["unit"], one["phone"]) == ("王", "3栋2单元501", None)
+    lines = hotline_stdout(
+        tmp_path, "classify", "--json", stdin="电梯 坏 了 困 人\n我 要 投诉 报修 一直 没 修\n"
+    ).splitlines()
+    got = [json.loads(line) for line in lines]
+    assert [set(g) for g in got] == [JSON_KEYS, JSON_KEYS]
+    assert [(g["category"], g["urgency"]) for g in got] == [
+        ("repair", "safety"),
+        ("complaint", "normal"),
+    ]
