@@ -212,7 +212,20 @@ _NOT_NAMES = (
 _DASHED = re.compile(r"(?<![\d-])([1-9]\d{0,2})-(\d{1,2})-(\d{3,4})(?![\d-])")
 #: 3号楼2门501: 门 for 单元, said straight after the building.
 _GATE = re.compile(r"[的\s]*(\d{1,2})门(?![口卫禁铃锁前外])")
-_BUILDING = re.compile(r"(\d{1,3})\s*(?:栋|幢|号楼|座|号院|#楼)")
+#: A building: its number or letter and number (C栋, D10栋, B座, A5号楼), after the estate's
+#: phase or district if said (二期3栋, 南区5栋, B区2栋): written 2期3栋, 南区5栋, C栋, D10栋.
+_BUILDING = re.compile(
+    r"(?P<part>(?<!\d)\d{1,2}期|[东南西北中]区|(?<![A-Za-z])[A-Za-z]区|(?<!\d)\d{1,2}区)?\s*"
+    r"(?:(?P<letter>(?<![A-Za-z])[A-Za-z])\s*(?P<lnum>\d{1,3})?|(?P<num>\d{1,3}))"
+    r"\s*(?:栋|幢|号楼|座|号院|#楼)"
+)
+#: 楼上1502, 隔壁3栋502, 对门的邻居家: an address after these is a neighbour's (the subject of the
+#: call), never the caller's home; 我是楼下302的, 我住他家楼上14号楼 are the caller's own
+#: (`_MINE` in the few characters before).
+_NEIGHBOUR = re.compile(
+    r"(?:楼上|楼下|隔壁|对门|邻居)(?:的|那家|那户|家|邻居|住的|是)*\s*"
+    r"(?P<address>[\dA-Za-z期区栋幢号楼座院#单元室\s-]+)"
+)
 _UNIT = re.compile(r"(\d{1,2})\s*单元")
 #: Where a caller corrects what was just said (3单元 哦不对 2单元, 写成12栋了 其实我住22栋):
 #: a building or unit said after the last of these replaces the one before.
@@ -271,6 +284,8 @@ _DEPARTMENTS = ("工程部", "保洁部", "保安部", "客服部", "财务", "�
 class Extracted:
     surname: str | None = None
     unit: str | None = None
+    #: A neighbour's unit the caller names (楼上1502): the subject, not the caller's home.
+    neighbour_unit: str | None = None
     phone: str | None = None
     times: list[str] = field(default_factory=list)
     departments: list[str] = field(default_factory=list)
@@ -426,9 +441,48 @@ def _name_at(text: str, start: int, not_names: tuple[str, ...] | None = None) ->
     return None
 
 
-def unit(numeric_text: str) -> str | None:
-    """The unit address normalised as 3栋2单元501 (or the part said: 12栋, 5栋302)."""
+def building_name(match: re.Match[str]) -> str:
+    """A `_BUILDING` match written as the log writes it: 3栋, C栋, D10栋, 2期3栋, 南区5栋."""
+    number = match.group("num") or match.group("lnum")
+    letter = (match.group("letter") or "").upper()
+    part = match.group("part") or ""
+    part = part.upper() if part[:1].isascii() and part[:1].isalpha() else part
+    digits = str(int(number)) if number else ""
+    if part[:-1].isdigit():
+        part = f"{int(part[:-1])}{part[-1]}"
+    return f"{part}{letter}{digits}栋"
+
+
+_MINE = re.compile(r"我(?:是|住|就是)")  # 我家楼上 is the neighbour above
+MINE_REACH = 5
+
+
+def _neighbours(numeric_text: str) -> list[re.Match[str]]:
+    return [
+        m
+        for m in _NEIGHBOUR.finditer(numeric_text)
+        if not _MINE.search(numeric_text[max(0, m.start() - MINE_REACH) : m.start()])
+    ]
+
+
+def neighbour_unit(numeric_text: str) -> str | None:
+    """The unit of a neighbour the caller names (楼上1502, 隔壁3栋502): the subject of the call,
+    kept apart from the caller's own."""
+    said = _neighbours(numeric_text)
+    if not said:
+        return None
+    address = said[0].group("address").strip()
+    room = re.fullmatch(r"\d{3,4}", address)  # 楼上1502: a room said alone
+    return f"{address}室" if room else unit(address, neighbours=False)
+
+
+def unit(numeric_text: str, neighbours: bool = True) -> str | None:
+    """The caller's unit address normalised as 3栋2单元501 (or the part said: 12栋, 5栋302,
+    C栋1单元501, 2期3栋); a neighbour's address (楼上1502) is not the caller's."""
     numeric_text = _ONE_BY_ONE.sub("", numeric_text)
+    if neighbours:
+        for said in reversed(_neighbours(numeric_text)):
+            numeric_text = numeric_text[: said.start("address")] + "那" + numeric_text[said.end() :]
     if _DELIVERS.search(numeric_text) or _LANDLORD.search(numeric_text):
         return None
     if dashed := _DASHED.search(numeric_text):
@@ -458,7 +512,7 @@ def unit(numeric_text: str) -> str | None:
         return f"{room}室" if room else None
     parts = []
     if building:
-        parts.append(f"{int(building.group(1))}栋")
+        parts.append(building_name(building))
     if unit_match:
         parts.append(f"{int(unit_match.group(1))}单元")
     if room:
@@ -544,6 +598,7 @@ def extract(clean_text: str, numeric_text: str) -> Extracted:
     return Extracted(
         surname=surname(clean_text),
         unit=address,
+        neighbour_unit=neighbour_unit(numeric_text),
         phone=phone(numeric_text, exclude=room or None),
         times=times(numeric_text),
         departments=departments(clean_text),
