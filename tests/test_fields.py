@@ -37,7 +37,6 @@ def content() -> Content:
         ("卫生间 漏水 了", "repair", "leak", 10, date(2026, 11, 27)),
         ("灯 不 亮 了", "repair", "normal", 10, date(2026, 12, 1)),
         # 1.4.4.3: a complaint answered within 8 hours, remedied within three days
-        ("我 要 投诉 报修 一直 没 修", "complaint", "normal", 480, date(2026, 11, 27)),
         ("我 要 投诉 漏水 报修 一直 没 修", "complaint", "leak", 480, date(2026, 11, 27)),
         ("请问 物业费 怎么 交", "inquiry", "normal", 60, date(2026, 11, 26)),
     ],
@@ -49,6 +48,19 @@ def test_deadlines_follow_the_seed_rules(
     assert (fields.category, fields.urgency) == (category, urgency)
     assert (fields.promised_reply_at - RECEIVED).total_seconds() == reply_minutes * 60
     assert fields.follow_up_due == follow_up
+
+
+def test_a_complaint_about_a_repair_never_done(content: Content) -> None:
+    """Seed 000 1.4.4.3: a complaint (here about a repair never done) is answered within 8
+    hours and remedied within three days. Nothing of a hazard is named, but the model is not
+    sure there is none: marked safety then, and flagged for a clerk (issue 18: unsure between
+    safety and normal, safety), its follow-up still within the three days."""
+    fields = fill_entry("我 要 投诉 报修 一直 没 修", content, RECEIVED)
+    assert (fields.category, fields.dispatch_department) == ("complaint", "客服部")
+    assert (fields.promised_reply_at - RECEIVED).total_seconds() == 480 * 60
+    assert fields.follow_up_due <= date(2026, 11, 27)
+    assert fields.urgency in ("normal", "safety")
+    assert fields.needs_review == (fields.urgency == "safety")
 
 
 @pytest.mark.parametrize("said", ["", "   ", "喂 喂 听 得 到 吗", "嗯 啊 那个"])
