@@ -130,9 +130,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--lang", choices=("zh", "en"), default="zh")
+    parser.add_argument(
+        "--report-only",
+        type=Path,
+        help="report only the residents' lines also in this file (an older resident-web.tsv, "
+        "e.g. from `git show REV:corpus/lines/resident-web.tsv`): before/after on the same lines",
+    )
     args = parser.parse_args()
     items = rows(args.lang)
     done = judged(items, args.lang, args.folds)
+    if args.report_only:
+        kept = {line.split("\t")[0] for line in args.report_only.read_text().splitlines()}
+        done = [d for d in done if d["kind"] != "resident" or d["text"] in kept]
     report(
         "residents' words (real, held out by source)", [d for d in done if d["kind"] == "resident"]
     )

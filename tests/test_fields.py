@@ -221,11 +221,11 @@ def test_the_classify_command_keeps_its_json_contract(tmp_path: Path) -> None:
     assert (one["category"], one["category_label"], one["urgency"]) == ("repair", "报修", "leak")
     assert (one["surname"], one["unit"], one["phone"]) == ("王", "3栋2单元501", None)
     lines = hotline_stdout(
-        tmp_path, "classify", "--json", stdin="电梯 坏 了 困 人\n我 要 投诉 报修 一直 没 修\n"
+        tmp_path, "classify", "--json", stdin="电梯 坏 了 困 人\n请问 物业费 怎么 交\n"
     ).splitlines()
     got = [json.loads(line) for line in lines]
     assert [set(g) for g in got] == [JSON_KEYS, JSON_KEYS]
     assert [(g["category"], g["urgency"]) for g in got] == [
         ("repair", "safety"),
-        ("complaint", "normal"),
+        ("inquiry", "normal"),
     ]

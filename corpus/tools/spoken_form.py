@@ -1,8 +1,8 @@
 """Builds corpus/lines/resident-web.tsv from corpus/real/raw.txt: each line put in the form offline
 speech recognition prints (Simplified, numbers as spoken, no punctuation, words spaced).
 
-Run by hand when raw.txt changes (it needs jieba, MIT, for word spacing: `pip install jieba`; the
-product never does: the built lines are committed):
+Run by hand when raw.txt changes (it needs jieba, MIT, for word spacing: the `corpus` extra,
+`.venv/bin/pip install -e '.[corpus]'`; the product never does: the built lines are committed):
 
     .venv/bin/python corpus/tools/spoken_form.py
 
