@@ -79,14 +79,15 @@ URGENCY_THRESHOLDS = {
     "safety_review": 0.2,
     "safety_sure": 0.4,
     "leak": 0.3,
-    "safety_evidence": 0.25,
+    "safety_evidence": 0.0,
 }
-#: `safety_evidence`: below safety_sure, safety is taken only when one n-gram of the line pulls
-#: towards safety (over normal) by at least this much: a line with nothing of a hazard in it is
-#: not made a safety call by the model's prior. Chosen on the own sets' folds (each held out):
-#: the largest value that loses none of their 17 safety lines decided in the unsure band
-#: (their weakest pull 0.275); it drops 10 of the 99 false alarms there. A complaint about a
-#: repair never done (投诉 报修 一直 没 修, pull 0.28) stays safety-unsure, flagged for a clerk.
+#: `safety_evidence` (off: 0): below safety_sure, safety is taken only when one n-gram of the
+#: line pulls towards safety (over normal) by at least this much. 0.25, the largest value that
+#: loses none of the own sets' safety lines on their folds (it drops 10 of their 99 false
+#: alarms in the unsure band), still lost one of the residents' 61 safety lines (0.934 ->
+#: 0.918, bench/category_model.py): a missed safety call costs more than a false alarm, so it
+#: ships off. A complaint about a repair never done (投诉 报修 一直 没 修) stays safety-unsure,
+#: flagged for a clerk (issue 18: unsure between safety and normal, safety).
 #: What the last nightly training saw and decided (data_dir/models/): the same corrections
 #: are not trained on twice.
 LAST_TRAINING = "last_training.json"
@@ -863,7 +864,10 @@ class LearnedCategories:
             safety = odds.get("safety", 0.0)
             if safety >= limits["safety_sure"] or (
                 safety >= limits["safety_review"]
-                and model.safety_pull(clean_text) >= limits["safety_evidence"]
+                and (
+                    limits["safety_evidence"] <= 0
+                    or model.safety_pull(clean_text) >= limits["safety_evidence"]
+                )
             ):
                 urgency = "safety"
                 review = review or odds["safety"] < limits["safety_sure"]
