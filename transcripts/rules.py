@@ -79,8 +79,9 @@ class Speech(_Rules):
     #: What the recogniser writes for a word it did not quite hear (头诉 for 投诉): read as
     #: the word before the rules are matched.
     misheard: dict[str, str] = Field(default_factory=dict)
-    #: Desk words also read by sound (round 8): any run of characters with the same toneless
-    #: pinyin (投素, 投宿 for 投诉) is read as the word, unless it is in `sounds_like_but_is`.
+    #: Desk words also read by sound (docs/classification.md, "by_sound"): any run of
+    #: characters with the same toneless pinyin (投素, 投宿 for 投诉) is read as the word,
+    #: unless it is in `sounds_like_but_is`.
     by_sound: list[str] = Field(default_factory=list)
     #: Real words that sound like a desk word and mean themselves (保修 is a warranty).
     sounds_like_but_is: list[str] = Field(default_factory=list)

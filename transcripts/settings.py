@@ -3,6 +3,8 @@ shared ones of `recorder.settings` ([paths], [content], [organization])."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Literal, Protocol
 
 from pydantic import Field, field_validator
@@ -45,3 +47,14 @@ class TranscriptsSettings(Protocol):
     def transcription(self) -> TranscriptionSettings: ...
     @property
     def content(self) -> ContentSettings: ...
+
+
+@dataclass(frozen=True)
+class DefaultTranscriptsSettings:
+    """Every section at its built-in default: what the shipped model is loaded with when
+    a caller (a script, `fill_entry` without a model) passes no settings."""
+
+    organization: OrganizationSettings = dc_field(default_factory=OrganizationSettings)
+    paths: PathSettings = dc_field(default_factory=PathSettings)
+    transcription: TranscriptionSettings = dc_field(default_factory=TranscriptionSettings)
+    content: ContentSettings = dc_field(default_factory=ContentSettings)
