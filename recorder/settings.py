@@ -150,15 +150,21 @@ class ContentSettings(Section):
     category_model_en: str = "rules/category_model_en.json"
 
 
-def load_data(path: Path, model: type[BaseModel]) -> Any:
-    """A data file of config/ (TOML) parsed into `model`; a `ConfigError` names the file."""
+def read_toml(path: Path) -> dict[str, Any]:
+    """A TOML data file of config/; a `ConfigError` names the file when it is missing or
+    not TOML."""
     try:
         with path.open("rb") as fh:
-            data = tomllib.load(fh)
+            return tomllib.load(fh)
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def load_data(path: Path, model: type[BaseModel]) -> Any:
+    """A data file of config/ (TOML) parsed into `model`; a `ConfigError` names the file."""
+    data = read_toml(path)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
