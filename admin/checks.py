@@ -19,8 +19,8 @@ from admin import audit, params
 from admin.db import get_session, local_today, now, settings
 from admin.forms import EmptyForm, choices
 from admin.security import requires
-from hotline.errors import HotlineError
 from recorder import checks
+from recorder.errors import HotlineError
 from recorder.models import CheckMark, LogEntry, Role
 
 bp = Blueprint("checks", __name__, url_prefix="/checks")

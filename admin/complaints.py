@@ -22,8 +22,8 @@ from admin import audit, clocks, params, present
 from admin.db import get_session, local_today, now, zone
 from admin.forms import ComplaintEntryForm, ComplaintForm, EmptyForm
 from admin.security import requires
-from hotline.errors import HotlineError
 from recorder import complaints as register
+from recorder.errors import HotlineError
 from recorder.models import Complaint, EntryStatus, LogEntry, Role, User
 
 bp = Blueprint("complaints", __name__, url_prefix="/complaints")
@@ -109,7 +109,7 @@ def notice(complaint_id: int) -> ResponseReturnValue:
 def notice_page(
     complaint: Complaint, form: ComplaintForm | None = None, status: int = 200
 ) -> ResponseReturnValue:
-    from admin import letters
+    from admin import letter_forms
 
     entry = complaint.entry
     form = form or ComplaintForm(
@@ -140,7 +140,7 @@ def notice_page(
         severities=SEVERITY_LABELS,
         satisfied=register.satisfied(get_session(), entry),
         staff_name=_staff_name(complaint.staff_user_id),
-        **letters.context(complaint),
+        **letter_forms.context(complaint),
     )
     return page, status
 

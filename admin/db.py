@@ -7,14 +7,14 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.app import App
-from hotline.settings import Settings
+from admin.services import Desk
+from admin.settings import DeskSettings
 
 
-def init_app(web: Flask, app: App) -> None:
-    web.extensions["hotline_sessions"] = app.sessions
+def init_app(web: Flask, sessions: sessionmaker[Session]) -> None:
+    web.extensions["hotline_sessions"] = sessions
     web.config.setdefault("CLOCK", lambda: datetime.now(UTC))
     web.teardown_appcontext(_close)
 
@@ -32,9 +32,9 @@ def _close(_exc: BaseException | None) -> None:
         session.close()
 
 
-def settings() -> Settings:
-    app: App = current_app.extensions["hotline"]
-    return app.settings
+def settings() -> DeskSettings:
+    desk: Desk = current_app.extensions["hotline"]
+    return desk.settings
 
 
 def now() -> datetime:

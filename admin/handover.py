@@ -17,8 +17,8 @@ from admin import audit, present
 from admin.db import get_session, now
 from admin.forms import EmptyForm
 from admin.security import requires
-from hotline.errors import HotlineError
 from recorder import handovers
+from recorder.errors import HotlineError
 from recorder.models import EntryStatus, Handover, Role, User
 
 bp = Blueprint("handover", __name__, url_prefix="/handover")

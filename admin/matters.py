@@ -30,8 +30,8 @@ from admin.matter_forms import (
 )
 from admin.security import requires
 from admin.supervision_forms import FollowUpForm
-from hotline.errors import HotlineError
 from recorder import dispatch, matter_states
+from recorder.errors import HotlineError
 from recorder.matter_states import Via
 from recorder.models import EntryStatus, LogEntry, Role, User, WorkOrder
 

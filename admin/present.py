@@ -11,8 +11,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from admin.db import local, local_today, settings
-from hotline.content import Content
 from recorder.models import EntryStatus, LogEntry, Urgency
+from transcripts.rules import DeskContent as Content
 
 STATUS_LABELS = {
     EntryStatus.RECEIVED: _l("Received"),

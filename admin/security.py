@@ -18,7 +18,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 
 from admin.proxies import TrustedProxies
-from hotline.settings import Settings
+from admin.settings import DeskSettings
 from recorder.models import Role
 
 RANK = {Role.CLERK: 0, Role.SUPERVISOR: 1, Role.ADMIN: 2}
@@ -30,7 +30,7 @@ CSP = (
 F = TypeVar("F", bound=Callable[..., ResponseReturnValue])
 
 
-def secret_key(settings: Settings) -> str:
+def secret_key(settings: DeskSettings) -> str:
     """The configured key, or one generated once into data_dir/secret_key (mode 600)."""
     if settings.admin.secret_key:
         return settings.admin.secret_key

@@ -32,9 +32,9 @@ from admin.supervision_forms import (
     FollowUpForm,
     SignOffForm,
 )
-from hotline.errors import HotlineError
 from recorder import dispatch, supervision
 from recorder.dispatch import DAILY_CHECK_AT, DispatchError
+from recorder.errors import HotlineError
 from recorder.models import LogEntry, Role, User, WorkOrder
 
 logger = logging.getLogger(__name__)

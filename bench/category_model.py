@@ -1,226 +1,155 @@
-"""The learned category model judged the only honest way: chronologically, on the blind sets.
+"""The classifier judged by source, never on what it was trained on (run by hand).
 
-    .venv/bin/python bench/category_model.py [--sets heldout4 ... heldout8]
+    .venv/bin/python bench/category_model.py [--folds 5]
 
-Each blind set (tests/data/utterances_heldoutN.tsv) was written after round N of the rules
-and measured once with them. Here each is classified again with the rules of its own round
-(that commit's code and config/, from `git archive`, in a child process), and the model is
-trained only on the sets written before it (tuning, old held-out, held-out2 .. N-1), so
-neither had seen a line of it. Mandarin lines only (the model is Mandarin-only).
-
-Columns, category accuracy per set:
-- rules: the rules of that round alone (the recorded blind figure, on Mandarin lines);
-- baseline: the combination before caa44f5, the fallback: a model with every n-gram
-  (min_df 1), answering only where the rules found nothing, at p >= 0.3;
-- now: transcripts.learned as it is (`answer`: p >= MIN_CONFIDENCE where the rules found
-  nothing, p >= OVERRIDE_CONFIDENCE anywhere; n-grams in fewer than MIN_DF lines dropped);
-- model alone: the model now, without the rules (for comparison; never used alone);
-then the same `now` for each override threshold, the choice's neighbourhood. The threshold
-and MIN_DF were chosen on these five sets, so their figures here are no longer blind: the
-blind test of the choice is the set written after it (RECORDED below, measured once).
+Every source of the corpus (corpus/lines: each own-imitation file is one source; the residents'
+lines name theirs in their last column, corpus/sources.toml) is held out whole: the model is
+trained on every other source and `fill_entry` (the overrides and hard triggers of
+config/rules/categories.toml with that model, as in production) fills the held-out lines. The
+residents' sources are held out in `--folds` groups of whole sources (sorted by name), the own
+sets one file at a time. Printed per kind of source: category accuracy, recall and precision per
+category, the confusion table, urgency recall and precision per level, the share flagged for a
+clerk, unit exact; then the speed of the shipped model in one process.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
-import json
-import statistics
-import subprocess
 import sys
-import tarfile
-import tempfile
+import time
+from collections import Counter, defaultdict
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from transcripts.learned import (  # noqa: E402
-    MIN_CONFIDENCE,
-    OVERRIDE_BY_LANGUAGE,
-    answer,
-    fit,
-    read_labelled,
-)
+from hotline.content import load_content  # noqa: E402
+from hotline.settings import Settings  # noqa: E402
+from transcripts import learned  # noqa: E402
+from transcripts.fields import fill_entry  # noqa: E402
 
-DATA = ROOT / "tests" / "data"
-#: The sets in the order they were written.
-#: train1 and train2 (training data for the model, never held-out sets) were each written
-#: after the held-out set that follows them here, but blind to it: train1 counts as written
-#: before held-out10, train2 before held-out11, neither before any earlier set.
-ORDER = [
-    "tuning",
-    "old",
-    *(f"heldout{n}" for n in range(2, 10)),
-    "train1",
-    "heldout10",
-    "train2",
-    "heldout11",
-]
-FILES = {
-    "tuning": DATA / "utterances.tsv",
-    "old": DATA / "utterances_heldout.tsv",
-    **{f"heldout{n}": DATA / f"utterances_heldout{n}.tsv" for n in range(2, 12)},
-    "train1": DATA / "utterances_train1.tsv",
-    "train2": DATA / "utterances_train2.tsv",
-}
-#: The commit of the rules each blind set was measured with (bench/classify_accuracy.py's
-#: RECORDED_HELDOUTn); rounds 2 and 3 had no `no_evidence` yet, so they are not judged here.
-ROUND_OF = {
-    "heldout4": "0bc9bfc",
-    "heldout5": "eb4d1db",
-    "heldout6": "214d79a",
-    "heldout7": "32166e1",
-    "heldout8": "b944e67",
-    "heldout9": "8046296",
-    "heldout10": "605a0ca",
-    "heldout11": "2ab8ca4",
-}
-THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 1.01)
-#: What a child prints: per line in the language asked for, the text as classified, the
-#: rules' category and whether they found nothing (English: whether they said `other`), with
-#: the code and config of one round.
-CHILD = """
-import json, sys
-from datetime import UTC, datetime
-sys.path.insert(0, sys.argv[2])  # the round's code, before the installed checkout
-from hotline.content import load_content
-from hotline.settings import Settings
-from transcripts import text
-from transcripts.classify import classify
-from transcripts.fields import fill_entry
-content = load_content(Settings())
-english = sys.argv[3] == "en"
-rows = []
-for line in open(sys.argv[1], encoding="utf-8"):
-    parts = line.rstrip("\\n").split("\\t")
-    if line.startswith("#") or len(parts) < 2 or parts[0].startswith("en:") != english:
-        continue
-    if english:
-        said = " ".join(parts[0][3:].split())
-        category = fill_entry(said, content, datetime.now(UTC), "en").category
-        rows.append([said, parts[1], category, category == "other"])
-        continue
-    clean = text.clean(parts[0])
-    said = classify(clean, content.categories)
-    rows.append([clean, parts[1], said.category, said.no_evidence])
-import hotline
-assert hotline.__file__.startswith(sys.argv[2]), hotline.__file__
-print(json.dumps(rows, ensure_ascii=False))
-"""
+LINES = ROOT / "corpus" / "lines"
+RECEIVED = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 
 
-def rules_of(commit: str, path: Path, scratch: Path, lang: str) -> list[tuple[str, str, str, bool]]:
-    tree = scratch / commit
-    if not tree.exists():
-        archive = subprocess.run(
-            ["git", "-C", str(ROOT), "archive", commit], capture_output=True, check=True
-        ).stdout
-        tree.mkdir()
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(tree, filter="data")
-    out = subprocess.run(
-        [sys.executable, "-c", CHILD, str(path), str(tree), lang],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=tree,
-        env={"PATH": "/usr/bin:/bin", "HOTLINE_CONFIG_DIR": str(tree / "config")},
-    ).stdout
-    return [tuple(row) for row in json.loads(out)]  # type: ignore[misc]
-
-
-def baseline_model(examples: list[tuple[str, str]]) -> object:
-    """The fallback before caa44f5: every n-gram kept (scikit-learn, as it was)."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-
-    return make_pipeline(
-        TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True),
-        LogisticRegression(max_iter=2000, C=10.0),
-    ).fit([t for t, _ in examples], [c for _, c in examples])
-
-
-def judge(name: str, scratch: Path, lang: str) -> dict[str, float]:
-    rows = rules_of(ROUND_OF[name], FILES[name], scratch, lang)
-    earlier = [
-        e for before in ORDER[: ORDER.index(name)] for e in read_labelled(FILES[before], lang)
-    ]
-    model = fit(earlier)
-    override = OVERRIDE_BY_LANGUAGE[lang]
-    old = baseline_model(earlier)
-    old_rows = old.predict_proba([r[0] for r in rows])  # type: ignore[attr-defined]
-    classes = [str(c) for c in old.classes_]  # type: ignore[attr-defined]
-    figures: dict[str, list[bool]] = {}
-
-    def count(column: str, got: str, want: str) -> None:
-        figures.setdefault(column, []).append(got == want)
-
-    for (clean, want, by_rules, no_evidence), probabilities in zip(rows, old_rows, strict=True):
-        guess, confidence = model.guess(clean)
-        count("rules", by_rules, want)
-        best = max(range(len(classes)), key=lambda i: probabilities[i])
-        count(
-            "baseline",
-            # English had no model before: its baseline is the rules
-            answer(by_rules, no_evidence, classes[best], probabilities[best], 0.3, 1.01)
-            if lang == "zh"
-            else by_rules,
-            want,
-        )
-        count(
-            "now", answer(by_rules, no_evidence, guess, confidence, MIN_CONFIDENCE, override), want
-        )
-        count("model alone", guess, want)
-        for threshold in THRESHOLDS:
-            count(
-                f"override {threshold:.2f}",
-                answer(by_rules, no_evidence, guess, confidence, MIN_CONFIDENCE, threshold),
-                want,
+def rows(lang: str) -> list[dict[str, str]]:
+    out = []
+    for path in sorted(LINES.glob("*.tsv")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip() or line.startswith("#"):
+                continue
+            parts = line.split("\t")
+            if parts[0].startswith("en:") != (lang == "en"):
+                continue
+            out.append(
+                {
+                    "text": parts[0].removeprefix("en:"),
+                    "category": parts[1],
+                    "urgency": parts[2],
+                    "unit": parts[4],
+                    "source": parts[6] if len(parts) > 6 else path.stem,
+                    "kind": "own" if path.stem.startswith("own-") else "resident",
+                }
             )
-    return {column: sum(right) / len(right) for column, right in figures.items()} | {
-        "lines": len(rows)
-    }
+    return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sets", nargs="+", choices=ROUND_OF, default=list(ROUND_OF))
-    parser.add_argument("--lang", choices=("zh", "en"), default="zh")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as scratch:
-        results = {name: judge(name, Path(scratch), args.lang) for name in args.sets}
-    columns = [c for c in next(iter(results.values())) if c != "lines"]
-    override = OVERRIDE_BY_LANGUAGE[args.lang]
-    print(
-        f"category accuracy, {'English' if args.lang == 'en' else 'Mandarin'} lines, each set "
-        f"with the rules of its round and a model trained on the sets before it\n(now: p >= "
-        f"{MIN_CONFIDENCE} where the rules found nothing"
-        + (f", p >= {override} anywhere" if override <= 1 else ", never over them")
-        + "; baseline: "
-        + (
-            "the fallback before caa44f5)\n"
-            if args.lang == "zh"
-            else "the rules, no model before)\n"
+def folds(items: list[dict[str, str]], groups: int) -> list[set[str]]:
+    own = sorted({r["source"] for r in items if r["kind"] == "own"})
+    real = sorted({r["source"] for r in items if r["kind"] == "resident"})
+    return [{s} for s in own] + [set(real[i::groups]) for i in range(groups) if real[i::groups]]
+
+
+def judged(items: list[dict[str, str]], lang: str, groups: int) -> list[dict[str, object]]:
+    content = load_content(Settings())
+    out: list[dict[str, object]] = []
+    for held in folds(items, groups):
+        train = [r for r in items if r["source"] not in held]
+        clean = [learned.read_examples_line(r["text"], lang) for r in train]
+        model = learned.fit(
+            [(c, r["category"]) for c, r in zip(clean, train, strict=True)],
+            {},
+            [r["urgency"] for r in train],
         )
-    )
-    print(f"{'set':<10}{'rules at':>10}{'lines':>7}" + "".join(f"{c:>15}" for c in columns))
-    for name, figures in results.items():
+        judge = learned.LearnedCategories(model, "bench")
+        for r in items:
+            if r["source"] in held:
+                got = fill_entry(r["text"], content, RECEIVED, lang, learned=judge)
+                out.append({**r, "got": got})
+    return out
+
+
+def report(name: str, done: list[dict[str, object]]) -> None:
+    if not done:
+        return
+    n = len(done)
+    print(f"\n== {name}: {n} lines, {len({d['source'] for d in done})} sources held out ==")
+    right = sum(d["got"].category == d["category"] for d in done)  # type: ignore[attr-defined]
+    print(f"category {right / n:.3f}")
+    cats = sorted({str(d["category"]) for d in done} | {d["got"].category for d in done})  # type: ignore[attr-defined]
+    confusion: dict[str, Counter[str]] = defaultdict(Counter)
+    for d in done:
+        confusion[str(d["category"])][d["got"].category] += 1  # type: ignore[attr-defined]
+    print(f"{'category':<12} {'n':>4} {'recall':>7} {'precision':>9}")
+    for c in cats:
+        said = sum(confusion[c].values())
+        got = sum(confusion[w][c] for w in confusion)
+        rec = confusion[c][c] / said if said else float("nan")
+        prec = confusion[c][c] / got if got else float("nan")
+        print(f"{c:<12} {said:>4} {rec:>7.3f} {prec:>9.3f}")
+    print("confusion (rows: label, columns: answer): " + " ".join(c[:5] for c in cats))
+    for c in cats:
+        if sum(confusion[c].values()):
+            print(f"  {c[:11]:<11} " + " ".join(f"{confusion[c][w]:>5}" for w in cats))
+    for level in ("safety", "leak", "normal"):
+        said = [d for d in done if d["urgency"] == level]
+        got = [d for d in done if d["got"].urgency == level]  # type: ignore[attr-defined]
+        hit = [d for d in said if d["got"].urgency == level]  # type: ignore[attr-defined]
         print(
-            f"{name:<10}{ROUND_OF[name]:>10}{figures['lines']:>7.0f}"
-            + "".join(f"{figures[c]:>15.3f}" for c in columns)
+            f"urgency {level:<7} n {len(said):>4}  recall {len(hit) / max(len(said), 1):.3f}  "
+            f"precision {len(hit) / max(len(got), 1):.3f}"
         )
-    means = {c: statistics.mean(f[c] for f in results.values()) for c in columns}
-    worst = {c: min(f[c] for f in results.values()) for c in columns}
-    print(f"{'mean':<27}" + "".join(f"{means[c]:>15.3f}" for c in columns))
-    print(f"{'worst':<27}" + "".join(f"{worst[c]:>15.3f}" for c in columns))
-    lines = sum(f["lines"] for f in results.values())
-    pooled = {c: sum(f[c] * f["lines"] for f in results.values()) / lines for c in columns}
-    print(f"{'all lines':<20}{lines:>7.0f}" + "".join(f"{pooled[c]:>15.3f}" for c in columns))
-    better = sum(f["now"] > f["baseline"] for f in results.values())
-    print(f"\nnow beats the baseline on {better} of {len(results)} sets")
+    flagged = sum(bool(d["got"].needs_review) for d in done)  # type: ignore[attr-defined]
+    units = sum((d["got"].unit or "-") == d["unit"] for d in done)  # type: ignore[attr-defined]
+    print(f"flagged for a clerk {flagged / n:.3f}; unit exact {units / n:.3f}")
+
+
+def speed() -> None:
+    content = load_content(Settings())
+    model = learned.LearnedCategories.load(Settings())
+    lines = [r["text"] for r in rows("zh")][:1000]
+    start = time.perf_counter()
+    for line in lines:
+        fill_entry(line, content, RECEIVED, "zh", learned=model)
+    took = time.perf_counter() - start
+    print(f"\nspeed: {len(lines) / took:.0f} utterances/s (shipped model, one process)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--lang", choices=("zh", "en"), default="zh")
+    parser.add_argument(
+        "--report-only",
+        type=Path,
+        help="report only the residents' lines also in this file (an older resident-web.tsv, "
+        "e.g. from `git show REV:corpus/lines/resident-web.tsv`): before/after on the same lines",
+    )
+    args = parser.parse_args()
+    items = rows(args.lang)
+    done = judged(items, args.lang, args.folds)
+    if args.report_only:
+        kept = {line.split("\t")[0] for line in args.report_only.read_text().splitlines()}
+        done = [d for d in done if d["kind"] != "resident" or d["text"] in kept]
+    report(
+        "residents' words (real, held out by source)", [d for d in done if d["kind"] == "resident"]
+    )
+    report("own imitations (each set held out)", [d for d in done if d["kind"] == "own"])
+    if args.lang == "zh":
+        speed()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -15,9 +15,9 @@ if TYPE_CHECKING:
 
     from hotline.content import Content
     from recorder.journal import JournaledCallLog
-    from recorder.pipeline import Pipeline
     from recorder.queue import CallQueue
     from recorder.recovery import Recovered
+    from transcripts.pipeline import Pipeline
 
 
 def cli_overrides(args: argparse.Namespace) -> dict[str, dict[str, tuple[Any, str]]]:
@@ -83,8 +83,8 @@ class App:
 
     @cached_property
     def pipeline(self) -> Pipeline:
-        from recorder.pipeline import Pipeline
         from transcripts.learned import LearnedCategories
+        from transcripts.pipeline import Pipeline
 
         after_hours = None
         if self.settings.agent.mode == "flow":  # only the call flow has an after-hours script

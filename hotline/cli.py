@@ -8,10 +8,40 @@ import sys
 from collections.abc import Sequence
 
 from hotline import __version__
-from hotline.commands import COMMANDS
+from hotline.commands import (
+    admin,
+    agent,
+    check_greeting,
+    classify,
+    db,
+    demo,
+    ingest,
+    matters,
+    models,
+    recordings,
+    run,
+    users,
+    worker,
+)
 from hotline.errors import HotlineError
 
 logger = logging.getLogger("hotline")
+
+COMMANDS = (
+    run,
+    agent,
+    admin,
+    worker,
+    demo,
+    ingest,
+    classify,
+    check_greeting,
+    models,
+    recordings,
+    db,
+    users,
+    matters,
+)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,39 +1,47 @@
-"""The errors a user can see, one line each.
+"""The errors a user can see, one line each, composed from the packages' own trees.
 
-    HotlineError            anything the CLI reports as "hotline: <message>"
-    ├── ConfigError         a wrong setting, naming the key and its source
-    ├── DatabaseError       the database cannot be used
-    │   ├── DatabaseUnreachable
-    │   └── SchemaOutdated  the database is at an older schema: run `hotline db upgrade`
-    └── NotReady            a subcommand whose issue is not done yet
+    HotlineError                    anything the CLI reports as "hotline: <message>"
+    ├── ConfigError                 a wrong setting, naming the key and its source
+    ├── NotReady                    a subcommand whose issue is not done yet
+    ├── RecorderError               recorder.errors: storage, recordings, jobs
+    │   ├── DatabaseError
+    │   │   ├── DatabaseUnreachable
+    │   │   └── SchemaOutdated      the database is at an older schema: run `hotline db upgrade`
+    │   └── CallNotReady, RecordingError, IngestError, DispatchError, StaffError, ...
+    ├── IvrError                    ivr.errors: SipError, PromptError
+    └── TranscriptionError          transcripts.errors: ModelMissing, ModelBroken,
+                                    AudioFormatError, ModelFileError, TrainingError, ...
 
-Each area package (ivr, recorder, transcripts, admin) derives its own errors
-from HotlineError, translating library errors where they enter.
+The root lives at the ground (recorder.errors) so that every package can derive
+from it; each package translates library errors where they enter.
 """
 
 from __future__ import annotations
 
+from ivr.errors import IvrError
+from recorder.errors import (
+    CallNotReady,
+    ConfigError,
+    DatabaseError,
+    DatabaseUnreachable,
+    HotlineError,
+    RecorderError,
+    SchemaOutdated,
+)
+from transcripts.errors import TranscriptionError
 
-class HotlineError(Exception):
-    """An error with a message fit for the operator; exit status `exit_code`."""
-
-    exit_code = 1
-
-
-class ConfigError(HotlineError):
-    exit_code = 78  # EX_CONFIG
-
-
-class DatabaseError(HotlineError):
-    exit_code = 69  # EX_UNAVAILABLE
-
-
-class DatabaseUnreachable(DatabaseError):
-    pass
-
-
-class SchemaOutdated(DatabaseError):
-    pass
+__all__ = [
+    "CallNotReady",
+    "ConfigError",
+    "DatabaseError",
+    "DatabaseUnreachable",
+    "HotlineError",
+    "IvrError",
+    "NotReady",
+    "RecorderError",
+    "SchemaOutdated",
+    "TranscriptionError",
+]
 
 
 class NotReady(HotlineError):

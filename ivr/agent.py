@@ -33,8 +33,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from hotline.content import Content
-from hotline.settings import Settings
 from ivr.call_media import CallMedia, Recorders
 from ivr.cancel_reason import answered_elsewhere, summary
 from ivr.flow import CallFlow
@@ -43,9 +41,11 @@ from ivr.flow_dial import Clerk
 from ivr.flow_events import Answered
 from ivr.flow_runner import FlowRunner, call_context, call_disposition, clerk_rings
 from ivr.flow_timers import Scheduler
+from ivr.phone import FRAME_BYTES, Call
 from ivr.playout import Playout
 from ivr.schedule import Schedule
-from ivr.sip_adapter import FRAME_BYTES, SipCall
+from ivr.script import ScriptContent
+from ivr.settings import IvrSettings
 from recorder.calls import ENDED_ELSEWHERE, CallLog
 from recorder.models import AnsweredBy, Disposition
 from recorder.wav import RecordingError, WavWriter, recording_path
@@ -66,14 +66,14 @@ class FlowSetup:
     """What the agent needs to run the call flow (agent.mode = "flow"); see ivr/flow_runner.py."""
 
     config: FlowConfig
-    content: Content
+    content: ScriptContent
     schedule: Schedule
     scheduler: Scheduler
     roster: Callable[[], list[Clerk]]
     """The duty clerks, read afresh for every call."""
     prompts: Callable[[str, str], bytes]
     """(name, text) -> 8 kHz 16-bit audio; cached, synthesised at start-up."""
-    dial: Callable[[str], SipCall]
+    dial: Callable[[str], Call]
     uri_for: Callable[[str], str]
 
 
@@ -95,7 +95,7 @@ class Clock:
 class Agent:
     def __init__(
         self,
-        settings: Settings,
+        settings: IvrSettings,
         script: Script,
         call_log: CallLog,
         audio_tap: AudioTap | None = None,
@@ -117,7 +117,7 @@ class Agent:
         with self._lock:
             return len(self._active)
 
-    def on_call(self, call: SipCall) -> None:
+    def on_call(self, call: Call) -> None:
         with self._lock:
             busy = len(self._active) >= self._settings.sip.max_calls
             if not busy:
@@ -141,7 +141,7 @@ class Agent:
         except Exception:
             logger.exception("[%s] could not log %s", call_id, what)
 
-    def _handle(self, call: SipCall) -> None:
+    def _handle(self, call: Call) -> None:
         cid, clock = call.call_id, self._clock
         invited = clock.now()
         self._safe(
@@ -206,7 +206,7 @@ class Agent:
 
     def _rings_heard(self, now: datetime, ringing_at: datetime) -> int:
         """The rings the caller heard from the 180 to `now`, at the configured cadence."""
-        from transcripts.compliance import rings_before_answer
+        from recorder.calls import rings_before_answer
 
         return rings_before_answer(ringing_at, now, self._settings.ringing)
 
@@ -230,7 +230,7 @@ class Agent:
             cid,
         )
 
-    def _ring(self, call: SipCall) -> bool:
+    def _ring(self, call: Call) -> bool:
         """Ring for the configured rings and answer; False if the call ended meanwhile."""
         ringing = self._settings.ringing
         deadline = self._clock.monotonic() + ringing.answer_delay_s()
@@ -240,7 +240,7 @@ class Agent:
             self._clock.sleep_until(min(deadline, self._clock.monotonic() + 0.02), self.stopping)
         return not call.ended and call.answer()
 
-    def _converse(self, call: SipCall, answered_at: datetime) -> tuple[str, str]:
+    def _converse(self, call: Call, answered_at: datetime) -> tuple[str, str]:
         """Greeting, recording, closing on one 20 ms clock; (stage it ended in, cause)."""
         cid = call.call_id
         local = answered_at.astimezone(ZoneInfo(self._settings.organization.timezone))
@@ -274,7 +274,7 @@ class Agent:
             self._close_recording(cid, writer)
 
     def _run_flow(
-        self, call: SipCall, answered_at: datetime, flow: FlowSetup
+        self, call: Call, answered_at: datetime, flow: FlowSetup
     ) -> tuple[Disposition, str, str]:
         """The call flow on this call: (disposition, where it ended, cause)."""
         cid = call.call_id
@@ -355,7 +355,7 @@ class Agent:
             )
         self._safe("rings", lambda: self._log.clerks_rung(cid, records), cid)
 
-    def _receive(self, call: SipCall, writer: WavWriter | None, frame: bytes) -> None:
+    def _receive(self, call: Call, writer: WavWriter | None, frame: bytes) -> None:
         if not frame:
             return
         if writer is not None and not writer.failed:

@@ -37,8 +37,8 @@ from ivr.flow_events import (
     PromptFinished,
     Silence,
 )
+from ivr.phone import FRAME_BYTES, Call
 from ivr.playout import Playout
-from ivr.sip_adapter import FRAME_BYTES, SipCall
 from recorder.wav import RecordingError, WavWriter
 
 logger = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ class _Leg:
     """An outgoing call to a clerk's phone."""
 
     name: str
-    call: SipCall
+    call: Call
     whisper: bytes
     whispering: int = -1  # bytes of whisper sent; -1 before the clerk answers
     reported: bool = False
@@ -125,9 +125,9 @@ class CallMedia:
 
     def __init__(
         self,
-        call: SipCall,
+        call: Call,
         prompts: Callable[[str, str], bytes],
-        dial: Callable[[str], SipCall],
+        dial: Callable[[str], Call],
         recorders: Recorders,
         stopping: threading.Event,
         tap: Callable[[str, bytes], None] | None = None,

@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from hotline.content import Content
 from ivr.flow_config import Choice, FlowConfig, Menu, Transfer
 from ivr.flow_dial import Clerk, Dialler
 from ivr.flow_events import (
@@ -52,6 +51,7 @@ from ivr.flow_events import (
     StopRecording,
     Timeout,
 )
+from ivr.script import ScriptContent
 
 __all__ = ["CallContext", "CallFlow", "Clerk", "Stage"]
 
@@ -67,7 +67,7 @@ class CallFlow:
     def __init__(
         self,
         flow: FlowConfig,
-        content: Content,
+        content: ScriptContent,
         roster: Sequence[Clerk],
         context: CallContext | None = None,
     ) -> None:

@@ -13,9 +13,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from hotline.content import Content
-from hotline.errors import ConfigError
-from hotline.settings import CONFIG_DIR, Settings
+from ivr.errors import ConfigError
+from ivr.script import ScriptContent
+from ivr.settings import IvrSettings
+from recorder.settings import CONFIG_DIR
 
 DTMF_KEYS = frozenset("0123456789*#")
 
@@ -155,7 +156,7 @@ def _category_refs(flow: FlowConfig) -> dict[str, str]:
     return refs
 
 
-def check_flow(path: Path, flow: FlowConfig, content: Content) -> None:
+def check_flow(path: Path, flow: FlowConfig, content: ScriptContent) -> None:
     """Refuse a flow naming a prompt, category or closing the content lacks."""
     prompts = content.script.prompts
     for key, name in _prompt_refs(flow).items():
@@ -193,7 +194,9 @@ def check_flow(path: Path, flow: FlowConfig, content: Content) -> None:
         )
 
 
-def load_flow(settings: Settings, content: Content, config_dir: Path = CONFIG_DIR) -> FlowConfig:
+def load_flow(
+    settings: IvrSettings, content: ScriptContent, config_dir: Path = CONFIG_DIR
+) -> FlowConfig:
     """The flow named by `content.flow`, checked against `content`."""
     path = config_dir / settings.content.flow
     data = _read(path)

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hotline.content import Content
 from ivr.flow_config import Choice, Transfer
+from ivr.script import ScriptContent
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class Dialler:
             self.leg = self.clerk = None
         return clerk
 
-    def whisper(self, content: Content, unit: str | None) -> str:
+    def whisper(self, content: ScriptContent, unit: str | None) -> str:
         """What the clerk hears on answering, e.g. 来电：报修，3栋2单元501."""
         category = self.choice.category
         if category:

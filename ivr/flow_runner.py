@@ -82,8 +82,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from hotline.errors import ConfigError
-from hotline.settings import SipSettings
+from ivr.errors import ConfigError
 from ivr.flow import CallContext, CallFlow
 from ivr.flow_dial import Clerk
 from ivr.flow_events import (
@@ -108,6 +107,7 @@ from ivr.flow_events import (
 )
 from ivr.flow_timers import Scheduler, TimerHandle
 from ivr.schedule import Schedule, is_open
+from ivr.settings import SipSettings
 from recorder.calls import ClerkRing
 from recorder.models import Disposition, LegResult
 

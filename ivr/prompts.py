@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from hotline.errors import HotlineError
-from hotline.settings import CONFIG_DIR
+from ivr.errors import IvrError
 from ivr.speech_text import load_readings, spoken
+from recorder.settings import CONFIG_DIR
 
 logger = logging.getLogger(__name__)
 RATE = 8000
@@ -42,7 +42,7 @@ _SWITCH = re.compile(r"\(([a-z]{2,3}(?:-[a-z]+)*)\)([^(]*)")
 _TONE = re.compile(r"(?<!\d)\d{2,3}(?!\d)")
 
 
-class PromptError(HotlineError):
+class PromptError(IvrError):
     pass
 
 
@@ -93,7 +93,7 @@ def check_voice(voice: str) -> None:
 
 
 def _to_telephone(path: Path) -> bytes:
-    from transcripts.audio import read_blocks, read_wav_format
+    from recorder.audio import read_blocks, read_wav_format
 
     wav = read_wav_format(path)
     samples = np.concatenate(

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from hotline.errors import ConfigError
-from hotline.settings import OrganizationSettings
+from ivr.errors import ConfigError
+from recorder.settings import OrganizationSettings
 
 #: Far enough to step over any run of holidays and days off.
 _SEARCH_DAYS = 400

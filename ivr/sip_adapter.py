@@ -126,10 +126,11 @@ from rfcvoip.VoIP.VoIP import (
     _payload_type_from_media_method,
 )
 
-from hotline.errors import HotlineError
 from ivr import sdp_check, sip_gate, sip_wire
 from ivr.cancel_reason import reason_headers
+from ivr.errors import IvrError
 from ivr.memory import IdleTrim
+from ivr.phone import FRAME_BYTES
 from ivr.rtp_pacer import RtpPacer, key_press_payloads
 from ivr.rtp_sender import RtpSender
 from ivr.rtp_stats import ReceiveStats, header
@@ -137,7 +138,6 @@ from ivr.sip_resolve import Resolver, ip_literal
 from recorder.calls import RtpStats
 
 logger = logging.getLogger(__name__)
-FRAME_BYTES = 320  # 20 ms of 8 kHz 16-bit mono
 #: The packet time sent when the far end's SDP names none (RFC 3551 4.5: 20 ms for G.711).
 DEFAULT_PTIME_MS = 20
 #: How long the receiver waits on its socket before it looks whether the call is over.
@@ -156,7 +156,7 @@ class _Unresolved(OSError):
     """A host name the agent would send to has no address (yet): fix 32."""
 
 
-class SipError(HotlineError):
+class SipError(IvrError):
     """The SIP layer could not start or place a call."""
 
 

@@ -19,7 +19,6 @@ which espeak-ng 1.51's own character table does not (docs/voice.md).
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -134,15 +133,10 @@ _SYLLABLE = re.compile(r"[a-z]+[1-5]")
 def load_readings(path: Path) -> dict[str, str]:
     """The readings pypinyin gets wrong, as data (config/voice/readings.toml):
     a phrase and its pinyin, one syllable with its tone (1-5) per character."""
-    from hotline.errors import ConfigError
+    from ivr.errors import ConfigError
+    from recorder.settings import read_toml
 
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    data = read_toml(path)
     readings = data.get("readings")
     if not isinstance(readings, dict):
         raise ConfigError(f'{path}: a [readings] table of phrase = "pin1 yin1" is required')

@@ -12,6 +12,7 @@ is idempotent: applying an event twice leaves the same rows.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +33,7 @@ from recorder.models import (
     Recording,
     RecordingState,
 )
+from recorder.settings import RingingSettings
 from recorder.stored_paths import to_stored
 from recorder.wav import WavInfo
 
@@ -329,3 +331,14 @@ class DatabaseCallLog:
             )
         )
         logger.error("[%s] ALARM recorded for the admin: %s", call_id, reason)
+
+
+def rings_before_answer(
+    ringing_at: datetime, answered_at: datetime, ringing: RingingSettings
+) -> int:
+    """How many rings the caller heard, from the ring cadence (China: 1 s on, 4 s off)."""
+    elapsed = (answered_at - ringing_at).total_seconds()
+    if elapsed <= 0:
+        return 0
+    cycle = ringing.ring_on_s + ringing.ring_off_s
+    return math.floor(elapsed / cycle) + 1

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.errors import HotlineError
+from recorder.errors import RecorderError
 from recorder.models import CheckMark, LogEntry, WorkOrder
 
 KINDS = ("daily", "weekly", "monthly")
@@ -30,7 +30,7 @@ WEEKLY_SAMPLE = 20
 UNPAID_SHARE = 0.10
 
 
-class CheckError(HotlineError):
+class CheckError(RecorderError):
     pass
 
 

@@ -20,7 +20,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.errors import HotlineError
+from recorder.errors import RecorderError
 from recorder.matter_states import RANK, Via, move
 from recorder.models import Complaint, EntryStatus, FieldSource, FollowUp, LogEntry, Role
 from recorder.reception_log import Actor, act_as, new_entry, register_complaint
@@ -31,7 +31,7 @@ SEVERITIES = ("simple", "major")
 CAUSES = ("attitude", "delay")
 
 
-class ComplaintError(HotlineError):
+class ComplaintError(RecorderError):
     pass
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.errors import DatabaseError, DatabaseUnreachable, SchemaOutdated
+from recorder.errors import DatabaseError, DatabaseUnreachable, SchemaOutdated
 
 logger = logging.getLogger(__name__)
 

@@ -11,13 +11,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from hotline.errors import HotlineError
+from recorder.errors import RecorderError
 from recorder.models import EntryStatus, Handover, LogEntry, WorkOrder
 
 OPEN = (EntryStatus.RECEIVED, EntryStatus.DISPATCHED, EntryStatus.DONE, EntryStatus.FOLLOWED_UP)
 
 
-class HandoverError(HotlineError):
+class HandoverError(RecorderError):
     pass
 
 

@@ -25,9 +25,9 @@ import numpy as np
 from sqlalchemy import null, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.errors import HotlineError
-from hotline.settings import Settings
+from recorder.errors import RecorderError
 from recorder.models import Call, Direction, Disposition, Recording, RecordingState
+from recorder.settings import RecorderSettings
 from recorder.stored_paths import resolve, to_stored
 from recorder.wav import WavWriter, recording_path
 
@@ -37,7 +37,7 @@ TELEPHONE_RATES = (8000, 16000)
 TRUNCATION_SLACK_S = 0.25
 
 
-class IngestError(HotlineError):
+class IngestError(RecorderError):
     """A file that cannot be imported; the message names it."""
 
 
@@ -167,8 +167,8 @@ def _wav_seconds(path: Path) -> float:
 
 def _copy_audio(wav_path: Path, target: Path) -> float:
     """Decode the whole file (proving it is complete) into a telephone-rate recording."""
-    from transcripts.audio import read_blocks, read_wav_format
-    from transcripts.errors import AudioFormatError
+    from recorder.audio import read_blocks, read_wav_format
+    from recorder.errors import AudioFormatError
 
     try:
         wav = read_wav_format(wav_path)
@@ -210,7 +210,7 @@ def _copy_audio(wav_path: Path, target: Path) -> float:
 
 def import_file(
     sessions: sessionmaker[Session],
-    settings: Settings,
+    settings: RecorderSettings,
     source: Path,
     caller: str | None,
     at: datetime,

@@ -45,8 +45,8 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from hotline.errors import DatabaseUnreachable
 from recorder.calls import CallLog, ClerkRing, RecordingAlarms, RtpStats
+from recorder.errors import DatabaseUnreachable
 from recorder.journal_files import (
     REJECTED,
     Event,

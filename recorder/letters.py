@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.errors import HotlineError
+from recorder.errors import RecorderError
 from recorder.models import Complaint, FieldSource, LetterReview, ReplyLetter
 from recorder.reception_log import Actor, act_as
 
@@ -33,7 +33,7 @@ STEPS = (
 CONFIRM_AFTER = timedelta(days=3)
 
 
-class LetterError(HotlineError):
+class LetterError(RecorderError):
     pass
 
 

@@ -27,8 +27,8 @@ from typing import Any
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
+from recorder.actors import Actor, RecordIntegrityError, act_as
 from recorder.models import EntryStatus, FieldSource, LogEntry, Role
-from recorder.reception_log import Actor, RecordIntegrityError, act_as
 
 RANK = {Role.CLERK: 0, Role.SUPERVISOR: 1, Role.ADMIN: 2}
 

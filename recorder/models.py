@@ -246,6 +246,11 @@ class Recording(Base):
     call: Mapped[Call] = relationship(back_populates="recordings")
 
 
+#: The `Transcript.channel` values that hold the caller's words (a mono recording, or the
+#: caller's side of a two-channel one).
+CALLER_CHANNELS = ("mono", "caller")
+
+
 class Transcript(Base):
     __tablename__ = "transcripts"
     __table_args__ = (

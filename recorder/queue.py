@@ -3,7 +3,9 @@
 Embedded default: SqliteHuey in data_dir/queue.db, no server. Several
 machines: RedisHuey (queue.backend = "redis") with one PostgreSQL database.
 Tests: MemoryHuey in immediate mode. Tasks are registered on the instance
-built here, in the composition root; there is no module-level queue.
+built here, in the composition root; there is no module-level queue. What a job
+does is the handler the composition root injects (transcripts.pipeline.Pipeline):
+this module knows only the `JobHandler` protocol.
 
 A job that fails is retried with exponential back-off (retry_delay_s, then
 twice that, ...) up to queue.retries times, then marked failed; the
@@ -18,19 +20,46 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
 from huey.exceptions import RetryTask
 
-from hotline.settings import Settings
-from recorder.pipeline import CallNotReady, Pipeline
+from recorder.errors import CallNotReady
+from recorder.settings import OrganizationSettings, PathSettings, QueueSettings
 
 logger = logging.getLogger(__name__)
 
 
-def make_huey(settings: Settings) -> Huey:
+class _Retraining(Protocol):
+    @property
+    def retrain_at(self) -> str: ...
+
+
+class WorkerSettings(Protocol):
+    """The sections the queue reads ([transcription] only for `retrain_at`)."""
+
+    @property
+    def organization(self) -> OrganizationSettings: ...
+    @property
+    def paths(self) -> PathSettings: ...
+    @property
+    def queue(self) -> QueueSettings: ...
+    @property
+    def transcription(self) -> _Retraining: ...
+
+
+class JobHandler(Protocol):
+    """What a worker does with a call's job; raises CallNotReady to be tried later."""
+
+    def process_call(self, call_id: str) -> object: ...
+    def failed(self, call_id: str, error: str, final: bool) -> int: ...
+    def sweep(self, enqueue: Callable[[str], object]) -> list[str]: ...
+    def retrain_categories(self) -> object: ...
+
+
+def make_huey(settings: WorkerSettings) -> Huey:
     queue = settings.queue
     if queue.backend == "redis":
         return RedisHuey("hotline", url=queue.redis_url, results=False)
@@ -41,7 +70,7 @@ def make_huey(settings: Settings) -> Huey:
     return SqliteHuey("hotline", filename=str(path), results=False, timeout=30)
 
 
-def _utc_clock(local: str, settings: Settings) -> tuple[str, str]:
+def _utc_clock(local: str, settings: WorkerSettings) -> tuple[str, str]:
     """HH:MM in the organisation's time zone as huey's crontab hour and minute (huey keeps
     UTC), at today's offset."""
     hour, minute = (int(part) for part in local.split(":"))
@@ -54,7 +83,9 @@ def _utc_clock(local: str, settings: Settings) -> tuple[str, str]:
 class CallQueue:
     """`enqueue(call_id)` from the agent (DatabaseCallLog's on_ended); tasks run in `hotline worker`."""
 
-    def __init__(self, huey: Huey, settings: Settings, pipeline: Callable[[], Pipeline]) -> None:
+    def __init__(
+        self, huey: Huey, settings: WorkerSettings, pipeline: Callable[[], JobHandler]
+    ) -> None:
         self.huey = huey
         retries, base_delay = settings.queue.retries, settings.queue.retry_delay_s
 

@@ -12,10 +12,6 @@ Storage functions take a `Session`; the caller opens and commits it.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from datetime import date, datetime
-from enum import Enum
 from typing import Any
 
 from sqlalchemy import event, inspect, select, update
@@ -23,7 +19,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from hotline.errors import HotlineError
+# Re-exported: the log's callers declare their actor through it (recorder.actors).
+from recorder.actors import SYSTEM, Actor, RecordIntegrityError, _text, act_as  # noqa: F401
 from recorder.models import (
     ENTRY_FIELDS,
     Complaint,
@@ -37,32 +34,6 @@ from recorder.models import (
 COMPLAINT_PREFIX = "TS"
 
 
-class RecordIntegrityError(HotlineError):
-    """A change that would alter a record without leaving a trace."""
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is changing log entries in a session: a staff user, or the system."""
-
-    user_id: int | None
-    source: FieldSource
-    reason: str | None = None
-
-
-SYSTEM = Actor(user_id=None, source=FieldSource.AUTO)
-
-
-def act_as(session: Session, actor: Actor) -> None:
-    """Declare who makes the session's next changes. Changes already made under another
-    actor are flushed first, so each revision names who really made it (a clerk's status
-    move, then the system's follow-up date, in one request)."""
-    previous = session.info.get("actor")
-    if previous is not None and previous != actor and session.dirty:
-        session.flush()
-    session.info["actor"] = actor
-
-
 def new_entry(session: Session, values: dict[str, Any], source: FieldSource) -> LogEntry:
     """Add a log entry; every field given is marked as filled by `source`."""
     unknown = set(values) - set(ENTRY_FIELDS) - {"call_pk", "needs_review"}
@@ -74,18 +45,6 @@ def new_entry(session: Session, values: dict[str, Any], source: FieldSource) -> 
     }
     session.add(entry)
     return entry
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, Enum):
-        return str(value.value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
 
 
 @event.listens_for(Session, "before_flush")

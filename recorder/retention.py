@@ -16,8 +16,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.settings import RetentionSettings
 from recorder.models import Call, Complaint, LogEntry, Recording, RecordingState
+from recorder.settings import RetentionSettings
 from recorder.stored_paths import resolve
 
 logger = logging.getLogger(__name__)

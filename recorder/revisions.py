@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
+from recorder.actors import Actor, RecordIntegrityError, _text
 from recorder.models import (
     Complaint,
     FieldSource,
@@ -28,7 +29,6 @@ from recorder.models import (
     WorkOrder,
     utcnow,
 )
-from recorder.reception_log import Actor, RecordIntegrityError, _text
 
 #: The fields whose changes are kept, per kind of record.
 TRACKED: dict[type[Any], tuple[str, tuple[str, ...]]] = {

@@ -8,14 +8,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from hotline.errors import HotlineError
+from recorder.errors import RecorderError
 from recorder.models import Role, User
 
 MIN_PASSWORD = 10
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
 
-class StaffError(HotlineError):
+class StaffError(RecorderError):
     pass
 
 

@@ -19,13 +19,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from hotline.errors import HotlineError
+from recorder.errors import RecorderError
 
 HEADER_SIZE = 44
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-class RecordingError(HotlineError):
+class RecordingError(RecorderError):
     """A recording could not be written or read."""
 
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hotline.errors import HotlineError
+from recorder.errors import RecorderError
 from recorder.matter_states import Via, move
 from recorder.models import (
     EntryStatus,
@@ -29,7 +29,7 @@ from recorder.reception_log import Actor, act_as, next_in_sequence
 WORK_ORDER_PREFIX = "PG"
 
 
-class DispatchError(HotlineError):
+class DispatchError(RecorderError):
     pass
 
 

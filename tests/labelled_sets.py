@@ -17,8 +17,8 @@ RECEIVED = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 def accuracy(
     content: Content, monkeypatch: pytest.MonkeyPatch, name: str, fields: tuple[str, ...]
 ) -> dict[str, float]:
-    """Exact-match rate per field; `name` is a file in tests/data (utterances_heldout2.tsv)."""
-    monkeypatch.setattr(labelled, "DATA", labelled.DATA.parent / name)
+    """Exact-match rate per field; `name` is a file in corpus/lines (own-imitation-heldout2.tsv)."""
+    monkeypatch.setattr(labelled, "DATA", labelled.LINES / name)
     items = labelled.utterances()
     right: Counter[str] = Counter()
     for item in items:

@@ -1,8 +1,8 @@
 """CallMedia on its own: the flow's actions become audio, keys and reports.
 
-A fake SIP call stands in for rfcvoip here (the real one is in
-tests/sip/test_flow_calls.py); the loop runs on its real 20 ms clock, so
-the audio here is kept short.
+The fake call shipped beside the Call protocol (ivr.phone_fake) stands in for
+rfcvoip here (the real one is in tests/sip/test_flow_calls.py); the loop runs on
+its real 20 ms clock, so the audio here is kept short.
 """
 
 from __future__ import annotations
@@ -15,48 +15,10 @@ import numpy as np
 
 from ivr.call_media import CallMedia, Recorders, tone
 from ivr.flow_events import Digit, Event, FarEndAnswered, HungUp, PromptFinished, Silence
+from ivr.phone_fake import FakeCall
 from recorder.wav import WavWriter
 
 FRAME = 320
-
-
-class FakeCall:
-    """What CallMedia uses of ivr.sip_adapter.SipCall."""
-
-    def __init__(self, call_id: str = "c1", incoming: bytes = b"") -> None:
-        self.call_id = call_id
-        self.caller = "13800138000"
-        self.sent = bytearray()
-        self.incoming = bytearray(incoming)
-        self.keys = ""
-        self.ended = False
-        self.answered = True
-        self.hung_up = False
-        self.final_status: int | None = None
-
-    def write(self, pcm: bytes) -> None:
-        self.sent += pcm
-
-    def buffered(self) -> int:
-        return len(self.incoming)
-
-    def read(self, size: int) -> bytes:
-        data = bytes(self.incoming[:size]).ljust(size, b"\x00")
-        del self.incoming[:size]
-        return data
-
-    def dtmf_digits(self) -> str:
-        keys, self.keys = self.keys, ""
-        return keys
-
-    def hangup(self) -> None:
-        self.hung_up = True
-
-    def live_audio(self) -> None:
-        self.live = True
-
-    def cancel_or_hangup(self) -> None:
-        self.ended = True
 
 
 def speech(seconds: float, level: float = 6000) -> bytes:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline.commands import COMMANDS
+from hotline.cli import COMMANDS
 from tests.conftest import new_pg_database
 from tests.support.processes import free_port
 

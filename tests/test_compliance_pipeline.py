@@ -22,11 +22,11 @@ from hotline.content import load_content
 from hotline.settings import Settings
 from recorder.calls import DatabaseCallLog
 from recorder.models import AnsweredBy, Call, ComplianceResult, Disposition, Role, Transcript
-from recorder.pipeline import Pipeline
 from recorder.staff import add_user
 from recorder.supervision import flagged_calls
 from recorder.wav import WavWriter
 from transcripts.engine import TranscriptResult
+from transcripts.pipeline import Pipeline
 
 T0 = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)
 #: The clerk's side as Vosk times it: 不 (of 不知道) starts at 3.2 s.

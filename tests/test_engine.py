@@ -23,9 +23,9 @@ import numpy as np
 import pytest
 
 from hotline.settings import load_settings
+from recorder.audio import Resampler, read_wav_format
 from tests.support.processes import free_port, require_tool, wait_until
 from transcripts import vosk_engine
-from transcripts.audio import Resampler, read_wav_format
 from transcripts.engine import SpeechEngine, TranscriptResult
 from transcripts.errors import AudioFormatError, ModelBroken, ModelMissing, TranscriptionError
 from transcripts.model_dir import (

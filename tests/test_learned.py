@@ -18,7 +18,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.commands.classify import training_lines
 from hotline.content import CategoryRules, Content, load_content
 from hotline.settings import CONFIG_DIR, Settings
-from recorder.models import Call, Direction, Disposition, FieldSource, LogEntry, Transcript
+from recorder.models import (
+    Call,
+    Direction,
+    Disposition,
+    FieldSource,
+    LogEntry,
+    Transcript,
+    Urgency,
+)
 from recorder.reception_log import Actor, act_as, new_entry
 from tests.support.cli import hotline_stdout
 from transcripts import classify, text
@@ -28,14 +36,13 @@ from transcripts.learned import (
     LEGACY_FILES,
     MIN_CONFIDENCE,
     MODEL_FILE,
-    OVERRIDE_BY_LANGUAGE,
-    OVERRIDE_CONFIDENCE,
     LearnedCategories,
     ModelFileError,
     NgramModel,
     TrainingError,
     _pipeline,
     answer,
+    corrected,
     corrections,
     describe,
     fingerprint,
@@ -130,39 +137,32 @@ def test_two_categories_are_kept_as_two_rows(tmp_path: Path) -> None:
     )
 
 
-def test_a_sure_model_answers_an_unsure_one_does_not(tiny_model: LearnedCategories) -> None:
+def test_an_unsure_model_still_answers_and_asks_a_clerk(tiny_model: LearnedCategories) -> None:
+    """The model answers every line with a request in it; below min_confidence the entry is
+    flagged for a clerk (the category stays the model's best guess)."""
     guess = tiny_model.guess(UNSEEN_PRAISE)
     assert guess is not None and guess[0] == "praise" and guess[1] >= MIN_CONFIDENCE
-    assert tiny_model.predict(UNSEEN_PRAISE, no_evidence=True) == "praise"
-    above = guess[1] + 0.01
-    unsure = LearnedCategories(tiny_model.model, min_confidence=above, override_confidence=above)
-    assert unsure.predict(UNSEEN_PRAISE, no_evidence=True) is None  # kept: the rules' `other`
-    assert tiny_model.predict("", no_evidence=True) is None
-
-
-def test_over_the_rules_only_when_sure(tiny_model: LearnedCategories) -> None:
-    guess = tiny_model.guess(UNSEEN_PRAISE)
-    assert guess is not None
-    sure = LearnedCategories(tiny_model.model, override_confidence=guess[1] - 0.01)
-    assert sure.predict(UNSEEN_PRAISE, no_evidence=False) == "praise"
-    unsure = LearnedCategories(tiny_model.model, override_confidence=guess[1] + 0.01)
-    assert unsure.predict(UNSEEN_PRAISE, no_evidence=False) is None  # the rules' answer stays
+    sure = tiny_model.judge(UNSEEN_PRAISE)
+    assert sure is not None and (sure.category, sure.review) == ("praise", False)
+    unsure = LearnedCategories(tiny_model.model, min_confidence=guess[1] + 0.01)
+    said = unsure.judge(UNSEEN_PRAISE)
+    assert said is not None and (said.category, said.review) == ("praise", True)
+    assert tiny_model.judge("") is None  # nothing to read: the rules' `other`, for a clerk
 
 
 @pytest.mark.parametrize(
-    ("rules_say", "no_evidence", "confidence", "expected"),
+    ("rules_say", "no_evidence", "guess", "expected"),
     [
-        ("repair", False, 0.55, "repair"),  # the rules found something, model not sure: rules
-        ("repair", False, OVERRIDE_CONFIDENCE, "praise"),  # the model sure: the model
-        ("other", False, 0.55, "other"),  # 打错了 said: evidence for `other`
-        ("other", True, 0.55, "praise"),  # nothing found, model fairly sure: the model
-        ("other", True, 0.10, "other"),  # nothing found, model unsure: the rules
+        ("complaint", False, "praise", "complaint"),  # an override keyword said: it decides
+        ("other", False, "praise", "other"),  # 打错了 said: an override for `other`
+        ("other", True, "praise", "praise"),  # no override: the model answers
+        ("other", True, None, "other"),  # nothing for the model to read
     ],
 )
 def test_the_combination(
-    rules_say: str, no_evidence: bool, confidence: float, expected: str
+    rules_say: str, no_evidence: bool, guess: str | None, expected: str
 ) -> None:
-    assert answer(rules_say, no_evidence, "praise", confidence) == expected
+    assert answer(rules_say, no_evidence, guess) == expected
 
 
 def test_kept_when_the_model_wins_on_folds(content: Content, tmp_path: Path) -> None:
@@ -181,7 +181,8 @@ def test_kept_when_the_model_wins_on_folds(content: Content, tmp_path: Path) -> 
     assert saved.about["combined_accuracy"] == round(report.combined_accuracy, 4)
     assert not any((models / legacy).exists() for legacy in LEGACY_FILES)  # replaced
     loaded = LearnedCategories.load(_settings(tmp_path))  # over the shipped one
-    assert loaded.source.startswith("trained here") and loaded.predict(UNSEEN_PRAISE) == "praise"
+    assert loaded.source.startswith("trained here")
+    assert fill_entry(UNSEEN_PRAISE, content, WHEN, learned=loaded).category == "praise"
     printed = "\n".join(training_lines(report))
     assert "rules alone" in printed and "cross-validated" in printed
     assert "optimistic" in printed and "used from now on" in printed
@@ -217,7 +218,10 @@ def test_held_out_lines_decide_when_given(content: Content, tmp_path: Path) -> N
     [
         (b"", "cannot be read"),
         (b'{"format": "hotline-category-model/1", "classes": ["a", "b"], "weigh', "cannot be"),
-        (b'{"format": "sklearn-pickle"}', "expected 'hotline-category-model/1'"),
+        (
+            b'{"format": "sklearn-pickle"}',
+            "expected one of hotline-category-model/1, hotline-category-model/2",
+        ),
         (
             b'{"format": "hotline-category-model/1", "classes": ["a", "b"], "intercepts": [0, 0],'
             b' "ngram_range": [1, 3], "weights": {"x": [1.0, 2.0]}}',
@@ -269,7 +273,8 @@ def test_the_shipped_model_is_built_from_the_labelled_files_as_they_are_now(
         f"rebuild with: .venv/bin/python -m {rebuild}"
     )
     assert set(shipped.classes) == {c.key for c in load_content(Settings()).categories.category}
-    assert shipped.about["override_confidence"] == OVERRIDE_BY_LANGUAGE[lang]
+    assert shipped.about["min_confidence"] == MIN_CONFIDENCE
+    assert shipped.urgency_classes == ("leak", "normal", "safety")
 
 
 @pytest.mark.parametrize(("shipped_file", "lang"), [(SHIPPED, "zh"), (SHIPPED_EN, "en")])
@@ -289,59 +294,52 @@ def test_the_shipped_model_is_what_training_on_its_files_gives(
     assert len(shipped.weights) == pytest.approx(len(again.weights), rel=0.01)
 
 
-def test_english_lines_get_the_english_model_where_the_english_rules_find_nothing(
-    content: Content,
-) -> None:
-    """Its own model (the English lines of the labelled sets), never over the English rules."""
+def test_english_lines_get_the_english_model(content: Content) -> None:
+    """Its own model (the corpus's English lines): it answers where no English override is
+    said; the English overrides (complain, wrong number) decide over it."""
     english = LearnedCategories.load(Settings(), lang="en")
+    rules_alone = LearnedCategories(None)
     assert english.source.startswith("shipped") and english.model is not None
-    assert english.model.about["language"] == "en" and english.override_confidence > 1
+    assert english.model.about["language"] == "en"
     made_up = [
         "my neighbours dog barks all night and nobody does anything",
         "the hallway bulb has gone dark again",
         "the guy who mowed the grass did a lovely job",
         "could you hold a key for my cleaner tomorrow",
     ]
-    changed = 0
     for said in made_up:
-        rules = fill_entry(said, content, WHEN, "en").category
-        got = fill_entry(said, content, WHEN, "en", learned=english).category
+        assert fill_entry(said, content, WHEN, "en", learned=rules_alone).category == "other"
         guess = english.guess(said)
-        assert rules == "other" and guess is not None
-        assert got == (guess[0] if guess[1] >= MIN_CONFIDENCE else "other")
-        changed += got != rules
-    assert changed
-    assert fill_entry("the lift is broken", content, WHEN, "en", learned=english).category == (
-        "repair"
+        assert guess is not None
+        assert fill_entry(said, content, WHEN, "en", learned=english).category == guess[0]
+    assert fill_entry("sorry wrong number", content, WHEN, "en", learned=english).category == (
+        "other"
     )
     assert english.guess("hello thank you bye") is None  # no request in it
 
 
 def test_entries_use_the_shipped_model(content: Content, tmp_path: Path) -> None:
-    """With no model trained here, the shipped one takes over where it is sure; with
-    `category_model = ""` the rules decide alone."""
+    """With no model trained here, the shipped one answers every line without an override
+    keyword; with `category_model = ""` the rules decide alone (their `other`, for a clerk)."""
     shipped = LearnedCategories.load(_settings(tmp_path))
     none = LearnedCategories.load(_settings(tmp_path, ""))
     assert shipped.source.startswith("shipped") and none.model is None
-    lines = [  # made up here, in no labelled file
-        "能不能在门口装个充电桩",  # rules: a question (inquiry); the model: a suggestion
-        "你们物业的电梯又停了我要找你们经理",
-        "楼上天天半夜跺脚",
+    lines = [  # made up here, in no corpus file
+        ("能不能在门口装个充电桩", "suggestion"),
+        ("你们物业的电梯又停了我要找你们经理", "complaint"),
+        ("楼上天天半夜跺脚", "complaint"),
     ]
     assert shipped.model is not None
-    taken = [
-        t
-        for t in lines
-        if shipped.model.guess(t)[1] >= OVERRIDE_CONFIDENCE
-        and shipped.model.guess(t)[0] != classify.classify(t, content.categories).category
-    ]
-    assert taken, "no line where the sure model and the rules differ"
-    said = taken[0]
-    now = fill_entry(said, content, WHEN, learned=shipped)
-    assert now.category == shipped.model.guess(said)[0]
-    assert fill_entry(said, content, WHEN, learned=none).category == (
-        classify.classify(said, content.categories).category
-    )
+    for said, _ in lines:
+        assert classify.classify(said, content.categories).no_evidence, said
+        assert (
+            fill_entry(said, content, WHEN, learned=shipped).category
+            == (shipped.model.guess(said)[0])
+        )
+        alone = fill_entry(said, content, WHEN, learned=none)
+        assert (alone.category, alone.needs_review) == ("other", True)
+    right = sum(fill_entry(t, content, WHEN, learned=shipped).category == c for t, c in lines)
+    assert right >= 2
 
 
 def test_cli_ship_writes_the_model_and_says_what_it_rests_on(tmp_path: Path) -> None:
@@ -350,20 +348,45 @@ def test_cli_ship_writes_the_model_and_says_what_it_rests_on(tmp_path: Path) -> 
     out = hotline_stdout(
         tmp_path, "classify", "train", "--ship", "m.json", "--labelled", str(labelled)
     )
-    assert "shipped model (zh) written to m.json" in out and "bench/category_model.py" in out
+    assert "rules alone:" in out and "cross-validated" in out  # the folds, for information
+    assert (
+        f"shipped model (zh) written to m.json: {len(NgramModel.load(tmp_path / 'm.json').weights)}"
+        f" n-grams, 3 categories, trained on {len(TINY) * 2} lines of 1 files, without (one "
+        "urgency level in the files) an urgency head" in out
+    )
+    assert "bench/category_model.py" in out
     assert "nothing trained here is kept" not in out  # the verdict is not this command's
     shipped = NgramModel.load(tmp_path / "m.json")
     assert shipped.about["trained_on"][0]["lines"] == len(TINY) * 2
+    assert shipped.about["built_by"] == f"hotline classify train --ship {tmp_path / 'm.json'}"
     assert shipped.guess(UNSEEN_PRAISE)[0] == "praise"
     assert not (tmp_path / "var").exists()  # no database opened, no corrections read
-    assert json.loads((tmp_path / "m.json").read_text())["format"] == "hotline-category-model/1"
+    assert json.loads((tmp_path / "m.json").read_text())["format"] == "hotline-category-model/2"
+    # with the urgency column, the file has the urgency head: it answers urgency
+    urgent = tmp_path / "urgent.tsv"
+    urgent.write_text(
+        "".join(f"{t}\t{c}\t{'safety' if c == 'praise' else 'normal'}\n" for t, c in TINY * 2),
+        encoding="utf-8",
+    )
+    out = hotline_stdout(
+        tmp_path, "classify", "train", "--ship", "u.json", "--labelled", str(urgent)
+    )
+    assert "with an urgency head" in out
+    heads = NgramModel.load(tmp_path / "u.json")
+    assert heads.urgency_classes == ("normal", "safety")
+    assert max(heads.urgency_probabilities(UNSEEN_PRAISE).items(), key=lambda kv: kv[1])[0] == (
+        "safety"
+    )
 
 
 def _corrected_calls(
-    sessions: sessionmaker[Session], calls: Sequence[tuple[str | dict[str, str], str]]
+    sessions: sessionmaker[Session],
+    calls: Sequence[tuple[str | dict[str, str], str]],
+    urgencies: Sequence[Urgency] = (),
 ) -> None:
     """Calls whose entry the rules filed as `other` and a clerk corrected, as in the admin: each
-    is (what the caller said, or what each channel said; the clerk's category)."""
+    is (what the caller said, or what each channel said; the clerk's category); with
+    `urgencies`, the clerk set each entry's urgency too."""
     with sessions.begin() as session:
         for n, (said, _) in enumerate(calls):
             call = Call(
@@ -395,8 +418,10 @@ def _corrected_calls(
     with sessions.begin() as session:
         act_as(session, Actor(user_id=None, source=FieldSource.PERSON))
         entries = session.scalars(select(LogEntry).order_by(LogEntry.id)).all()
-        for entry, (_, category) in zip(entries, calls, strict=True):
+        for n, (entry, (_, category)) in enumerate(zip(entries, calls, strict=True)):
             entry.category = category
+            if urgencies and urgencies[n] != entry.urgency:
+                entry.urgency = urgencies[n]
 
 
 def test_corrections_pair_the_callers_words_with_the_clerks_category(
@@ -429,14 +454,44 @@ def test_nightly_training_learns_from_the_clerks_corrections(
     last = json.loads((tmp_path / "models" / LAST_TRAINING).read_text())
     assert last["kept"] is True and last["corrections"] == len(TINY) - 5
     assert serving.refresh(force=True) and serving.source.startswith("trained here")
-    assert serving.predict(UNSEEN_PRAISE) == "praise"
+    judged = serving.judge(UNSEEN_PRAISE)
+    assert judged is not None and judged.category == "praise"
     assert retrain(sqlite_sessions, settings, content.categories) is None  # nothing new
+
+
+def test_nightly_training_learns_urgency_from_the_clerks_corrections(
+    content: Content, sqlite_sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    """Clerks who mark entries safety (a door that no longer locks, said in words no trigger
+    knows) teach the nightly model: the kept model answers safety for such a call."""
+    doors = [
+        (f"{where}的大门{how}", "repair")
+        for where in ("七栋", "南门", "地库", "东区")
+        for how in ("一直敞着没人管", "整夜敞着", "敞着好几天了")
+    ]
+    benches = [(t, c) for t, c in TINY if c == "suggestion"]
+    calls = [*doors, *benches]
+    urgencies = [Urgency.SAFETY] * len(doors) + [Urgency.NORMAL] * len(benches)
+    _corrected_calls(sqlite_sessions, calls, urgencies)
+    with sqlite_sessions() as session:
+        rows = corrected(session)
+    assert ("七栋的大门一直敞着没人管", "repair", "safety") in rows and len(rows) == len(calls)
+    settings = _settings(tmp_path, "")
+    report = retrain(sqlite_sessions, settings, content.categories)
+    assert report is not None and report.saved is not None
+    trained = LearnedCategories.load(settings)
+    assert trained.model is not None and "safety" in trained.model.urgency_classes
+    fields = fill_entry("北门的大门一直敞着", content, WHEN, learned=trained)
+    assert (fields.category, fields.urgency) == ("repair", "safety")
+    bench = fill_entry("操场多摆几张长椅", content, WHEN, learned=trained)
+    assert (bench.category, bench.urgency) == ("suggestion", "normal")
 
 
 def test_nightly_training_keeps_what_the_shipped_model_knew(tmp_path: Path) -> None:
     """The labelled files the shipped model names go into the nightly training too."""
     files = shipped_files(_settings(tmp_path))
-    assert [f.name for f in files][:2] == ["utterances.tsv", "utterances_heldout.tsv"]
+    assert {f.parent for f in files} == {ROOT / "corpus" / "lines"}
+    assert "resident-web.tsv" in [f.name for f in files]
     assert len(files) == len(NgramModel.load(SHIPPED).about["trained_on"])
     assert shipped_files(_settings(tmp_path, "")) == []
 
@@ -447,8 +502,8 @@ def test_the_worker_trains_at_the_desks_night_hour(
     """03:15 in Shanghai is 19:15 UTC (huey keeps UTC); the task goes through the pipeline."""
     from huey import MemoryHuey
 
-    from recorder.pipeline import Pipeline
     from recorder.queue import CallQueue, _utc_clock
+    from transcripts.pipeline import Pipeline
 
     settings = _settings(tmp_path, "")
     assert _utc_clock("03:15", settings) == ("19", "15")
@@ -463,7 +518,8 @@ def test_the_worker_trains_at_the_desks_night_hour(
     queue.retrain_categories()
     assert (tmp_path / "models" / MODEL_FILE).exists()
     assert pipeline._learned is not None
-    assert pipeline._learned.predict(UNSEEN_PRAISE, True) == "praise"  # loaded at once
+    judged = pipeline._learned.judge(UNSEEN_PRAISE)  # loaded at once
+    assert judged is not None and judged.category == "praise"
     never = Settings.model_validate({"transcription": {"retrain_at": ""}})
     quiet = CallQueue(MemoryHuey("u", immediate=True, results=False), never, lambda: pipeline)
     assert "retrain_categories" not in {t.__name__ for t in quiet.huey._registry._periodic_tasks}

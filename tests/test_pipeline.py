@@ -29,10 +29,10 @@ from recorder.models import (
     Urgency,
     User,
 )
-from recorder.pipeline import CALLBACK_SUMMARY, CallNotReady, Pipeline
 from recorder.staff import add_user
 from recorder.wav import WavWriter
 from transcripts.engine import TranscriptResult
+from transcripts.pipeline import CALLBACK_SUMMARY, CallNotReady, Pipeline
 
 T0 = datetime(2026, 11, 23, 1, 30, tzinfo=UTC)  # 09:30 in Shanghai
 

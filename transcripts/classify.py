@@ -39,7 +39,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from hotline.content import CategoryRules
+from transcripts.rules import CategoryRules
 from transcripts.text import strip_fillers
 
 #: How many characters after a thing its fault may be said (电梯今天早上开始就不动了).
@@ -53,22 +53,22 @@ NEGATORS = ("不是", "没有", "不会", "不再", "没再", "并不", "并没"
 FAULT_NEGATORS = tuple(n for n in NEGATORS if n != "不")
 #: 不是 denies the short clause after it: 不是锁坏了 (是钥匙忘了), up to a pause.
 CLAUSE_NEGATOR, CLAUSE_REACH = "不是", 3
-#: 这不是坑人吗: 不是 … 吗 asks rhetorically, it asserts what it holds (round 8), within this reach.
+#: 这不是坑人吗: 不是 … 吗 asks rhetorically, it asserts what it holds, within this reach.
 RHETORICAL_REACH, RHETORICAL_END = 6, "吗"
 #: 房子想卖掉, 把旧的扔掉: 掉 after these verbs says the thing is gone by someone's will, no fall.
 RESULT_VERBS, RESULT = "卖扔删吃关退换去忘放倒拆撕擦", "掉"
-#: 把工具包落在我家: 落 after 把 (within this reach) and before 在 leaves a thing behind (round 10).
+#: 把工具包落在我家: 落 after 把 (within this reach) and before 在 leaves a thing behind.
 BA, LEFT, LEFT_AT, LEFT_REACH = "把", "落", "落在", 8
 #: 我已经把电闸拉了: a thing after 把 and before one of these verbs is the caller's own doing
-#: (switched off, shut), no hazard (round 10).
+#: (switched off, shut), no hazard.
 HANDLED_BY = "拉关断拔"
 #: A condition imagines what follows it, up to a pause or its 就: 要是看到灯一直没开 (帮忙敲个门)
 #: and 万一漏水怎么办 report no fault; 如果再不来修我就投诉 still says 投诉. 不然/否则 say what would
-#: happen otherwise: 画个停车框 不然到处乱停 proposes, it does not complain. Round 10: 会不会 asks
+#: happen otherwise: 画个停车框 不然到处乱停 proposes, it does not complain. 会不会 asks
 #: whether a fault will come (换电池的时候门会不会打不开): no fault reported either.
 CONDITIONS = ("要是", "如果", "假如", "万一", "不然", "否则", "会不会")
 #: 说是楼下反映漏水 要查管子: what follows 说是 (up to a pause or 就) is the reason someone else
-#: gave; it raises no urgency (round 10), while the grievance said after it still counts
+#: gave; it raises no urgency, while the grievance said after it still counts
 #: (你们说是测试演练也不提前通知 is a complaint).
 REASONS = ("说是",)
 CONDITION_REACH, CONDITION_END = 6, "就"
@@ -77,7 +77,7 @@ DEGREE = "(?:太|怎么|大|够|是很|是太)?"
 #: 一滴水都不出, 一点也没亮: 一 … 都不/也没 says "none at all", no fault of that word.
 NONE_AT_ALL = re.compile(r"[^ ]{0,2}?[都也][不没]")
 #: 一点反应都没有 门也合不上: the negator that ends 一…都没有 / 也不 says what is missing before
-#: it and negates nothing after it (round 11).
+#: it and negates nothing after it.
 ENDS_NONE_AT_ALL = re.compile(r"一[^ ]{1,4}[都也]$")
 #: 换一下水, 看一下水管: the 下 of the verb measure 一下 starts no word (一下水 says no 下水).
 VERB_MEASURE = "一下"
@@ -232,7 +232,7 @@ def _by_will(text: str, start: int, fault: str) -> bool:
 
 def _without_things(window: str, things: Sequence[str]) -> str:
     """The window with the things said in it blanked: the 漏 of 地漏 is no leak (one-character
-    things stay: 水 in 全是水 is the fault itself); compounds too (round 11: the 泡 of 灯泡
+    things stay: 水 in 全是水 is the fault itself); compounds too (the 泡 of 灯泡
     starts no 泡坏)."""
     for thing in things:
         if len(thing) > 1 and thing in window:
@@ -555,3 +555,17 @@ def classify(text: str, rules: CategoryRules) -> Classification:
         urgency=urgency(text, category, rules, kinds),
         hits={key: [hit.word for hit in said] for key, said in whole.items()},
     )
+
+
+def triggered(text: str, rules: CategoryRules) -> str:
+    """The urgency the hard triggers of `[urgency.safety]` / `[urgency.leak]` give a call, whatever
+    its category: safety or leak where one is said (not negated, imagined or handled), else normal."""
+    parts = requests(text, rules)
+    for level in ("safety", "leak"):
+        rule = rules.urgency[level]
+        for part in parts:
+            found = find_all(part, rule.keywords, rules.speech.compounds)
+            found += _pairs(part, rule.things, rule.faults, rules.speech.compounds)
+            if [hit for hit in _reported(part, found) if not _handled(part, hit)]:
+                return level
+    return "normal"

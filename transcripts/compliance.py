@@ -16,16 +16,19 @@ finding carries the second it was said, so a supervisor can jump to it.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
-from hotline.content import ComplianceRules
-from hotline.settings import RingingSettings
+from pydantic import BaseModel, ConfigDict, Field
+
+from recorder.calls import rings_before_answer
+from recorder.settings import RingingSettings, load_data
 from transcripts import text
+from transcripts.text import clean as _clean
 
 OPENING_CHARS = 60
 #: The greeting is the first thing said (not 您好 inside 帮您好的 later on).
@@ -128,6 +131,31 @@ def _loose(phrase: str) -> re.Pattern[str]:
     return re.compile("".join(re.escape(c) + (_INSERTED if c in "不没" else "") for c in phrase))
 
 
+class _Rules(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ComplianceRules(_Rules):
+    max_rings: int = Field(ge=1, le=3)
+    greeting: list[str]
+    offer_help: list[str]
+    surname_asked: list[str]
+    closing: list[str]
+    staff_id_markers: list[str]
+    forbidden: list[str]
+    forbidden_exceptions: list[str] = Field(default_factory=list)
+
+    def forbidden_in(self, text: str) -> list[str]:
+        """The forbidden phrases in a prompt, judged as the audit judges what staff say."""
+        return [phrase for phrase, _ in forbidden_said(_clean(text), self)]
+
+
+def load_compliance_rules(path: Path) -> ComplianceRules:
+    """config/rules/compliance.toml (or a site's copy); a `ConfigError` names the file."""
+    rules: ComplianceRules = load_data(path, ComplianceRules)
+    return rules
+
+
 def forbidden_said(clean: str, rules: ComplianceRules) -> list[tuple[str, int]]:
     """The configured forbidden phrases said in their forbidden sense, with the first offset."""
     allowed = [m.span() for m in _HARMLESS.finditer(clean)]
@@ -194,17 +222,6 @@ def check_agent_call(
         return report
     checks = {name: False if name in ("closing",) else ok for name, ok in report.checks.items()}
     return GreetingReport(checks, report.forbidden, report.reply_promised, report.findings)
-
-
-def rings_before_answer(
-    ringing_at: datetime, answered_at: datetime, ringing: RingingSettings
-) -> int:
-    """How many rings the caller heard, from the ring cadence (China: 1 s on, 4 s off)."""
-    elapsed = (answered_at - ringing_at).total_seconds()
-    if elapsed <= 0:
-        return 0
-    cycle = ringing.ring_on_s + ringing.ring_off_s
-    return math.floor(elapsed / cycle) + 1
 
 
 def answered_within_rings(

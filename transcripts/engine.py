@@ -43,7 +43,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from transcripts.audio import read_blocks, read_wav_format
+from recorder.audio import read_blocks, read_wav_format
 from transcripts.errors import TranscriptionError, TranscriptionFailed
 from transcripts.model_dir import (
     check_files,

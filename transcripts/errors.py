@@ -1,17 +1,31 @@
 """The speech-to-text errors, translated from Vosk/Kaldi and file I/O where they enter.
 
-HotlineError
-└── TranscriptionError      anything in transcripts/ the operator sees
+HotlineError                (recorder.errors) the root every package derives from
+├── ConfigError             (recorder.errors) a wrong model path or rules file
+├── AudioFormatError        (recorder.errors, re-exported here) a WAV that cannot be read
+├── ModelFileError          (transcripts.learned) a category model file is damaged
+├── TrainingError           (transcripts.learned) the category model cannot be trained
+└── TranscriptionError      anything else in transcripts/ the operator sees
     ├── ModelMissing        no model directory at the configured path
     ├── ModelBroken         files missing or damaged: Vosk cannot load it
-    ├── AudioFormatError    a WAV that cannot be read (names the file)
     ├── TranscriptionFailed Vosk failed while decoding, or finish() timed out
     └── DownloadFailed      `hotline models download` could not fetch a model
 """
 
 from __future__ import annotations
 
-from hotline.errors import HotlineError
+from recorder.errors import AudioFormatError, ConfigError, HotlineError
+
+__all__ = [
+    "AudioFormatError",
+    "ConfigError",
+    "DownloadFailed",
+    "HotlineError",
+    "ModelBroken",
+    "ModelMissing",
+    "TranscriptionError",
+    "TranscriptionFailed",
+]
 
 
 class TranscriptionError(HotlineError):
@@ -24,10 +38,6 @@ class ModelMissing(TranscriptionError):
 
 class ModelBroken(TranscriptionError):
     exit_code = 65  # EX_DATAERR
-
-
-class AudioFormatError(TranscriptionError):
-    exit_code = 65
 
 
 class TranscriptionFailed(TranscriptionError):

@@ -27,7 +27,7 @@ SURNAMES = frozenset(
     "浦戈伏鹿薄邸雍辜羊阿乌母裘亓修邰赫杭况那宿鲜印逯隆茹诸战慕危玉银亢嵇公哈湛宾戎勾茅利於呼居揭干"
     "傅赖洪萧阎凤鄂钮尉巢郦钦寿"  # frequent ones the first list missed (傅, 赖, 洪 are in the top 100)
     "贝"
-    # Round 11: rare ones the sets' callers gave after 老 or 的 (老濮, …的宦先生): 姓 reads any
+    # Rare ones the sets' callers gave after 老 or 的 (老濮, …的宦先生): 姓 reads any
     # character, but a name said without it must be in this list.
     "濮蒯宦禚暨逄乜仉邴隗郇"
 )
@@ -54,7 +54,7 @@ COMPOUND_SURNAMES = (
     "轩辕",
     "万俟",
     "呼延",
-    # Round 10: compound surnames of the Hundred Family Surnames the list lacked.
+    # Compound surnames of the Hundred Family Surnames the list lacked.
     "钟离",
     "申屠",
     "司空",
@@ -76,7 +76,7 @@ COMPOUND_SURNAMES = (
     "东门",
     "百里",
     "第五",
-    # Round 11: the rest of the Hundred Family Surnames' compounds (乐正, 太史, 公羊 were read as
+    # The rest of the Hundred Family Surnames' compounds (乐正, 太史, 公羊 were read as
     # 乐, 太, 公 in held-out10).
     "乐正",
     "太史",
@@ -126,8 +126,8 @@ SPELLED = {
     "草化": "花",
     "日京": "景",
 }
-#: 麻字底下一个米, 木字旁一个公: a surname described by its parts, with the words that place them
-#: (round 9); the two parts of a two-character SPELLED key with one of these between them.
+#: 麻字底下一个米, 木字旁一个公: a surname described by its parts, with the words that place them;
+#: the two parts of a two-character SPELLED key with one of these between them.
 _PLACED = re.compile(r"字?(?:底下|下面|下边|上面|上边|旁边|边上|旁|头|加)(?:一个|一|个|是)?")
 #: Titles callers use for themselves (师傅, 经理, 大哥 name staff, not the caller).
 _TITLES = "女士|先生|小姐|阿姨|大爷|大妈|奶奶|爷爷|大姐|太太"
@@ -201,7 +201,7 @@ _NOT_NAMES = (
     "区",
     "孩",
     "师",
-    # Round 11: places a caller has besides a flat (我是七号楼的储藏室是负一层, …的车位在负一层).
+    # Places a caller has besides a flat (我是七号楼的储藏室是负一层, …的车位在负一层).
     "车位",
     "车库",
     "储藏",
@@ -212,13 +212,26 @@ _NOT_NAMES = (
 _DASHED = re.compile(r"(?<![\d-])([1-9]\d{0,2})-(\d{1,2})-(\d{3,4})(?![\d-])")
 #: 3号楼2门501: 门 for 单元, said straight after the building.
 _GATE = re.compile(r"[的\s]*(\d{1,2})门(?![口卫禁铃锁前外])")
-_BUILDING = re.compile(r"(\d{1,3})\s*(?:栋|幢|号楼|座|号院|#楼)")
+#: A building: its number or letter and number (C栋, D10栋, B座, A5号楼), after the estate's
+#: phase or district if said (二期3栋, 南区5栋, B区2栋): written 2期3栋, 南区5栋, C栋, D10栋.
+_BUILDING = re.compile(
+    r"(?P<part>(?<!\d)\d{1,2}期|[东南西北中]区|(?<![A-Za-z])[A-Za-z]区|(?<!\d)\d{1,2}区)?\s*"
+    r"(?:(?P<letter>(?<![A-Za-z])[A-Za-z])\s*(?P<lnum>\d{1,3})?|(?P<num>\d{1,3}))"
+    r"\s*(?:栋|幢|号楼|座|号院|#楼)"
+)
+#: 楼上1502, 隔壁3栋502, 对门的邻居家: an address after these is a neighbour's (the subject of the
+#: call), never the caller's home; 我是楼下302的, 我住他家楼上14号楼 are the caller's own
+#: (`_MINE` in the few characters before).
+_NEIGHBOUR = re.compile(
+    r"(?:楼上|楼下|隔壁|对门|邻居)(?:的|那家|那户|家|邻居|住的|是)*\s*"
+    r"(?P<address>[\dA-Za-z期区栋幢号楼座院#单元室\s-]+)"
+)
 _UNIT = re.compile(r"(\d{1,2})\s*单元")
 #: Where a caller corrects what was just said (3单元 哦不对 2单元, 写成12栋了 其实我住22栋):
 #: a building or unit said after the last of these replaces the one before.
 _CORRECTION = re.compile(r"不对|说错了|其实")
 #: 十三号楼 哦不是 十四号楼: a hesitation, then 不是 and a number, takes back the address just said
-#: (round 8; without the hesitation, 我是二十号楼不是二十一号楼 denies the second).
+#: (without the hesitation, 我是二十号楼不是二十一号楼 denies the second).
 _HESITATED_DENIAL = re.compile(
     r"(?<=[栋幢楼座元室号])[哦噢呃啊]不是(?=[\d零〇幺一二三四五六七八九十两])"
 )
@@ -229,31 +242,31 @@ _ROOM_AFTER = re.compile(
 #: 九零二 哎说错了 是九零三: a room said straight after a correction replaces the one before.
 _ROOM_CORRECTED = re.compile(r"[是的\s]*(\d{3,4})(?:室|号|房)?(?!\d)")
 #: 二号楼后面的绿化带: a building followed by these is a landmark, not the caller's home.
-#: 九号楼门口的快递柜 (round 8): 门口 said straight after the building is a place too (单元门口 is
+#: 九号楼门口的快递柜: 门口 said straight after the building is a place too (单元门口 is
 #: said after a unit, not a building).
 _LANDMARK = re.compile(r"(?:的)?(?:后面|前面|旁边|对面|附近|后边|前边|侧面|背后|门口)")
 #: 我在二十一栋三单元门口等 我家是四零六: the room said as the caller's home, away from the building.
-#: Round 11: 我是八零三 在十一号楼一单元, the room said first, as who the caller is.
+#: 我是八零三 在十一号楼一单元, the room said first, as who the caller is.
 _ROOM_HOME = re.compile(r"我(?:家是|家在|家|是)(\d{3,4})(?![\d栋幢号座单#-])")
 #: 我婆婆八十多了 住你们十八号楼, 我爸妈住在七号楼: a building where a relative lives is not the
-#: caller's home (round 11; 我们家是十八栋 still is).
+#: caller's home (我们家是十八栋 still is).
 _RELATIVE_LIVES = re.compile(
     r"(?:爸|妈|婆婆|公公|岳父|岳母|父母|奶奶|爷爷|外婆|外公|姥姥|姥爷|老人|儿子|女儿)"
     r"[^我]{0,6}?住(?:在)?(?:你们|咱们|我们)?(?:小区)?(?:的)?$"
 )
-#: 我是十二号楼三单元二零三的房东: the landlord of a flat lives elsewhere (round 11).
+#: 我是十二号楼三单元二零三的房东: the landlord of a flat lives elsewhere.
 _LANDLORD = re.compile(r"(?:栋|幢|号楼|座|单元|\d)的房东")
 #: 我是送外卖的, 我是快递员, 我是来送东西的: a caller who delivers gives a customer's address,
-#: not a home (round 11; seed 004 五 接待外来人员).
+#: not a home (seed 004 五 接待外来人员).
 _DELIVERS = re.compile(r"我是(?:来)?送[\u4e00-\u9fff]{1,3}的|我是快递员|我是快递小哥|我是外卖")
 #: 最后两位是六一, 最后是一七: the last digits of a number said again after a correction.
 _LAST_DIGITS = re.compile(
     r"最后(?:(?:\d|两|几)位(?:是|应该是|改成)?|是|应该是|改成)(\d{1,4})(?!\d)"
 )
 _ROOM_PLAIN = re.compile(r"(?<!\d)(\d{3,4})\s*(?:室|房间)")
-#: 一栋一栋去清 (building by building): a building said twice over is no address (round 9).
+#: 一栋一栋去清 (building by building): a building said twice over is no address.
 _ONE_BY_ONE = re.compile(r"(\d{1,3}(?:栋|幢|号楼|单元))\1")
-#: 一楼一零二 二十四号楼: a room said after its floor, before the building (round 9; not a
+#: 一楼一零二 二十四号楼: a room said after its floor, before the building (not a
 #: parking space: 负一层二零六).
 _ROOM_ON_FLOOR = re.compile(r"(?<![\d号负-])\d{1,2}[楼层]的?(\d{3,4})(?!\d)")
 _PHONE_DIGITS = re.compile(r"(?<!\d)(0\d{2,3}[-\s]?\d{7,8}|1\d{10}|\d{7,8})(?!\d)")
@@ -271,6 +284,8 @@ _DEPARTMENTS = ("工程部", "保洁部", "保安部", "客服部", "财务", "�
 class Extracted:
     surname: str | None = None
     unit: str | None = None
+    #: A neighbour's unit the caller names (楼上1502): the subject, not the caller's home.
+    neighbour_unit: str | None = None
     phone: str | None = None
     times: list[str] = field(default_factory=list)
     departments: list[str] = field(default_factory=list)
@@ -318,7 +333,7 @@ _ADDRESSING = ("跟", "让", "叫", "告诉", "通知", "转告")
 ADDRESS_REACH = 14
 
 
-#: 保洁队的孙阿姨, 维修部的丁师傅: a titled person of a team or department is staff (round 11).
+#: 保洁队的孙阿姨, 维修部的丁师傅: a titled person of a team or department is staff.
 _TEAMS = ("队", "部", "组", "班", "中心")
 
 
@@ -340,7 +355,7 @@ def _addressed(before: str) -> bool:
 
 
 #: 姓江 不是三点水的江 是姜子牙的姜, 我姓于 不是那个于 是大禹的禹: after 姓, the character is
-#: told by a word that holds it (round 11); the one said after 不是 is the one meant not.
+#: told by a word that holds it; the one said after 不是 is the one meant not.
 _BY_EXAMPLE = re.compile(
     r"姓.{0,12}?不是.{0,10}?是(?:那个)?([\u4e00-\u9fff]{1,4})的([\u4e00-\u9fff])"
 )
@@ -426,9 +441,48 @@ def _name_at(text: str, start: int, not_names: tuple[str, ...] | None = None) ->
     return None
 
 
-def unit(numeric_text: str) -> str | None:
-    """The unit address normalised as 3栋2单元501 (or the part said: 12栋, 5栋302)."""
+def building_name(match: re.Match[str]) -> str:
+    """A `_BUILDING` match written as the log writes it: 3栋, C栋, D10栋, 2期3栋, 南区5栋."""
+    number = match.group("num") or match.group("lnum")
+    letter = (match.group("letter") or "").upper()
+    part = match.group("part") or ""
+    part = part.upper() if part[:1].isascii() and part[:1].isalpha() else part
+    digits = str(int(number)) if number else ""
+    if part[:-1].isdigit():
+        part = f"{int(part[:-1])}{part[-1]}"
+    return f"{part}{letter}{digits}栋"
+
+
+_MINE = re.compile(r"我(?:是|住|就是)")  # 我家楼上 is the neighbour above
+MINE_REACH = 5
+
+
+def _neighbours(numeric_text: str) -> list[re.Match[str]]:
+    return [
+        m
+        for m in _NEIGHBOUR.finditer(numeric_text)
+        if not _MINE.search(numeric_text[max(0, m.start() - MINE_REACH) : m.start()])
+    ]
+
+
+def neighbour_unit(numeric_text: str) -> str | None:
+    """The unit of a neighbour the caller names (楼上1502, 隔壁3栋502): the subject of the call,
+    kept apart from the caller's own."""
+    said = _neighbours(numeric_text)
+    if not said:
+        return None
+    address = said[0].group("address").strip()
+    room = re.fullmatch(r"\d{3,4}", address)  # 楼上1502: a room said alone
+    return f"{address}室" if room else unit(address, neighbours=False)
+
+
+def unit(numeric_text: str, neighbours: bool = True) -> str | None:
+    """The caller's unit address normalised as 3栋2单元501 (or the part said: 12栋, 5栋302,
+    C栋1单元501, 2期3栋); a neighbour's address (楼上1502) is not the caller's."""
     numeric_text = _ONE_BY_ONE.sub("", numeric_text)
+    if neighbours:
+        for said in reversed(_neighbours(numeric_text)):
+            numeric_text = numeric_text[: said.start("address")] + "那" + numeric_text[said.end() :]
     if _DELIVERS.search(numeric_text) or _LANDLORD.search(numeric_text):
         return None
     if dashed := _DASHED.search(numeric_text):
@@ -458,7 +512,7 @@ def unit(numeric_text: str) -> str | None:
         return f"{room}室" if room else None
     parts = []
     if building:
-        parts.append(f"{int(building.group(1))}栋")
+        parts.append(building_name(building))
     if unit_match:
         parts.append(f"{int(unit_match.group(1))}单元")
     if room:
@@ -544,6 +598,7 @@ def extract(clean_text: str, numeric_text: str) -> Extracted:
     return Extracted(
         surname=surname(clean_text),
         unit=address,
+        neighbour_unit=neighbour_unit(numeric_text),
         phone=phone(numeric_text, exclude=room or None),
         times=times(numeric_text),
         departments=departments(clean_text),
@@ -559,7 +614,7 @@ _EN_STAFF_CUE = re.compile(
     re.I,
 )
 _EN_BUILDING = re.compile(r"\b(?:building|block|tower)\s+(\d{1,3})\b", re.I)
-#: next to building 8, behind building 18: a landmark (outside building 6 is where the fault is), not the caller's home (round 11).
+#: next to building 8, behind building 18: a landmark (outside building 6 is where the fault is), not the caller's home.
 _EN_LANDMARK = re.compile(
     r"\b(?:next to|behind|in front of|opposite|near|beside|across from)\s+(?:the\s+)?$",
     re.I,

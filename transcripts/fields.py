@@ -15,315 +15,27 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
-from hotline.content import CategoryRules, Content
 from transcripts import extract
 from transcripts import text as spoken
-from transcripts.classify import category_of, classify
-from transcripts.classify import urgency as urgency_of
+from transcripts.classify import classify
+from transcripts.classify import triggered as triggered_urgency
+from transcripts.rules import CategoryRules
+from transcripts.rules import DeskContent as Content
+
+if TYPE_CHECKING:
+    from transcripts.learned import Judgement
 
 SUMMARY_CHARS = 60
 NO_SPEECH = "（无语音内容）"
 _OPENINGS = ("喂", "你好", "您好", "hello", "hi")
-_EN_KEYWORDS = {  # checked in this order: a complaint about a repair is a complaint
-    "complaint": (
-        "complain",
-        "complaint",
-        "unacceptable",
-        "still not fixed",
-        "nobody came",
-        "rude",
-        "nobody has come",
-        "no one came",
-        "no one has come",
-        "called twice",
-        "called three times",
-        "still waiting",
-        "nobody has fixed",
-        "not been fixed",
-        "still not",
-        "third time",
-        "second time",
-        "so many times",
-        "several times",
-        "fed up",
-        "terrible",
-        "disappointed",
-        "ignored",
-        "nobody has",
-        "still has not",
-        "still hasn't",
-        "every time i call",
-        "told to wait",
-        # Round 10: staff who pass it off, a fee paid for a service that is not there.
-        "not their job",
-        "nobody can tell me",
-        "still pay",
-        # Round 11: charged more than the list says, rung again and again (seed 000 1.4.4.3).
-        "charged",
-        "surcharge",
-        "nobody warned",
-        "rung three times",
-        "rung twice",
-        "without anyone coming",
-        "ever since",
-    ),
-    "praise": (
-        "thank you for",
-        "great job",
-        "very satisfied",
-        "praise",
-        "very kind",
-        "so kind",
-        "very helpful",
-        "want to thank",
-        "thank you to",
-        "thanks to",
-        "excellent",
-        "fantastic",
-        "wonderful",
-        "amazing",
-        "great work",
-        "good job",
-        "appreciate",
-        "wanted to thank",
-        "thank the",
-        "really clean",
-        "well organised",
-        "well organized",
-        # Round 11: what staff did made a difference (seed 001 3.3.3).
-        "make a real difference",
-        "made a real difference",
-        "made a difference",
-    ),
-    "suggestion": (
-        "suggest",
-        "suggestion",
-        "it would be better",
-        "it would be good",
-        "it would be nice",
-        "would be good to have",
-        "why not put",
-        "how about putting",
-        "you should put",
-        "you should install",
-        "you could put",
-        "you could install",
-        "maybe you could",
-        "you could add",
-        "could you add",
-        "it would help",
-        "why don't you",
-        "how about",
-        "maybe the",
-        "could send",
-        # Round 10: "who I should send it to" asks; a proposal says who should.
-        "you should send",
-        # Round 11: what the estate could put up.
-        "could you put up",
-        "could you install",
-        "put up a sign",
-    ),
-    # Round 9: callers who are no resident (seed 004 五 接待外来人员): surveys, sellers.
-    "other": (
-        "market research",
-        "a short survey",
-        "doing a survey",
-        "calling on behalf of",
-        # Round 10: the press (seed 004 五: outsiders are received, not served).
-        "a reporter",
-        "journalist",
-        "newspaper",
-    ),
-    "convenience": (
-        "parcel",
-        "package",
-        "water delivery",
-        "locked out",
-        "locked myself out",
-        "delivery",
-        "deliver",
-        "keep it for me",
-        "bottles of water",
-        "drinking water",
-        "housekeeping",
-        "cleaning service",
-        "lost my key",
-        "unlock",
-        "help me move",
-        "help moving",
-        "clean my",
-        "someone to clean",
-        "locksmith",
-        "move my furniture",
-        "carry",
-        "a cleaner",
-        "hold the key",
-        "hand them over",
-        "hand it over",
-        # Round 10: paid favours at the desk (seed 002 有偿便民服务).
-        "print ",
-        "happy to pay",
-    ),
-    "repair": (
-        "broken",
-        "leak",
-        "not working",
-        "repair",
-        "fix",
-        "blocked",
-        "no power",
-        "lift",
-        "elevator",
-        "water coming",
-        "dripping",
-        "smell gas",
-        "air conditioner",
-        "strange noise",
-        "stopped working",
-        "clogged",
-        "doesn't work",
-        "does not work",
-        "isn't working",
-        "out of order",
-        "no hot water",
-        "flickering",
-        "cracked",
-        "burst",
-        "won't open",
-        "won't close",
-        "stuck",
-        "smell of gas",
-        "gas smell",
-        "torn",
-        "replace",
-        "seeping",
-        "grinding",
-        "rattling",
-        "barely turns",
-        # Round 8: fittings that have worked loose.
-        "come loose",
-        "came loose",
-        "comes loose",
-        "is loose",
-        "wobbly",
-        "wobbles",
-        # Round 9: things hanging off or out of their track, water through the ceiling.
-        "hanging loose",
-        "bangs in the wind",
-        "off its track",
-        "won't slide",
-        "coming through the ceiling",
-        "water is coming",
-        "has failed",
-        # Round 10: gas heard hissing or smelt, water pouring from a split hose.
-        "smells of gas",
-        "hissing",
-        "pouring",
-        "has split",
-        # Round 11: alarms that go off for nothing, parts gone, water that runs hot and cold.
-        "went off",
-        "won't stop",
-        "keeps going off",
-        "lost its",
-        "fit a new",
-        "going cold",
-        "goes cold",
-        "has a big crack",
-        "cracked",
-        "fell out",
-    ),
-    "message": (
-        "tell him",
-        "tell her",
-        "call me back",
-        "leave a message",
-        "pass a message",
-        "pass on",
-        "let him know",
-        "let her know",
-        "ask him to call",
-        "ask her to call",
-        "give him a message",
-        "give her a message",
-        "please tell",
-        "could you tell him",
-        "could you tell her",
-        "please let",
-    ),
-    "inquiry": (
-        "how do i",
-        "when is",
-        "when does",
-        "when will",
-        "how much",
-        "can i",
-        "what time",
-        "ask about",
-        "could you tell me",
-        "opening hours",
-        "what are the",
-        "is there",
-        "do you have",
-        "where is",
-        "where can",
-        "office hours",
-        "what are your",
-        "how can i",
-        "how long",
-        "is it possible",
-        "do i need",
-        "are you open",
-        "would like to know",
-        "like to know",
-        "wondering",
-        # Round 11: where something can be taken.
-        "is there somewhere",
-        "where can i",
-    ),
-}
-_EN_SAFETY = (
-    "lift",
-    "elevator",
-    "fire",
-    "gas",
-    "power",
-    "sparks",
-    "railing",
-    "door access",
-    "door entry",
-    "stuck",
-    "hanging loose",
-    "about to fall",
-    "could fall",
-    "cordon",
-    # Round 10: something leaning off its fixings over people.
-    "falls on someone",
-    "fall on someone",
-    "leaning forward",
-    # Round 11: glass broken where people pass, a smoke alarm going off.
-    "broken glass",
-    "smoke detector",
-    "smoke alarm",
-)
-_EN_LEAK = (
-    *("leak", "leaking", "water coming", "flood", "dripping", "seeping", "is wet", "soaked"),
-    *("water is coming", "coming through the ceiling"),
-    # Round 10: a burst pipe, water pouring or running down a wall and pooling.
-    *("burst", "pouring", "running down", "pooling"),
-)
-#: the lift lobby, beside the lifts: a lift named as a place raises nothing (round 11).
-_EN_PLACE = re.compile(
-    r"\b(?:lift|elevator)s?\s+(?:lobby|lobbies|hall|area)\b"
-    r"|\b(?:beside|by|next to|near|towards|outside|in front of)\s+the\s+(?:lift|elevator)s?"
-    r"(?:\s+doors?)?\b"
-)
 #: A word after these is negated: "it is not leaking any more".
 _EN_NEGATED = re.compile(r"\b(?:not|no longer|isn't|wasn't|no)\s+$")
-#: Where a caller moves to another request: the first request decides, a complaint wins.
-_EN_CONNECTOR = re.compile(r"\b(?:also|another thing|by the way|one more thing)\b")
+#: Rule phrases of config/rules/categories.toml written in English (matched on English calls).
+_LATIN = re.compile(r"^[a-z0-9 '-]+$")
 
 
 @dataclass(frozen=True)
@@ -382,39 +94,45 @@ def summarise(clean_text: str) -> str:
     return body or NO_SPEECH
 
 
-def _said(lower: str, words: tuple[str, ...]) -> bool:
-    """One of the words is said, and not after a negation (not leaking)."""
+def _said(lower: str, words: list[str]) -> bool:
+    """One of the English rule phrases is said, and not after a negation (not leaking)."""
     return any(
         not _EN_NEGATED.search(lower[: m.start()])
         for word in words
-        for m in re.finditer(re.escape(word), lower)
+        if _LATIN.match(word)
+        for m in re.finditer(r"\b" + re.escape(word) + r"\b", lower)
     )
 
 
-def _category_english(lower: str) -> str:
-    return next((key for key, words in _EN_KEYWORDS.items() if _said(lower, words)), "other")
+def _overrides_english(lower: str, rules: CategoryRules) -> tuple[str | None, str]:
+    """The English rule phrases' category (None: none said) and hard-trigger urgency."""
+    said = [c.key for c in rules.category if _said(lower, c.keywords)]
+    category = next((key for key in rules.escalating if key in said), said[0] if said else None)
+    for level in ("safety", "leak"):
+        if _said(lower, rules.urgency[level].keywords):
+            return category, level
+    return category, "normal"
 
 
-def _classify_english(lower: str, rules: CategoryRules) -> tuple[str, str]:
-    requests = [part for part in _EN_CONNECTOR.split(lower) if part.strip()] or [lower]
-    kinds = [_category_english(part) for part in requests]
-    category = category_of(kinds, rules)
-    urgent = " ".join(p for p, k in zip(requests, kinds, strict=True) if k in rules.urgent)
-    urgency = "normal"
-    if urgent or category in rules.urgent:
-        urgent = _EN_PLACE.sub(" ", urgent or lower)
-        if _said(urgent, _EN_SAFETY):
-            urgency = "safety"
-        elif _said(urgent, _EN_LEAK):
-            urgency = "leak"
-    return category, urgency
+#: Severity of the urgency levels: the higher of the model's and the triggers' is taken.
+_SEVERITY = {"normal": 0, "leak": 1, "safety": 2}
 
 
 class CategoryModel(Protocol):
-    """The learned model: a category to take over the rules' answer, or None. `no_evidence`:
-    the rules found nothing (transcripts.learned.answer)."""
+    """The learned model (transcripts.learned.LearnedCategories): category and urgency of a
+    line, or None when it has nothing to read."""
 
-    def predict(self, clean_text: str, no_evidence: bool) -> str | None: ...
+    def judge(self, clean_text: str) -> Judgement | None: ...
+
+
+@lru_cache(maxsize=2)
+def shipped_model(lang: str = "zh") -> CategoryModel:
+    """The shipped model of `lang` (config/rules/, as `[content]` names it by default): what
+    answers when the caller passes none."""
+    from transcripts.learned import LearnedCategories
+    from transcripts.settings import DefaultTranscriptsSettings
+
+    return LearnedCategories.load(DefaultTranscriptsSettings(), lang=lang)
 
 
 def fill_entry(
@@ -426,37 +144,39 @@ def fill_entry(
 ) -> EntryFields:
     """Every automatically filled field of a reception-log entry.
 
-    `learned` (transcripts.learned.LearnedCategories) answers where the rules
-    found nothing at all (they would say `other` for lack of evidence) and it
-    is fairly sure, or anywhere it is sure (transcripts.learned.answer).
+    `learned` (transcripts.learned.LearnedCategories) answers the category and
+    the urgency; the rules (config/rules/categories.toml) are the exceptions: a
+    category keyword said decides the category, a hard trigger raises the
+    urgency. Unsure of the category, or of safety (marked safety all the same),
+    the entry is flagged for a clerk (`needs_review`).
     """
     rules = content.categories
+    learned = learned if learned is not None else shipped_model(lang)
     if lang == "en":
         clean = " ".join(text.split())
         found = extract.extract_english(clean)
-        category, urgency = _classify_english(clean.lower(), rules)
-        guess = (
-            learned.predict(clean, category == "other")
-            if learned is not None and category == "other"
-            else None
-        )
-        if guess in {c.key for c in rules.category} and guess != category:
-            category = str(guess)  # the English model: only where the English rules found nothing
+        forced, triggered = _overrides_english(clean.lower(), rules)
     else:
         clean = spoken.clean(text)
         found = extract.extract(clean, spoken.numeric(spoken.strip_fillers(clean)))
         by_rules = classify(clean, rules)
-        category, urgency = by_rules.category, by_rules.urgency
-        guess = learned.predict(clean, by_rules.no_evidence) if learned is not None else None
-        if guess in {c.key for c in rules.category} and guess != category:
-            category = str(guess)  # (a model trained on older categories is ignored)
-            urgency = urgency_of(clean, category, rules)
+        forced = None if by_rules.no_evidence else by_rules.category
+        triggered = triggered_urgency(clean, rules)
+    said = learned.judge(clean) if learned is not None else None
+    known = {c.key for c in rules.category}
+    guessed = said.category if said is not None and said.category in known else None
+    category = forced or guessed or "other"
+    urgency = max(
+        triggered, said.urgency if said is not None else "normal", key=_SEVERITY.__getitem__
+    )
+    review = said is not None and said.review and (forced is None or triggered == "normal")
     chosen = rules.by_key(category)
     zone = ZoneInfo(content.timezone)
     follow_days = rules.urgency[urgency].follow_up_days
     if follow_days is None:
         follow_days = chosen.follow_up_days
     nothing = category == "other" and not (found.surname or found.unit or found.phone)
+    review = review or (said is None and forced is None and triggered == "normal")
     return EntryFields(
         category=category,
         category_label=chosen.label_for(content.language),
@@ -468,7 +188,7 @@ def fill_entry(
         dispatch_department=chosen.department,
         promised_reply_at=received_at + timedelta(minutes=chosen.reply_within_minutes),
         follow_up_due=received_at.astimezone(zone).date() + timedelta(days=follow_days),
-        needs_review=nothing or not clean,
+        needs_review=nothing or not clean or review,
         clean_text=clean,
         raw_text=text,
         times=found.times,

@@ -1,14 +1,11 @@
 """A category classifier learned from labelled lines and clerks' corrections.
 
-The rules (config/rules/categories.toml) find keywords and faults; the learned
-model (character n-grams, TF-IDF, logistic regression) reads the whole line.
-`answer` combines them: the model's answer is taken where the rules found
-nothing at all and the model gives it at least `min_confidence`, or anywhere
-the model gives it at least `override_confidence`; otherwise the rules
-decide. That combination was chosen on the blind sets, each judged with the
-rules of its own round and a model trained only on the sets written before
-it (bench/category_model.py): it beat both the rules alone and the earlier
-fallback-only combination on every one.
+The learned model (character n-grams, TF-IDF, logistic regression; a category
+head and an urgency head on the same n-grams) is the classifier; the rules
+(config/rules/categories.toml) are the exceptions (`answer`): a category
+keyword said decides the category, else the model answers, flagged for a
+clerk below `min_confidence`. Judged by source, never on what it was trained
+on (bench/category_model.py, docs/classification.md).
 
 The model is data, not a pickle: `NgramModel` holds the n-grams with their
 idf and per-category weights and the intercepts, in a JSON file read and
@@ -16,23 +13,22 @@ applied by plain Python, so a file written with one scikit-learn (needed only
 to train) is read the same by any version or none. These files may hold one:
 
 - `config/rules/category_model.json` (`[content] category_model`), shipped:
-  trained on the labelled sets in tests/data, the files and their sha256
+  trained on the corpus (corpus/lines), the files and their sha256
   recorded inside (`hotline classify train --ship`);
 - `data_dir/models/category_model.json`, trained here from clerks'
   corrections (`hotline classify train`, or the worker's nightly retraining)
   and saved only when it beats the rules, on folds or on held-out lines. It
   replaces the shipped model while it exists;
 - `config/rules/category_model_en.json` (`[content] category_model_en`), the
-  shipped English one, trained on the labelled sets' English lines
-  (`--ship PATH --lang en`); it only answers where the English rules say
-  `other` (OVERRIDE_BY_LANGUAGE).
+  shipped English one, trained on the corpus's English lines
+  (`--ship PATH --lang en`).
 
-Training data: every log entry whose category a person changed (an
-EntryRevision on `category` with new_source "person"), paired with the text
-of its call's transcripts; labelled TSV files as well (text, category, ...).
-`train` cross-validates on folds: in each fold the model is trained on the
-other folds and the combination answers the held-out fold, beside the rules
-alone. The two figures are not equally honest, and `train` says so per
+Training data: every log entry whose category or urgency a person changed (an
+EntryRevision on `category` or `urgency` with new_source "person"), paired
+with the text of its call's transcripts; labelled TSV files as well (text,
+category, urgency, ...). `train` cross-validates on folds: in each fold the
+model is trained on the other folds and, with the rules' overrides as in
+production, answers the held-out fold, beside the rules alone. The two figures are not equally honest, and `train` says so per
 source: the rules were written on the labelled files (their figure there is
 optimistic), while clerks' corrections are lines the desk got wrong (the
 rules' figure there is pessimistic).
@@ -43,10 +39,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
-import re
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -55,33 +48,50 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.content import CategoryRules
-from hotline.errors import HotlineError
-from hotline.settings import CONFIG_DIR, Settings
+from recorder.errors import HotlineError
 from recorder.models import EntryRevision, LogEntry, Transcript
+from recorder.settings import CONFIG_DIR
 from transcripts import text
 from transcripts.classify import classify
+from transcripts.ngram_model import (
+    FORMAT,
+    FORMATS,
+    NGRAM_RANGE,
+    ModelFileError,
+    NgramModel,
+)
+from transcripts.rules import CategoryRules
+from transcripts.settings import TranscriptsSettings as Settings
+
+__all__ = ["FORMAT", "FORMATS", "ModelFileError", "NgramModel"]
 
 logger = logging.getLogger(__name__)
 #: The model trained here (data_dir/models/), and the shipped one's default name in config/.
 MODEL_FILE = "category_model.json"
 #: What earlier versions saved (a scikit-learn pickle): no longer read, a retrain replaces it.
 LEGACY_FILES = ("classifier.joblib", "classifier.json")
-FORMAT = "hotline-category-model/1"
 MIN_EXAMPLES = 20
-#: Where the rules found nothing, the model answers at this probability or more (eight
-#: categories: 0.125 is a blind guess). Looked for on held-out2 and held-out3.
+#: Below this probability of its category the model still answers, and the entry is flagged
+#: for a clerk (eight categories: 0.125 is a blind guess).
 MIN_CONFIDENCE = 0.3
-#: Anywhere, the model answers at this probability or more, over the rules' answer. Chosen on
-#: held-out4..8 judged chronologically (bench/category_model.py): 0.5-0.6 beat the rules and
-#: the fallback-only combination on all five; 0.6 had the best worst set.
-OVERRIDE_CONFIDENCE = 0.6
-#: Per language, where the model is taken over an answer the rules found evidence for. English
-#: (its own small model, about 160 lines): never; it answers only where the English rules say
-#: `other`, which took the English lines of held-out4..11, judged chronologically, from 0.655 to
-#: 0.802 (bench/category_model.py --lang en); over the rules it gained nothing.
-OVERRIDE_BY_LANGUAGE = {"zh": OVERRIDE_CONFIDENCE, "en": 1.01}
 MAX_FOLDS = 5
+#: The urgency the model gives: safety at P(safety) >= safety_review, flagged for a clerk while
+#: below safety_sure (a missed safety call costs far more than a false alarm); else leak at
+#: P(leak) >= leak. Chosen for recall on the own-imitation sets, each held out in turn
+#: (bench/category_model.py), never on the residents' sources; a shipped model records its own.
+#: `safety_evidence` (off: 0): below safety_sure, safety is taken only when one n-gram of the
+#: line pulls towards safety (over normal) by at least this much. 0.25, the largest value that
+#: loses none of the own sets' safety lines on their folds (it drops 10 of their 99 false
+#: alarms in the unsure band), still lost one of the residents' 61 safety lines (0.934 ->
+#: 0.918, bench/category_model.py): a missed safety call costs more than a false alarm, so it
+#: ships off. A complaint about a repair never done (投诉 报修 一直 没 修) stays safety-unsure,
+#: flagged for a clerk (issue 18: unsure between safety and normal, safety).
+URGENCY_THRESHOLDS = {
+    "safety_review": 0.2,
+    "safety_sure": 0.4,
+    "leak": 0.3,
+    "safety_evidence": 0.0,
+}
 #: What the last nightly training saw and decided (data_dir/models/): the same corrections
 #: are not trained on twice.
 LAST_TRAINING = "last_training.json"
@@ -91,7 +101,6 @@ RECHECK_S = 60.0
 #: (a line's own rare words teach nothing about the next caller's; chosen as above: 3 beat
 #: 1 and 2 on every blind set judged chronologically, and keeps the shipped file small).
 MIN_DF, MIN_DF_FROM = 3, 200
-NGRAM_RANGE = (1, 3)
 #: Words that carry no request: hellos, thanks, goodbyes, yes. A line of only these and
 #: hesitations (transcripts.text.FILLERS) gives the model nothing to read: it does not
 #: answer, and the rules' `other`, flagged for a clerk, stays (a model always has a guess,
@@ -121,134 +130,6 @@ MIN_CONTENT = 2
 #: N-grams of the line the model must know to answer: a line in another script (a Korean
 #: test model's transcript) or of words never seen gets the prior, not an answer.
 MIN_KNOWN = 3
-#: How scikit-learn's char analyzer joins runs of white space (TfidfVectorizer).
-_WHITE_SPACES = re.compile(r"\s\s+")
-#: Decimal places kept in the file (probabilities agree with the fitted model to ~1e-5).
-_PLACES = 6
-
-
-class ModelFileError(HotlineError):
-    """A category model file that cannot be read: what is wrong, and that the rules decide."""
-
-
-@dataclass(frozen=True)
-class NgramModel:
-    """Character n-gram TF-IDF and a multinomial logistic regression, as plain data.
-
-    `weights[ngram]` is (idf, weight per class). Applying it is what scikit-learn's
-    TfidfVectorizer(analyzer="char", sublinear_tf=True, norm="l2") and
-    LogisticRegression.predict_proba do, written out.
-    """
-
-    classes: tuple[str, ...]
-    intercepts: tuple[float, ...]
-    weights: dict[str, tuple[float, tuple[float, ...]]]
-    ngram_range: tuple[int, int] = NGRAM_RANGE
-    about: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_pipeline(cls, pipeline: Any, about: dict[str, Any] | None = None) -> NgramModel:
-        """From a fitted `_pipeline()` (TfidfVectorizer + LogisticRegression)."""
-        vectorizer, regression = pipeline[0], pipeline[-1]
-        coef, intercept = regression.coef_, regression.intercept_
-        classes = [str(c) for c in regression.classes_]
-        if coef.shape[0] == 1:  # two classes: one decision d, probabilities sigmoid(d)
-            coef, intercept = [-coef[0] / 2, coef[0] / 2], [-intercept[0] / 2, intercept[0] / 2]
-        weights = {
-            str(ngram): (
-                round(float(vectorizer.idf_[at]), _PLACES),
-                tuple(round(float(row[at]), _PLACES) for row in coef),
-            )
-            for ngram, at in vectorizer.vocabulary_.items()
-        }
-        return cls(
-            tuple(classes),
-            tuple(round(float(b), _PLACES) for b in intercept),
-            weights,
-            tuple(vectorizer.ngram_range),
-            dict(about or {}),
-        )
-
-    def ngrams(self, said: str) -> list[str]:
-        said = _WHITE_SPACES.sub(" ", said.lower())
-        low, high = self.ngram_range
-        return [
-            said[i : i + n]
-            for n in range(low, min(high, len(said)) + 1)
-            for i in range(len(said) - n + 1)
-        ]
-
-    def known(self, said: str) -> int:
-        """How many distinct n-grams of the line the model has weights for."""
-        return len({g for g in self.ngrams(said) if g in self.weights and g.strip()})
-
-    def probabilities(self, said: str) -> list[float]:
-        counts = Counter(g for g in self.ngrams(said) if g in self.weights)
-        scored = {g: (1 + math.log(n)) * self.weights[g][0] for g, n in counts.items()}
-        norm = math.sqrt(sum(v * v for v in scored.values())) or 1.0
-        decision = list(self.intercepts)
-        for g, value in scored.items():
-            for k, w in enumerate(self.weights[g][1]):
-                decision[k] += value / norm * w
-        top = max(decision)
-        exp = [math.exp(d - top) for d in decision]
-        total = sum(exp)
-        return [e / total for e in exp]
-
-    def guess(self, said: str) -> tuple[str, float]:
-        row = self.probabilities(said)
-        best = max(range(len(row)), key=row.__getitem__)
-        return self.classes[best], row[best]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "format": FORMAT,
-            **self.about,
-            "ngram_range": list(self.ngram_range),
-            "classes": list(self.classes),
-            "intercepts": list(self.intercepts),
-            "weights": {g: [idf, *w] for g, (idf, w) in sorted(self.weights.items())},
-        }
-
-    def save(self, path: Path) -> None:
-        """One n-gram a line (a retrained model reads as a diff), written whole or not at all."""
-        data = self.to_json()
-        weights = data.pop("weights")
-        lines = [f"{json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}," for k, v in data.items()]
-        rows = [f"{json.dumps(g, ensure_ascii=False)}: {json.dumps(w)}" for g, w in weights.items()]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + ".partial")
-        partial.write_text(
-            "{\n" + "\n".join(lines) + '\n"weights": {\n' + ",\n".join(rows) + "\n}}\n",
-            encoding="utf-8",
-        )
-        partial.replace(path)  # never a half-written model in use
-
-    @classmethod
-    def load(cls, path: Path) -> NgramModel:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if data.get("format") != FORMAT:
-                raise ValueError(f"format {data.get('format')!r}, expected {FORMAT!r}")
-            classes = tuple(str(c) for c in data["classes"])
-            width = len(classes)
-            weights = {}
-            for ngram, row in data["weights"].items():
-                if len(row) != width + 1:
-                    raise ValueError(f"n-gram {ngram!r} has {len(row)} numbers, not {width + 1}")
-                weights[ngram] = (float(row[0]), tuple(float(w) for w in row[1:]))
-            intercepts = tuple(float(b) for b in data["intercepts"])
-            if len(intercepts) != width or width < 2:
-                raise ValueError(f"{len(intercepts)} intercepts for {width} classes")
-            low, high = (int(n) for n in data["ngram_range"])
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
-            raise ModelFileError(f"category model {path} cannot be read: {error}") from error
-        about = {
-            k: v
-            for k, v in data.items()
-            if k not in {"format", "ngram_range", "classes", "intercepts", "weights"}
-        }
-        return cls(classes, intercepts, weights, (low, high), about)
 
 
 class TrainingError(HotlineError):
@@ -281,8 +162,6 @@ class TrainingReport:
     #: Lines where the combination answered otherwise than the rules; of those, rightly.
     changed: int
     changed_right: int
-    min_confidence: float
-    override_confidence: float
     saved: Path | None
     sources: list[SourceFigures] = field(default_factory=list)
     #: Lines the rules were never written on (`--holdout`): when given, the decision.
@@ -290,21 +169,32 @@ class TrainingReport:
 
 
 def corrections(session: Session) -> list[tuple[str, str]]:
-    """(clean caller text, category a person chose) for every corrected entry.
+    """(clean caller text, category) of every entry a person corrected (`corrected`)."""
+    return [(said, category) for said, category, _ in corrected(session)]
+
+
+def corrected(session: Session) -> list[tuple[str, str, str]]:
+    """(clean caller text, category, urgency) of every entry whose category or urgency a person
+    changed: what the clerk chose, with the other field as the entry now holds it (a clerk who
+    corrected one and left the other accepted it).
 
     Only the caller's channels, as the pipeline classifies them (the staff
     channel would teach the model the clerk's words).
     """
-    from recorder.pipeline import CALLER_CHANNELS
+    from recorder.models import CALLER_CHANNELS
 
     rows = session.execute(
-        select(LogEntry.id, LogEntry.call_pk, LogEntry.category)
+        select(LogEntry.id, LogEntry.call_pk, LogEntry.category, LogEntry.urgency)
         .join(EntryRevision, EntryRevision.entry_id == LogEntry.id)
-        .where(EntryRevision.field == "category", EntryRevision.new_source == "person")
+        .where(
+            EntryRevision.field.in_(("category", "urgency")),
+            EntryRevision.new_source == "person",
+        )
         .distinct()
+        .order_by(LogEntry.id)
     ).all()
     examples = []
-    for _entry_id, call_pk, category in rows:
+    for _entry_id, call_pk, category, urgency in rows:
         if call_pk is None:
             continue
         said = session.scalars(
@@ -314,13 +204,24 @@ def corrections(session: Session) -> list[tuple[str, str]]:
         ).all()
         joined = text.clean(" ".join(said))
         if joined:
-            examples.append((joined, category))
+            examples.append((joined, category, str(getattr(urgency, "value", urgency))))
     return examples
 
 
 def read_labelled(path: Path, lang: str = "zh") -> list[tuple[str, str]]:
     """(text as the classifier reads it, category) of a labelled TSV's lines in `lang`
     (English lines start with "en:")."""
+    return [(said, category) for said, category, _ in read_examples(path, lang)]
+
+
+def read_examples_line(said: str, lang: str = "zh") -> str:
+    """A corpus line's text as the classifier reads it ("en:" already taken off)."""
+    return " ".join(said.split()) if lang == "en" else text.clean(said)
+
+
+def read_examples(path: Path, lang: str = "zh") -> list[tuple[str, str, str]]:
+    """(text as the classifier reads it, category, urgency) of a corpus file's lines in `lang`
+    (columns: text, category, urgency, surname, unit, phone[, source]; urgency "" if absent)."""
     examples = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("#"):
@@ -329,7 +230,7 @@ def read_labelled(path: Path, lang: str = "zh") -> list[tuple[str, str]]:
         if len(parts) < 2 or parts[0].startswith("en:") != (lang == "en"):
             continue
         said = " ".join(parts[0][3:].split()) if lang == "en" else text.clean(parts[0])
-        examples.append((said, parts[1]))
+        examples.append((said, parts[1], parts[2] if len(parts) > 2 else ""))
     return examples
 
 
@@ -350,10 +251,23 @@ def _pipeline(lines: int = MIN_DF_FROM) -> Any:
     )
 
 
-def fit(examples: Sequence[tuple[str, str]], about: dict[str, Any] | None = None) -> NgramModel:
-    """A model trained on all the examples, as data."""
+def fit(
+    examples: Sequence[tuple[str, str]],
+    about: dict[str, Any] | None = None,
+    urgencies: Sequence[str] = (),
+) -> NgramModel:
+    """A model trained on all the examples, as data; with `urgencies` (one per example) it has
+    an urgency head too, trained with balanced class weights (safety lines are few)."""
+    from sklearn.linear_model import LogisticRegression
+
     texts, labels = [t for t, _ in examples], [c for _, c in examples]
-    return NgramModel.from_pipeline(_pipeline(len(texts)).fit(texts, labels), about)
+    pipeline = _pipeline(len(texts)).fit(texts, labels)
+    urgency = None
+    if len(set(urgencies)) >= 2:  # one level only (no urgency column): no urgency head
+        features = pipeline[0].transform(texts)
+        urgency = LogisticRegression(max_iter=2000, C=10.0, class_weight="balanced")
+        urgency.fit(features, list(urgencies))
+    return NgramModel.from_pipeline(pipeline, about, urgency)
 
 
 def _folds(labels: Sequence[str]) -> tuple[int, Any]:
@@ -368,19 +282,12 @@ def _folds(labels: Sequence[str]) -> tuple[int, Any]:
     return folds, KFold(folds, shuffle=True, random_state=0)
 
 
-def answer(
-    rules_category: str,
-    no_evidence: bool,
-    guess: str,
-    confidence: float,
-    floor: float = MIN_CONFIDENCE,
-    override: float = OVERRIDE_CONFIDENCE,
-) -> str:
-    """The combination: the model where the rules found nothing and it is fairly sure, or
-    wherever it is sure; the rules everywhere else."""
-    if confidence >= override or (no_evidence and confidence >= floor):
-        return guess
-    return rules_category
+def answer(rules_category: str, no_evidence: bool, guess: str | None) -> str:
+    """The combination, as `transcripts.fields.fill_entry` makes it: an override keyword said
+    decides; else the model's category (None: it had nothing to read, `other`)."""
+    if not no_evidence:
+        return rules_category
+    return guess or rules_category
 
 
 def train(
@@ -388,11 +295,12 @@ def train(
     rules: CategoryRules,
     model_dir: Path | None,
     corrections_count: int,
-    min_confidence: float = MIN_CONFIDENCE,
     holdout: Sequence[tuple[str, str]] = (),
-    override_confidence: float = OVERRIDE_CONFIDENCE,
+    urgencies: Sequence[str] = (),
 ) -> TrainingReport:
-    """Cross-validates rules-with-the-model against the rules alone; saves the model if it wins.
+    """Cross-validates the model (with the rules' overrides) against the rules alone; saves the
+    model if it wins. `urgencies` (one per example, then one per holdout line): the saved model
+    gets an urgency head trained on them.
 
     The first `corrections_count` examples are clerks' corrections, the rest labelled lines.
     Cross-validation on lines the rules were written on favours the rules; `holdout`, lines
@@ -416,16 +324,9 @@ def train(
             continue  # nothing to learn from one category: the rules answer this fold
         model = fit([examples[i] for i in train_at])
         for i in test_at:
-            learned[i], confidence = model.guess(texts[i])
+            learned[i] = model.guess(texts[i])[0]
             rule = by_rules[i]
-            combined[i] = answer(
-                rule.category,
-                rule.no_evidence,
-                learned[i],
-                confidence,
-                min_confidence,
-                override_confidence,
-            )
+            combined[i] = answer(rule.category, rule.no_evidence, learned[i])
     no_evidence = [i for i, r in enumerate(by_rules) if r.no_evidence]
     rules_accuracy = _accuracy([r.category for r in by_rules], labels)
     combined_accuracy = _accuracy(combined, labels)
@@ -442,11 +343,7 @@ def train(
         )
         if part
     ]
-    judged = (
-        _judge_on_holdout(examples, holdout, rules, min_confidence, override_confidence)
-        if holdout
-        else None
-    )
+    judged = _judge_on_holdout(examples, holdout, rules) if holdout else None
     wins = (
         judged.combined_accuracy > judged.rules_accuracy
         if judged
@@ -460,8 +357,8 @@ def train(
         "learned_accuracy": round(_accuracy(learned, labels), 4),
         "combined_accuracy": round(combined_accuracy, 4),
         "holdout": asdict(judged) if judged else None,
-        "min_confidence": min_confidence,
-        "override_confidence": override_confidence,
+        "min_confidence": MIN_CONFIDENCE,
+        **URGENCY_THRESHOLDS,
     }
     saved = None
     if model_dir is not None:
@@ -469,7 +366,7 @@ def train(
             (model_dir / legacy).unlink(missing_ok=True)
         if wins:
             saved = model_dir / MODEL_FILE
-            fit([*examples, *holdout], figures).save(saved)
+            fit([*examples, *holdout], figures, urgencies).save(saved)
         else:
             (model_dir / MODEL_FILE).unlink(missing_ok=True)  # an older one no longer wins
     return TrainingReport(
@@ -484,8 +381,6 @@ def train(
         changed_right=sum(
             c == w and c != r.category for c, r, w in zip(combined, by_rules, labels, strict=True)
         ),
-        min_confidence=min_confidence,
-        override_confidence=override_confidence,
         saved=saved,
         sources=sources,
         holdout=judged,
@@ -495,12 +390,19 @@ def train(
 def ship(
     examples: Sequence[tuple[str, str]], files: Sequence[Path], path: Path, lang: str = "zh"
 ) -> NgramModel:
+    """See `ship_examples`; the urgency head is trained from the files' urgency column."""
+    del examples  # the files are read again with their urgency
+    return ship_examples(files, path, lang)
+
+
+def ship_examples(files: Sequence[Path], path: Path, lang: str = "zh") -> NgramModel:
     """The shipped model: trained on the labelled files' lines in `lang`, recorded with the
     sha256 of those lines (tests/test_learned.py checks they still match: a relabelled line
-    means a rebuild). English: a fallback only (OVERRIDE_BY_LANGUAGE)."""
+    means a rebuild)."""
     root = CONFIG_DIR.parent
+    rows = [row for f in files for row in read_examples(f, lang)]
     model = fit(
-        examples,
+        [(said, category) for said, category, _ in rows],
         {
             "built_by": "hotline classify train --ship "
             + str(_relative(path, root))
@@ -515,11 +417,10 @@ def ship(
                 for f in files
             ],
             "min_confidence": MIN_CONFIDENCE,
-            "override_confidence": OVERRIDE_BY_LANGUAGE[lang],
-            "evidence": "bench/category_model.py"
-            + (f" --lang {lang}" if lang != "zh" else "")
-            + " (the blind sets, judged chronologically)",
+            **URGENCY_THRESHOLDS,
+            "evidence": "bench/category_model.py (held out by source)",
         },
+        [urgency or "normal" for _, _, urgency in rows],
     )
     model.save(path)
     return model
@@ -543,15 +444,17 @@ def retrain(
     rules: CategoryRules,
     config_dir: Path = CONFIG_DIR,
 ) -> TrainingReport | None:
-    """The nightly training (the worker's `retrain_categories` task): clerks' corrections and
-    the labelled files the shipped model was trained on (those present), as `hotline classify
-    train --labelled ...` would; kept only when the rules with it win. None, and nothing
-    trained, while there are too few corrections or none new since the last training."""
+    """The nightly training (the worker's `retrain_categories` task): clerks' corrections of
+    category and urgency, and the labelled files the shipped model was trained on (those
+    present, with their urgency column), as `hotline classify train --labelled ...` would;
+    kept only when the model with the rules' overrides wins. The kept model has both heads,
+    so it answers urgency as the shipped one did. None, and nothing trained, while there are
+    too few corrections or none new since the last training."""
     models = settings.paths.data_dir / "models"
     with sessions() as session:
-        examples = corrections(session)
-    count = len(examples)
-    seen = hashlib.sha256(json.dumps(sorted(examples), ensure_ascii=False).encode()).hexdigest()
+        rows = corrected(session)
+    count = len(rows)
+    seen = hashlib.sha256(json.dumps(sorted(rows), ensure_ascii=False).encode()).hexdigest()
     last = _read_last(models / LAST_TRAINING)
     if count < MIN_EXAMPLES or last.get("corrections_sha256") == seen:
         logger.info(
@@ -562,8 +465,10 @@ def retrain(
         return None
     files = shipped_files(settings, config_dir)
     for path in files:
-        examples += read_labelled(path)
-    report = train(examples, rules, models, count)
+        rows += read_examples(path)
+    examples = [(said, category) for said, category, _ in rows]
+    urgencies = [urgency or "normal" for _, _, urgency in rows]
+    report = train(examples, rules, models, count, urgencies=urgencies)
     _write_json(
         models / LAST_TRAINING,
         {
@@ -621,17 +526,13 @@ def _judge_on_holdout(
     examples: Sequence[tuple[str, str]],
     holdout: Sequence[tuple[str, str]],
     rules: CategoryRules,
-    min_confidence: float,
-    override_confidence: float,
 ) -> SourceFigures:
     """The rules alone and with a model trained on the examples, on the held-out lines."""
     model = fit(examples)
     want = [c for _, c in holdout]
     by_rules = [classify(t, rules) for t, _ in holdout]
     combined = [
-        answer(
-            rule.category, rule.no_evidence, *model.guess(said), min_confidence, override_confidence
-        )
+        answer(rule.category, rule.no_evidence, model.guess(said)[0])
         for rule, (said, _) in zip(by_rules, holdout, strict=True)
     ]
     return SourceFigures(
@@ -644,6 +545,17 @@ def _judge_on_holdout(
 
 def _accuracy(got: Sequence[str], want: Sequence[str]) -> float:
     return sum(g == w for g, w in zip(got, want, strict=True)) / len(want) if want else 0.0
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """What the model makes of a line: its category (None: it cannot tell) with its probability,
+    its urgency, and whether a clerk should look (unsure of the category, or of safety)."""
+
+    category: str | None
+    confidence: float
+    urgency: str
+    review: bool
 
 
 class LearnedCategories:
@@ -661,10 +573,9 @@ class LearnedCategories:
         model: NgramModel | None,
         source: str = "",
         min_confidence: float = MIN_CONFIDENCE,
-        override_confidence: float = OVERRIDE_CONFIDENCE,
     ) -> None:
         self.model, self.source = model, source
-        self.min_confidence, self.override_confidence = min_confidence, override_confidence
+        self.min_confidence = min_confidence
         self._reload: Callable[[], LearnedCategories] | None = None
         self._watched: Path | None = None
         self._stamp: tuple[int, int] | None = None
@@ -712,14 +623,13 @@ class LearnedCategories:
                 model,
                 f"{source}: {path}",
                 float(model.about.get("min_confidence", MIN_CONFIDENCE)),
-                float(model.about.get("override_confidence", OVERRIDE_CONFIDENCE)),
             )
         return cls(None, "none: the rules decide alone")
 
     @classmethod
-    def fitted(cls, pipeline: Any, **thresholds: float) -> LearnedCategories:
+    def fitted(cls, pipeline: Any, min_confidence: float = MIN_CONFIDENCE) -> LearnedCategories:
         """Around a scikit-learn `_pipeline()` fitted in memory (the bench, tests)."""
-        return cls(NgramModel.from_pipeline(pipeline), "in memory", **thresholds)
+        return cls(NgramModel.from_pipeline(pipeline), "in memory", min_confidence)
 
     def refresh(self, force: bool = False) -> bool:
         """Loads the model again if the file trained here appeared, changed or went; True then.
@@ -736,10 +646,7 @@ class LearnedCategories:
         fresh = self._reload()
         self._stamp = stamp
         self.model, self.source = fresh.model, fresh.source
-        self.min_confidence, self.override_confidence = (
-            fresh.min_confidence,
-            fresh.override_confidence,
-        )
+        self.min_confidence = fresh.min_confidence
         logger.info("category model now in use: %s", self.source)
         return True
 
@@ -752,16 +659,33 @@ class LearnedCategories:
             return None
         return model.guess(clean_text)
 
-    def predict(self, clean_text: str, no_evidence: bool = True) -> str | None:
-        """The model's answer where `answer` takes it over the rules', else None."""
+    def judge(self, clean_text: str) -> Judgement | None:
+        """Category and urgency of a line; None without a model or a request in the line."""
         said = self.guess(clean_text)
-        if said is None:
+        model = self.model
+        if said is None or model is None:
             return None
-        guess, confidence = said
-        taken = answer(
-            "", no_evidence, guess, confidence, self.min_confidence, self.override_confidence
-        )
-        return taken or None
+        category, confidence = said
+        urgency, review = "normal", confidence < self.min_confidence
+        odds = model.urgency_probabilities(clean_text)
+        if odds:
+            limits = {
+                **URGENCY_THRESHOLDS,
+                **{k: float(v) for k, v in model.about.items() if k in URGENCY_THRESHOLDS},
+            }
+            safety = odds.get("safety", 0.0)
+            if safety >= limits["safety_sure"] or (
+                safety >= limits["safety_review"]
+                and (
+                    limits["safety_evidence"] <= 0
+                    or model.safety_pull(clean_text) >= limits["safety_evidence"]
+                )
+            ):
+                urgency = "safety"
+                review = review or odds["safety"] < limits["safety_sure"]
+            elif odds.get("leak", 0.0) >= limits["leak"]:
+                urgency = "leak"
+        return Judgement(category, confidence, urgency, review)
 
 
 def describe(settings: Settings, config_dir: Path = CONFIG_DIR) -> list[str]:
@@ -780,8 +704,10 @@ def describe(settings: Settings, config_dir: Path = CONFIG_DIR) -> list[str]:
         )
         lines.append(
             f"  {len(in_use.model.weights)} n-grams, {len(in_use.model.classes)} categories, "
-            f"trained on {trained}; answers where the rules found nothing at p >= "
-            f"{in_use.min_confidence:.2f}, anywhere at p >= {in_use.override_confidence:.2f}"
+            f"trained on {trained}; answers category and "
+            + ("urgency" if in_use.model.urgency_classes else "no urgency (the triggers alone)")
+            + f" where no override keyword is said, flagged for a clerk below p "
+            f"{in_use.min_confidence:.2f}"
         )
     last = _read_last(settings.paths.data_dir / "models" / LAST_TRAINING)
     if not last:

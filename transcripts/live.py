@@ -153,7 +153,7 @@ class TranscribingCallLog:
         ended_in: str | None,
         rtp: RtpStats | None = None,
     ) -> None:
-        from recorder.pipeline import store_transcripts
+        from transcripts.pipeline import store_transcripts
 
         results: dict[str, Any] = self._live.finish(call_id)
         if results:

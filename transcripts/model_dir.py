@@ -15,13 +15,19 @@ import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from hotline.errors import ConfigError
+from recorder.errors import ConfigError
 from transcripts.errors import ModelBroken, ModelMissing
 
 if TYPE_CHECKING:
-    from hotline.settings import Settings
+    from transcripts.settings import TranscriptionSettings
+
+
+class _HasTranscription(Protocol):
+    @property
+    def transcription(self) -> TranscriptionSettings: ...
+
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +47,7 @@ _NAME = re.compile(r"^vosk-model-(?:small-)?([a-z]{2}(?:-[a-z]{2})?)(?:-|$)")
 _RATE = re.compile(r"^\s*--sample-frequency\s*=\s*([0-9.]+)", re.MULTILINE)
 
 
-def resolve_model(settings: Settings) -> Path | None:
+def resolve_model(settings: _HasTranscription) -> Path | None:
     """The configured model directory, or None when none is configured (jobs wait)."""
     configured = settings.transcription.model_path.strip()
     return Path(configured).expanduser() if configured else None

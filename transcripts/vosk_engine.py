@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from transcripts.audio import Resampler
+from recorder.audio import Resampler
 from transcripts.errors import ModelBroken, TranscriptionFailed
 
 logger = logging.getLogger(__name__)

@@ -23,10 +23,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, app: App) -> int:
     import waitress
 
-    from admin import create_app
+    from admin.app import create_app
 
     app.ready_database()  # refuses an outdated schema with a one-line error
-    web = create_app(app)
+    web = create_app(app.settings, app.sessions, lambda: app.content)
     host, _, port = app.settings.admin.listen.rpartition(":")
     host = host.strip("[]")
     if args.dev:

@@ -5,9 +5,9 @@ prints one JSON object with the keys category, category_label, urgency,
 surname, unit, phone, summary (null where absent). With no TEXT, one
 utterance per line from standard input, one JSON object per line.
 `hotline classify train [--labelled FILE ...] [--holdout FILE ...]` trains the learned
-category model from clerks' corrections (and labelled files) and keeps it only when the
-rules with it beat the rules alone; `--ship PATH` writes the shipped model from labelled
-files instead (transcripts/learned.py).
+category and urgency model from clerks' corrections (and labelled files) and keeps it only
+when it (with the rules' overrides) beats the rules alone; `--ship PATH` writes the shipped
+model from labelled files instead (transcripts/learned.py).
 """
 
 from __future__ import annotations
@@ -65,15 +65,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _train(args: argparse.Namespace, app: App) -> int:
     from transcripts import learned
 
-    examples: list[tuple[str, str]] = []
+    rows: list[tuple[str, str, str]] = []
     if args.ship is None:
         sessions = app.ready_database()
         with sessions() as session:
-            examples = learned.corrections(session)
-    count = len(examples)
+            rows = learned.corrected(session)
+    count = len(rows)
     files = [Path(path) for path in args.labelled]
     for path in files:
-        examples += learned.read_labelled(path, args.lang)
+        rows += learned.read_examples(path, args.lang)
+    examples = [(said, category) for said, category, _ in rows]
     if args.ship and args.lang == "en":  # the folds judge Mandarin rules: none to print here
         return _ship(learned, examples, files, args)
     if args.lang == "en":
@@ -81,13 +82,14 @@ def _train(args: argparse.Namespace, app: App) -> int:
             "classify train --lang en: only the shipped English model (--ship PATH) is trained; "
             "clerks' corrections train the Mandarin one"
         )
-    holdout = [example for path in args.holdout for example in learned.read_labelled(Path(path))]
+    held = [row for path in args.holdout for row in learned.read_examples(Path(path))]
     report = learned.train(
         examples,
         app.content.categories,
         None if args.ship else app.settings.paths.data_dir / "models",
         count,
-        holdout=holdout,
+        holdout=[(said, category) for said, category, _ in held],
+        urgencies=[urgency or "normal" for _, _, urgency in [*rows, *held]],
     )
     for line in training_lines(report, verdict=args.ship is None):
         print(line)
@@ -101,8 +103,10 @@ def _ship(
     print(
         f"shipped model ({args.lang}) written to {args.ship}: {len(model.weights)} n-grams, "
         f"{len(model.classes)} categories, trained on {len(examples)} lines of "
-        f"{len(files)} files (whatever any folds say: the shipped model is judged on the "
-        "blind sets, bench/category_model.py)"
+        f"{len(files)} files, "
+        + ("with" if model.urgency_classes else "without (one urgency level in the files)")
+        + " an urgency head (whatever any folds say: the shipped model is judged by source, "
+        "bench/category_model.py)"
     )
     return 0
 
@@ -114,17 +118,15 @@ def training_lines(report: learned_module.TrainingReport, verdict: bool = True) 
         f"examples: {report.examples} ({report.corrections} from clerks' corrections), "
         f"{report.folds}-fold cross-validation",
         f"rules alone:                                   {report.rules_accuracy:.3f}",
-        f"rules + learned model, cross-validated:        {report.combined_accuracy:.3f}",
+        f"learned model + override keywords, cross-validated: {report.combined_accuracy:.3f}",
         f"(learned alone, cross-validated, not used:     {report.learned_accuracy:.3f})",
-        f"the rules found nothing in {report.no_evidence} lines; the model's answer was taken "
-        f"over the rules' in {report.changed} (probability >= {report.min_confidence:.2f} where "
-        f"the rules found nothing, >= {report.override_confidence:.2f} anywhere), "
-        f"{report.changed_right} rightly",
+        f"no override keyword in {report.no_evidence} lines (the model answers them); the "
+        f"answer differs from the rules' alone in {report.changed}, {report.changed_right} rightly",
     ]
     for source in report.sources:
         lines.append(
             f"  {source.name}: {source.examples} lines, rules {source.rules_accuracy:.3f}, "
-            f"rules + model {source.combined_accuracy:.3f}"
+            f"model + overrides {source.combined_accuracy:.3f}"
         )
     lines.append(
         "  (the rules were written on the labelled files: their figure there is optimistic; "
@@ -135,19 +137,19 @@ def training_lines(report: learned_module.TrainingReport, verdict: bool = True) 
         held = report.holdout
         lines.append(
             f"held-out lines (--holdout, never used to write the rules): {held.examples}, "
-            f"rules {held.rules_accuracy:.3f}, rules + model {held.combined_accuracy:.3f} "
+            f"rules {held.rules_accuracy:.3f}, model + overrides {held.combined_accuracy:.3f} "
             "(this decides)"
         )
     if not verdict:
         return lines
     if report.saved:
         lines.append(
-            f"the rules with the learned model beat the rules alone: saved to {report.saved} "
+            f"the learned model (with the overrides) beats the rules alone: saved to {report.saved} "
             "and used from now on (in place of the shipped model)"
         )
     else:
         lines.append(
-            "the rules with the learned model do not beat the rules alone: "
+            "the learned model (with the overrides) does not beat the rules alone: "
             "nothing trained here is kept (the shipped model, if any, stays in use)"
         )
     return lines

@@ -13,7 +13,7 @@ import numpy as np
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from admin import create_app
+from admin.app import create_app
 from hotline.app import App
 from hotline.settings import load_settings
 from recorder import db, dispatch, staff
@@ -58,7 +58,12 @@ def make_app(tmp: Path, database_url: str, **admin: object) -> App:
 
 
 def web(app: App, **config: object) -> Flask:
-    return create_app(app, {"TESTING": True, "CLOCK": lambda: NOW, **config})
+    return create_app(
+        app.settings,
+        app.sessions,
+        lambda: app.content,
+        {"TESTING": True, "CLOCK": lambda: NOW, **config},
+    )
 
 
 def stereo_wav(path: Path, seconds: float = 4.0, rate: int = 8000) -> Path:

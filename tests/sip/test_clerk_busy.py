@@ -39,12 +39,12 @@ from recorder.models import (
     Recording,
     Role,
 )
-from recorder.pipeline import Pipeline
 from recorder.staff import add_user
 from tests.sip.conftest import HERE, sipp, udp_port
 from tests.sip.peers import baresip, flow_scenario, prompt_seconds
 from tests.sip.test_agent_calls import AgentFactory, _ended, best_correlation, caller_audio
 from tests.support.processes import require_tool, running, wait_until
+from transcripts.pipeline import Pipeline
 
 FLOW = {
     "agent__mode": '"flow"',

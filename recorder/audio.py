@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import soxr
 
-from transcripts.errors import AudioFormatError
+from recorder.errors import AudioFormatError
 
 PCM, IEEE_FLOAT, ALAW, MULAW, EXTENSIBLE = 0x0001, 0x0003, 0x0006, 0x0007, 0xFFFE
 _STREAMED_SIZES = (0, 0xFFFFFFFF)  # "until the end of the file" (pipes, crash-safe writers)

@@ -26,19 +26,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.content import Content
-from hotline.errors import HotlineError
-from hotline.settings import Settings
 from recorder import staff
+from recorder.errors import CallNotReady
+from recorder.jobs import job_row, lost_calls, record_failure, waiting_calls
 from recorder.models import (
+    CALLER_CHANNELS,
     Call,
     CallJob,
     CallLeg,
@@ -56,6 +54,8 @@ from recorder.models import (
 from recorder.reception_log import SYSTEM, act_as, new_entry, register_complaint
 from recorder.stored_paths import resolve
 from transcripts.fields import CategoryModel
+from transcripts.rules import DeskContent
+from transcripts.settings import TranscriptsSettings
 
 if TYPE_CHECKING:
     from transcripts.learned import TrainingReport
@@ -67,14 +67,7 @@ CALLBACK_SUMMARY = {
     Disposition.ABANDONED: "放弃来电（问候时挂断），请回电",
     Disposition.FAILED: "来电未接通，请回电",
 }
-#: A call ended this long ago without an entry had its job lost (a killed worker).
-LOST_AFTER = timedelta(seconds=60)
-RETRY_FAILED_AFTER = timedelta(hours=1)
-CALLER_CHANNELS = ("mono", "caller")
-
-
-class CallNotReady(HotlineError):
-    """The call is unknown or still in progress: try again later."""
+__all__ = ["CALLBACK_SUMMARY", "CALLER_CHANNELS", "CallNotReady", "Outcome", "Pipeline"]
 
 
 @dataclass(frozen=True)
@@ -104,8 +97,8 @@ class Pipeline:
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        content: Content,
-        settings: Settings,
+        content: DeskContent,
+        settings: TranscriptsSettings,
         load_engine: Callable[[], object | None] | None = None,
         learned: CategoryModel | None = None,
         clock: Callable[[], datetime] = utcnow,
@@ -248,15 +241,7 @@ class Pipeline:
 
     def _job(self, session: Session, call_pk: int) -> CallJob:
         """The call's job row, created if need be (two workers may race to it), locked."""
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        session.execute(
-            insert(CallJob)
-            .values(call_pk=call_pk, state=JobState.QUEUED, attempts=0, updated_at=self._clock())
-            .on_conflict_do_nothing()
-        )
-        return session.scalars(
-            select(CallJob).where(CallJob.call_pk == call_pk).with_for_update()
-        ).one()
+        return job_row(session, call_pk, self._clock())
 
     def _transcribe(self, facts: _CallFacts) -> dict[str, str] | None:
         """Text per channel (stored as Transcript rows), or None while no model is usable."""
@@ -401,39 +386,14 @@ class Pipeline:
     def failed(self, call_id: str, error: str, final: bool) -> int:
         """Record a failed attempt; returns the number of attempts so far."""
         with self._sessions.begin() as session:
-            call = session.scalar(select(Call).where(Call.call_id == call_id))
-            if call is None:
-                return 0
-            job = self._job(session, call.id)
-            job.state = JobState.FAILED if final else JobState.QUEUED
-            job.last_error = error[:2000]
-            return job.attempts
+            return record_failure(session, call_id, error, final, self._clock())
 
     def sweep(self, enqueue: Callable[[str], object]) -> list[str]:
         """Enqueue every call that still needs the pipeline; returns their Call-IDs."""
         now = self._clock()
         with self._sessions() as session:
-            lost = session.scalars(
-                select(Call.call_id)
-                .outerjoin(LogEntry, LogEntry.call_pk == Call.id)
-                .where(
-                    LogEntry.id.is_(None),
-                    Call.answered_elsewhere.is_(False),
-                    Call.ended_at.is_not(None),
-                    Call.ended_at < now - LOST_AFTER,
-                )
-            ).all()
-            waiting = session.scalars(
-                select(Call.call_id)
-                .join(CallJob, CallJob.call_pk == Call.id)
-                .where(
-                    (CallJob.state == JobState.WAITING)
-                    | (
-                        (CallJob.state == JobState.FAILED)
-                        & (CallJob.updated_at < now - RETRY_FAILED_AFTER)
-                    )
-                )
-            ).all()
+            lost = lost_calls(session, now)
+            waiting = waiting_calls(session, now)
         if waiting and self.engine() is None:
             waiting = []
         due = list(dict.fromkeys([*lost, *waiting]))

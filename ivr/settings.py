@@ -1,0 +1,107 @@
+"""The settings sections ivr reads: [sip] and [agent] (declared here), and the shared
+ones of `recorder.settings` ([organization], [paths], [ringing], [content])."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Literal, Protocol
+
+from pydantic import Field, field_validator, model_validator
+
+from recorder.settings import (
+    ContentSettings,
+    OrganizationSettings,
+    PathSettings,
+    RingingSettings,
+    Section,
+)
+from recorder.settings import hostport as _hostport
+
+
+class SipSettings(Section):
+    #: Where the agent listens for SIP (UDP).
+    listen: str = "127.0.0.1:5062"
+    #: Address put into SDP and Contact; empty means the listen host.
+    public_address: str = ""
+    #: Empty means direct mode: INVITEs come straight from a trunk or PBX.
+    registrar: str = ""
+    user: str = "agent"
+    password: str = ""
+    register_expires: int = Field(default=300, ge=60, le=86400)
+    #: Direct mode: only these source networks get a call; others get 403.
+    trusted: list[str] = Field(default_factory=lambda: ["127.0.0.0/8"])
+    max_calls: int = Field(default=20, ge=1, le=500)
+    rtp_port_low: int = Field(default=10000, ge=1024, le=65535)
+    rtp_port_high: int = Field(default=20000, ge=1024, le=65535)
+    codecs: list[Literal["PCMU", "PCMA"]] = Field(default=["PCMU", "PCMA"])
+    #: Who puts outgoing RTP on the wire: a small process of its own, at each packet's
+    #: deadline ("process", audio 10 ms later), or the agent's pacer thread ("thread").
+    rtp_sender: Literal["process", "thread"] = "process"
+    #: The duty clerks' extensions, tried in order by the bridge (issue 5).
+    clerk_uri_template: str = "sip:{extension}@{registrar}"
+
+    _check_listen = field_validator("listen")(classmethod(lambda cls, v: _hostport(v)))
+
+    @field_validator("registrar")
+    @classmethod
+    def _registrar(cls, value: str) -> str:
+        return _hostport(value) if value else value
+
+    @field_validator("trusted")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not a CIDR network such as 10.0.0.0/24") from None
+        return value
+
+    @model_validator(mode="after")
+    def _ports(self) -> SipSettings:
+        if self.rtp_port_low >= self.rtp_port_high:
+            raise ValueError("rtp_port_low must be below rtp_port_high")
+        return self
+
+    @property
+    def direct_mode(self) -> bool:
+        return not self.registrar
+
+
+class AgentSettings(Section):
+    #: 工号 the agent announces (报号).
+    job_number: str = "8001"
+    display_name: str = "自动话务员"
+    #: "message": greeting, then the caller is recorded for record_seconds, then the
+    #: closing. "flow": the call flow of content.flow (menu, message taking with #,
+    #: bridging to the duty clerk, after-hours script).
+    mode: Literal["message", "flow"] = "flow"
+    #: In "message" mode: record the caller for this long.
+    record_seconds: float = Field(default=60.0, gt=0, le=3600)
+    #: espeak-ng voice of synthesised prompts. cmn-latn-pinyin reads the pinyin
+    #: that ivr.speech_text makes of a prompt as Mandarin; Debian 12's espeak-ng
+    #: 1.51 reads Chinese given to its "cmn" voice as English (docs/voice.md).
+    tts_voice: str = "cmn-latn-pinyin"
+    #: Words a minute; each syllable is a word: 200 is about 4.2 syllables a
+    #: second with the pauses, an unhurried announcement (docs/voice.md).
+    tts_rate: int = Field(default=200, ge=50, le=400)
+    #: How a 1 in a phone number is said: 幺 (yāo, the usual reading on the phone,
+    #: not mistaken for 七) or 一. Job numbers and keys keep 一.
+    tts_phone_one: Literal["幺", "一"] = "幺"
+
+
+class IvrSettings(Protocol):
+    """The sections the agent and the call flow read (hotline.settings.Settings has them)."""
+
+    @property
+    def organization(self) -> OrganizationSettings: ...
+    @property
+    def paths(self) -> PathSettings: ...
+    @property
+    def sip(self) -> SipSettings: ...
+    @property
+    def ringing(self) -> RingingSettings: ...
+    @property
+    def agent(self) -> AgentSettings: ...
+    @property
+    def content(self) -> ContentSettings: ...

@@ -1,0 +1,52 @@
+"""The agent on the fake phone shipped beside ivr.phone's protocols: a call rung in
+is answered, greeted, recorded and logged, with no socket (the same call over real SIP
+is tests/sip/test_agent_calls.py)."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from hotline.settings import Settings
+from ivr.agent import Agent, Script
+from ivr.call_media import tone
+from ivr.phone_fake import FakeCall, FakePhone
+from recorder.calls import DatabaseCallLog
+from recorder.models import AnsweredBy, Call, Disposition, Recording, RecordingState
+
+
+def test_a_call_on_the_fake_phone_is_answered_recorded_and_logged(
+    tmp_path: Path, sqlite_sessions: sessionmaker[Session]
+) -> None:
+    settings = Settings.model_validate(
+        {
+            "paths": {"data_dir": tmp_path / "var"},
+            "ringing": {"answer_after_rings": 0},
+            "agent": {"mode": "message", "record_seconds": 0.6},
+        }
+    )
+    greeting, closing = tone(0.2, hz=1000), tone(0.2, hz=600)
+    agent = Agent(settings, Script(greeting, closing), DatabaseCallLog(sqlite_sessions))
+    said = (np.random.default_rng(3).standard_normal(8000) * 6000).astype("<i2").tobytes()
+    call = FakeCall("fake-1", incoming=said)
+
+    FakePhone(agent.on_call).ring(call)
+
+    # The caller heard the greeting first and the closing last; then the agent hung up.
+    assert bytes(call.sent).startswith(greeting)
+    assert closing in bytes(call.sent) and call.hung_up
+    with sqlite_sessions() as session:
+        logged = session.scalars(select(Call).where(Call.call_id == "fake-1")).one()
+        (recording,) = session.scalars(select(Recording)).all()
+    assert logged.disposition is Disposition.ANSWERED
+    assert logged.answered_by is AnsweredBy.AGENT and logged.codec == "PCMU"
+    assert logged.caller_number == "13800138000"
+    # What the caller said is in the recording the clerk will play.
+    assert recording.state is RecordingState.COMPLETE
+    with wave.open(str(settings.paths.data_dir / recording.path)) as wav:
+        recorded = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+    assert np.abs(recorded).max() > 3000
