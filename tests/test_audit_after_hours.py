@@ -22,9 +22,9 @@ from hotline.settings import Settings
 from ivr.schedule import Schedule, is_open
 from recorder.calls import DatabaseCallLog
 from recorder.models import AnsweredBy, ComplianceResult, Disposition
-from recorder.pipeline import Pipeline
 from recorder.wav import WavWriter
 from tests.test_audit_imported import FakeMonoEngine
+from transcripts.pipeline import Pipeline
 
 ZONE = ZoneInfo("Asia/Shanghai")
 BARE_AFTER_HOURS = "现在是非工作时间，紧急情况请按9。"

@@ -26,12 +26,12 @@ from sqlalchemy import func, select
 from hotline.content import load_content
 from hotline.settings import Settings
 from recorder.models import AnsweredBy, Disposition, LogEntry
-from recorder.pipeline import CALLBACK_SUMMARY, Pipeline
 from tests.sip.conftest import HERE, Site, _kamailio, sipp, udp_port
 from tests.sip.peers import baresip, prompt_seconds
 from tests.sip.test_agent_calls import AgentFactory, _ended
 from tests.sip.test_dialogs import _capture
 from tests.support.processes import require_tool, wait_until
+from transcripts.pipeline import CALLBACK_SUMMARY, Pipeline
 
 #: The agent answers after 2 rings of 1 s on, 1 s off: 3 s after its 180 (the clerk's
 #: auto-answering phone picks up well before that).
