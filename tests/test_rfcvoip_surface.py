@@ -27,6 +27,7 @@ PINNED = "2.10.3"
 #: Methods (class, name) -> their parameters: name, "=" for a default, "*" before
 #: keyword-only ones. Overridden or called by the adapter (fix numbers in its docstring).
 METHODS: dict[tuple[type, str], str] = {
+    (VoIPPhone, "_callback_MSG_Cancel"): "(self, request)",  # the Reason of a ring group (issue 20)
     (VoIPPhone, "_callback_MSG_Invite"): "(self, request)",
     (VoIPPhone, "_default_audio_offer"): "(self)",
     (VoIPPhone, "_get_call"): "(self, call_id)",
