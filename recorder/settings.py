@@ -146,6 +146,9 @@ class QueueSettings(Section):
     workers: int = Field(default=2, ge=1, le=64)
     retries: int = Field(default=5, ge=0, le=100)
     retry_delay_s: int = Field(default=10, ge=1, le=3600)
+    #: On Ctrl-C or SIGTERM a worker lets running jobs finish for at most this long, then
+    #: stops; a job cut short is picked up again by the sweep when a worker starts.
+    stop_timeout_s: float = Field(default=5.0, ge=0, le=600)
 
 
 class RetentionSettings(Section):

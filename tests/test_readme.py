@@ -212,7 +212,7 @@ def test_the_readme_first_command_runs_the_desk_and_the_demo_recording_plays(
     finally:
         left = stop_like_ctrl_c(process)
         reader.join(timeout=10)
-    assert not left, f"still running {STOP_S} s after Ctrl-C: {left}"
+    assert not left, f"still running {STOP_S} s after Ctrl-C: {left}\n{output.text()[-4000:]}"
 
 
 def stop_like_ctrl_c(process: subprocess.Popen[str]) -> list[str]:

@@ -8,6 +8,7 @@ import logging
 import re
 import signal
 import threading
+import time
 from types import FrameType
 from typing import TYPE_CHECKING
 
@@ -180,7 +181,9 @@ def run(args: argparse.Namespace, app: App) -> int:
     )
     print(f"agent ready on {sip.listen}", flush=True)
     stop.wait()
+    started = time.monotonic()
     agent.stopping.set()
     phone.stop()
     app.close()  # the journal applies what it can first
+    logger.info("agent stopped in %.1f s", time.monotonic() - started)
     return 0

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from types import FrameType
 
 from hotline.app import App
@@ -23,6 +24,8 @@ HELP = "run the whole desk: agent + admin + worker, and place a demo call (embed
 
 logger = logging.getLogger(__name__)
 COMPONENTS = (agent, admin, worker)
+#: How long the children get, together, to stop after Ctrl-C before they are killed.
+STOP_S = 8.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -89,12 +92,23 @@ def run(args: argparse.Namespace, app: App) -> int:
                 stop.set()
         if not any(name != "demo" for name in children):
             break
-    for child in children.values():
-        child.terminate()
-    for child in children.values():
-        try:
-            child.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+    stop_children(children)
     return exit_code
+
+
+def stop_children(children: dict[str, subprocess.Popen[bytes]]) -> None:
+    """SIGTERM to each child still running, then one deadline for all (`STOP_S`), then SIGKILL;
+    says which child was slow, so a hang at Ctrl-C is named, not guessed."""
+    started = time.monotonic()
+    for child in children.values():
+        if child.poll() is None:
+            child.terminate()
+    deadline = started + STOP_S
+    for name, child in children.items():
+        try:
+            child.wait(timeout=max(deadline - time.monotonic(), 0))
+        except subprocess.TimeoutExpired:
+            logger.error("%s did not stop within %.0f s of SIGTERM; killed", name, STOP_S)
+            child.kill()
+            child.wait(timeout=STOP_S)
+    print(f"hotline run: stopped in {time.monotonic() - started:.1f} s", flush=True)

@@ -35,6 +35,9 @@ def run(args: argparse.Namespace, app: App) -> int:
         initial_delay=0.1,
         backoff=1.15,
         max_delay=1.0,
+        # Every wait bounded: a graceful stop waits this long for a running job.
+        shutdown_timeout=app.settings.queue.stop_timeout_s,
     )
-    consumer.run()  # returns on SIGTERM or SIGINT, after the running jobs finish
+    consumer.run()  # returns on SIGINT (running jobs finish, bounded) or SIGTERM (at once)
+    logger.info("worker: stopped")
     return 0
