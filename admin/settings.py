@@ -3,7 +3,6 @@ shared sections it shows or reads ([paths], [organization], [retention], [transc
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any, Literal, Protocol
 
 from pydantic import Field, field_validator
@@ -14,6 +13,7 @@ from recorder.settings import (
     RetentionSettings,
     RingingSettings,
     Section,
+    cidr_networks,
 )
 from recorder.settings import hostport as _hostport
 from transcripts.settings import TranscriptionSettings
@@ -40,15 +40,9 @@ class AdminSettings(Section):
 
     _check_listen = field_validator("listen")(classmethod(lambda cls, v: _hostport(v)))
 
-    @field_validator("trusted_proxies")
-    @classmethod
-    def _proxy_networks(cls, value: list[str]) -> list[str]:
-        for item in value:
-            try:
-                ipaddress.ip_network(item, strict=False)
-            except ValueError:
-                raise ValueError(f"{item!r} is not a CIDR network such as 10.0.0.0/24") from None
-        return value
+    _check_trusted_proxies = field_validator("trusted_proxies")(
+        classmethod(lambda cls, v: cidr_networks(v))
+    )
 
 
 class DeskSettings(Protocol):

@@ -3,7 +3,6 @@ ones of `recorder.settings` ([organization], [paths], [ringing], [content])."""
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Literal, Protocol
 
 from pydantic import Field, field_validator, model_validator
@@ -14,6 +13,7 @@ from recorder.settings import (
     PathSettings,
     RingingSettings,
     Section,
+    cidr_networks,
 )
 from recorder.settings import hostport as _hostport
 
@@ -47,15 +47,7 @@ class SipSettings(Section):
     def _registrar(cls, value: str) -> str:
         return _hostport(value) if value else value
 
-    @field_validator("trusted")
-    @classmethod
-    def _cidrs(cls, value: list[str]) -> list[str]:
-        for item in value:
-            try:
-                ipaddress.ip_network(item, strict=False)
-            except ValueError:
-                raise ValueError(f"{item!r} is not a CIDR network such as 10.0.0.0/24") from None
-        return value
+    _check_trusted = field_validator("trusted")(classmethod(lambda cls, v: cidr_networks(v)))
 
     @model_validator(mode="after")
     def _ports(self) -> SipSettings:

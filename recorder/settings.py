@@ -8,6 +8,7 @@ cadence. `hotline.settings` layers and composes them into one `Settings`.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from pathlib import Path
@@ -34,6 +35,16 @@ def hostport(value: str) -> str:
     host, sep, port = value.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ValueError(f"expected HOST:PORT, got {value!r}")
+    return value
+
+
+def cidr_networks(value: list[str]) -> list[str]:
+    """A list of CIDR networks (trusted SIP peers, reverse proxies), each checked."""
+    for item in value:
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ValueError(f"{item!r} is not a CIDR network such as 10.0.0.0/24") from None
     return value
 
 
