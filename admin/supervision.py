@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from admin import audit, clocks, params, present
 from admin import supervision_figures as figures
 from admin.db import get_session, local, local_today, now, settings, zone
+from admin.exports import inert_text
 from admin.security import requires
 from admin.supervision_forms import (
     CHECK_LABELS,
@@ -332,7 +333,8 @@ def monthly_csv() -> ResponseReturnValue:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([_("Section"), _("Key"), _("Label"), _("Value")])
-    writer.writerows(month.rows())
+    # Department and staff names are typed by people: no cell may run as a formula.
+    writer.writerows([inert_text(cell) for cell in r] for r in month.rows())
     name = first.strftime("%Y-%m")
     audit.record(session, "export", f"monthly:{name}", format="csv")
     session.commit()

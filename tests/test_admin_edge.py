@@ -108,6 +108,20 @@ def test_csv_cells_that_look_like_formulas_are_inert_text(web: tuple[Desk, Clock
     assert headers[1] == "来电号码"
 
 
+def test_monthly_csv_cells_are_inert_text(web: tuple[Desk, Clock]) -> None:
+    """The monthly report groups by typed names (a department here): what is kept is the
+    name's text after the hidden apostrophe; the counts stay numbers."""
+    client = web[0]
+    _hostile_entry(client, status="dispatched")
+    client.login("supervisor")
+    response = client.client.get(f"/supervision/monthly.csv?month={desk.TODAY:%Y-%m}")
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"), newline="")))
+    cells = [cell for row in rows[1:] for cell in row]
+    assert "'" + PAYLOADS["dispatch_department"] in cells
+    assert all(cell.lstrip(" ")[:1] not in "=+-@\t\r\n" or cell == "" for cell in cells), cells
+
+
 def test_xlsx_cells_are_strings_never_formulas(web: tuple[Desk, Clock]) -> None:
     """What is kept: the visible text exactly; control characters XLSX cannot hold
     become U+FFFD instead of failing the whole export."""
