@@ -3,6 +3,7 @@
     .venv/bin/python bench/sip_load.py [--calls 20 50] [--seconds 60]
                                        [--library hotline] [--library pyvoip]
                                        [--rtp-sender process] [--rtp-sender thread]
+                                       [--decoders N]
 
 Each run starts its own Kamailio (tests/sip/kamailio.cfg) on a free loopback
 port, a phone registered with it as `agent`, and SIPp callers through it
@@ -32,7 +33,10 @@ Figures per run:
 - hotline with `--rtp-sender process` (sip.rtp_sender, the default): the sender
   process's own count of packets handed over after their deadline and put on
   the wire over 2 ms after it. `--rtp-sender thread` measures the pacer thread
-  alone (adapter fix 20 without fix 28) beside it.
+  alone (adapter fix 20 without fix 28) beside it;
+- with --decoders N: N Vosk decoders busy beside the agent (bench/decoders.py),
+  and how much speech they decoded meanwhile (issue 17: a worker on the same
+  machine).
 """
 
 from __future__ import annotations
@@ -61,6 +65,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
+from bench.decoders import busy_decoders  # noqa: E402
 from hotline.settings import CONFIG_DIR, RingingSettings  # noqa: E402
 from recorder import db  # noqa: E402
 from recorder.models import Call, Recording  # noqa: E402
@@ -86,6 +91,7 @@ GOALS = {
     "RTP sender process: packets handed over / sent late": "-",
     "calls completed (SIPp)": "all",
     "machine load (1-min average after the calls)": "-",
+    "decoders beside it": "-",
 }
 
 
@@ -528,6 +534,14 @@ def main() -> int:
         help="hotline's sip.rtp_sender: the sender process (fix 28, default) and/or the "
         "pacer thread alone (fix 20)",
     )
+    parser.add_argument(
+        "--decoders",
+        type=int,
+        default=0,
+        metavar="N",
+        help="N CPU-bound Vosk decoders running beside the agent (bench/decoders.py), as "
+        "a worker on the same machine would (issue 17)",
+    )
     args = parser.parse_args()
     libraries = args.library or ["hotline", "pyvoip"]
     senders = args.rtp_sender or ["process"]
@@ -539,8 +553,13 @@ def main() -> int:
             if library == "hotline":
                 name = "hotline" if senders == ["process"] else f"hotline ({sender})"
             print(f"measuring {name} with {calls} calls of {args.seconds} s ...", flush=True)
+            if args.decoders:
+                name += f", {args.decoders} decoders"
             try:
-                columns[f"{name}, {calls} calls"] = measure(library, calls, args.seconds, sender)
+                with busy_decoders(args.decoders) as decoders:
+                    found = measure(library, calls, args.seconds, sender)
+                found["decoders beside it"] = decoders.summary()
+                columns[f"{name}, {calls} calls"] = found
             except Exception as exc:  # a run that fails is a figure too
                 columns[f"{name}, {calls} calls"] = {"calls completed (SIPp)": f"failed: {exc}"}
     names = list(columns)

@@ -62,8 +62,14 @@ MESSAGE_BYTES = 256 * 1024
 SEND_TIMEOUT_S = 1.0
 #: A packet put on the wire more than this after its deadline counts as sent late.
 LATE_S = 0.002
-#: The child's nice value where the system allows it (a negative one needs privilege).
+#: The child's nice value where real-time scheduling is refused (a negative one needs
+#: privilege too).
 CHILD_NICE = -10
+#: The child's real-time priority (SCHED_RR, 1-99) where the system allows it: above every
+#: ordinary thread, below the kernel's own (its interrupt threads run at 50). The child
+#: sleeps but for a few microseconds a packet, and the kernel's RT throttling (95 % of a
+#: period) bounds it even if it misbehaved.
+CHILD_RT_PRIORITY = 10
 
 #: What the child sends once, when it is ready to take packets.
 READY = b"ready"
@@ -350,13 +356,22 @@ def serve(control: socket.socket, clock: Any = time.monotonic) -> Lateness:
                 target.close()
 
 
-def _raise_priority() -> None:
-    """Run before the agent's threads when allowed (root or CAP_SYS_NICE): the child is
-    idle but for a few sends each period, so it cannot starve anything."""
+def _raise_priority() -> str:
+    """Real-time scheduling for the child where allowed (root, CAP_SYS_NICE or an
+    RLIMIT_RTPRIO, e.g. systemd's LimitRTPRIO=), else nice -10, else nothing; what it got,
+    as one line for the agent's log (issue 17: say plainly where it is refused)."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(CHILD_RT_PRIORITY))
+    except (OSError, AttributeError):
+        pass
+    else:
+        return f"rtp-sender: real-time priority (SCHED_RR {CHILD_RT_PRIORITY})"
+    advice = "grant CAP_SYS_NICE or LimitRTPRIO (README: Audio on time on a busy machine)"
     try:
         os.nice(CHILD_NICE)
     except OSError:
-        return
+        return f"rtp-sender: real-time priority refused, normal priority: {advice}"
+    return f"rtp-sender: real-time priority refused, nice {CHILD_NICE}: {advice}"
 
 
 if __name__ == "__main__":
@@ -365,5 +380,5 @@ if __name__ == "__main__":
     # socket, and meanwhile the calls' audio goes on until the agent has hung up.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    _raise_priority()
+    print(_raise_priority(), file=sys.stderr, flush=True)
     print(serve(socket.socket(fileno=int(sys.argv[1]))).summary(), file=sys.stderr)

@@ -266,3 +266,51 @@ def test_sending_to_a_sender_that_was_stopped_says_so() -> None:
     with pytest.raises(SenderGone):
         process.send([(1, time.monotonic(), ("127.0.0.1", 9), b"x")])
     assert not process.alive()
+
+
+def test_the_sender_process_runs_at_real_time_priority_where_the_system_allows_it(
+    sender: RtpSender,
+) -> None:
+    """Issue 17: packets are put on the wire by a process the scheduler runs first. Where
+    this machine allows SCHED_RR (root or CAP_SYS_NICE, as CI runs), the child has it."""
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import os; os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(10))",
+        ],
+        capture_output=True,
+    )
+    process = sender._process
+    assert process is not None
+    expected = os.SCHED_RR if probe.returncode == 0 else os.SCHED_OTHER
+    wait_until(
+        lambda: os.sched_getscheduler(process.pid) == expected, 5, "the child's scheduling policy"
+    )
+
+
+def test_where_real_time_priority_is_refused_the_sender_says_so_in_one_line() -> None:
+    """Without CAP_SYS_NICE (setpriv drops it) the child starts at normal priority, says so
+    in one line with what to grant (the agent logs the child's stderr)."""
+    code = (
+        "import socket, sys; sys.path.insert(0, sys.argv[1]);"
+        "from ivr.rtp_sender import _raise_priority, serve;"
+        "print(_raise_priority(), flush=True)"
+    )
+    done = subprocess.run(
+        [
+            "setpriv",
+            "--inh-caps=-sys_nice",
+            "--bounding-set=-sys_nice",
+            sys.executable,
+            "-c",
+            code,
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert done.stdout.startswith("rtp-sender: real-time priority refused"), done.stdout
+    assert "CAP_SYS_NICE" in done.stdout and "README" in done.stdout
