@@ -11,6 +11,7 @@ from hotline import __version__
 from hotline.commands import (
     admin,
     agent,
+    backup,
     check_greeting,
     classify,
     db,
@@ -19,6 +20,7 @@ from hotline.commands import (
     matters,
     models,
     recordings,
+    restore,
     run,
     users,
     worker,
@@ -41,6 +43,8 @@ COMMANDS = (
     db,
     users,
     matters,
+    backup,
+    restore,
 )
 
 
