@@ -18,6 +18,7 @@ clerks' corrections when there are new ones (transcripts/learned.py).
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -25,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab
 from huey.exceptions import RetryTask
+from redis.exceptions import RedisError
 
 from recorder.errors import CallNotReady
 from recorder.settings import OrganizationSettings, PathSettings, QueueSettings
@@ -57,6 +59,10 @@ class JobHandler(Protocol):
     def failed(self, call_id: str, error: str, final: bool) -> int: ...
     def sweep(self, enqueue: Callable[[str], object]) -> list[str]: ...
     def retrain_categories(self) -> object: ...
+
+
+#: What a queue that is away raises on enqueue (Redis down or restarting; SQLite locked).
+QUEUE_ERRORS = (RedisError, sqlite3.Error, OSError)
 
 
 def make_huey(settings: WorkerSettings) -> Huey:
@@ -126,7 +132,20 @@ class CallQueue:
         self.sweep: Any = sweep
 
     def enqueue(self, call_id: str) -> None:
-        self._process_call(call_id)
+        """Queue the call's job. With the queue away (Redis restarting, the SQLite queue
+        locked past its timeout) the call is not lost: its record is in the database, and
+        a worker's sweep queues it once it has waited `recorder.jobs.LOST_AFTER`; the
+        caller (the agent's call log) goes on."""
+        try:
+            self._process_call(call_id)
+        except QUEUE_ERRORS as exc:
+            logger.warning(
+                "[%s] job queue unreachable (%s: %s): a worker's sweep queues the call "
+                "when the queue is back",
+                call_id,
+                type(exc).__name__,
+                str(exc).strip().splitlines()[0] if str(exc).strip() else "",
+            )
 
     def pending(self) -> int:
         return int(self.huey.pending_count())
