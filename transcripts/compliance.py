@@ -205,7 +205,7 @@ def phrases_said(clean: str, rules: ComplianceRules) -> list[tuple[str, str, int
     """(family, kind, first offset) of each family said in its finding sense, in family order.
 
     A span reported for one family is not reported for a later one (可是这个不归我们管 is
-    不归我们管, not 可是 as well).
+    不归我们管, not 可是 as well); politeness is judged on its own (你 inside 关你什么事).
     """
     allowed = [
         m.span() for p in rules.forbidden_exceptions for m in re.finditer(re.escape(p), clean)
@@ -213,9 +213,10 @@ def phrases_said(clean: str, rules: ComplianceRules) -> list[tuple[str, str, int
     taken: list[tuple[int, int]] = []
     found = []
     for family in rules.families:
-        span = family.first(clean, allowed, taken)
+        polite = family.kind in POLITENESS_KINDS  # 你 inside 关你什么事 is still 你
+        span = family.first(clean, allowed, () if polite else taken)
         if span is not None:
-            taken.append(span)
+            taken += [] if polite else [span]
             found.append((family.name, family.kind, span[0]))
     return found
 
