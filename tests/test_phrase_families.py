@@ -138,3 +138,33 @@ def test_a_site_list_of_exact_phrases_still_loads(tmp_path: Path) -> None:
     )
     rules = load_compliance_rules(path)
     assert check_transcript("您好 请讲 别 烦 我 再见", ORG, rules).forbidden == ["别烦我"]
+
+
+STAFF = Path(__file__).parent.parent / "corpus" / "staff" / "staff-speech.tsv"
+#: bench/greeting_audit.py on the held-out real sources, first and only run: precision 1.00,
+#: `any finding` recall 2/8 = 0.25. A floor against regressions, not a target to tune to.
+HELD_OUT_RECALL_FLOOR = 0.25
+
+
+def _staff_lines() -> list[list[str]]:
+    rows = STAFF.read_text(encoding="utf-8").splitlines()
+    return [row.split("\t") for row in rows if row.strip() and not row.startswith("#")]
+
+
+def test_the_staff_corpus_labels_name_configured_families(rules: ComplianceRules) -> None:
+    names = {family.name for family in rules.families}
+    rows = _staff_lines()
+    assert len(rows) >= 100 and {row[5] for row in rows} == {"dev", "held-out"}
+    unknown = {n for row in rows if row[1] != "-" for n in row[1].split(",")} - names
+    assert not unknown
+
+
+def test_held_out_real_staff_speech_stays_at_its_measured_floor(rules: ComplianceRules) -> None:
+    """Kept when it fails: the held-out lines wrongly flagged, and how many findings were found."""
+    held_out = [row for row in _staff_lines() if row[5] == "held-out"]
+    flagged = [(row, bool(check_transcript(row[0], ORG, rules).forbidden)) for row in held_out]
+    false_alarms = [row[0] for row, got in flagged if got and row[1] == "-"]
+    found = sum(got for row, got in flagged if row[1] != "-")
+    labelled = sum(row[1] != "-" for row in held_out)
+    assert not false_alarms
+    assert found / labelled >= HELD_OUT_RECALL_FLOOR, (found, labelled)
