@@ -14,7 +14,7 @@ precision, recall and F1 of a naive baseline and of transcripts.compliance.
 The baseline is what the phrases alone give: each compliance.toml phrase (and
 the organisation's name or its distinctive part, and the 报号 markers) looked
 up anywhere in the cleaned text, no opening or closing window, no number
-patterns, no exceptions. `forbidden` counts phrases (a transcript with two
+patterns, no exceptions; each forbidden family looked up by its name only. `forbidden` counts phrases (a transcript with two
 forbidden phrases counts twice); `passed` is the share of transcripts whose
 verdict matches the labels' (greeting, organization, staff_id, offer_help,
 closing hold and nothing forbidden). --errors lists the checker's mistakes.
@@ -72,7 +72,8 @@ def naive(rules: ComplianceRules) -> Checker:
     def check(said: str) -> Verdict:
         clean = text.clean(said)
         found = {name: any(p in clean for p in phrases[name]) for name in CHECKS}
-        return Verdict(found, {p for p in rules.forbidden if p in clean})
+        names = [f.name for f in rules.family if f.kind != "politeness"]
+        return Verdict(found, {p for p in (*names, *rules.forbidden) if p in clean})
 
     return check
 

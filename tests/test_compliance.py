@@ -171,7 +171,8 @@ def test_findings_carry_the_second_they_were_said(rules: ComplianceRules) -> Non
     report = check_transcript(" ".join(w["word"] for w in words), ORG, rules, words)
     at = {f.check: f.at_s for f in report.findings}
     assert at["greeting"] == 0.0 and at["organization"] == 0.5
-    assert at["forbidden"] == 7.5 and at["closing"] == 8.5
+    # the family 我不知道 starts at 我 (7.0 s), the pronoun being part of what was said
+    assert at["forbidden"] == 7.0 and at["closing"] == 8.5
 
 
 def test_the_distinctive_part_of_the_name_counts() -> None:

@@ -19,15 +19,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from recorder.calls import rings_before_answer
 from recorder.settings import RingingSettings, load_data
 from transcripts import text
+from transcripts.phrase_patterns import (
+    CompiledFamily,
+    PatternError,
+    compile_family,
+    compile_pattern,
+)
 from transcripts.text import clean as _clean
 
 OPENING_CHARS = 60
@@ -61,17 +66,11 @@ _REPLY_PROMISE = re.compile(
 )
 
 
-_CJK = r"\u3400-\u9fff"
-#: A forbidden phrase said in a harmless sense (the literal ones are compliance.toml's
-#: forbidden_exceptions). 首问责任制培训细则 1.2.1.2 forbids 喂 *to hail a guest*: 喂 before
-#: a colleague's form of address (喂小王, 喂张师傅, while the caller waits) is not that.
-#: 不知道您…吗 without 我 is the polite inquiry (I wonder whether you…), not 我不知道.
-_HARMLESS = re.compile(
-    rf"喂(?=[小老](?!姐|朋友|先生|太太)[{_CJK}]|[{_CJK}]?师傅|经理|主管|班长|队长|同事)"
-    r"|(?<!我)(?<!也)(?<!都)不知道(?=您|你)"
-)
-#: A degree word or 有 may sit inside a forbidden phrase: 不太清楚, 没有办法, 不大知道.
-_INSERTED = "(?:太|大|很|有)?"
+#: Finding kinds that are reported but do not fail the call (004 二(四)3: 您 for 你).
+POLITENESS_KINDS = frozenset({"politeness"})
+#: What a family may be: 002 七.11 negative language, a refusal that sends the caller elsewhere,
+#: 004 二(四)1(3) 出言不逊 and 脏字, 喂 to the caller (000 1.2.1.2), and 你 for 您.
+KINDS = ("negative", "elsewhere", "rude", "swear", "hail", "politeness")
 
 
 @dataclass(frozen=True)
@@ -87,6 +86,8 @@ class GreetingReport:
     forbidden: list[str]
     reply_promised: bool
     findings: list[Finding] = field(default_factory=list)
+    #: 你 where the seeds prescribe 您: its own finding, not a forbidden phrase.
+    politeness: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -125,29 +126,73 @@ def _spans(words: list[dict[str, Any]] | None) -> list[tuple[int, float]]:
     return spans
 
 
-@lru_cache(maxsize=256)
-def _loose(phrase: str) -> re.Pattern[str]:
-    """A forbidden phrase that also matches with a degree word after 不/没 (没有办法)."""
-    return re.compile("".join(re.escape(c) + (_INSERTED if c in "不没" else "") for c in phrase))
-
-
 class _Rules(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PhraseFamily(_Rules):
+    """One family of spoken variants (compliance.toml's [[family]]; transcripts.phrase_patterns)."""
+
+    name: str = Field(min_length=1)
+    kind: Literal["negative", "elsewhere", "rude", "swear", "hail", "politeness"]
+    seed: str = ""
+    patterns: list[str] = Field(min_length=1)
+    unless: list[str] = Field(default_factory=list)
 
 
 class ComplianceRules(_Rules):
     max_rings: int = Field(ge=1, le=3)
     greeting: list[str]
     offer_help: list[str]
+    offer_help_patterns: list[str] = Field(default_factory=list)
     surname_asked: list[str]
     closing: list[str]
     staff_id_markers: list[str]
-    forbidden: list[str]
+    slots: dict[str, list[str]] = Field(default_factory=dict)
+    family: list[PhraseFamily] = Field(default_factory=list)
+    #: A site's extra exact phrases, each a family of its own (kind negative).
+    forbidden: list[str] = Field(default_factory=list)
+    #: Exact phrases in which nothing is a finding (a site's own harmless senses).
     forbidden_exceptions: list[str] = Field(default_factory=list)
+    _families: tuple[CompiledFamily, ...] = PrivateAttr(default=())
+    _offers: tuple[re.Pattern[str], ...] = PrivateAttr(default=())
+
+    @model_validator(mode="after")
+    def _compile(self) -> ComplianceRules:
+        """Every pattern compiled at load time: a bad one is a ConfigError naming the family."""
+        literal = [PhraseFamily(name=p, kind="negative", patterns=[p]) for p in self.forbidden]
+        try:
+            self._families = tuple(
+                compile_family(f.name, f.kind, f.patterns, f.unless, self.slots)
+                for f in (*self.family, *literal)
+            )
+            self._offers = tuple(
+                compile_pattern(p, self.slots)
+                for p in (*self.offer_help, *self.offer_help_patterns)
+            )
+        except PatternError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+    @property
+    def families(self) -> tuple[CompiledFamily, ...]:
+        return self._families
+
+    def kind_of(self, name: str) -> str:
+        return next((f.kind for f in self._families if f.name == name), "negative")
+
+    def offer_said(self, clean: str) -> re.Match[str] | None:
+        """The first offer of help in the cleaned text, by any of its variants."""
+        found = [m for p in self._offers if (m := p.search(clean))]
+        return min(found, key=lambda m: m.start(), default=None)
 
     def forbidden_in(self, text: str) -> list[str]:
         """The forbidden phrases in a prompt, judged as the audit judges what staff say."""
-        return [phrase for phrase, _ in forbidden_said(_clean(text), self)]
+        return [
+            name
+            for name, kind, _ in phrases_said(_clean(text), self)
+            if kind not in POLITENESS_KINDS
+        ]
 
 
 def load_compliance_rules(path: Path) -> ComplianceRules:
@@ -156,18 +201,29 @@ def load_compliance_rules(path: Path) -> ComplianceRules:
     return rules
 
 
-def forbidden_said(clean: str, rules: ComplianceRules) -> list[tuple[str, int]]:
-    """The configured forbidden phrases said in their forbidden sense, with the first offset."""
-    allowed = [m.span() for m in _HARMLESS.finditer(clean)]
-    for phrase in rules.forbidden_exceptions:
-        allowed += [m.span() for m in re.finditer(re.escape(phrase), clean)]
+def phrases_said(clean: str, rules: ComplianceRules) -> list[tuple[str, str, int]]:
+    """(family, kind, first offset) of each family said in its finding sense, in family order.
+
+    A span reported for one family is not reported for a later one (可是这个不归我们管 is
+    不归我们管, not 可是 as well); politeness is judged on its own (你 inside 关你什么事).
+    """
+    allowed = [
+        m.span() for p in rules.forbidden_exceptions for m in re.finditer(re.escape(p), clean)
+    ]
+    taken: list[tuple[int, int]] = []
     found = []
-    for phrase in rules.forbidden:
-        for match in _loose(phrase).finditer(clean):
-            if not any(a <= match.start() and match.end() <= b for a, b in allowed):
-                found.append((phrase, match.start()))
-                break
+    for family in rules.families:
+        polite = family.kind in POLITENESS_KINDS  # 你 inside 关你什么事 is still 你
+        span = family.first(clean, allowed, () if polite else taken)
+        if span is not None:
+            taken += [] if polite else [span]
+            found.append((family.name, family.kind, span[0]))
     return found
+
+
+def forbidden_said(clean: str, rules: ComplianceRules) -> list[tuple[str, int]]:
+    """The forbidden families said in their forbidden sense, with the first offset."""
+    return [(n, at) for n, kind, at in phrases_said(clean, rules) if kind not in POLITENESS_KINDS]
 
 
 def check_transcript(
@@ -195,22 +251,32 @@ def check_transcript(
         return False
 
     org_names = [organization.replace(" ", ""), distinctive(organization)]
+    offer = rules.offer_said(clean)
+    if offer is not None:
+        findings.append(Finding("offer_help", offer.group(0), _time_of(offer.start(), spans)))
     checks = {
         "greeting": find("greeting", rules.greeting, opening[:GREETING_CHARS]),
         "organization": find("organization", org_names, opening),
         "staff_id": bool(_STAFF_ID.search(text.numeric(opening)))
         or any(marker in opening for marker in rules.staff_id_markers if marker != "工号"),
-        "offer_help": find("offer_help", rules.offer_help, clean),
+        "offer_help": offer is not None,
         "surname_asked": find("surname_asked", rules.surname_asked, clean),
         "closing": find("closing", rules.closing, clean[closing_from:], closing_from),
     }
     if checks["staff_id"]:
         match = _STAFF_ID.search(text.numeric(opening))
         findings.append(Finding("staff_id", match.group(0) if match else "", _time_of(0, spans)))
-    said = forbidden_said(clean, rules)
-    findings += [Finding("forbidden", phrase, _time_of(at, spans)) for phrase, at in said]
-    forbidden = [phrase for phrase, _ in said]
-    return GreetingReport(checks, forbidden, bool(_REPLY_PROMISE.search(numeric)), findings)
+    said = phrases_said(clean, rules)
+    findings += [
+        Finding(
+            "politeness" if kind in POLITENESS_KINDS else "forbidden", name, _time_of(at, spans)
+        )
+        for name, kind, at in said
+    ]
+    forbidden = [name for name, kind, _ in said if kind not in POLITENESS_KINDS]
+    polite = [name for name, kind, _ in said if kind in POLITENESS_KINDS]
+    promised = bool(_REPLY_PROMISE.search(numeric))
+    return GreetingReport(checks, forbidden, promised, findings, polite)
 
 
 def check_agent_call(
@@ -221,7 +287,9 @@ def check_agent_call(
     if heard_to_end:
         return report
     checks = {name: False if name in ("closing",) else ok for name, ok in report.checks.items()}
-    return GreetingReport(checks, report.forbidden, report.reply_promised, report.findings)
+    return GreetingReport(
+        checks, report.forbidden, report.reply_promised, report.findings, report.politeness
+    )
 
 
 def answered_within_rings(

@@ -1,0 +1,206 @@
+"""Recall and precision of the greeting audit's phrase families on labelled staff-side speech.
+
+    .venv/bin/python bench/greeting_audit.py [--split dev|held-out|all] [--errors]
+
+The lines are corpus/staff/staff-speech.tsv (built from corpus/real/staff-raw.txt; sources in
+corpus/sources.toml): real staff-side lines cut from public text (training material, staff quoted
+in the press, staff dialogue in web fiction) and a few of our own imitations, each labelled by hand
+before the audit was run on it. `held-out` sources were found after the families in
+config/rules/compliance.toml were written and are never tuned on; `dev` sources were read while
+writing them (their figure is an upper bound), and the own imitations are reported apart.
+
+Per finding family (kind: negative, elsewhere, rude, swear, hail, politeness) and for the offer of
+help: support (labelled), then precision and recall of a baseline and of transcripts.compliance.
+The baseline is the audit before issue 18's families: the old exact forbidden list looked up as
+substrings of the cleaned line, with the old exact offer list. A family counts when its name is
+right (a line labelled 不知道 and flagged 不清楚 is a miss and a false alarm of `negative`);
+`any finding` counts lines flagged at all against lines labelled with any forbidden family.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from hotline.content import ComplianceRules, load_content  # noqa: E402
+from hotline.settings import Settings  # noqa: E402
+from transcripts import text  # noqa: E402
+from transcripts.compliance import check_transcript  # noqa: E402
+
+LINES = ROOT / "corpus" / "staff" / "staff-speech.tsv"
+ORG = "幸福家园物业服务中心"
+#: compliance.toml before issue 18 (commit 87988d3): exact strings only.
+OLD_FORBIDDEN = [
+    "喂",
+    "不知道",
+    "不归我们管",
+    "不关我们的事",
+    "我不能",
+    "没办法",
+    "不清楚",
+    "找别人",
+    "我不管",
+    "你自己去",
+    "听不懂吗",
+]
+OLD_OFFERS = [
+    "有什么可以帮您",
+    "有什么可以帮你",
+    "有什么需要帮",
+    "能为您做什么",
+    "能帮您做些什么",
+    "我能帮您",
+    "请问您需要什么",
+    "有什么能帮您",
+    "为您服务",
+    "请讲",
+]
+KINDS = ("negative", "elsewhere", "rude", "swear", "hail", "politeness")
+
+
+@dataclass(frozen=True)
+class Line:
+    said: str
+    forbidden: frozenset[str]
+    polite: bool
+    offer: bool
+    source: str
+    split: str
+
+
+@dataclass(frozen=True)
+class Verdict:
+    forbidden: frozenset[str]
+    polite: bool
+    offer: bool
+
+
+Audit = Callable[[str], Verdict]
+
+
+def load(path: Path = LINES) -> list[Line]:
+    rows = []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        if not raw.strip() or raw.startswith("#"):
+            continue
+        said, forbidden, polite, offer, source, split = raw.split("\t")
+        names = frozenset() if forbidden == "-" else frozenset(forbidden.split(","))
+        rows.append(Line(said, names, polite == "你", offer == "1", source, split))
+    return rows
+
+
+def audit(rules: ComplianceRules) -> Audit:
+    def check(said: str) -> Verdict:
+        report = check_transcript(said, ORG, rules)
+        return Verdict(
+            frozenset(report.forbidden), bool(report.politeness), report.checks["offer_help"]
+        )
+
+    return check
+
+
+def baseline(said: str) -> Verdict:
+    clean = text.clean(said)
+    forbidden = frozenset(p for p in OLD_FORBIDDEN if p in clean)
+    return Verdict(forbidden, False, any(p in clean for p in OLD_OFFERS))
+
+
+def _pr(tp: int, fp: int, fn: int) -> tuple[float, float]:
+    return (tp / (tp + fp) if tp + fp else 1.0), (tp / (tp + fn) if tp + fn else 1.0)
+
+
+def score(
+    rows: list[Line], check: Audit, kind_of: Callable[[str], str]
+) -> dict[str, tuple[int, float, float]]:
+    """name -> (support, precision, recall) for each kind, the offer and `any finding`."""
+    counts = {name: [0, 0, 0] for name in (*KINDS, "offer of help", "any finding")}
+    for line in rows:
+        got = check(line.said)
+        for kind in KINDS:
+            if kind == "politeness":
+                want_set = {"你"} if line.polite else set()
+                got_set = {"你"} if got.polite else set()
+            else:
+                want_set = {n for n in line.forbidden if kind_of(n) == kind}
+                got_set = {n for n in got.forbidden if kind_of(n) == kind}
+            c = counts[kind]
+            c[0], c[1], c[2] = (
+                c[0] + len(want_set & got_set),
+                c[1] + len(got_set - want_set),
+                c[2] + len(want_set - got_set),
+            )
+        for name, want, flagged in (
+            ("offer of help", line.offer, got.offer),
+            ("any finding", bool(line.forbidden), bool(got.forbidden)),
+        ):
+            c = counts[name]
+            c[0], c[1], c[2] = (
+                c[0] + (want and flagged),
+                c[1] + (flagged and not want),
+                c[2] + (want and not flagged),
+            )
+    return {name: (tp + fn, *_pr(tp, fp, fn)) for name, (tp, fp, fn) in counts.items()}
+
+
+def table(title: str, rows: list[Line], rules: ComplianceRules) -> None:
+    base, ours = score(rows, baseline, rules.kind_of), score(rows, audit(rules), rules.kind_of)
+    sources = len({line.source for line in rows})
+    print(f"\n{title}: {len(rows)} lines, {sources} sources")
+    print(f"{'finding':<16}{'support':>8}  {'baseline P   R':>16}  {'audit P   R':>14}")
+    for name, (support, p, r) in ours.items():
+        _, bp, br = base[name]
+        print(f"{name:<16}{support:>8}  {bp:>8.2f}  {br:.2f}  {p:>8.2f}  {r:.2f}")
+
+
+def errors(rows: list[Line], rules: ComplianceRules) -> None:
+    check = audit(rules)
+    for line in rows:
+        got = check(line.said)
+        wrong = []
+        if got.forbidden != line.forbidden:
+            wrong.append(f"forbidden={sorted(got.forbidden)} (want {sorted(line.forbidden)})")
+        if got.polite != line.polite:
+            wrong.append(f"politeness={got.polite:d}")
+        if got.offer != line.offer:
+            wrong.append(f"offer={got.offer:d}")
+        if wrong:
+            print(f"  [{line.source}] {' '.join(wrong)}\n    {line.said}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--split", choices=("dev", "held-out", "all"), default="all")
+    parser.add_argument("--errors", action="store_true", help="list the audit's mistakes")
+    args = parser.parse_args()
+    rules = load_content(Settings()).compliance
+    rows = load()
+    own = [r for r in rows if r.source.startswith("own-imitation")]
+    real = [r for r in rows if not r.source.startswith("own-imitation")]
+    sets = {
+        "held-out": [
+            ("real staff speech, held-out sources", [r for r in real if r.split == "held-out"])
+        ],
+        "dev": [
+            (
+                "real staff speech, dev sources (read while writing the families)",
+                [r for r in real if r.split == "dev"],
+            ),
+            ("own imitations (written after the families)", own),
+        ],
+    }
+    chosen = [*sets["held-out"], *sets["dev"]] if args.split == "all" else sets[args.split]
+    for title, subset in chosen:
+        table(title, subset, rules)
+        if args.errors:
+            errors(subset, rules)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
