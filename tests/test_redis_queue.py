@@ -48,7 +48,7 @@ def redis_server(folder: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
             "no",
             "--dir",
             str(folder),
-        ],  # fmt: skip
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
