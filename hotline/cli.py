@@ -19,6 +19,7 @@ from hotline.commands import (
     matters,
     models,
     recordings,
+    residents,
     run,
     users,
     worker,
@@ -41,6 +42,7 @@ COMMANDS = (
     db,
     users,
     matters,
+    residents,
 )
 
 
