@@ -51,7 +51,7 @@ REQUIRED = ("building", "room", "name")
 RELATION_WORDS = {"owner": "业主", "tenant": "租户", "family": "家属"}
 YES = {"是", "y", "yes", "1", "true", "重点", "√"}
 NO = {"", "否", "n", "no", "0", "false"}
-_SPLIT = re.compile(r"[、,，/;；\s]+")
+_SPLIT = re.compile(r"[、,，/;；]+")
 _BARE_BUILDING = re.compile(r"[A-Z]?\d{1,3}|[A-Z]")
 
 
@@ -137,6 +137,19 @@ def building(cell: str) -> str | None:
     return normal if parts is not None and parts.building == normal else None
 
 
+def numbers(cell: str) -> list[str]:
+    """The numbers of a 电话 cell: split on 、 , / ; and on spaces unless the spaces are
+    inside one number (+86 138 0013 8000, 021 6234 5678)."""
+    found: list[str] = []
+    for piece in _SPLIT.split(cell):
+        piece = piece.strip()
+        if piece and phone_key(piece) is None and len(piece.split()) > 1:
+            found += piece.split()
+        elif piece:
+            found.append(piece)
+    return found
+
+
 def row_change(values: dict[str, str]) -> Change | str:
     """One row's resident, or why the row is bad."""
     built = building(values["building"])
@@ -152,9 +165,7 @@ def row_change(values: dict[str, str]) -> Change | str:
     if not values["name"]:
         return "姓名 is empty"
     phones: list[PhoneKey] = []
-    for said in _SPLIT.split(values.get("phone", "")):
-        if not said:
-            continue
+    for said in numbers(values.get("phone", "")):
         key = phone_key(said)
         if key is None:
             return f"电话 {said!r} is not a phone number"
