@@ -141,8 +141,8 @@ def numbers(cell: str) -> list[str]:
     """The numbers of a 电话 cell: split on 、 , / ; and on spaces unless the spaces are
     inside one number (+86 138 0013 8000, 021 6234 5678)."""
     found: list[str] = []
-    for piece in _SPLIT.split(cell):
-        piece = piece.strip()
+    for said in _SPLIT.split(cell):
+        piece = said.strip()
         if piece and phone_key(piece) is None and len(piece.split()) > 1:
             found += piece.split()
         elif piece:
