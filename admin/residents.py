@@ -102,7 +102,8 @@ def save(household_id: int) -> ResponseReturnValue:
     outcome = residents.save(session, change, "desk", current_user.id)
     audit.record(session, "edit_resident", f"household:{household.id}", name=change.name)
     session.commit()
-    flash(_("Saved: %(name)s (%(outcome)s).", name=change.name, outcome=outcome), "info")
+    if outcome != "unchanged":
+        flash(_("Saved: %(name)s.", name=change.name), "info")
     return redirect(url_for("residents.show", household_id=household.id))
 
 
