@@ -90,4 +90,7 @@ def create_app(
     from admin import kpi  # the desk's KPIs against their targets (issue 20)
 
     web.register_blueprint(kpi.bp)
+    from admin import residents  # the resident directory (issue 19)
+
+    web.register_blueprint(residents.bp)
     return web

@@ -25,6 +25,7 @@ from admin import audit, editing, playback, present, waveform
 from admin.calls import staff_choices
 from admin.db import get_session, now, settings, zone
 from admin.forms import EntryForm, choices
+from admin.residents import entry_card
 from admin.security import requires
 from recorder.models import (
     AuditEvent,
@@ -185,6 +186,7 @@ def _render(entry: LogEntry, form: EntryForm, status: int = 200) -> ResponseRetu
             awaiting_words=job in (JobState.QUEUED, JobState.RUNNING, JobState.WAITING),
             low_confidence=settings().transcription.low_confidence,
             **_matter(entry),
+            **entry_card(get_session(), entry),
         ),
         status,
     )

@@ -20,6 +20,7 @@ from hotline.commands import (
     matters,
     models,
     recordings,
+    residents,
     restore,
     run,
     users,
@@ -45,6 +46,7 @@ COMMANDS = (
     matters,
     backup,
     restore,
+    residents,
 )
 
 

@@ -293,6 +293,11 @@ ENTRY_FIELDS = (
     "responsible_user_id",
 )
 
+#: What caller recognition (issue 19) adds to an entry beside its fields: where the unit
+#: came from, the unit the call is about, a unit the estate lacks, the households sharing
+#: the caller's number.
+ENTRY_CALLER_FIELDS = ("unit_source", "subject_unit", "unverified_unit", "households")
+
 
 class LogEntry(Base):
     """A line of the phone-reception log (电话接待记录本)."""
@@ -328,6 +333,15 @@ class LogEntry(Base):
     field_sources: Mapped[dict[str, Any]] = mapped_column(default=dict)
     #: Set when nothing usable was extracted: a clerk should look.
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Where `unit` came from: "directory" (the caller's number is one household's),
+    #: "speech" (the caller said it), None: no unit.
+    unit_source: Mapped[str | None] = mapped_column(String(16))
+    #: The unit the call is about when it is not the caller's home (a neighbour's leak).
+    subject_unit: Mapped[str | None] = mapped_column(String(64))
+    #: A unit said that the estate does not have: for a clerk, never written as `unit`.
+    unverified_unit: Mapped[str | None] = mapped_column(String(64))
+    #: The households sharing the caller's number ({address, names}), none chosen.
+    households: Mapped[list[Any] | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=utcnow)
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 # Re-exported: the log's callers declare their actor through it (recorder.actors).
 from recorder.actors import SYSTEM, Actor, RecordIntegrityError, _text, act_as  # noqa: F401
 from recorder.models import (
+    ENTRY_CALLER_FIELDS,
     ENTRY_FIELDS,
     Complaint,
     ComplaintSequence,
@@ -36,7 +37,7 @@ COMPLAINT_PREFIX = "TS"
 
 def new_entry(session: Session, values: dict[str, Any], source: FieldSource) -> LogEntry:
     """Add a log entry; every field given is marked as filled by `source`."""
-    unknown = set(values) - set(ENTRY_FIELDS) - {"call_pk", "needs_review"}
+    unknown = set(values) - set(ENTRY_FIELDS) - {"call_pk", "needs_review", *ENTRY_CALLER_FIELDS}
     if unknown:
         raise ValueError(f"not log-entry fields: {sorted(unknown)}")
     entry = LogEntry(**values)

@@ -63,7 +63,7 @@ def both_fixture(tmp_path: Path, database_url: str) -> Iterator[Desk]:
 def routes(flask_app: Flask, seeded: desk.Seeded) -> list[tuple[str, str]]:
     ids = {"entry_id": seeded.entry, "recording_id": seeded.recording, "user_id": seeded.clerk}
     ids["complaint_id"] = ids["order_id"] = ids["letter_id"] = ids["mark_id"] = 1
-    ids["handover_id"] = 1
+    ids["handover_id"] = ids["household_id"] = 1
     found = []
     for rule in flask_app.url_map.iter_rules():
         if rule.endpoint in ("static", "auth.login"):
@@ -104,6 +104,7 @@ ROLE_TABLE = [
     ("/admin/settings", "GET", "admin"),
     ("/admin/retention", "GET", "admin"),
     ("/audit/", "GET", "supervisor"),  # issue 21: supervisors read who looked at what
+    ("/residents/", "GET", "clerk"),  # issue 19: the resident directory
 ]
 RANKS = ["clerk", "supervisor", "admin"]
 

@@ -50,6 +50,11 @@ TABLES = {
     "letter_reviews",
     "handovers",
     "check_marks",
+    # issue 19
+    "households",
+    "residents",
+    "resident_phones",
+    "directory_revisions",
 }
 
 

@@ -5,6 +5,7 @@ HotlineError                (recorder.errors) the root every package derives fro
 ├── AudioFormatError        (recorder.errors, re-exported here) a WAV that cannot be read
 ├── ModelFileError          (transcripts.learned) a category model file is damaged
 ├── TrainingError           (transcripts.learned) the category model cannot be trained
+├── DirectoryFileError      (transcripts.directory_file) a resident directory file is unreadable
 └── TranscriptionError      anything else in transcripts/ the operator sees
     ├── ModelMissing        no model directory at the configured path
     ├── ModelBroken         files missing or damaged: Vosk cannot load it

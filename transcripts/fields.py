@@ -55,6 +55,8 @@ class EntryFields:
     raw_text: str
     times: list[str] = field(default_factory=list)
     departments: list[str] = field(default_factory=list)
+    #: A neighbour's unit the caller names (楼上1502): the call's subject, not the caller's home.
+    neighbour_unit: str | None = None
 
     def as_log_values(self) -> dict[str, Any]:
         from recorder.models import Urgency
@@ -193,4 +195,5 @@ def fill_entry(
         raw_text=text,
         times=found.times,
         departments=found.departments,
+        neighbour_unit=found.neighbour_unit,
     )

@@ -49,6 +49,7 @@ from recorder.models import (
     Recording,
     RecordingState,
     Transcript,
+    Urgency,
     utcnow,
 )
 from recorder.reception_log import SYSTEM, act_as, new_entry, register_complaint
@@ -58,6 +59,7 @@ from transcripts.rules import DeskContent
 from transcripts.settings import TranscriptsSettings
 
 if TYPE_CHECKING:
+    from transcripts.fields import EntryFields
     from transcripts.learned import TrainingReport
 
 logger = logging.getLogger(__name__)
@@ -305,6 +307,7 @@ class Pipeline:
                     ),
                     "responsible_user_id": self._responsible(session, facts),
                     "follow_up_due": facts.invite_at.date(),
+                    **self._recognised(session, facts, None),
                 },
                 FieldSource.AUTO,
             )
@@ -336,6 +339,7 @@ class Pipeline:
                 }
                 if fields is not None:
                     values.update(fields.as_log_values())
+                values.update(self._recognised(session, facts, fields))
                 if facts.menu_category and values.get("category") in (None, "other"):
                     # The caller pressed it (1 repairs, 2 complaints...): better than nothing.
                     values["category"] = facts.menu_category
@@ -344,10 +348,22 @@ class Pipeline:
             else:
                 entry_id = entry.id
                 if fields is not None:
-                    self._fill_empty(session, entry, fields.as_log_values())
+                    recognised = self._recognised(session, facts, fields)
+                    self._fill_empty(session, entry, {**fields.as_log_values(), **recognised})
             if fields is not None and fields.category == "complaint" and entry_id is not None:
                 register_complaint(session, session.get_one(LogEntry, entry_id))
             return entry_id
+
+    def _recognised(
+        self, session: Session, facts: _CallFacts, fields: EntryFields | None
+    ) -> dict[str, Any]:
+        """The caller's household from the directory (transcripts.caller), no model needed."""
+        from transcripts.caller import recognise_in
+
+        values = dict(recognise_in(session, facts.caller, fields).values)
+        if "urgency" in values:
+            values["urgency"] = Urgency(values["urgency"])
+        return values
 
     def _fill_empty(self, session: Session, entry: LogEntry, values: dict[str, object]) -> None:
         """A waiting entry's fields, once its text exists: only those nobody has set."""

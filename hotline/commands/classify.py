@@ -2,7 +2,8 @@
 
 CLI contract (scripts depend on it): `hotline classify [--lang zh] --json TEXT`
 prints one JSON object with the keys category, category_label, urgency,
-surname, unit, phone, summary (null where absent). With no TEXT, one
+surname, unit, phone, summary (null where absent); with `--caller NUMBER` also unit_source ("directory",
+"speech" or null) and households (the directory's households of that number). With no TEXT, one
 utterance per line from standard input, one JSON object per line.
 `hotline classify train [--labelled FILE ...] [--holdout FILE ...]` trains the learned
 category and urgency model from clerks' corrections (and labelled files) and keeps it only
@@ -39,6 +40,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--lang", default="zh", choices=["zh", "en"])
     parser.add_argument("--json", action="store_true", help="print JSON (one object per line)")
+    parser.add_argument(
+        "--caller",
+        metavar="NUMBER",
+        help="the caller's number: looked up in the resident directory (adds unit_source "
+        "and households)",
+    )
     parser.add_argument(
         "--labelled",
         metavar="FILE",
@@ -164,11 +171,18 @@ def run(args: argparse.Namespace, app: App) -> int:
     content = app.content
     model = LearnedCategories.load(app.settings, lang=args.lang)
     lines = [args.text] if args.text is not None else (line.rstrip("\n") for line in sys.stdin)
+    sessions = app.ready_database() if args.caller is not None else None
     for line in lines:
         fields = fill_entry(line, content, datetime.now(UTC), args.lang, learned=model)
+        answer = fields.as_json()
+        if sessions is not None:
+            from transcripts.caller import as_json, recognise_in
+
+            with sessions() as session:
+                answer = as_json(fields, recognise_in(session, args.caller, fields))
         if args.json:
-            print(json.dumps(fields.as_json(), ensure_ascii=False), flush=True)
+            print(json.dumps(answer, ensure_ascii=False), flush=True)
         else:
-            shown = {k: v for k, v in fields.as_json().items() if v is not None}
+            shown = {k: v for k, v in answer.items() if v not in (None, [])}
             print("  ".join(f"{k}={v}" for k, v in shown.items()), flush=True)
     return 0

@@ -26,10 +26,15 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import select
 
-from recorder.models import Disposition, Recording, RecordingState
+from hotline.content import load_content
+from hotline.settings import Settings
+from recorder import residents
+from recorder.models import Disposition, JobState, LogEntry, Recording, RecordingState
+from recorder.residents import Address, Change
 from tests.sip.conftest import HERE, Site, _kamailio, sipp, udp_port
 from tests.sip.test_agent_calls import AgentFactory, _calls, _ended, best_correlation, caller_audio
 from tests.support.processes import children, require_tool, running, wait_until
+from transcripts.pipeline import Pipeline
 
 SCENARIOS = HERE / "scenarios"
 
@@ -260,11 +265,15 @@ def _scenario(tmp_path: Path, name: str, **values: object) -> Path:
     return path
 
 
-def test_the_agent_hangs_up_the_caller_answers_its_bye(agent: AgentFactory, tmp_path: Path) -> None:
+def test_the_agent_hangs_up_the_caller_answers_its_bye(
+    agent: AgentFactory, tmp_path: Path, short_config: Path
+) -> None:
     """After the closing the agent sends BYE; the caller answers only after 1.2 s, so the
     BYE is sent again meanwhile (fix 16). What is kept: the agent's record (answered,
     ended in the closing by the agent) and the caller's (a BYE from the agent's dialog,
-    answered 200)."""
+    answered 200). The caller's number is in the resident directory (issue 19): with no
+    speech model at all, the entry gets the directory's surname, unit and phone (this
+    call is reused for it: another agent would cost the suite ~15 s)."""
     audio, _sent = caller_audio(tmp_path, "PCMU")
     scenario = _scenario(
         tmp_path,
@@ -276,6 +285,11 @@ def test_the_agent_hangs_up_the_caller_answers_its_bye(agent: AgentFactory, tmp_
         ANSWER_AFTER_MS=1200,
     )
     with agent(agent__record_seconds="0.5") as site:
+        with site.sessions.begin() as s:  # the directory, as `hotline residents import` saves it
+            home = Address("C栋", "1", "1201")
+            number = residents.phone_key("13800138000")
+            assert number is not None
+            residents.save(s, Change(home, "欧阳娜", [number], "业主"), "import erp.csv")
         out = sipp(site.address, "-sf", str(scenario), "-s", "agent", "-trace_msg", cwd=tmp_path)
         assert out.returncode == 0, out.stdout[-2000:]
         (call,) = _ended(site)
@@ -284,6 +298,20 @@ def test_the_agent_hangs_up_the_caller_answers_its_bye(agent: AgentFactory, tmp_
             "closing",
             "agent BYE",
         )
+        settings = Settings()  # the pipeline as the worker runs it, without a speech model
+        outcome = Pipeline(
+            site.sessions, load_content(settings, short_config), settings, load_engine=lambda: None
+        ).process_call(call.call_id)
+        with site.sessions() as s:
+            entry = s.get(LogEntry, outcome.entry_id)
+    assert outcome.state is JobState.WAITING and entry is not None  # the words wait; not the caller
+    assert (entry.caller_number, entry.surname, entry.unit, entry.phone, entry.unit_source) == (
+        "13800138000",
+        "欧阳",
+        "C栋1单元1201",
+        "13800138000",
+        "directory",
+    )
     messages = _trace(tmp_path, "uac_agent_bye")
     ok = next(m for m in messages if _is(m, "SIP/2.0 200 OK", "INVITE"))
     byes = [m for m in messages if _is(m, "BYE ", "BYE")]
