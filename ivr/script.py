@@ -18,6 +18,7 @@ SCRIPT_VARIABLES = {
     "reply_hours",
     "category",
     "unit",
+    "repaired_on",
 }
 
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from ivr.agent import Agent, FlowSetup
     from ivr.flow_dial import Clerk
+    from ivr.outbound import Dialer
     from ivr.prompts import PromptCache
     from ivr.sip_adapter import Endpoint, SipCall, SipPhone
 
@@ -101,6 +102,45 @@ def build_agent(app: App) -> tuple[Agent, SipPhone]:
     return agent, phone
 
 
+def build_dialer(app: App, phone: SipPhone) -> Dialer:
+    """The agent's outbound calls (issue 22): the survey's fixed prompts synthesised now."""
+    from hotline.errors import ConfigError
+    from hotline.settings import CONFIG_DIR
+    from ivr.agent import Clock
+    from ivr.flow_timers import ThreadScheduler
+    from ivr.outbound import Dialer
+    from ivr.prompts import PromptCache
+    from ivr.survey import CLOSINGS
+
+    settings, content = app.settings, app.content
+    missing = {"survey_intro", "survey_question"} - set(content.script.prompts)
+    missing |= {name for name in CLOSINGS.values() if name not in content.script.closing}
+    if missing:
+        raise ConfigError(
+            f"outbound.enabled: the phone script {settings.content.script} lacks {sorted(missing)}"
+        )
+    prompts = PromptCache(
+        settings.paths.prompt_cache,
+        CONFIG_DIR / "prompts",
+        settings.agent.tts_voice,
+        settings.agent.tts_rate,
+        phone_one=settings.agent.tts_phone_one,
+    )
+    prompts.audio("survey_question", content.prompt("survey_question"))
+    for name in CLOSINGS.values():
+        prompts.audio(f"closing.{name}", content.closing(name))
+    return Dialer(
+        settings,
+        app.ready_database(),
+        app.call_log,
+        phone.call,
+        prompts.audio,
+        content,
+        ThreadScheduler(),
+        Clock(),
+    )
+
+
 def _clerks_host(template: str) -> Endpoint | None:
     """Direct mode: where clerks' phones are rung — the host of sip.clerk_uri_template
     (the PBX or the phones' proxy); the agent sends its INVITEs there."""
@@ -166,7 +206,13 @@ def run(args: argparse.Namespace, app: App) -> int:
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
+    dialer = build_dialer(app, phone) if app.settings.outbound.enabled else None
     phone.start()
+    calling = None
+    if dialer is not None:
+        calling = threading.Thread(target=dialer.run, name="outbound", daemon=True)
+        calling.start()
+        logger.info("outbound calls on: %s", app.settings.outbound.hours)
     sip = app.settings.sip
     mode = (
         f"registered as {sip.user} at {sip.registrar}"
@@ -183,6 +229,9 @@ def run(args: argparse.Namespace, app: App) -> int:
     stop.wait()
     started = time.monotonic()
     agent.stopping.set()
+    if dialer is not None and calling is not None:
+        dialer.stop()
+        calling.join(10)
     phone.stop()
     app.close()  # the journal applies what it can first
     logger.info("agent stopped in %.1f s", time.monotonic() - started)
