@@ -119,6 +119,11 @@ def build_dialer(app: App, phone: SipPhone) -> Dialer:
         raise ConfigError(
             f"outbound.enabled: the phone script {settings.content.script} lacks {sorted(missing)}"
         )
+    if "{registrar}" in settings.sip.outbound_uri_template and not settings.sip.registrar:
+        raise ConfigError(
+            "outbound.enabled in direct mode: set sip.outbound_uri_template to the PBX or "
+            'trunk, e.g. "sip:{number}@pbx.example.net"'
+        )
     prompts = PromptCache(
         settings.paths.prompt_cache,
         CONFIG_DIR / "prompts",
