@@ -121,12 +121,20 @@ class Dialer:
 
     def run(self) -> None:
         """Until `stopping`: look for work, then wait `poll_s`."""
+        self.prepare()
         while not self.stopping.is_set():
             try:
                 self.tick()
             except Exception:  # the database is away: try again next time
                 logger.exception("outbound: could not read the task queue")
             self.stopping.wait(self._settings.outbound.poll_s)
+
+    def prepare(self) -> None:
+        """Synthesise the survey's fixed prompts (the question, the closings) before any call."""
+        content = self._content
+        self._prompts("survey_question", content.prompt("survey_question"))
+        for name in CLOSINGS.values():
+            self._prompts(f"closing.{name}", content.closing(name))
 
     def tick(self) -> list[threading.Thread]:
         """Make the tasks that fell due, then start calls while there is room."""
@@ -181,15 +189,19 @@ class Dialer:
     def _place(self, task: OutboundTask) -> Placed:
         sip = self._settings.sip
         uri = outbound_uri(sip, task.number)
+        texts = self._texts(task)
+        self._prompts("survey_intro", texts.intro)  # made before the call: no silence on answer
         invited = self._clock.now()
         call = self._dial(uri)  # waits for the first answer (100/180)
         try:
-            return self._placed(task, call, uri, invited)
+            return self._placed(task, call, uri, invited, texts)
         finally:
             if not call.ended:  # whatever went wrong, the resident's phone stops ringing
                 call.cancel_or_hangup()
 
-    def _placed(self, task: OutboundTask, call: Call, uri: str, invited: datetime) -> Placed:
+    def _placed(
+        self, task: OutboundTask, call: Call, uri: str, invited: datetime, texts: SurveyTexts
+    ) -> Placed:
         sip, cid = self._settings.sip, call.call_id
         self._log.call_started(cid, sip.user, task.number, invited, Direction.OUTBOUND)
         logger.info("[%s] outbound %s to %s (task %d)", cid, task.kind.value, uri, task.id)
@@ -199,7 +211,7 @@ class Dialer:
             self._log.call_ended(cid, self._clock.now(), Disposition.FAILED, cause, "ringing")
             return self._settled(task, cid, attempt, None)
         self._log.call_answered(cid, self._clock.now(), 0, AnsweredBy.AGENT, codec=call.codec())
-        survey, ended_in, cause = self._survey(call, task)
+        survey, ended_in, cause = self._survey(call, texts)
         rtp = call.rtp_stats()
         self._log.call_ended(cid, self._clock.now(), Disposition.ANSWERED, cause, ended_in, rtp=rtp)
         if survey.result is None:
@@ -252,10 +264,10 @@ class Dialer:
             closings={name: content.closing(name) for name in CLOSINGS.values()},
         )
 
-    def _survey(self, call: Call, task: OutboundTask) -> tuple[Survey, str, str]:
+    def _survey(self, call: Call, texts: SurveyTexts) -> tuple[Survey, str, str]:
         """The survey on the answered call: (the machine, where it ended, cause)."""
         cid = call.call_id
-        machine = Survey(self._texts(task), self._settings.outbound.key_wait_s)
+        machine = Survey(texts, self._settings.outbound.key_wait_s)
 
         def unreachable(uri: str) -> Call:
             raise RuntimeError(f"the survey rings nobody ({uri})")

@@ -103,7 +103,8 @@ def build_agent(app: App) -> tuple[Agent, SipPhone]:
 
 
 def build_dialer(app: App, phone: SipPhone) -> Dialer:
-    """The agent's outbound calls (issue 22): the survey's fixed prompts synthesised now."""
+    """The agent's outbound calls (issue 22); its fixed prompts are synthesised on its own
+    thread before its first call, so inbound calls are answered meanwhile."""
     from hotline.errors import ConfigError
     from hotline.settings import CONFIG_DIR
     from ivr.agent import Clock
@@ -131,9 +132,6 @@ def build_dialer(app: App, phone: SipPhone) -> Dialer:
         settings.agent.tts_rate,
         phone_one=settings.agent.tts_phone_one,
     )
-    prompts.audio("survey_question", content.prompt("survey_question"))
-    for name in CLOSINGS.values():
-        prompts.audio(f"closing.{name}", content.closing(name))
     return Dialer(
         settings,
         app.ready_database(),
