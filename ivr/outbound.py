@@ -142,11 +142,13 @@ class Dialer:
         with self._sessions.begin() as session:
             delay = timedelta(hours=outbound.follow_up_after_hours)
             made = tasks.create_follow_ups(session, now, self._plan, delay)
-            expired = tasks.expire(session, now)
+            expired = tasks.expire(session, now) + tasks.cancel_settled(session)
             stale = timedelta(seconds=outbound.ring_timeout_s) + timedelta(minutes=30)
             tasks.release_stale(session, now, stale)
         if made or expired:
-            logger.info("outbound: %d follow-up tasks due, %d expired", len(made), expired)
+            logger.info(
+                "outbound: %d follow-up tasks due, %d expired or settled", len(made), expired
+            )
         self._threads = [t for t in self._threads if t.is_alive()]
         started = []
         while len(self._threads) < outbound.max_calls and not self.stopping.is_set():

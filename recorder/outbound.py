@@ -146,6 +146,22 @@ def expire(session: Session, now: datetime) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+def cancel_settled(session: Session) -> int:
+    """Follow-up tasks whose entry moved on meanwhile (a clerk's follow-up, a re-dispatch,
+    closed) are cancelled: the resident is not called about a settled matter."""
+    moved_on = select(LogEntry.id).where(LogEntry.status != EntryStatus.DONE)
+    result = session.execute(
+        update(OutboundTask)
+        .where(
+            OutboundTask.kind == TaskKind.FOLLOW_UP,
+            OutboundTask.state == TaskState.DUE,
+            OutboundTask.entry_id.in_(moved_on),
+        )
+        .values(state=TaskState.CANCELLED, last_attempt="settled")
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def release_stale(session: Session, now: datetime, after: timedelta) -> int:
     """Tasks held by an agent that died mid-call go back to the queue after `after`."""
     result = session.execute(

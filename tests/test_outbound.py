@@ -27,6 +27,7 @@ from ivr.outbound import Dialer, attempt_of
 from ivr.phone_fake import FakeCall, FakePhone
 from recorder import outbound as tasks
 from recorder.calls import DatabaseCallLog
+from recorder.dispatch import record_follow_up
 from recorder.models import (
     AuditEvent,
     Call,
@@ -233,6 +234,20 @@ def test_nothing_is_claimed_outside_the_hours(sessions: sessionmaker[Session]) -
             is None
         )
         assert tasks.claim(s, MONDAY_10, "agent-a", PLAN.hours) is not None
+
+
+def test_a_matter_followed_up_by_a_clerk_meanwhile_is_not_called(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions.begin() as s:
+        entry = done_repair(s)
+        tasks.create_follow_ups(s, MONDAY_10, PLAN, DELAY)
+        record_follow_up(s, entry, True, True, "电话回访：满意", None, MONDAY_10)
+    with sessions.begin() as s:
+        assert tasks.cancel_settled(s) == 1
+        assert tasks.claim(s, MONDAY_10, "agent-a", PLAN.hours) is None
+        task = s.scalars(select(OutboundTask)).one()
+    assert (task.state, task.last_attempt) == (TaskState.CANCELLED, "settled")
 
 
 # ------------------------------------------------------------------ the survey call

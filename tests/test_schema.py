@@ -50,6 +50,9 @@ TABLES = {
     "letter_reviews",
     "handovers",
     "check_marks",
+    # issue 22
+    "outbound_tasks",
+    "outbound_opt_outs",
 }
 
 
