@@ -422,3 +422,20 @@ def test_an_attempt_that_does_not_reach_an_answer_is_recorded_and_retried(
             TaskState.DONE,
             [attempt, "answered"],
         )
+
+
+@pytest.mark.parametrize(
+    ("clerks", "residents", "peer"),
+    [
+        ("sip:{extension}@{registrar}", "sip:{number}@10.0.0.5:5070", ("10.0.0.5", 5070)),
+        ("sip:{extension}@10.0.0.9", "sip:{number}@10.0.0.5", ("10.0.0.9", 5060)),
+        ("sip:{extension}@{registrar}", "sip:{number}@{registrar}", None),
+    ],
+)
+def test_direct_mode_sends_invites_to_the_clerks_pbx_else_the_residents_trunk(
+    clerks: str, residents: str, peer: tuple[str, int] | None
+) -> None:
+    from hotline.commands.agent import _peer
+
+    found = _peer(clerks, residents)
+    assert (None if found is None else (found.host, found.port)) == peer

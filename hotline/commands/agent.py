@@ -94,7 +94,7 @@ def build_agent(app: App) -> tuple[Agent, SipPhone]:
         password=sip.password,
         rtp_ports=(sip.rtp_port_low, sip.rtp_port_high),
         trusted=sip.trusted,
-        peer=None if sip.registrar else _clerks_host(sip.clerk_uri_template),
+        peer=None if sip.registrar else _peer(sip.clerk_uri_template, sip.outbound_uri_template),
         codecs=sip.codecs,
         register_expires=sip.register_expires,
         rtp_sender=sip.rtp_sender,
@@ -137,11 +137,17 @@ def build_dialer(app: App, phone: SipPhone) -> Dialer:
         app.ready_database(),
         app.call_log,
         phone.call,
-        prompts.audio,
+        lambda name, text: (prompts.once if name == "survey_intro" else prompts.audio)(name, text),
         content,
         ThreadScheduler(),
         Clock(),
     )
+
+
+def _peer(clerks: str, residents: str) -> Endpoint | None:
+    """Direct mode: where the agent's INVITEs go: the clerks' PBX, else the residents'
+    (sip.outbound_uri_template); the SIP layer sends every INVITE to one peer."""
+    return _clerks_host(clerks) or _clerks_host(residents)
 
 
 def _clerks_host(template: str) -> Endpoint | None:
