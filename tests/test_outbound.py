@@ -197,8 +197,10 @@ def test_two_agents_never_take_one_task_nor_call_one_number_twice(
         assert sorted((t.owner or "") for t in calling) == ["agent-a", "agent-b"]
 
 
-def test_claims_race_from_threads_one_owner_per_task(sessions: sessionmaker[Session]) -> None:
+def test_agents_racing_for_one_number_ring_it_once(sessions: sessionmaker[Session]) -> None:
+    """Four agents claim at the same instant; two tasks wait for one number: one call."""
     with sessions.begin() as s:
+        done_repair(s)
         done_repair(s)
         tasks.create_follow_ups(s, MONDAY_10, PLAN, DELAY)
     won: list[str] = []
@@ -216,6 +218,9 @@ def test_claims_race_from_threads_one_owner_per_task(sessions: sessionmaker[Sess
     for thread in threads:
         thread.join(30)
     assert len(won) == 1
+    with sessions() as s:
+        calling = s.scalars(select(OutboundTask).where(OutboundTask.state == TaskState.CALLING))
+        assert [task.owner for task in calling] == won
 
 
 def test_nothing_is_claimed_outside_the_hours(sessions: sessionmaker[Session]) -> None:
