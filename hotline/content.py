@@ -102,6 +102,7 @@ def load_content(settings: Settings, config_dir: Path = CONFIG_DIR) -> Content:
         "category": "",
         "unit": "",
         "repaired_on": "",
+        "mailed_on": "",
     }
     return Content(
         script=script,

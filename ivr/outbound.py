@@ -33,14 +33,16 @@ from ivr.call_media import BUSY_STATUSES, NO_ANSWER_STATUSES, CallMedia, Recorde
 from ivr.flow_events import Answered
 from ivr.flow_runner import FlowRunner
 from ivr.flow_timers import Scheduler
+from ivr.outbound_texts import texts_for
 from ivr.phone import Call
 from ivr.script import ScriptContent
 from ivr.settings import AgentSettings, OutboundSettings, SipSettings
-from ivr.survey import CLOSINGS, Survey, SurveyTexts
+from ivr.survey import Survey, SurveyTexts, closing_names, prompt_names
 from recorder import outbound as tasks
+from recorder import outbound_letters as letters
 from recorder.calls import CallLog
 from recorder.models import AnsweredBy, Direction, Disposition
-from recorder.outbound_models import Attempt, OutboundTask, SurveyResult
+from recorder.outbound_models import Attempt, LetterResult, OutboundTask, SurveyResult, TaskKind
 from recorder.settings import OrganizationSettings, PathSettings
 from recorder.wav import RecordingError, WavWriter, recording_path
 
@@ -130,10 +132,12 @@ class Dialer:
             self.stopping.wait(self._settings.outbound.poll_s)
 
     def prepare(self) -> None:
-        """Synthesise the survey's fixed prompts (the question, the closings) before any call."""
+        """Synthesise the fixed prompts (the questions, the closings) before any call."""
         content = self._content
-        self._prompts("survey_question", content.prompt("survey_question"))
-        for name in CLOSINGS.values():
+        for name in prompt_names():
+            if name.endswith("_question"):
+                self._prompts(name, content.prompt(name))
+        for name in closing_names():
             self._prompts(f"closing.{name}", content.closing(name))
 
     def tick(self) -> list[threading.Thread]:
@@ -142,6 +146,7 @@ class Dialer:
         with self._sessions.begin() as session:
             delay = timedelta(hours=outbound.follow_up_after_hours)
             made = tasks.create_follow_ups(session, now, self._plan, delay)
+            made += letters.create_confirmations(session, now, self._plan)
             expired = tasks.expire(session, now) + tasks.cancel_settled(session)
             stale = timedelta(seconds=outbound.ring_timeout_s) + timedelta(minutes=30)
             tasks.release_stale(session, now, stale)
@@ -192,7 +197,7 @@ class Dialer:
         sip = self._settings.sip
         uri = outbound_uri(sip, task.number)
         texts = self._texts(task)
-        self._prompts("survey_intro", texts.intro)  # made before the call: no silence on answer
+        self._prompts(texts.form.intro, texts.intro)  # made before the call: no silence on answer
         invited = self._clock.now()
         call = self._dial(uri)  # waits for the first answer (100/180)
         try:
@@ -234,37 +239,23 @@ class Dialer:
         return False
 
     def _settled(
-        self, task: OutboundTask, cid: str, attempt: Attempt, result: SurveyResult | None
+        self, task: OutboundTask, cid: str, attempt: Attempt, result: str | None
     ) -> Placed:
         now = self._clock.now()
         with self._sessions.begin() as session:
             held = session.get_one(OutboundTask, task.id)
-            if result is not None:
-                tasks.survey_answered(session, held, result, cid, now)
-            else:
+            if result is None:
                 tasks.attempt_failed(session, held, attempt, cid, now, self._plan)
+            elif held.kind is TaskKind.LETTER_CONFIRMATION:
+                letters.letter_answered(session, held, LetterResult(result), cid, now)
+            else:
+                tasks.survey_answered(session, held, SurveyResult(result), cid, now)
         logger.info("[%s] outbound task %d: %s %s", cid, task.id, attempt.value, result or "")
-        return Placed(task.id, cid, attempt, result.value if result else None)
+        return Placed(task.id, cid, attempt, result)
 
     def _texts(self, task: OutboundTask) -> SurveyTexts:
         with self._sessions() as session:
-            facts = tasks.survey_facts(session, task, self._settings.organization.timezone)
-        try:
-            category = self._content.categories.by_key(facts.category).label
-        except KeyError:
-            category = "报修"
-        day = facts.repaired_on
-        content = self._content
-        return SurveyTexts(
-            intro=content.prompt(
-                "survey_intro",
-                unit=facts.unit,
-                category=category,
-                repaired_on=f"{day.month}月{day.day}日" if day else "近日",
-            ),
-            question=content.prompt("survey_question"),
-            closings={name: content.closing(name) for name in CLOSINGS.values()},
-        )
+            return texts_for(session, task, self._content, self._settings.organization.timezone)
 
     def _survey(self, call: Call, texts: SurveyTexts) -> tuple[Survey, str, str]:
         """The survey on the answered call: (the machine, where it ended, cause)."""

@@ -19,6 +19,7 @@ SCRIPT_VARIABLES = {
     "category",
     "unit",
     "repaired_on",
+    "mailed_on",
 }
 
 

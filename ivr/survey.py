@@ -1,4 +1,4 @@
-"""The follow-up survey call (回访, issue 22) as a state machine that does no I/O: the
+"""The questions the agent asks on a call it placed (issue 22) as a state machine that does no I/O: the
 flow's events in (ivr/flow_events.py), its actions out, run by ivr.flow_runner.FlowRunner
 on the call's media like the inbound call flow.
 
@@ -8,6 +8,8 @@ the unit, the matter and the day it was repaired), then the question (survey_que
 may cut either prompt short. No key within `key_wait_s`: the question again, then the
 polite end (survey_no_key), and the attempt counts as not settled. Each answer has its
 closing, then the agent hangs up. The texts are the script's (config/scripts/*.toml).
+The letter confirmation (LETTER) runs the same way with its own prompts and keys:
+1 received, 2 not received, 0 a clerk.
 """
 
 from __future__ import annotations
@@ -30,33 +32,71 @@ from ivr.flow_events import (
     StopPlaying,
     Timeout,
 )
-from recorder.outbound_models import SurveyResult
+from recorder.outbound_models import LetterResult, SurveyResult
 
-KEYS = {
-    "1": SurveyResult.SATISFIED,
-    "2": SurveyResult.NOT_SATISFIED,
-    "3": SurveyResult.NOT_FIXED,
-    "0": SurveyResult.CLERK,
-    "9": SurveyResult.OPTED_OUT,
-}
-#: The script's closing said after each answer (None: no key was pressed).
-CLOSINGS: dict[SurveyResult | None, str] = {
-    SurveyResult.SATISFIED: "survey",
-    SurveyResult.NOT_SATISFIED: "survey_not_satisfied",
-    SurveyResult.NOT_FIXED: "survey_not_fixed",
-    SurveyResult.CLERK: "survey_clerk",
-    SurveyResult.OPTED_OUT: "survey_opt_out",
-    None: "survey_no_key",
-}
-QUESTION, KEY_TIMER = "survey_question", "survey_key"
+
+@dataclass(frozen=True)
+class Questionnaire:
+    """What one kind of call asks: its prompts (by name in the script), the keys it takes
+    (key -> result) and the closing said after each result (None: no key was pressed)."""
+
+    intro: str
+    question: str
+    keys: Mapping[str, str]
+    closings: Mapping[str | None, str]
+
+
+#: The follow-up survey (回访, seed 000 1.4.3.6).
+FOLLOW_UP = Questionnaire(
+    "survey_intro",
+    "survey_question",
+    {
+        "1": SurveyResult.SATISFIED,
+        "2": SurveyResult.NOT_SATISFIED,
+        "3": SurveyResult.NOT_FIXED,
+        "0": SurveyResult.CLERK,
+        "9": SurveyResult.OPTED_OUT,
+    },
+    {
+        SurveyResult.SATISFIED: "survey",
+        SurveyResult.NOT_SATISFIED: "survey_not_satisfied",
+        SurveyResult.NOT_FIXED: "survey_not_fixed",
+        SurveyResult.CLERK: "survey_clerk",
+        SurveyResult.OPTED_OUT: "survey_opt_out",
+        None: "survey_no_key",
+    },
+)
+#: The reply letter's confirmation (客户回函作业指导书 3.6: 请问您收到我们的回函了吗).
+LETTER = Questionnaire(
+    "letter_intro",
+    "letter_question",
+    {"1": LetterResult.RECEIVED, "2": LetterResult.NOT_RECEIVED, "0": LetterResult.CLERK},
+    {
+        LetterResult.RECEIVED: "letter_received",
+        LetterResult.NOT_RECEIVED: "letter_not_received",
+        LetterResult.CLERK: "survey_clerk",
+        None: "survey_no_key",
+    },
+)
+FORMS = (FOLLOW_UP, LETTER)
+KEY_TIMER = "survey_key"
+
+
+def prompt_names() -> set[str]:
+    return {name for form in FORMS for name in (form.intro, form.question)}
+
+
+def closing_names() -> set[str]:
+    return {name for form in FORMS for name in form.closings.values()}
 
 
 @dataclass(frozen=True)
 class SurveyTexts:
+    form: Questionnaire
     intro: str
     question: str
     closings: Mapping[str, str]
-    """By closing name (CLOSINGS' values)."""
+    """By closing name (the form's closings' values)."""
 
 
 class Survey:
@@ -68,16 +108,17 @@ class Survey:
         self._asks = asks
         self._asked = 0
         self.stage = "intro"
-        self.result: SurveyResult | None = None
+        self.result: str | None = None
         self.ended = False
 
     def handle(self, event: Event) -> list[Action]:
         if self.ended:
             return []
         if isinstance(event, Answered):
+            form = self._texts.form
             return [
-                Play("survey_intro", self._texts.intro, barge_in=True),
-                Play(QUESTION, self._texts.question, barge_in=True),
+                Play(form.intro, self._texts.intro, barge_in=True),
+                Play(form.question, self._texts.question, barge_in=True),
             ]
         if isinstance(event, HungUp):
             self.ended = True
@@ -85,7 +126,7 @@ class Survey:
         if isinstance(event, Digit):
             return self._key(event.digit)
         if isinstance(event, PromptFinished):
-            if event.prompt == QUESTION and self.stage != "closing":
+            if event.prompt == self._texts.form.question and self.stage != "closing":
                 self._asked += 1
                 self.stage = "question"
                 return [StartTimer(KEY_TIMER, self._wait)]
@@ -95,23 +136,26 @@ class Survey:
             return []
         if isinstance(event, Timeout) and event.timer == KEY_TIMER and self.stage == "question":
             if self._asked < self._asks:
-                return [Play(QUESTION, self._texts.question, barge_in=True)]
+                return [self._question()]
             return self._close(None)
         return []
 
     def _key(self, digit: str) -> list[Action]:
         if self.stage == "closing":
             return []
-        result = KEYS.get(digit)
+        result = self._texts.form.keys.get(digit)
         if result is None:  # not an answer: the question again
-            return [CancelTimer(KEY_TIMER), StopPlaying(), Play(QUESTION, self._texts.question)]
+            return [CancelTimer(KEY_TIMER), StopPlaying(), self._question()]
         self.result = result
         return [CancelTimer(KEY_TIMER), StopPlaying(), *self._close(result)]
 
-    def _close(self, result: SurveyResult | None) -> list[Action]:
+    def _question(self) -> Play:
+        return Play(self._texts.form.question, self._texts.question, barge_in=True)
+
+    def _close(self, result: str | None) -> list[Action]:
         self.stage = "closing"
-        name = CLOSINGS[result]
+        name = self._texts.form.closings[result]
         return [
-            Log({"survey": result.value if result else None}),
+            Log({"survey": result}),
             Play(f"closing.{name}", self._texts.closings[name]),
         ]

@@ -32,7 +32,15 @@ from sqlalchemy.orm import Session, aliased
 
 from recorder.dispatch import record_follow_up
 from recorder.matter_states import Via, allowed
-from recorder.models import AuditEvent, EntryStatus, FollowUp, LogEntry, Role, WorkOrder
+from recorder.models import (
+    AuditEvent,
+    EntryStatus,
+    FollowUp,
+    LogEntry,
+    ReplyLetter,
+    Role,
+    WorkOrder,
+)
 from recorder.outbound_models import (
     Attempt,
     OptOut,
@@ -57,9 +65,11 @@ SATISFIED = {SurveyResult.SATISFIED: True, SurveyResult.NOT_SATISFIED: False}
 CLERK_ASKED, REOPENED = "outbound_clerk_asked", "outbound_reopened"
 
 
-def _insert(session: Session) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING, in the session's dialect."""
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+def insert_ignoring(session: Session, table: Any) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING, in the session's dialect (two agents may sweep
+    at once: a unique key keeps one row)."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return insert(table).on_conflict_do_nothing()
 
 
 def opted_out(session: Session, number: str, kind: TaskKind = TaskKind.FOLLOW_UP) -> bool:
@@ -67,7 +77,7 @@ def opted_out(session: Session, number: str, kind: TaskKind = TaskKind.FOLLOW_UP
     return found is not None
 
 
-def _end_of(day: date, timezone: str) -> datetime:
+def end_of(day: date, timezone: str) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), ZoneInfo(timezone))
 
 
@@ -115,13 +125,13 @@ def create_follow_ups(
             "entry_id": entry.id,
             "work_order_id": order.id,
             "not_before": order.completed_at + delay,
-            "not_after": _end_of(last_day, timezone),
+            "not_after": end_of(last_day, timezone),
             "attempts_left": plan.attempts.attempts,
             "state": TaskState.DUE,
             "history": [],
         }
         # Two agents may sweep at once: the unique (kind, work order) keeps one task.
-        session.execute(_insert(session)(OutboundTask).values(**values).on_conflict_do_nothing())
+        session.execute(insert_ignoring(session, OutboundTask).values(**values))
         task = session.scalar(
             select(OutboundTask).where(
                 OutboundTask.kind == TaskKind.FOLLOW_UP, OutboundTask.work_order_id == order.id
@@ -148,14 +158,21 @@ def expire(session: Session, now: datetime) -> int:
 
 def cancel_settled(session: Session) -> int:
     """Follow-up tasks whose entry moved on meanwhile (a clerk's follow-up, a re-dispatch,
-    closed) are cancelled: the resident is not called about a settled matter."""
+    closed), and confirmation calls of letters a clerk confirmed, are cancelled: the
+    resident is not called about a settled matter."""
     moved_on = select(LogEntry.id).where(LogEntry.status != EntryStatus.DONE)
+    confirmed = select(ReplyLetter.id).where(ReplyLetter.confirmed_at.is_not(None))
     result = session.execute(
         update(OutboundTask)
         .where(
-            OutboundTask.kind == TaskKind.FOLLOW_UP,
             OutboundTask.state == TaskState.DUE,
-            OutboundTask.entry_id.in_(moved_on),
+            or_(
+                and_(OutboundTask.kind == TaskKind.FOLLOW_UP, OutboundTask.entry_id.in_(moved_on)),
+                and_(
+                    OutboundTask.kind == TaskKind.LETTER_CONFIRMATION,
+                    OutboundTask.letter_id.in_(confirmed),
+                ),
+            ),
         )
         .values(state=TaskState.CANCELLED, last_attempt="settled")
     )
@@ -210,7 +227,7 @@ def claim(session: Session, now: datetime, owner: str, hours: CallingHours) -> O
     return None
 
 
-def _note(task: OutboundTask, attempt: Attempt, call_id: str | None, now: datetime) -> None:
+def note_attempt(task: OutboundTask, attempt: Attempt, call_id: str | None, now: datetime) -> None:
     task.history = [
         *task.history,
         {"at": now.isoformat(), "call_id": call_id, "attempt": attempt.value},
@@ -229,7 +246,7 @@ def attempt_failed(
 ) -> OutboundTask:
     """No answer, busy, rejected, no key...: tried again `spacing` later within the hours
     while attempts are left and before its last moment; else given up."""
-    _note(task, attempt, call_id, now)
+    note_attempt(task, attempt, call_id, now)
     following = plan.after_attempt(now, task.attempts_left, task.not_after)
     task.attempts_left = following.attempts_left
     if following.at is None:
@@ -266,7 +283,7 @@ def survey_answered(
 ) -> OutboundTask:
     """The resident's key, written on the matter: the follow-up (reached, satisfied) as a
     clerk's; 3 reopens the work; 0 asks the desk for a clerk's call; 9 stops survey calls."""
-    _note(task, Attempt.ANSWERED, call_id, now)
+    note_attempt(task, Attempt.ANSWERED, call_id, now)
     task.state, task.result = TaskState.DONE, result.value
     entry = session.get_one(LogEntry, task.entry_id)
     target = f"entry {entry.id}"
@@ -283,9 +300,9 @@ def survey_answered(
     record_follow_up(session, entry, True, satisfied, NOTES[result], None, now)
     if result is SurveyResult.OPTED_OUT:
         session.execute(
-            _insert(session)(OptOut)
-            .values(number=task.number, kind=task.kind, at=now, call_id=call_id)
-            .on_conflict_do_nothing()
+            insert_ignoring(session, OptOut).values(
+                number=task.number, kind=task.kind, at=now, call_id=call_id
+            )
         )
         session.execute(
             update(OutboundTask)

@@ -15,7 +15,7 @@ from recorder.models import Base, _enum
 
 class TaskKind(enum.StrEnum):
     FOLLOW_UP = "follow_up"  # 回访 after a completed repair (seed 000 1.4.3.6)
-    LETTER_CONFIRMATION = "letter_confirmation"  # seed 001 篇1 3.6 (not placed yet)
+    LETTER_CONFIRMATION = "letter_confirmation"  # seed 001 篇1 3.6, three days after mailing
     CALL_BACK = "call_back"  # a missed call (seed 001 篇2 3.1.4-3.1.5; not placed yet)
 
 
@@ -46,6 +46,12 @@ class SurveyResult(enum.StrEnum):
     OPTED_OUT = "opted_out"  # 9: no more survey calls to this number
 
 
+class LetterResult(enum.StrEnum):
+    RECEIVED = "received"  # 1: the letter is confirmed
+    NOT_RECEIVED = "not_received"  # 2: noted on the letter; the desk sends it again
+    CLERK = "clerk"  # 0
+
+
 class OutboundTask(Base):
     """One call to make: who, why, when (not before / not after), attempts left; owned by
     one agent at a time (`owner`, claimed by a conditional UPDATE)."""
@@ -53,6 +59,7 @@ class OutboundTask(Base):
     __tablename__ = "outbound_tasks"
     __table_args__ = (
         UniqueConstraint("kind", "work_order_id", name="uq_outbound_task_order"),
+        UniqueConstraint("kind", "letter_id", name="uq_outbound_task_letter"),
         Index("ix_outbound_tasks_due", "state", "not_before"),
         # Never two calls to one number at once, whichever agents hold them.
         Index(
@@ -69,6 +76,7 @@ class OutboundTask(Base):
     number: Mapped[str] = mapped_column(String(64))
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("log_entries.id"), index=True)
     work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"))
+    letter_id: Mapped[int | None] = mapped_column(ForeignKey("reply_letters.id"))
     not_before: Mapped[datetime]
     not_after: Mapped[datetime | None]
     attempts_left: Mapped[int] = mapped_column(Integer)

@@ -111,11 +111,11 @@ def build_dialer(app: App, phone: SipPhone) -> Dialer:
     from ivr.flow_timers import ThreadScheduler
     from ivr.outbound import Dialer
     from ivr.prompts import PromptCache
-    from ivr.survey import CLOSINGS
+    from ivr.survey import closing_names, prompt_names
 
     settings, content = app.settings, app.content
-    missing = {"survey_intro", "survey_question"} - set(content.script.prompts)
-    missing |= {name for name in CLOSINGS.values() if name not in content.script.closing}
+    missing = prompt_names() - set(content.script.prompts)
+    missing |= closing_names() - set(content.script.closing)
     if missing:
         raise ConfigError(
             f"outbound.enabled: the phone script {settings.content.script} lacks {sorted(missing)}"
@@ -137,7 +137,8 @@ def build_dialer(app: App, phone: SipPhone) -> Dialer:
         app.ready_database(),
         app.call_log,
         phone.call,
-        lambda name, text: (prompts.once if name == "survey_intro" else prompts.audio)(name, text),
+        # An intro names the unit and the day: said on one call, not kept in memory.
+        lambda name, text: (prompts.once if name.endswith("_intro") else prompts.audio)(name, text),
         content,
         ThreadScheduler(),
         Clock(),

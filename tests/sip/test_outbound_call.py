@@ -61,7 +61,8 @@ def short_config(short_config: Path, tmp_path_factory: pytest.TempPathFactory) -
     lines = []
     for line in script.read_text(encoding="utf-8").splitlines():
         name = line.split(" = ")[0]
-        said = short.get(name, SHORT_CLOSING) if name.startswith("survey") else None
+        survey = name.startswith(("survey", "letter_"))
+        said = short.get(name.replace("letter_", "survey_"), SHORT_CLOSING) if survey else None
         lines.append(line if said is None else f'{name} = "{said}"')
     script.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return target

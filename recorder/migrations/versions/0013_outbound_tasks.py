@@ -5,7 +5,7 @@ A partial unique index on the number of the tasks being called (state 'calling')
 two agents from ringing one number at once, on SQLite as on PostgreSQL.
 
 Revision ID: 0013
-Revises: 0009 (its tasks name work orders; 0009 is the head of the work orders' branch)
+Revises: 0009 (its tasks name work orders and reply letters, which 0009's branch holds)
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("number", sa.String(64), nullable=False),
         sa.Column("entry_id", sa.Integer(), nullable=True),
         sa.Column("work_order_id", sa.Integer(), nullable=True),
+        sa.Column("letter_id", sa.Integer(), nullable=True),
         sa.Column("not_before", TS, nullable=False),
         sa.Column("not_after", TS, nullable=True),
         sa.Column("attempts_left", sa.Integer(), nullable=False),
@@ -67,8 +68,10 @@ def upgrade() -> None:
         sa.Column("created_at", TS, server_default=sa.func.now(), nullable=False),
         sa.ForeignKeyConstraint(["entry_id"], ["log_entries.id"]),
         sa.ForeignKeyConstraint(["work_order_id"], ["work_orders.id"]),
+        sa.ForeignKeyConstraint(["letter_id"], ["reply_letters.id"]),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("kind", "work_order_id", name="uq_outbound_task_order"),
+        sa.UniqueConstraint("kind", "letter_id", name="uq_outbound_task_letter"),
     )
     op.create_index("ix_outbound_tasks_entry_id", "outbound_tasks", ["entry_id"])
     op.create_index("ix_outbound_tasks_due", "outbound_tasks", ["state", "not_before"])
