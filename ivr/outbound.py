@@ -244,7 +244,9 @@ class Dialer:
         now = self._clock.now()
         with self._sessions.begin() as session:
             held = session.get_one(OutboundTask, task.id)
-            if result is None:
+            if result is None and self.stopping.is_set():
+                tasks.put_back(session, held, cid, now)
+            elif result is None:
                 tasks.attempt_failed(session, held, attempt, cid, now, self._plan)
             elif held.kind is TaskKind.LETTER_CONFIRMATION:
                 letters.letter_answered(session, held, LetterResult(result), cid, now)

@@ -258,6 +258,17 @@ def attempt_failed(
     return task
 
 
+def put_back(session: Session, task: OutboundTask, call_id: str | None, now: datetime) -> None:
+    """The agent stopped during the call: the task waits for the next agent, its attempt
+    not counted (the resident was not given a fair chance to answer)."""
+    task.history = [
+        *task.history,
+        {"at": now.isoformat(), "call_id": call_id, "attempt": "interrupted"},
+    ]
+    task.state, task.owner = TaskState.DUE, None
+    session.flush()
+
+
 @dataclass(frozen=True)
 class SurveyFacts:
     """What the call says about the matter: the unit, its category, the day it was repaired."""

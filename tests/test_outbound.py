@@ -444,3 +444,18 @@ def test_direct_mode_sends_invites_to_the_clerks_pbx_else_the_residents_trunk(
 
     found = _peer(clerks, residents)
     assert (None if found is None else (found.host, found.port)) == peer
+
+
+def test_an_agent_stopped_mid_call_hands_the_task_back_without_spending_an_attempt(
+    desk: tuple,
+) -> None:
+    sessions, phone, dialer, _clock = desk
+    resident(phone, answered=False)  # rings on; the agent is stopped meanwhile
+    threads = dialer.tick()
+    dialer.stopping.set()
+    for thread in threads:
+        thread.join(20)
+    with sessions() as s:
+        task = s.scalars(select(OutboundTask)).one()
+    assert (task.state, task.attempts_left, task.owner) == (TaskState.DUE, 3, None)
+    assert task.history[-1]["attempt"] == "interrupted"
