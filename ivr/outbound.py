@@ -170,11 +170,16 @@ class Dialer:
         return started
 
     def stop(self, timeout: float = 10.0) -> None:
+        """End the calls in progress (their tasks go back to the queue) and join them,
+        then the timer thread when the scheduler has one (ThreadScheduler)."""
         self.stopping.set()
         for thread in self._threads:
             thread.join(timeout)
             if thread.is_alive():
                 logger.error("outbound call %s did not end within %.0f s", thread.name, timeout)
+        close = getattr(self._scheduler, "close", None)
+        if close is not None:
+            close()
 
     # ------------------------------------------------------------ one call
 

@@ -299,8 +299,7 @@ def desk(
     with sqlite_sessions.begin() as s:
         done_repair(s)
     yield sqlite_sessions, phone, dialer, clock
-    dialer.stop()
-    timers.close()
+    dialer.stop()  # joins the calls, then the timers' thread
 
 
 def resident(

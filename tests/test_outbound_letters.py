@@ -78,8 +78,7 @@ def desk(
     with sqlite_sessions.begin() as s:
         letter_id = mailed_letter(s)
     yield sqlite_sessions, phone, dialer, letter_id
-    dialer.stop()
-    timers.close()
+    dialer.stop()  # joins the calls, then the timers' thread
 
 
 def test_key_1_confirms_the_letter_as_a_clerks_confirmation(desk: tuple) -> None:
