@@ -101,6 +101,8 @@ def load_content(settings: Settings, config_dir: Path = CONFIG_DIR) -> Content:
         "reply_hours": str(round(complaint.reply_within_minutes / 60)) if complaint else "24",
         "category": "",
         "unit": "",
+        "repaired_on": "",
+        "mailed_on": "",
     }
     return Content(
         script=script,

@@ -23,7 +23,7 @@ from pydantic import Field, ValidationError
 
 from admin.settings import AdminSettings
 from hotline.errors import ConfigError
-from ivr.settings import AgentSettings, SipSettings
+from ivr.settings import AgentSettings, OutboundSettings, SipSettings
 from recorder.settings import (
     CONFIG_DIR,
     ContentSettings,
@@ -45,6 +45,7 @@ __all__ = [
     "DatabaseSettings",
     "LoadedSettings",
     "OrganizationSettings",
+    "OutboundSettings",
     "PathSettings",
     "QueueSettings",
     "RetentionSettings",
@@ -71,6 +72,7 @@ class Settings(_Section):
     sip: SipSettings = SipSettings()
     ringing: RingingSettings = RingingSettings()
     agent: AgentSettings = AgentSettings()
+    outbound: OutboundSettings = OutboundSettings()
     admin: AdminSettings = AdminSettings()
     queue: QueueSettings = QueueSettings()
     transcription: TranscriptionSettings = TranscriptionSettings()

@@ -83,7 +83,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from ivr.errors import ConfigError
-from ivr.flow import CallContext, CallFlow
+from ivr.flow import CallContext
 from ivr.flow_dial import Clerk
 from ivr.flow_events import (
     Action,
@@ -142,12 +142,21 @@ class Media(Protocol):
         """BYE to the caller; the flow is over."""
 
 
+class Machine(Protocol):
+    """A call's state machine: the inbound call flow (ivr/flow.py) or the follow-up
+    survey (ivr/survey.py)."""
+
+    @property
+    def ended(self) -> bool: ...
+    def handle(self, event: Event) -> list[Action]: ...
+
+
 class FlowRunner:
     """Feeds events to one call's flow and carries its actions out on `Media`."""
 
     def __init__(
         self,
-        machine: CallFlow,
+        machine: Machine,
         media: Media,
         scheduler: Scheduler,
         uri_for: Callable[[str], str] = str,

@@ -170,6 +170,11 @@ class PromptCache:
             loaded = self._loaded[(name, text)] = self._read(name, text)
         return loaded
 
+    def once(self, name: str, text: str) -> bytes:
+        """As `audio`, for a text said on one call only (an outbound call's intro names the
+        unit and the day): synthesised to the disk cache, not kept in memory."""
+        return self._loaded.get((name, text)) or self._read(name, text)
+
     def _read(self, name: str, text: str) -> bytes:
         own = self._site / f"{name}.wav"
         if own.is_file():

@@ -18,6 +18,8 @@ SCRIPT_VARIABLES = {
     "reply_hours",
     "category",
     "unit",
+    "repaired_on",
+    "mailed_on",
 }
 
 

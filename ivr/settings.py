@@ -3,10 +3,12 @@ ones of `recorder.settings` ([organization], [paths], [ringing], [content])."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Literal, Protocol
 
 from pydantic import Field, field_validator, model_validator
 
+from recorder.outbound_rules import Attempts, CallingHours, Plan, parse_hours
 from recorder.settings import (
     ContentSettings,
     OrganizationSettings,
@@ -39,6 +41,9 @@ class SipSettings(Section):
     rtp_sender: Literal["process", "thread"] = "process"
     #: The duty clerks' extensions, tried in order by the bridge (issue 5).
     clerk_uri_template: str = "sip:{extension}@{registrar}"
+    #: How a resident's number is dialled for a call the agent places (issue 22): through
+    #: the registrar in registered mode, the PBX or trunk in direct mode ("sip:{number}@pbx").
+    outbound_uri_template: str = "sip:{number}@{registrar}"
 
     _check_listen = field_validator("listen")(classmethod(lambda cls, v: _hostport(v)))
 
@@ -80,6 +85,68 @@ class AgentSettings(Section):
     #: How a 1 in a phone number is said: 幺 (yāo, the usual reading on the phone,
     #: not mistaken for 七) or 一. Job numbers and keys keep 一.
     tts_phone_one: Literal["幺", "一"] = "幺"
+
+
+class OutboundSettings(Section):
+    """Calls the agent places (issue 22; recorder/outbound.py): follow-up surveys."""
+
+    #: Off by default: the site turns it on once the numbers and hours are right.
+    enabled: bool = False
+    #: Local hours (organization.timezone) a resident may be called in.
+    hours: str = "09:00-20:00"
+    #: No calls on these ISO weekdays (1 Monday ... 7 Sunday) ...
+    quiet_weekdays: list[int] = Field(default_factory=list)
+    #: ... nor on these dates (YYYY-MM-DD), e.g. public holidays.
+    quiet_dates: list[str] = Field(default_factory=list)
+    #: At most this many attempts per task, this many minutes apart.
+    attempts: int = Field(default=3, ge=1, le=10)
+    spacing_minutes: int = Field(default=60, ge=1, le=10080)
+    #: A repair's follow-up call is due this many hours after its work is returned done.
+    follow_up_after_hours: float = Field(default=24.0, ge=0, le=24 * 14)
+    #: Calls placed at once by one agent.
+    max_calls: int = Field(default=2, ge=1, le=100)
+    #: How long the resident's phone rings before the attempt counts as no answer.
+    ring_timeout_s: float = Field(default=40.0, gt=0, le=300)
+    #: How long the agent waits for a key after the question (asked twice).
+    key_wait_s: float = Field(default=8.0, gt=0, le=60)
+    #: How often the agent looks for due tasks.
+    poll_s: float = Field(default=30.0, gt=0, le=3600)
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        parse_hours(value)
+        return value
+
+    @field_validator("quiet_weekdays")
+    @classmethod
+    def _weekdays(cls, value: list[int]) -> list[int]:
+        bad = [day for day in value if not 1 <= day <= 7]
+        if bad:
+            raise ValueError(f"{bad}: ISO weekdays are 1 (Monday) to 7 (Sunday)")
+        return value
+
+    @field_validator("quiet_dates")
+    @classmethod
+    def _dates(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                date.fromisoformat(item)
+            except ValueError:
+                raise ValueError(f"{item!r} is not a date such as 2026-10-01") from None
+        return value
+
+    def plan(self, timezone: str) -> Plan:
+        """The calling rules (recorder/outbound_rules.py) these settings make."""
+        start, end = parse_hours(self.hours)
+        hours = CallingHours(
+            timezone,
+            start,
+            end,
+            frozenset(self.quiet_weekdays),
+            frozenset(date.fromisoformat(d) for d in self.quiet_dates),
+        )
+        return Plan(hours, Attempts(self.attempts, timedelta(minutes=self.spacing_minutes)))
 
 
 class IvrSettings(Protocol):

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from recorder.models import Call, CallJob, JobState, LogEntry
+from recorder.models import Call, CallJob, Direction, JobState, LogEntry
 
 #: A call ended this long ago without an entry had its job lost (a killed worker).
 LOST_AFTER = timedelta(seconds=60)
@@ -51,6 +51,7 @@ def lost_calls(session: Session, now: datetime) -> list[str]:
             .where(
                 LogEntry.id.is_(None),
                 Call.answered_elsewhere.is_(False),  # a clerk's phone answered: no entry
+                Call.direction != Direction.OUTBOUND,  # placed by the agent: no entry
                 Call.ended_at.is_not(None),
                 Call.ended_at < now - LOST_AFTER,
             )

@@ -147,8 +147,11 @@ def mail(
     session.flush()
 
 
-def confirm(session: Session, letter: ReplyLetter, note: str, user_id: int, now: datetime) -> None:
-    """The confirmation call (3.6): the resident received the letter."""
+def confirm(
+    session: Session, letter: ReplyLetter, note: str, user_id: int | None, now: datetime
+) -> None:
+    """The confirmation call (3.6): the resident received the letter (user_id None: the
+    agent's call, issue 22)."""
     if letter.mailed_at is None:
         raise LetterError(f"letter {letter.id} is not mailed")
     if letter.confirmed_at is not None:

@@ -18,6 +18,9 @@ same rings at the configured cadence: T = rings × on + (rings − 1) × off sec
   (`ring_count` is NULL), so it is left out of both ratios and shown apart;
 - failed: the call could not be set up; in the count of calls only.
 
+Calls the agent placed (direction outbound, issue 22) are not inbound service: they
+are left out of every figure here.
+
 Both forms:
     answered_share = answered within T ÷ answered
     offered_share  = (answered within T + abandoned within T) ÷ (answered + abandoned)
@@ -38,6 +41,8 @@ from sqlalchemy.orm import Session
 
 from recorder.models import Call, Direction, Disposition
 
+#: The calls service level counts: not those the agent placed.
+INBOUND_SIDE = Call.direction != Direction.OUTBOUND
 #: The defaults of hotline.settings.RingingSettings (China's cadence) and its short abandon.
 RING_ON_S, RING_OFF_S, SHORT_ABANDON_S = 1.0, 4.0, 5.0
 
@@ -140,7 +145,9 @@ def service_level(
     if isinstance(threshold, int):
         threshold = Threshold(threshold)
     row = session.execute(
-        select(*_figures(session, threshold)).where(Call.invite_at >= start, Call.invite_at < end)
+        select(*_figures(session, threshold)).where(
+            Call.invite_at >= start, Call.invite_at < end, INBOUND_SIDE
+        )
     ).one()
     return ServiceLevel(*(int(v) for v in row))
 
@@ -159,7 +166,7 @@ def service_level_by_bucket(
     columns = _figures(session, threshold)
     parts = [
         select(literal(index).label("bucket"), *columns).where(
-            Call.invite_at >= low, Call.invite_at < high
+            Call.invite_at >= low, Call.invite_at < high, INBOUND_SIDE
         )
         for index, (low, high) in enumerate(itertools.pairwise(bounds))
     ]

@@ -55,6 +55,9 @@ TABLES = {
     "residents",
     "resident_phones",
     "directory_revisions",
+    # issue 22
+    "outbound_tasks",
+    "outbound_opt_outs",
 }
 
 

@@ -91,6 +91,7 @@ class _CallFacts:
     menu_category: str | None = None
     answered_elsewhere: bool = False
     imported: bool = False
+    outbound: bool = False
 
 
 class Pipeline:
@@ -141,6 +142,8 @@ class Pipeline:
         if isinstance(facts, Outcome):
             return facts  # done already: a duplicate enqueue
         if facts.answered_elsewhere:  # a clerk's phone in the ring group: theirs to log
+            return self._finish(facts, None, JobState.DONE)
+        if facts.outbound:  # a call the agent placed: its task wrote what came of it
             return self._finish(facts, None, JobState.DONE)
         if facts.disposition is not Disposition.ANSWERED:
             return self._finish(facts, self._callback_entry(facts), JobState.DONE)
@@ -239,6 +242,7 @@ class Pipeline:
                 call.menu_category,
                 call.answered_elsewhere,
                 call.direction is Direction.IMPORTED,
+                call.direction is Direction.OUTBOUND,
             )
 
     def _job(self, session: Session, call_pk: int) -> CallJob:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from ivr.agent import Agent, FlowSetup
     from ivr.flow_dial import Clerk
+    from ivr.outbound import Dialer
     from ivr.prompts import PromptCache
     from ivr.sip_adapter import Endpoint, SipCall, SipPhone
 
@@ -93,12 +94,61 @@ def build_agent(app: App) -> tuple[Agent, SipPhone]:
         password=sip.password,
         rtp_ports=(sip.rtp_port_low, sip.rtp_port_high),
         trusted=sip.trusted,
-        peer=None if sip.registrar else _clerks_host(sip.clerk_uri_template),
+        peer=None if sip.registrar else _peer(sip.clerk_uri_template, sip.outbound_uri_template),
         codecs=sip.codecs,
         register_expires=sip.register_expires,
         rtp_sender=sip.rtp_sender,
     )
     return agent, phone
+
+
+def build_dialer(app: App, phone: SipPhone) -> Dialer:
+    """The agent's outbound calls (issue 22); its fixed prompts are synthesised on its own
+    thread before its first call, so inbound calls are answered meanwhile."""
+    from hotline.errors import ConfigError
+    from hotline.settings import CONFIG_DIR
+    from ivr.agent import Clock
+    from ivr.flow_timers import ThreadScheduler
+    from ivr.outbound import Dialer
+    from ivr.prompts import PromptCache
+    from ivr.survey import closing_names, prompt_names
+
+    settings, content = app.settings, app.content
+    missing = prompt_names() - set(content.script.prompts)
+    missing |= closing_names() - set(content.script.closing)
+    if missing:
+        raise ConfigError(
+            f"outbound.enabled: the phone script {settings.content.script} lacks {sorted(missing)}"
+        )
+    if "{registrar}" in settings.sip.outbound_uri_template and not settings.sip.registrar:
+        raise ConfigError(
+            "outbound.enabled in direct mode: set sip.outbound_uri_template to the PBX or "
+            'trunk, e.g. "sip:{number}@pbx.example.net"'
+        )
+    prompts = PromptCache(
+        settings.paths.prompt_cache,
+        CONFIG_DIR / "prompts",
+        settings.agent.tts_voice,
+        settings.agent.tts_rate,
+        phone_one=settings.agent.tts_phone_one,
+    )
+    return Dialer(
+        settings,
+        app.ready_database(),
+        app.call_log,
+        phone.call,
+        # An intro names the unit and the day: said on one call, not kept in memory.
+        lambda name, text: (prompts.once if name.endswith("_intro") else prompts.audio)(name, text),
+        content,
+        ThreadScheduler(),
+        Clock(),
+    )
+
+
+def _peer(clerks: str, residents: str) -> Endpoint | None:
+    """Direct mode: where the agent's INVITEs go: the clerks' PBX, else the residents'
+    (sip.outbound_uri_template); the SIP layer sends every INVITE to one peer."""
+    return _clerks_host(clerks) or _clerks_host(residents)
 
 
 def _clerks_host(template: str) -> Endpoint | None:
@@ -166,7 +216,13 @@ def run(args: argparse.Namespace, app: App) -> int:
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
+    dialer = build_dialer(app, phone) if app.settings.outbound.enabled else None
     phone.start()
+    calling = None
+    if dialer is not None:
+        calling = threading.Thread(target=dialer.run, name="outbound", daemon=True)
+        calling.start()
+        logger.info("outbound calls on: %s", app.settings.outbound.hours)
     sip = app.settings.sip
     mode = (
         f"registered as {sip.user} at {sip.registrar}"
@@ -183,6 +239,9 @@ def run(args: argparse.Namespace, app: App) -> int:
     stop.wait()
     started = time.monotonic()
     agent.stopping.set()
+    if dialer is not None and calling is not None:
+        dialer.stop()
+        calling.join(10)
     phone.stop()
     app.close()  # the journal applies what it can first
     logger.info("agent stopped in %.1f s", time.monotonic() - started)

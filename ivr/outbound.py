@@ -1,0 +1,318 @@
+"""The agent calls residents (issue 22): takes due tasks from the shared queue
+(recorder/outbound.py), places each call, runs the survey (ivr/survey.py) and writes what
+came of it.
+
+Every call is in the call log with direction `outbound`, recorded like an inbound one
+(the resident's side, mono), and left out of the inbound service level. An attempt that
+does not reach the resident is recorded as what it was, from the final status of the
+INVITE (486/600 busy, 603 rejected, 408/480/487 or the agent's ring time no answer,
+anything else failed: the call log's hangup cause says which), and the task is tried
+again by the rules (recorder/outbound_rules.py).
+
+One `Dialer` per agent process: `run()` looks for work every `outbound.poll_s` and
+places up to `outbound.max_calls` calls at once, each on a thread of its own, all joined
+by `stop()`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from ivr.call_media import BUSY_STATUSES, NO_ANSWER_STATUSES, CallMedia, Recorders
+from ivr.flow_events import Answered
+from ivr.flow_runner import FlowRunner
+from ivr.flow_timers import Scheduler
+from ivr.outbound_texts import texts_for
+from ivr.phone import Call
+from ivr.script import ScriptContent
+from ivr.settings import AgentSettings, OutboundSettings, SipSettings
+from ivr.survey import Survey, SurveyTexts, closing_names, prompt_names
+from recorder import outbound as tasks
+from recorder import outbound_letters as letters
+from recorder.calls import CallLog
+from recorder.models import AnsweredBy, Direction, Disposition
+from recorder.outbound_models import Attempt, LetterResult, OutboundTask, SurveyResult, TaskKind
+from recorder.settings import OrganizationSettings, PathSettings
+from recorder.wav import RecordingError, WavWriter, recording_path
+
+logger = logging.getLogger(__name__)
+REJECTED_STATUSES = frozenset({603})
+
+
+class DialerSettings(Protocol):
+    @property
+    def organization(self) -> OrganizationSettings: ...
+    @property
+    def paths(self) -> PathSettings: ...
+    @property
+    def sip(self) -> SipSettings: ...
+    @property
+    def agent(self) -> AgentSettings: ...
+    @property
+    def outbound(self) -> OutboundSettings: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+    def monotonic(self) -> float: ...
+
+
+def attempt_of(status: int | None) -> Attempt:
+    """How an unanswered attempt ended, from the final status of its INVITE."""
+    if status is None or status in NO_ANSWER_STATUSES:
+        return Attempt.NO_ANSWER
+    if status in REJECTED_STATUSES:
+        return Attempt.REJECTED
+    return Attempt.BUSY if status in BUSY_STATUSES else Attempt.FAILED
+
+
+def outbound_uri(sip: SipSettings, number: str) -> str:
+    return sip.outbound_uri_template.format(number=number, registrar=sip.registrar)
+
+
+@dataclass(frozen=True)
+class Placed:
+    """What one call came to (for the log and the tests)."""
+
+    task_id: int
+    call_id: str | None
+    attempt: Attempt
+    result: str | None = None
+
+
+class Dialer:
+    def __init__(
+        self,
+        settings: DialerSettings,
+        sessions: sessionmaker[Session],
+        call_log: CallLog,
+        dial: Callable[[str], Call],
+        prompts: Callable[[str, str], bytes],
+        content: ScriptContent,
+        scheduler: Scheduler,
+        clock: Clock,
+        owner: str | None = None,
+    ) -> None:
+        self._settings = settings
+        self._sessions = sessions
+        self._log = call_log
+        self._dial = dial
+        self._prompts = prompts
+        self._content = content
+        self._scheduler = scheduler
+        self._clock = clock
+        self.owner = owner or f"agent-{uuid.uuid4().hex[:8]}"
+        self._plan = settings.outbound.plan(settings.organization.timezone)
+        self._zone = ZoneInfo(settings.organization.timezone)
+        self._threads: list[threading.Thread] = []
+        self.stopping = threading.Event()
+        self.placed: list[Placed] = []
+
+    # ------------------------------------------------------------ the queue
+
+    def run(self) -> None:
+        """Until `stopping`: look for work, then wait `poll_s`."""
+        self.prepare()
+        while not self.stopping.is_set():
+            try:
+                self.tick()
+            except Exception:  # the database is away: try again next time
+                logger.exception("outbound: could not read the task queue")
+            self.stopping.wait(self._settings.outbound.poll_s)
+
+    def prepare(self) -> None:
+        """Synthesise the fixed prompts (the questions, the closings) before any call."""
+        content = self._content
+        for name in prompt_names():
+            if name.endswith("_question"):
+                self._prompts(name, content.prompt(name))
+        for name in closing_names():
+            self._prompts(f"closing.{name}", content.closing(name))
+
+    def tick(self) -> list[threading.Thread]:
+        """Make the tasks that fell due, then start calls while there is room."""
+        now, outbound = self._clock.now(), self._settings.outbound
+        with self._sessions.begin() as session:
+            delay = timedelta(hours=outbound.follow_up_after_hours)
+            made = tasks.create_follow_ups(session, now, self._plan, delay)
+            made += letters.create_confirmations(session, now, self._plan)
+            expired = tasks.expire(session, now) + tasks.cancel_settled(session)
+            stale = timedelta(seconds=outbound.ring_timeout_s) + timedelta(minutes=30)
+            tasks.release_stale(session, now, stale)
+        if made or expired:
+            logger.info(
+                "outbound: %d follow-up tasks due, %d expired or settled", len(made), expired
+            )
+        self._threads = [t for t in self._threads if t.is_alive()]
+        started = []
+        while len(self._threads) < outbound.max_calls and not self.stopping.is_set():
+            with self._sessions.begin() as session:
+                task = tasks.claim(session, self._clock.now(), self.owner, self._plan.hours)
+            if task is None:
+                break
+            thread = threading.Thread(
+                target=self.call, args=(task,), name=f"outbound {task.id}", daemon=True
+            )
+            self._threads.append(thread)
+            started.append(thread)
+            thread.start()
+        return started
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """End the calls in progress (their tasks go back to the queue) and join them,
+        then the timer thread when the scheduler has one (ThreadScheduler)."""
+        self.stopping.set()
+        for thread in self._threads:
+            thread.join(timeout)
+            if thread.is_alive():
+                logger.error("outbound call %s did not end within %.0f s", thread.name, timeout)
+        close = getattr(self._scheduler, "close", None)
+        if close is not None:
+            close()
+
+    # ------------------------------------------------------------ one call
+
+    def call(self, task: OutboundTask) -> Placed:
+        """Place `task`'s call and write what came of it; never raises."""
+        try:
+            placed = self._place(task)
+        except Exception:
+            logger.exception("[outbound %d] the call failed", task.id)
+            placed = Placed(task.id, None, Attempt.FAILED)
+            with contextlib.suppress(Exception), self._sessions.begin() as session:
+                held = session.get_one(OutboundTask, task.id)
+                tasks.attempt_failed(
+                    session, held, Attempt.FAILED, None, self._clock.now(), self._plan
+                )
+        self.placed.append(placed)
+        return placed
+
+    def _place(self, task: OutboundTask) -> Placed:
+        sip = self._settings.sip
+        uri = outbound_uri(sip, task.number)
+        texts = self._texts(task)
+        self._prompts(texts.form.intro, texts.intro)  # made before the call: no silence on answer
+        invited = self._clock.now()
+        call = self._dial(uri)  # waits for the first answer (100/180)
+        try:
+            return self._placed(task, call, uri, invited, texts)
+        finally:
+            if not call.ended:  # whatever went wrong, the resident's phone stops ringing
+                call.cancel_or_hangup()
+
+    def _placed(
+        self, task: OutboundTask, call: Call, uri: str, invited: datetime, texts: SurveyTexts
+    ) -> Placed:
+        sip, cid = self._settings.sip, call.call_id
+        self._log.call_started(cid, sip.user, task.number, invited, Direction.OUTBOUND)
+        logger.info("[%s] outbound %s to %s (task %d)", cid, task.kind.value, uri, task.id)
+        if not self._rang_to_answer(call):
+            attempt = Attempt.NO_ANSWER if not call.ended else attempt_of(call.final_status)
+            cause = f"{call.final_status or 'CANCEL'} {attempt.value}"
+            self._log.call_ended(cid, self._clock.now(), Disposition.FAILED, cause, "ringing")
+            return self._settled(task, cid, attempt, None)
+        self._log.call_answered(cid, self._clock.now(), 0, AnsweredBy.AGENT, codec=call.codec())
+        survey, ended_in, cause = self._survey(call, texts)
+        rtp = call.rtp_stats()
+        self._log.call_ended(cid, self._clock.now(), Disposition.ANSWERED, cause, ended_in, rtp=rtp)
+        if survey.result is None:
+            return self._settled(task, cid, Attempt.NO_KEY, None)
+        return self._settled(task, cid, Attempt.ANSWERED, survey.result)
+
+    def _rang_to_answer(self, call: Call) -> bool:
+        """Let it ring up to ring_timeout_s; CANCEL it then. True once answered."""
+        deadline = self._clock.monotonic() + self._settings.outbound.ring_timeout_s
+        while not call.answered and not call.ended and not self.stopping.is_set():
+            if self._clock.monotonic() >= deadline:
+                break
+            self.stopping.wait(0.05)
+        if call.answered:
+            return True
+        if not call.ended:
+            call.cancel_or_hangup()
+        return False
+
+    def _settled(
+        self, task: OutboundTask, cid: str, attempt: Attempt, result: str | None
+    ) -> Placed:
+        now = self._clock.now()
+        with self._sessions.begin() as session:
+            held = session.get_one(OutboundTask, task.id)
+            if result is None and self.stopping.is_set():
+                tasks.put_back(session, held, cid, now)
+            elif result is None:
+                tasks.attempt_failed(session, held, attempt, cid, now, self._plan)
+            elif held.kind is TaskKind.LETTER_CONFIRMATION:
+                letters.letter_answered(session, held, LetterResult(result), cid, now)
+            else:
+                tasks.survey_answered(session, held, SurveyResult(result), cid, now)
+        logger.info("[%s] outbound task %d: %s %s", cid, task.id, attempt.value, result or "")
+        return Placed(task.id, cid, attempt, result)
+
+    def _texts(self, task: OutboundTask) -> SurveyTexts:
+        with self._sessions() as session:
+            return texts_for(session, task, self._content, self._settings.organization.timezone)
+
+    def _survey(self, call: Call, texts: SurveyTexts) -> tuple[Survey, str, str]:
+        """The survey on the answered call: (the machine, where it ended, cause)."""
+        cid = call.call_id
+        machine = Survey(texts, self._settings.outbound.key_wait_s)
+
+        def unreachable(uri: str) -> Call:
+            raise RuntimeError(f"the survey rings nobody ({uri})")
+
+        media = CallMedia(
+            call,
+            self._prompts,
+            unreachable,
+            Recorders(
+                lambda channels, label: self._open(cid, channels, label),
+                lambda writer: self._close(cid, writer),
+            ),
+            self.stopping,
+            monotonic=self._clock.monotonic,
+        )
+        media.mono = self._open(cid, 1, "caller")
+        runner = FlowRunner(machine, media, self._scheduler, label=cid)
+        media.attach(runner.feed)
+        runner.feed(Answered())
+        try:
+            media.run(runner.done)
+        finally:
+            runner.close()
+        outcome = runner.outcome
+        cause = "caller BYE" if outcome.get("hangup_by") == "caller" else "agent BYE"
+        if self.stopping.is_set() and not runner.done.is_set():
+            cause = "agent stopped"
+        return machine, str(outcome.get("ended_in", machine.stage)), cause
+
+    def _open(self, cid: str, channels: int, label: str) -> WavWriter | None:
+        at = self._clock.now()
+        path: Path = recording_path(self._settings.paths.recordings, at.astimezone(self._zone), cid)
+        try:
+            writer = WavWriter(path, channels=channels)
+        except RecordingError as exc:
+            logger.exception("[%s] ALARM: cannot record the outbound call", cid)
+            self._log.recording_failed(cid, str(exc), at)
+            return None
+        self._log.recording_started(cid, path, label, 8000, at)
+        return writer
+
+    def _close(self, cid: str, writer: WavWriter) -> None:
+        try:
+            info = writer.close()
+        except RecordingError:
+            logger.exception("[%s] could not close the recording", cid)
+            return
+        self._log.recording_closed(cid, info, self._clock.now())
