@@ -90,4 +90,7 @@ def create_app(
     from admin import kpi  # the desk's KPIs against their targets (issue 20)
 
     web.register_blueprint(kpi.bp)
+    from admin import health  # /healthz, /readyz, /metrics for the IT team (issue 23)
+
+    health.init_app(web)
     return web

@@ -20,6 +20,7 @@ from hotline.commands import (
     models,
     recordings,
     run,
+    status,
     users,
     worker,
 )
@@ -41,6 +42,7 @@ COMMANDS = (
     db,
     users,
     matters,
+    status,
 )
 
 
@@ -92,6 +94,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         app = App.from_args(args)
+        if app.settings.logging.format != "text":  # [logging] format = "json"
+            from hotline.logs import configure
+
+            configure(level, app.settings.logging.format)
         return int(args.handler(args, app) or 0)
     except HotlineError as exc:
         print(f"hotline {args.command}: {exc}", file=sys.stderr)
