@@ -32,7 +32,7 @@ def readiness(app: App, component: str) -> Readiness:
         component,
         {
             "database": database_check(app.engine),
-            "queue": queue_check(lambda: app.call_queue.pending()),
+            "queue": queue_check(lambda: app.call_queue.pending()),  # noqa: PLW0108 (built on first use)
             "disk": disk_check(settings.paths.data_dir, settings.paths.min_free_mb),
             "model": model_check(settings.transcription.model_path),
         },

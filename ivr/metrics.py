@@ -45,7 +45,10 @@ class AgentMetrics:
             buckets=RING_BUCKETS,
         )
         self.rtp_received = Counter(
-            "rtp_received_packets", "RTP packets received from callers", namespace=NS, registry=registry
+            "rtp_received_packets",
+            "RTP packets received from callers",
+            namespace=NS,
+            registry=registry,
         )
         self.rtp_lost = Counter(
             "rtp_lost_packets",

@@ -63,9 +63,9 @@ def database_check(engine: Engine) -> Callable[[], Check]:
 
     def check() -> Check:
         url = make_url(str(engine.url))
-        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-            if not Path(url.database).is_file():
-                return Check(False, "the SQLite database file is missing")
+        file = url.database if url.get_backend_name() == "sqlite" else None
+        if file not in (None, "", ":memory:") and not Path(str(file)).is_file():
+            return Check(False, "the SQLite database file is missing")
         try:
             check_schema(engine)
         except SchemaOutdated:

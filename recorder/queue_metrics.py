@@ -52,7 +52,10 @@ class WorkerMetrics:
             buckets=RTF_BUCKETS,
         )
         self.transcribed_audio = Counter(
-            "transcribed_audio_seconds", "Seconds of audio transcribed", namespace=NS, registry=registry
+            "transcribed_audio_seconds",
+            "Seconds of audio transcribed",
+            namespace=NS,
+            registry=registry,
         )
         self._running: dict[str, float] = {}
         self._lock = threading.Lock()
