@@ -1,5 +1,5 @@
 """Operations wiring of each long-running component: its readiness checks, its metrics
-registry and its small health port (docs/operations.md)."""
+registry and its small health port (README: Running as a service)."""
 
 from __future__ import annotations
 

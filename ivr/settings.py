@@ -81,7 +81,7 @@ class AgentSettings(Section):
     #: not mistaken for 七) or 一. Job numbers and keys keep 一.
     tts_phone_one: Literal["幺", "一"] = "幺"
     #: HOST:PORT of the agent's small HTTP port: /healthz, /readyz, /metrics
-    #: (docs/operations.md). Empty: none.
+    #: (README: Running as a service). Empty: none.
     health_listen: str = "127.0.0.1:9101"
 
     @field_validator("health_listen")

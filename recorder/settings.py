@@ -163,7 +163,7 @@ class QueueSettings(Section):
     #: stops; a job cut short is picked up again by the sweep when a worker starts.
     stop_timeout_s: float = Field(default=5.0, ge=0, le=600)
     #: HOST:PORT of the worker's small HTTP port: /healthz, /readyz, /metrics
-    #: (docs/operations.md). Empty: none.
+    #: (README: Running as a service). Empty: none.
     health_listen: str = "127.0.0.1:9102"
 
     @field_validator("health_listen")
