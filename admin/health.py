@@ -13,7 +13,13 @@ import ipaddress
 import json
 
 from flask import Blueprint, Flask, Response, abort, current_app, request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    ProcessCollector,
+    generate_latest,
+)
 
 from admin.db import settings
 from recorder.health import Readiness, database_check, disk_check, model_check
@@ -25,6 +31,7 @@ bp = Blueprint("health", __name__)
 class AdminMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
+        ProcessCollector(registry=registry)  # CPU, memory, open files of this process
         self.login_failures = Counter(
             "login_failures",
             "Logins refused: a wrong name or password, or throttled (too many failures)",

@@ -14,7 +14,7 @@ from typing import Literal
 from pythonjsonlogger.json import JsonFormatter
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-JSON_FIELDS = ("asctime", "levelname", "name", "message")
+JSON_FIELDS = ("levelname", "name", "message")
 
 
 class CallIdFilter(logging.Filter):
@@ -31,9 +31,9 @@ class CallIdFilter(logging.Filter):
 def json_formatter() -> logging.Formatter:
     return JsonFormatter(
         JSON_FIELDS,
-        rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        rename_fields={"levelname": "level", "name": "logger"},
         json_ensure_ascii=False,
-        timestamp=False,
+        timestamp="time",  # ISO 8601 in UTC, to the millisecond
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 
 from recorder.calls import RtpStats
 
@@ -24,6 +24,7 @@ JITTER_BUCKETS = (1, 2, 5, 10, 20, 40, 80, 160)
 class AgentMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.registry = registry
+        ProcessCollector(registry=registry)  # CPU, memory, open files of this process
         self.calls_in_progress = Gauge(
             "calls_in_progress", "Calls from INVITE to end", namespace=NS, registry=registry
         )

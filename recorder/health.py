@@ -87,7 +87,7 @@ def queue_check(pending: Callable[[], int]) -> Callable[[], Check]:
             count = pending()
         except Exception as exc:  # redis.ConnectionError, sqlite3.OperationalError, ...
             return Check(False, f"unreachable ({type(exc).__name__})")
-        return Check(True, f"{count} jobs waiting")
+        return Check(True, f"{count} job{'' if count == 1 else 's'} waiting")
 
     return check
 

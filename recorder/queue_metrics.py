@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from huey import Huey, signals
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 
 NS = "hotline_worker"
 JOB_BUCKETS = (0.1, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600)
@@ -31,6 +31,7 @@ OUTCOMES = {
 class WorkerMetrics:
     def __init__(self, registry: CollectorRegistry, huey: Huey) -> None:
         self.registry = registry
+        ProcessCollector(registry=registry)  # CPU, memory, open files of this process
         self._huey = huey
         self.queue_depth = Gauge(
             "queue_depth", "Jobs waiting in the queue", namespace=NS, registry=registry

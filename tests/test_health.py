@@ -9,7 +9,13 @@ again empty; the bodies carry no caller's number.
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +30,7 @@ from recorder.health_http import HealthServer
 from recorder.queue_metrics import WorkerMetrics
 from tests.browser import desk
 from tests.support.postgres import PostgresCluster
-from tests.support.processes import free_port
+from tests.support.processes import free_port, running
 from tests.test_admin import Desk, build
 
 PHONE = re.compile(r"1\d{10}")
@@ -186,3 +192,26 @@ def test_status_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
         server.stop()
     assert main(["--config", config, "status", "agent"]) == 1  # stopped: down
     assert "agent   down: Connection refused" in capsys.readouterr().out
+
+
+def test_the_worker_serves_its_health_port_and_stops_cleanly(tmp_path: Path) -> None:
+    health = f"127.0.0.1:{free_port()}"
+    config = _config(tmp_path, "", health)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
+    base = [sys.executable, "-m", "hotline", "--config", str(config)]
+    subprocess.run([*base, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=60)
+    log = tmp_path / "worker.log"
+    started = lambda: "/metrics on" in log.read_text(errors="replace")  # noqa: E731
+    with running([*base, "worker"], ready=started, timeout=60, log=log, env=env) as proc:
+        with urllib.request.urlopen(f"http://{health}/readyz", timeout=5) as response:
+            report = json.loads(response.read())
+        assert report["component"] == "worker" and report["status"] == "ready", report
+        # The sweep (a periodic job) may be waiting already.
+        assert re.fullmatch(r"\d+ jobs? waiting", report["checks"]["queue"]["detail"]), report
+        with urllib.request.urlopen(f"http://{health}/metrics", timeout=5) as response:
+            text = response.read().decode()
+        assert re.search(r"^hotline_worker_queue_depth \d+\.0$", text, re.M), text
+        assert "process_cpu_seconds_total" in text
+        proc.send_signal(signal.SIGINT)  # a graceful stop: jobs finish, the port closes
+        assert proc.wait(timeout=20) == 0
+    assert "worker: stopped" in log.read_text()
