@@ -1,6 +1,7 @@
 """Health and metrics for the IT team (issue 23): the desk's /healthz, /readyz and
 /metrics, the readiness checks against real databases (SQLite removed, PostgreSQL
-stopped), the worker's metrics on a real huey, and `hotline status` exit codes
+stopped) and a real Redis queue (stopped), the worker's metrics on a real huey and its
+health port in a real worker process, and `hotline status` exit codes
 against the real health port.
 
 What is kept: a probe changes nothing — a removed SQLite file is reported, not made
@@ -24,13 +25,15 @@ from huey import MemoryHuey
 from prometheus_client import CollectorRegistry
 
 from hotline.cli import main
+from hotline.settings import load_settings
 from recorder import db
-from recorder.health import Readiness, database_check, disk_check, model_check, queue_check
+from recorder.health import Check, Readiness, database_check, disk_check, model_check, queue_check
 from recorder.health_http import HealthServer
+from recorder.queue import make_huey
 from recorder.queue_metrics import WorkerMetrics
 from tests.browser import desk
 from tests.support.postgres import PostgresCluster
-from tests.support.processes import free_port, running
+from tests.support.processes import free_port, require_tool, running
 from tests.test_admin import Desk, build
 
 PHONE = re.compile(r"1\d{10}")
@@ -155,6 +158,28 @@ def test_worker_metrics_count_jobs_depth_and_real_time_factor() -> None:
     rtf = "hotline_worker_transcription_real_time_factor"
     assert registry.get_sample_value(f"{rtf}_sum") == pytest.approx(0.2)
     assert registry.get_sample_value("hotline_worker_transcribed_audio_seconds_total") == 10.0
+
+
+def test_a_redis_queue_ready_then_stopped(tmp_path: Path) -> None:
+    port = free_port()
+    queue = {"backend": ("redis", "--"), "redis_url": (f"redis://127.0.0.1:{port}/0", "--")}
+    huey = make_huey(load_settings(None, {"queue": queue}, environ={}).settings)
+    # Every connection given up after 5 s: a probe never hangs on a silent Redis.
+    assert huey.storage.conn.connection_pool.connection_kwargs["socket_connect_timeout"] == 5
+    check = queue_check(huey.pending_count)
+    server = [require_tool("redis-server"), "--port", str(port), "--bind", "127.0.0.1"]
+    server += ["--save", "", "--appendonly", "no", "--dir", str(tmp_path)]
+    with running(server, ready=lambda: _answers(port), timeout=20):
+        assert check() == Check(True, "0 jobs waiting")
+    result = check()  # stopped: connection refused
+    assert (result.ok, result.detail) == (False, "unreachable (ConnectionError)")
+
+
+def _answers(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _config(tmp_path: Path, agent: str, worker: str) -> Path:
