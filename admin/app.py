@@ -93,4 +93,8 @@ def create_app(
     from admin import residents  # the resident directory (issue 19)
 
     web.register_blueprint(residents.bp)
+
+    from admin import health  # /healthz, /readyz, /metrics for the IT team (issue 23)
+
+    health.init_app(web)
     return web

@@ -18,7 +18,7 @@ from werkzeug.security import check_password_hash
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
-from admin import logins
+from admin import health, logins
 from admin.db import get_session, now, settings
 from admin.forms import choices
 from admin.security import LoginThrottle
@@ -101,6 +101,7 @@ def login() -> ResponseReturnValue:
     address = request.remote_addr or "-"
     if _throttle().blocked(username, address):
         logger.warning("login %s from %s: throttled", username, address)
+        health.metrics().login_failures.labels(reason="throttled").inc()
         flash(_("Too many failed attempts. Try again later."), "error")
         return render_template("auth/login.html", form=form), 429
     session = get_session()
@@ -108,6 +109,7 @@ def login() -> ResponseReturnValue:
     if not _password_matches(user, form.password.data or "") or user is None or not user.active:
         _throttle().failed(username, address)
         logger.info("login %s from %s: refused", username, address)
+        health.metrics().login_failures.labels(reason="refused").inc()
         flash(_("Wrong user name or password."), "error")
         return render_template("auth/login.html", form=form), 401
     _throttle().succeeded(username, address)

@@ -37,8 +37,15 @@ class AdminSettings(Section):
     #: Reverse proxies (CIDR networks) whose X-Forwarded-For names the client; from
     #: any other peer the header is ignored. Empty: the desk is reached directly.
     trusted_proxies: list[str] = Field(default_factory=list)
+    #: Clients (CIDR) that may read /metrics without a login; behind a trusted proxy the
+    #: client is the address it forwarded for. Loopback by default.
+    metrics_allow: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])
 
     _check_listen = field_validator("listen")(classmethod(lambda cls, v: _hostport(v)))
+
+    _check_metrics_allow = field_validator("metrics_allow")(
+        classmethod(lambda cls, v: cidr_networks(v))
+    )
 
     _check_trusted_proxies = field_validator("trusted_proxies")(
         classmethod(lambda cls, v: cidr_networks(v))

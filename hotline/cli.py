@@ -23,6 +23,7 @@ from hotline.commands import (
     residents,
     restore,
     run,
+    status,
     users,
     worker,
 )
@@ -47,6 +48,7 @@ COMMANDS = (
     backup,
     restore,
     residents,
+    status,
 )
 
 
@@ -98,6 +100,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         app = App.from_args(args)
+        if app.settings.logging.format != "text":  # [logging] format = "json"
+            from hotline.logs import configure
+
+            configure(level, app.settings.logging.format)
         return int(args.handler(args, app) or 0)
     except HotlineError as exc:
         print(f"hotline {args.command}: {exc}", file=sys.stderr)

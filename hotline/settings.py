@@ -17,7 +17,7 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
@@ -44,6 +44,7 @@ __all__ = [
     "ContentSettings",
     "DatabaseSettings",
     "LoadedSettings",
+    "LoggingSettings",
     "OrganizationSettings",
     "OutboundSettings",
     "PathSettings",
@@ -65,6 +66,11 @@ SEARCH_PATH = (
 )
 
 
+class LoggingSettings(_Section):
+    #: "text": readable lines; "json": one JSON object a line, with call_id on a call's lines.
+    format: Literal["text", "json"] = "text"
+
+
 class Settings(_Section):
     organization: OrganizationSettings = OrganizationSettings()
     paths: PathSettings = Field(default_factory=PathSettings)  # data_dir made absolute at load
@@ -78,6 +84,7 @@ class Settings(_Section):
     transcription: TranscriptionSettings = TranscriptionSettings()
     retention: RetentionSettings = RetentionSettings()
     content: ContentSettings = ContentSettings()
+    logging: LoggingSettings = LoggingSettings()
 
     @property
     def database_url(self) -> str:

@@ -85,6 +85,14 @@ class AgentSettings(Section):
     #: How a 1 in a phone number is said: 幺 (yāo, the usual reading on the phone,
     #: not mistaken for 七) or 一. Job numbers and keys keep 一.
     tts_phone_one: Literal["幺", "一"] = "幺"
+    #: HOST:PORT of the agent's small HTTP port: /healthz, /readyz, /metrics
+    #: (README: Running as a service). Empty: none.
+    health_listen: str = "127.0.0.1:9101"
+
+    @field_validator("health_listen")
+    @classmethod
+    def _health_listen(cls, value: str) -> str:
+        return _hostport(value) if value else value
 
 
 class OutboundSettings(Section):

@@ -68,7 +68,12 @@ QUEUE_ERRORS = (RedisError, sqlite3.Error, OSError)
 def make_huey(settings: WorkerSettings) -> Huey:
     queue = settings.queue
     if queue.backend == "redis":
-        return RedisHuey("hotline", url=queue.redis_url, results=False)
+        # A Redis that does not answer a connection is given up after 5 s (readiness
+        # probes and enqueues wait no longer); reads keep huey's own timeouts.
+        from redis import ConnectionPool
+
+        pool = ConnectionPool.from_url(queue.redis_url, socket_connect_timeout=5)
+        return RedisHuey("hotline", connection_pool=pool, results=False)
     if queue.backend == "memory":
         return MemoryHuey("hotline", immediate=True, results=False)
     path = settings.paths.data_dir / "queue.db"

@@ -101,6 +101,8 @@ class PathSettings(Section):
     #: every path derived from it (recordings, prompts, journal, models, queue) means
     #: the same file in every thread and child process.
     data_dir: Path = Field(default=Path("var"), validate_default=True)
+    #: /readyz says "not ready" when the data directory's disk has less free than this.
+    min_free_mb: int = Field(default=1024, ge=0)
 
     @field_validator("data_dir")
     @classmethod
@@ -160,6 +162,14 @@ class QueueSettings(Section):
     #: On Ctrl-C or SIGTERM a worker lets running jobs finish for at most this long, then
     #: stops; a job cut short is picked up again by the sweep when a worker starts.
     stop_timeout_s: float = Field(default=5.0, ge=0, le=600)
+    #: HOST:PORT of the worker's small HTTP port: /healthz, /readyz, /metrics
+    #: (README: Running as a service). Empty: none.
+    health_listen: str = "127.0.0.1:9102"
+
+    @field_validator("health_listen")
+    @classmethod
+    def _health_listen(cls, value: str) -> str:
+        return hostport(value) if value else value
 
 
 class RetentionSettings(Section):

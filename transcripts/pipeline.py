@@ -24,6 +24,7 @@ worker, a job waiting for a model, a failed one due another try).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -117,6 +118,9 @@ class Pipeline:
         self._learned = learned
         self._clock = clock
         self._engine: object | None = None
+        #: Told (audio seconds, decoding seconds) of each recording transcribed (the
+        #: worker's real-time-factor metric, recorder/queue_metrics.py).
+        self.on_transcribed: Callable[[float, float], None] | None = None
 
     def engine(self) -> object | None:
         """The shared speech engine, loaded on first use; None while no model is usable."""
@@ -267,7 +271,12 @@ class Pipeline:
         results: dict[str, Any] = {}
         transcribe_file = engine.transcribe_file  # type: ignore[attr-defined]
         for path in facts.recordings:
-            results.update(transcribe_file(path))
+            started = time.monotonic()
+            channels = transcribe_file(path)
+            results.update(channels)
+            if self.on_transcribed is not None and channels:
+                audio_s = max(result.duration_s for result in channels.values())
+                self.on_transcribed(audio_s, time.monotonic() - started)
         self._store_transcripts(facts, results)
         return {channel: result.text for channel, result in results.items()}
 

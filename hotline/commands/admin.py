@@ -27,6 +27,9 @@ def run(args: argparse.Namespace, app: App) -> int:
 
     app.ready_database()  # refuses an outdated schema with a one-line error
     web = create_app(app.settings, app.sessions, lambda: app.content)
+    from hotline.ops import readiness
+
+    web.extensions["readiness"] = readiness(app, "admin")  # with the queue (issue 23)
     host, _, port = app.settings.admin.listen.rpartition(":")
     host = host.strip("[]")
     if args.dev:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from ivr.agent import Agent, FlowSetup
     from ivr.flow_dial import Clerk
+    from ivr.metrics import AgentMetrics
     from ivr.outbound import Dialer
     from ivr.prompts import PromptCache
     from ivr.sip_adapter import Endpoint, SipCall, SipPhone
@@ -53,8 +54,9 @@ def endpoint(value: str) -> Endpoint:
     return Endpoint(host, int(port))
 
 
-def build_agent(app: App) -> tuple[Agent, SipPhone]:
-    """The agent and its phone, wired from the settings (also used by `hotline demo`)."""
+def build_agent(app: App, metrics: AgentMetrics | None = None) -> tuple[Agent, SipPhone]:
+    """The agent and its phone, wired from the settings (also used by `hotline demo`);
+    with `metrics`, each call event is counted and logged once (ivr/call_events.py)."""
     from hotline.settings import CONFIG_DIR
     from ivr.agent import Agent, Script
     from ivr.prompts import PromptCache
@@ -81,6 +83,10 @@ def build_agent(app: App) -> tuple[Agent, SipPhone]:
     if not live.preload():  # the model loads here, not on the first call's audio thread
         logger.warning("no usable speech model: calls are recorded, transcription waits for one")
     call_log = TranscribingCallLog(app.call_log, live, sessions)  # journaled: docs/journal.md
+    if metrics is not None:
+        from ivr.call_events import ObservedCallLog
+
+        call_log = ObservedCallLog(call_log, metrics)  # type: ignore[assignment]
     sip = settings.sip
     flow = None
     if settings.agent.mode == "flow":
@@ -208,7 +214,14 @@ def _flow_setup(app: App, prompts: PromptCache, dial: Callable[[str], SipCall]) 
 
 
 def run(args: argparse.Namespace, app: App) -> int:
-    agent, phone = build_agent(app)
+    from prometheus_client import CollectorRegistry
+
+    from hotline.ops import health_server
+    from ivr.metrics import AgentMetrics, SipRefusals
+
+    metrics = AgentMetrics(CollectorRegistry())
+    refusals = SipRefusals.attach(metrics)
+    agent, phone = build_agent(app, metrics)
     stop = threading.Event()
 
     def _on_signal(_signum: int, _frame: FrameType | None) -> None:
@@ -235,8 +248,12 @@ def run(args: argparse.Namespace, app: App) -> int:
         mode,
         app.settings.ringing.answer_after_rings,
     )
+    health = health_server(app, "agent", app.settings.agent.health_listen, metrics.registry)
     print(f"agent ready on {sip.listen}", flush=True)
     stop.wait()
+    if health is not None:
+        health.stop()
+    refusals.detach()
     started = time.monotonic()
     agent.stopping.set()
     if dialer is not None and calling is not None:

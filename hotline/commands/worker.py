@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+from typing import TYPE_CHECKING
 
 from hotline.app import App
+
+if TYPE_CHECKING:
+    from recorder.health_http import HealthServer
 
 READY = True
 NAME = "worker"
@@ -38,6 +42,23 @@ def run(args: argparse.Namespace, app: App) -> int:
         # Every wait bounded: a graceful stop waits this long for a running job.
         shutdown_timeout=app.settings.queue.stop_timeout_s,
     )
-    consumer.run()  # returns on SIGINT (running jobs finish, bounded) or SIGTERM (at once)
+    health = _health(app)
+    try:
+        consumer.run()  # returns on SIGINT (running jobs finish, bounded) or SIGTERM (at once)
+    finally:
+        if health is not None:
+            health.stop()
     logger.info("worker: stopped")
     return 0
+
+
+def _health(app: App) -> HealthServer | None:
+    """The worker's metrics (queue depth, job times, real-time factor) and health port."""
+    from prometheus_client import CollectorRegistry
+
+    from hotline.ops import health_server
+    from recorder.queue_metrics import WorkerMetrics
+
+    metrics = WorkerMetrics(CollectorRegistry(), app.call_queue.huey)
+    app.pipeline.on_transcribed = metrics.transcribed
+    return health_server(app, "worker", app.settings.queue.health_listen, metrics.registry)

@@ -1,0 +1,111 @@
+"""The agent's Prometheus metrics, on a registry the composition root owns.
+
+Calls in progress and ended by disposition, time from INVITE to answer and rings
+heard (histograms: the three-ring rule, seeds 客服中心接待岗位工作质量标准 2), the
+caller's RTP loss and jitter (RFC 3550 A.3, A.8, from ivr/rtp_stats.py), and SIP
+messages the gate refused (ivr/sip_gate.py, RFC 4475 section 3) by status code.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
+
+from recorder.calls import RtpStats
+
+NS = "hotline_agent"
+#: Rings are whole numbers: one bucket each, the rule's limit (3) among them.
+RING_BUCKETS = (0, 1, 2, 3, 4, 5)
+ANSWER_BUCKETS = (0.5, 1, 2, 3, 5, 7, 9, 11, 13, 15, 20, 30)
+JITTER_BUCKETS = (1, 2, 5, 10, 20, 40, 80, 160)
+
+
+class AgentMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        ProcessCollector(registry=registry)  # CPU, memory, open files of this process
+        self.calls_in_progress = Gauge(
+            "calls_in_progress", "Calls from INVITE to end", namespace=NS, registry=registry
+        )
+        self.calls = Counter(
+            "calls", "Calls ended, by disposition", ["disposition"], namespace=NS, registry=registry
+        )
+        self.answer_seconds = Histogram(
+            "answer_seconds",
+            "Seconds from the INVITE to the answer (the agent's or staff's)",
+            namespace=NS,
+            registry=registry,
+            buckets=ANSWER_BUCKETS,
+        )
+        self.rings = Histogram(
+            "rings",
+            "Rings the caller heard before the answer",
+            namespace=NS,
+            registry=registry,
+            buckets=RING_BUCKETS,
+        )
+        self.rtp_received = Counter(
+            "rtp_received_packets",
+            "RTP packets received from callers",
+            namespace=NS,
+            registry=registry,
+        )
+        self.rtp_lost = Counter(
+            "rtp_lost_packets",
+            "RTP packets callers sent that never arrived (RFC 3550 A.3)",
+            namespace=NS,
+            registry=registry,
+        )
+        self.rtp_jitter_ms = Histogram(
+            "rtp_jitter_ms",
+            "Interarrival jitter of each call's incoming RTP at its end (RFC 3550 A.8), ms",
+            namespace=NS,
+            registry=registry,
+            buckets=JITTER_BUCKETS,
+        )
+        self.sip_refused = Counter(
+            "sip_refused_messages",
+            "SIP messages refused by the gate, by the status answered (0: dropped unanswered)",
+            ["code"],
+            namespace=NS,
+            registry=registry,
+        )
+
+    def rtp(self, stats: RtpStats) -> None:
+        self.rtp_received.inc(stats.packets_received)
+        self.rtp_lost.inc(stats.packets_lost)
+        if stats.packets_received:
+            self.rtp_jitter_ms.observe(stats.jitter_ms)
+
+
+class SipRefusals(logging.Handler):
+    """Counts the refusals the SIP layer logs into `sip_refused`, by status code: the gate's
+    ("answered %r with %d ...", "dropped %r unanswered: %d ...") and the 403 to an
+    untrusted source. Read from the log records (attached to the `ivr` logger, whichever
+    module of it logs them), so the SIP adapter needs no hook."""
+
+    WITH_CODE = ("answered %r with %d", "dropped %r unanswered: %d")
+    UNTRUSTED = "[%s] refused: %s is not a trusted source"
+
+    def __init__(self, metrics: AgentMetrics) -> None:
+        super().__init__(logging.INFO)
+        self._metrics = metrics
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg, args = record.msg, record.args
+        if not isinstance(msg, str) or not isinstance(args, tuple) or len(args) < 2:
+            return
+        if msg.startswith(self.WITH_CODE):
+            self._metrics.sip_refused.labels(code=str(args[1])).inc()
+        elif msg == self.UNTRUSTED:
+            self._metrics.sip_refused.labels(code="403").inc()
+
+    @classmethod
+    def attach(cls, metrics: AgentMetrics, logger_name: str = "ivr") -> SipRefusals:
+        handler = cls(metrics)
+        logging.getLogger(logger_name).addHandler(handler)
+        return handler
+
+    def detach(self, logger_name: str = "ivr") -> None:
+        logging.getLogger(logger_name).removeHandler(self)
