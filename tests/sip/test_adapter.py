@@ -12,15 +12,9 @@ from typing import Any
 import pytest
 
 from ivr import sip_wire
-from ivr.sip_adapter import (
-    TAGS_KEPT,
-    Endpoint,
-    SipCall,
-    SipPhone,
-    _Phone,
-    packet_time_ms,
-    unique_call_id,
-)
+from ivr.sip import Endpoint, SipCall, SipPhone, packet_time_ms, unique_call_id
+from ivr.sip.client import TAGS_KEPT
+from ivr.sip.user_agent import _Phone
 from tests.sip.conftest import udp_port
 from tests.support.processes import wait_until
 
