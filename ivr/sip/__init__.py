@@ -89,6 +89,9 @@ documented and tested (tests/sip/):
    audio+video answered with m=video 0; every datagram judged by ivr/sip_gate.py
    before the library (RFC 4475 section 3), replies without control octets; memory
    given back when idle (ivr/memory.py).
+37. It answers 481 to a second CANCEL of an INVITE it already cancelled (Kamailio sends
+   one to a ring group's losing branch, docs/ring-groups.md): the INVITE's transaction
+   lives 64*T1 after its 487, so it gets 200 OK (RFC 3261 9.2, 17.2.1).
 
 Audio crosses this boundary as 8 kHz 16-bit signed little-endian mono; the
 library converts to and from PCMU/PCMA, the adapter's pacer sends the RTP.

@@ -96,6 +96,8 @@ class _ClientFixes(_Routing, _Registration):
         """The thread that reads SIP (fix 32: never waits for a name)."""
         self.peers: OrderedDict[str, None] = OrderedDict()
         """Addresses the agent sent requests to, newest last (fix 33)."""
+        self.cancelled: OrderedDict[tuple[str, str], float] = OrderedDict()
+        """(Call-ID, CSeq number) -> when the INVITE was CANCELled, for 64*T1 (fix 37)."""
         self._response_target, sip.response_target = sip.response_target, self.response_target
         self._dialog_target, sip.dialog_target = sip.dialog_target, self.dialog_target
         sip._sip_target_from_uri = self.target_from_uri
@@ -130,6 +132,8 @@ class _ClientFixes(_Routing, _Registration):
             return
         if getattr(message, "method", None) == "ACK" and self.phone.has_call_id(call_id):
             self.dialogs.ack(message, call_id)  # fixes 6, 21, 22: the library drops ACKs unseen
+        if getattr(message, "method", None) == "CANCEL" and self._cancelled_again(message, call_id):
+            return
         if message.type == SIPMessageType.RESPONSE:
             self._response_seen(message, call_id)
         try:
@@ -143,6 +147,28 @@ class _ClientFixes(_Routing, _Registration):
             )
             if message.type == SIPMessageType.MESSAGE:  # fix 17: a clear 400, not silence
                 self._send_refusal(bytes(message.raw), 400, "Bad Request", why=str(exc))
+
+    def _cancelled_again(self, message: Any, call_id: str) -> bool:
+        """Fix 37: a CANCEL for an INVITE already cancelled gets 200 OK again, not 481.
+
+        The INVITE's server transaction lives 64*T1 after its 487 (RFC 3261 17.2.1),
+        so a CANCEL that matches it is answered 200 (9.2) and changes nothing; rfcvoip
+        forgets the call at once and answered 481. Kamailio sends a second CANCEL to a
+        branch whose first provisional came after the winner's 2xx (docs/ring-groups.md).
+        True when answered here."""
+        key, now = (call_id, _cseq(message)), time.monotonic()
+        while self.cancelled and now - next(iter(self.cancelled.values())) > 64 * T1:
+            self.cancelled.popitem(last=False)
+        if self.phone.has_call_id(call_id):  # the library answers 200 and 487, ends the call
+            self.cancelled[key] = now
+            while len(self.cancelled) > FINAL_STATUSES_KEPT:
+                self.cancelled.popitem(last=False)
+            return False
+        if key not in self.cancelled:
+            return False  # no such INVITE: the library's 481 is right
+        logger.info("[%s] CANCEL again for a cancelled INVITE: 200 OK", call_id)
+        self.sip.send_response(message, self.sip.gen_ok(message))
+        return True
 
     def _foreign(self, message: Any, call_id: str) -> str | None:
         """Fix 33: why a message is none of the agent's business (None: it is).
