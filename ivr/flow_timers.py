@@ -136,5 +136,5 @@ class ThreadScheduler:
             try:
                 entry.callback()
             except Exception:
-                # The timer thread must outlive one call's failure.
-                logger.exception("flow timer callback failed")
+                # The timer thread must outlive one call's failure (flow or SIP).
+                logger.exception("timer callback failed")
