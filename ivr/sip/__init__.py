@@ -103,11 +103,12 @@ Modules, by concern (docs/architecture.md):
 - offer.py: what an INVITE's SDP offers and where its media goes (fixes 9-12, 27, 34);
 - call.py: SipCall, one call as the agent sees it (fixes 4, 6, 10, 11, 19, 24, 25, 31);
 - media.py: the RTP clients the one pacer sends (fixes 20, 25, 27, 28, 31);
-- client.py: the wrappers on the live SIPClient (fixes 8, 13, 14, 17, 24, 30, 33-35);
+- client.py: the wrappers on the live SIPClient (fixes 8, 13, 14, 17, 24, 30, 33-35, 37);
 - routing.py: where messages go, the BYE until answered (fixes 15, 16, 29, 32);
 - registration.py: REGISTER and its refresh (fixes 2, 17, 18);
 - dialogs.py: the 2xx until its ACK, offers in a 2xx (fixes 6, 21, 22);
 - timers.py: T1, T2 and the retransmissions, steps on the phone's one scheduler;
+- threads.py: the threads started per call, joined by SipPhone.stop();
 - sip_phone.py: SipPhone, what the composition root builds.
 """
 
