@@ -1,6 +1,6 @@
 """MEASUREMENT SCRIPT (run by hand, not in CI): pyVoIP 1.6.8 beside rfcvoip 2.10.3 on loopback.
 
-This is the only module besides ivr/sip_adapter.py that loads the SIP libraries; it does so
+This is the only module besides ivr/sip/library.py that loads the SIP libraries; it does so
 through importlib inside functions so the one-adapter rule stays visible.
 
 Run: .venv/bin/python bench/sip_library_compare.py

@@ -11,7 +11,7 @@ port, a phone registered with it as `agent`, and SIPp callers through it
 PCMU in 20 ms packets; the caller hangs up after --seconds). Both ways carry
 audio: the callers' speech, the agent's greeting and then its silence.
 
-The phone is `hotline agent` (rfcvoip behind ivr/sip_adapter.py; message
+The phone is `hotline agent` (rfcvoip behind ivr/sip/; message
 mode: greeting, recording, closing; the default ring cadence and rings), or
 with --library pyvoip the plain pyVoIP 1.6.8 VoIPPhone (the design's
 library; loaded only in a child process of this script, as

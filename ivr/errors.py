@@ -3,7 +3,7 @@
 HotlineError            (recorder.errors) the root every package derives from
 ├── ConfigError         (recorder.errors) a wrong flow, schedule or voice setting
 └── IvrError            anything in ivr/ the operator sees
-    ├── SipError        (ivr.sip_adapter) the SIP library failed: bind, register, send
+    ├── SipError        (ivr.sip.sip_phone) the SIP library failed: bind, register, send
     └── PromptError     (ivr.prompts) a prompt cannot be synthesised or read
 """
 

@@ -1,7 +1,9 @@
 """Timers for the flow runner behind a clock seam: a real one and a manual one.
 
 `ThreadScheduler` runs callbacks at absolute monotonic deadlines from one
-worker thread (stopped with `close()`, which joins it); `ManualScheduler`
+worker thread, started by the first timer and stopped with `close()`, which joins
+it; the agent's one scheduler, shared by the call flow and the SIP retransmissions
+(ivr/sip/timers.py), so a callback must not block; `ManualScheduler`
 runs them when a test calls `advance()`, so flow tests never sleep.
 """
 
@@ -75,14 +77,15 @@ class ManualScheduler:
 class ThreadScheduler:
     """One worker thread waiting on a condition for the earliest deadline."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, clock: Callable[[], float] = time.monotonic, name: str = "flow-timers"
+    ) -> None:
         self._clock = clock
         self._heap: list[tuple[float, int, _Entry]] = []
         self._order = itertools.count()
         self._cond = threading.Condition()
         self._closed = False
-        self._thread = threading.Thread(target=self._run, name="flow-timers", daemon=True)
-        self._thread.start()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def now(self) -> float:
         return self._clock()
@@ -91,14 +94,25 @@ class ThreadScheduler:
         entry = _Entry(self._clock() + seconds, callback)
         with self._cond:
             heapq.heappush(self._heap, (entry.deadline, next(self._order), entry))
+            self._start()  # on the first timer at the latest: one never used has no thread
             self._cond.notify()
         return entry
+
+    def start(self) -> None:
+        """Start the worker thread now (it starts with the first timer otherwise)."""
+        with self._cond:
+            self._start()
+
+    def _start(self) -> None:
+        if not self._closed and self._thread.ident is None:
+            self._thread.start()
 
     def close(self) -> None:
         with self._cond:
             self._closed = True
             self._cond.notify()
-        self._thread.join()
+        if self._thread.ident is not None:
+            self._thread.join()
 
     def _next_due(self) -> _Entry | None:
         """Wait for the earliest deadline; None once closed."""
@@ -122,5 +136,5 @@ class ThreadScheduler:
             try:
                 entry.callback()
             except Exception:
-                # The timer thread must outlive one call's failure.
-                logger.exception("flow timer callback failed")
+                # The timer thread must outlive one call's failure (flow or SIP).
+                logger.exception("timer callback failed")

@@ -1,6 +1,6 @@
 """The phone as the agent sees it: `Phone` and `Call`, protocols of our own.
 
-ivr.sip_adapter (the one module on the SIP library) implements them with rfcvoip;
+ivr.sip (ivr/sip/library.py alone imports the SIP library) implements them with rfcvoip;
 ivr.phone_fake ships a fake beside them for unit tests, as httpx ships its mock
 transport. The agent, the call media and the flow depend on these protocols only.
 """

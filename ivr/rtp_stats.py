@@ -18,7 +18,7 @@ RFC 3550 appendix A, per synchronisation source (SSRC):
   packet, so they count for loss but not for jitter.
 
 Nothing here knows the SIP library: the adapter feeds every packet it
-receives with its arrival time (ivr/sip_adapter.py, fix 25).
+receives with its arrival time (ivr/sip/media.py, fix 25).
 """
 
 from __future__ import annotations

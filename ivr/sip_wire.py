@@ -1,6 +1,6 @@
 """SIP text the adapter reads or rewrites itself: pure functions over str and bytes.
 
-ivr/sip_adapter.py uses these where rfcvoip gets a message wrong (fixes 12
+ivr/sip/ uses these where rfcvoip gets a message wrong (fixes 12
 to 17 there); nothing here imports the SIP library, so each rule is tested
 on its own (tests/sip/test_adapter.py).
 """

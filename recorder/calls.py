@@ -149,7 +149,7 @@ class UnknownCall(LookupError):
     pass
 
 
-class DatabaseCallLog:
+class DatabaseCallLog(CallLog):
     """Writes every event to the database at once, one transaction per event."""
 
     def __init__(

@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy.exc import (
     DBAPIError,
@@ -45,7 +45,7 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from recorder.calls import CallLog, ClerkRing, RecordingAlarms, RtpStats
+from recorder.calls import CallLog, ClerkRing, RtpStats
 from recorder.errors import DatabaseUnreachable
 from recorder.journal_files import (
     REJECTED,
@@ -60,10 +60,6 @@ logger = logging.getLogger(__name__)
 
 #: Under load the watermark is written every so many applied events (and whenever all are).
 MARK_EVERY = 64
-
-
-class JournalTarget(CallLog, RecordingAlarms, Protocol):
-    """What the journal applies events to (a DatabaseCallLog)."""
 
 
 @dataclass(frozen=True)
@@ -89,12 +85,12 @@ def is_unreachable(exc: BaseException) -> bool:
     )
 
 
-class JournaledCallLog:
+class JournaledCallLog(CallLog):
     """A CallLog that journals each event to disk, then applies it in a background thread."""
 
     def __init__(
         self,
-        target: JournalTarget,
+        target: CallLog,  # what the events are applied to: a DatabaseCallLog
         folder: Path,
         backoff: Backoff | None = None,
         clock: Callable[[], datetime] = utcnow,

@@ -1,4 +1,4 @@
-"""Every private member of rfcvoip that ivr/sip_adapter.py touches, listed, with the
+"""Every private member of rfcvoip that the SIP adapter (ivr/sip/) touches, listed, with the
 parameters it is called or overridden with. rfcvoip is pinned (pyproject.toml); a new
 release that drops or changes one of these fails here, naming it, before a call does.
 
@@ -21,7 +21,9 @@ from rfcvoip.SIP import SIPClient
 from rfcvoip.SIPTransport import SIPTransport
 from rfcvoip.VoIP import VoIPCall, VoIPPhone
 
-ADAPTER = Path(__file__).resolve().parent.parent / "ivr" / "sip_adapter.py"
+ADAPTER = Path(__file__).resolve().parent.parent / "ivr" / "sip"
+#: The one module that imports rfcvoip (the import contract in pyproject.toml).
+LIBRARY_MODULE = ADAPTER / "library.py"
 PINNED = "2.10.3"
 
 #: Methods (class, name) -> their parameters: name, "=" for a default, "*" before
@@ -31,6 +33,7 @@ METHODS: dict[tuple[type, str], str] = {
     (VoIPPhone, "_callback_MSG_Invite"): "(self, request)",
     (VoIPPhone, "_default_audio_offer"): "(self)",
     (VoIPPhone, "_get_call"): "(self, call_id)",
+    (VoIPPhone, "_invite_targets_local_account"): "(self, request)",
     (VoIPPhone, "_remove_call"): "(self, call_id, *, expected=)",
     (VoIPPhone, "_run_call_callback"): "(callback, call, delay=)",
     (VoIPPhone, "_set_call"): "(self, call_id, call)",
@@ -58,8 +61,9 @@ METHODS: dict[tuple[type, str], str] = {
 #: Attributes set in the library's own code (its __init__ or a method) and read or
 #: replaced by the adapter.
 ATTRIBUTES: dict[type, tuple[str, ...]] = {
-    VoIPPhone: ("_outbound_call_creation_depth", "_status"),
-    SIPClient: ("_register_cancel_event",),
+    # threads and registerThread are public, but SipPhone.stop() joins them (issue 16).
+    VoIPPhone: ("_outbound_call_creation_depth", "_status", "threads"),
+    SIPClient: ("_register_cancel_event", "registerThread"),
     RTPClient: (
         "_dtmf_lock",
         "_pending_dtmf",
@@ -112,7 +116,7 @@ def test_rfcvoip_is_the_version_the_adapter_was_written_against() -> None:
 @pytest.mark.parametrize(("owner", "name"), list(METHODS), ids=lambda v: getattr(v, "__name__", v))
 def test_every_private_method_the_adapter_touches_is_there(owner: type, name: str) -> None:
     member = getattr(owner, name, None)
-    assert callable(member), f"rfcvoip {owner.__name__}.{name} is gone: ivr/sip_adapter.py uses it"
+    assert callable(member), f"rfcvoip {owner.__name__}.{name} is gone: ivr/sip/ uses it"
     assert _shape(member) == METHODS[owner, name], (
         f"rfcvoip {owner.__name__}.{name} changed its parameters: "
         f"{_shape(member)}, the adapter was written for {METHODS[owner, name]}"
@@ -128,14 +132,14 @@ def test_every_private_attribute_the_adapter_touches_is_set_by_the_library(
     owner: type, name: str
 ) -> None:
     assert re.search(rf"self\.{re.escape(name)}\b", _source(owner)), (
-        f"rfcvoip {owner.__name__} no longer sets self.{name}: ivr/sip_adapter.py uses it"
+        f"rfcvoip {owner.__name__} no longer sets self.{name}: ivr/sip/ uses it"
     )
 
 
 @pytest.mark.parametrize("name", list(FUNCTIONS))
 def test_every_private_function_the_adapter_imports_is_there(name: str) -> None:
     function = getattr(voip_module, name, None)
-    assert callable(function), f"rfcvoip.VoIP.VoIP.{name} is gone: ivr/sip_adapter.py imports it"
+    assert callable(function), f"rfcvoip.VoIP.VoIP.{name} is gone: ivr/sip/library.py imports it"
     assert _shape(function) == FUNCTIONS[name], (
         f"rfcvoip.VoIP.VoIP.{name} changed its parameters: {_shape(function)}, "
         f"the adapter was written for {FUNCTIONS[name]}"
@@ -143,17 +147,25 @@ def test_every_private_function_the_adapter_imports_is_there(name: str) -> None:
 
 
 def test_the_list_names_every_private_member_the_adapter_touches() -> None:
-    tree = ast.parse(ADAPTER.read_text(encoding="utf-8"))
+    trees = [ast.parse(path.read_text(encoding="utf-8")) for path in sorted(ADAPTER.glob("*.py"))]
+    nodes = [node for tree in trees for node in ast.walk(tree)]
     used = {
         node.attr
-        for node in ast.walk(tree)
+        for node in nodes
         if isinstance(node, ast.Attribute)
         and node.attr.startswith("_")
         and not node.attr.endswith("__")
     }
+    used |= {  # methods of the library's classes overridden in the adapter's subclasses
+        node.name
+        for node in nodes
+        if isinstance(node, ast.FunctionDef)
+        and node.name.startswith("_")
+        and not node.name.endswith("__")
+    }
     used |= {
         alias.name
-        for node in ast.walk(tree)
+        for node in nodes
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("rfcvoip")
         for alias in node.names
         if alias.name.startswith("_")
@@ -169,5 +181,21 @@ def test_the_list_names_every_private_member_the_adapter_touches() -> None:
     listed = {name for _, name in METHODS} | set(FUNCTIONS)
     listed |= {name for names in ATTRIBUTES.values() for name in names}
     assert library - listed == set(), (
-        f"ivr/sip_adapter.py touches private rfcvoip members not listed here: {sorted(library - listed)}"
+        f"ivr/sip/ touches private rfcvoip members not listed here: {sorted(library - listed)}"
+    )
+
+
+def test_one_module_of_the_adapter_imports_rfcvoip() -> None:
+    importers = sorted(
+        path.name
+        for path in ADAPTER.glob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if (isinstance(node, ast.ImportFrom) and (node.module or "").startswith("rfcvoip"))
+        or (
+            isinstance(node, ast.Import)
+            and any(alias.name.split(".")[0] == "rfcvoip" for alias in node.names)
+        )
+    )
+    assert set(importers) == {LIBRARY_MODULE.name}, (
+        f"rfcvoip is imported by {importers} in ivr/sip/: only {LIBRARY_MODULE.name} may"
     )

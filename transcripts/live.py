@@ -90,7 +90,7 @@ class LiveTranscriber:
         return results
 
 
-class TranscribingCallLog:
+class TranscribingCallLog(CallLog):
     """A CallLog that stores a call's live transcript before reporting its end."""
 
     def __init__(

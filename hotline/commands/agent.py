@@ -19,10 +19,11 @@ if TYPE_CHECKING:
 
     from ivr.agent import Agent, FlowSetup
     from ivr.flow_dial import Clerk
+    from ivr.flow_timers import Scheduler
     from ivr.metrics import AgentMetrics
     from ivr.outbound import Dialer
     from ivr.prompts import PromptCache
-    from ivr.sip_adapter import Endpoint, SipCall, SipPhone
+    from ivr.sip import Endpoint, SipCall, SipPhone
 
 READY = True
 NAME = "agent"
@@ -48,7 +49,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def endpoint(value: str) -> Endpoint:
-    from ivr.sip_adapter import Endpoint
+    from ivr.sip import Endpoint
 
     host, _, port = value.rpartition(":")
     return Endpoint(host, int(port))
@@ -59,8 +60,9 @@ def build_agent(app: App, metrics: AgentMetrics | None = None) -> tuple[Agent, S
     with `metrics`, each call event is counted and logged once (ivr/call_events.py)."""
     from hotline.settings import CONFIG_DIR
     from ivr.agent import Agent, Script
+    from ivr.flow_timers import ThreadScheduler
     from ivr.prompts import PromptCache
-    from ivr.sip_adapter import SipPhone
+    from ivr.sip import SipPhone
     from transcripts.live import LiveTranscriber, TranscribingCallLog
 
     settings, content = app.settings, app.content
@@ -88,9 +90,12 @@ def build_agent(app: App, metrics: AgentMetrics | None = None) -> tuple[Agent, S
 
         call_log = ObservedCallLog(call_log, metrics)  # type: ignore[assignment]
     sip = settings.sip
+    # One scheduler for the call flow's timers and the SIP retransmissions; the phone's
+    # stop() closes it (ivr/sip/timers.py).
+    timers = ThreadScheduler(name="timers")
     flow = None
     if settings.agent.mode == "flow":
-        flow = _flow_setup(app, prompts, lambda uri: phone.call(uri))  # noqa: PLW0108 (phone is made below)
+        flow = _flow_setup(app, prompts, lambda uri: phone.call(uri), timers)  # noqa: PLW0108 (phone is made below)
     agent = Agent(settings, script, call_log, audio_tap=live.tap, flow=flow)
     phone = SipPhone(
         endpoint(sip.listen),
@@ -104,6 +109,7 @@ def build_agent(app: App, metrics: AgentMetrics | None = None) -> tuple[Agent, S
         codecs=sip.codecs,
         register_expires=sip.register_expires,
         rtp_sender=sip.rtp_sender,
+        timers=timers,
     )
     return agent, phone
 
@@ -160,7 +166,7 @@ def _peer(clerks: str, residents: str) -> Endpoint | None:
 def _clerks_host(template: str) -> Endpoint | None:
     """Direct mode: where clerks' phones are rung — the host of sip.clerk_uri_template
     (the PBX or the phones' proxy); the agent sends its INVITEs there."""
-    from ivr.sip_adapter import Endpoint
+    from ivr.sip import Endpoint
 
     match = re.fullmatch(r"sips?:[^@]*@\[?([^\]:;>]+)\]?(?::(\d+))?(?:;.*)?", template)
     if match is None or "{" in match.group(1):
@@ -168,13 +174,14 @@ def _clerks_host(template: str) -> Endpoint | None:
     return Endpoint(match.group(1), int(match.group(2) or 5060))
 
 
-def _flow_setup(app: App, prompts: PromptCache, dial: Callable[[str], SipCall]) -> FlowSetup:
+def _flow_setup(
+    app: App, prompts: PromptCache, dial: Callable[[str], SipCall], timers: Scheduler
+) -> FlowSetup:
     """The call flow (agent.mode = "flow"): checked and its prompts synthesised before any call."""
     from hotline.errors import ConfigError
     from ivr.agent import FlowSetup
     from ivr.flow_config import load_flow
     from ivr.flow_runner import clerk_uri, roster_clerks
-    from ivr.flow_timers import ThreadScheduler
     from ivr.schedule import Schedule
     from recorder.staff import duty_roster
 
@@ -205,7 +212,7 @@ def _flow_setup(app: App, prompts: PromptCache, dial: Callable[[str], SipCall]) 
         config=config,
         content=content,
         schedule=Schedule.from_settings(settings.organization),
-        scheduler=ThreadScheduler(),
+        scheduler=timers,
         roster=roster,
         prompts=prompts.audio,
         dial=dial,

@@ -28,7 +28,7 @@ from ivr.schedule import Schedule, is_open
 
 if TYPE_CHECKING:
     from ivr.prompts import PromptCache
-    from ivr.sip_adapter import SipCall
+    from ivr.sip import SipCall
 
 READY = True
 NAME = "demo"
@@ -180,7 +180,7 @@ def _wait_for_greeting(call: SipCall, greeting_s: float, timeout: float) -> bool
 
 
 def _say(call: SipCall, audio: bytes) -> None:
-    from ivr.sip_adapter import FRAME_BYTES
+    from ivr.sip import FRAME_BYTES
 
     start = time.monotonic()
     for tick, offset in enumerate(range(0, len(audio), FRAME_BYTES)):
@@ -209,7 +209,7 @@ def _call(
     the on-call key (9, emergencies only) pass and speaks after the beep.
     """
     from hotline.commands.agent import endpoint
-    from ivr.sip_adapter import SipPhone
+    from ivr.sip import SipPhone
 
     caller = SipPhone(
         endpoint(f"127.0.0.1:{_free_udp()}"),

@@ -12,15 +12,9 @@ from typing import Any
 import pytest
 
 from ivr import sip_wire
-from ivr.sip_adapter import (
-    TAGS_KEPT,
-    Endpoint,
-    SipCall,
-    SipPhone,
-    _Phone,
-    packet_time_ms,
-    unique_call_id,
-)
+from ivr.sip import Endpoint, SipCall, SipPhone, packet_time_ms, unique_call_id
+from ivr.sip.client import TAGS_KEPT
+from ivr.sip.user_agent import _Phone
 from tests.sip.conftest import udp_port
 from tests.support.processes import wait_until
 
@@ -113,6 +107,46 @@ def test_fix_8_a_message_the_library_chokes_on_does_not_stop_the_receiver() -> N
         sock.sendto(_invite(port, local, "127.0.0.1", "127.0.0.1", "good"), ("127.0.0.1", port))
         assert "SIP/2.0 100 Trying" in _statuses(sock)
         assert calls == ["good"]
+    finally:
+        phone.stop()
+        sock.close()
+
+
+def _cancel(invite: bytes) -> bytes:
+    """The CANCEL of an INVITE (RFC 3261 9.1): its Via, From, To, Call-ID and CSeq number."""
+    head = invite.split(b"\r\n\r\n", 1)[0].decode()
+    lines = head.split("\r\n")
+    request_uri = lines[0].split(" ")[1]
+    keep = [line for line in lines[1:] if line.split(":", 1)[0] in ("Via", "From", "To", "Call-ID")]
+    return "\r\n".join(
+        [
+            f"CANCEL {request_uri} SIP/2.0",
+            *keep,
+            "CSeq: 1 CANCEL",
+            "Max-Forwards: 70",
+            "Content-Length: 0",
+            "",
+            "",
+        ]
+    ).encode()
+
+
+def test_fix_37_a_second_cancel_of_a_cancelled_invite_gets_200_not_481() -> None:
+    """Kamailio CANCELs a ring group's losing branch again on its next provisional
+    (docs/ring-groups.md); the INVITE's transaction still exists, so RFC 3261 9.2 wants
+    200 OK. What is kept: the call ends once, with 487 to its INVITE."""
+    phone, port, sock, calls = _phone_and_socket(["127.0.0.0/8"])
+    try:
+        local = sock.getsockname()[1]
+        invite = _invite(port, local, "127.0.0.1", "127.0.0.1", "twice-cancelled")
+        sock.sendto(invite, ("127.0.0.1", port))
+        assert "SIP/2.0 100 Trying" in _statuses(sock)
+        sock.sendto(_cancel(invite), ("127.0.0.1", port))
+        first = _statuses(sock)
+        assert "SIP/2.0 200 OK" in first and "SIP/2.0 487 Request Terminated" in first, first
+        sock.sendto(_cancel(invite), ("127.0.0.1", port))
+        assert _statuses(sock) == ["SIP/2.0 200 OK"]
+        assert calls == ["twice-cancelled"]
     finally:
         phone.stop()
         sock.close()

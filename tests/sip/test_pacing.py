@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from ivr.rtp_pacer import RtpPacer, key_press_payloads
-from ivr.sip_adapter import Endpoint, SipCall, SipPhone
+from ivr.sip import Endpoint, SipCall, SipPhone
 from tests.sip.conftest import sipp, udp_port
 from tests.sip.test_agent_calls import AgentFactory, _ended, caller_audio, scenario
 from tests.sip.test_dialogs import _capture, _trace
