@@ -58,7 +58,7 @@ from transcripts.rules import DeskContent
 from transcripts.settings import TranscriptsSettings
 
 if TYPE_CHECKING:
-    from transcripts.learned import TrainingReport
+    from transcripts.training import TrainingReport
 
 logger = logging.getLogger(__name__)
 
@@ -374,8 +374,8 @@ class Pipeline:
 
     def retrain_categories(self) -> TrainingReport | None:
         """The nightly training of the category model from clerks' corrections
-        (transcripts.learned.retrain); the model in use is loaded again at once if kept."""
-        from transcripts.learned import retrain
+        (transcripts.retraining.retrain); the model in use is loaded again at once if kept."""
+        from transcripts.retraining import retrain
 
         report = retrain(self._sessions, self._settings, self._content.categories)
         refresh = getattr(self._learned, "refresh", None)
