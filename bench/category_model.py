@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from hotline.content import load_content  # noqa: E402
 from hotline.settings import Settings  # noqa: E402
-from transcripts import learned  # noqa: E402
+from transcripts import learned, training, training_data  # noqa: E402
 from transcripts.fields import fill_entry  # noqa: E402
 
 LINES = ROOT / "corpus" / "lines"
@@ -66,8 +66,8 @@ def judged(items: list[dict[str, str]], lang: str, groups: int) -> list[dict[str
     out: list[dict[str, object]] = []
     for held in folds(items, groups):
         train = [r for r in items if r["source"] not in held]
-        clean = [learned.read_examples_line(r["text"], lang) for r in train]
-        model = learned.fit(
+        clean = [training_data.read_examples_line(r["text"], lang) for r in train]
+        model = training.fit(
             [(c, r["category"]) for c, r in zip(clean, train, strict=True)],
             {},
             [r["urgency"] for r in train],

@@ -15,9 +15,10 @@ import pytest
 from hotline.content import Content, load_content
 from hotline.settings import Settings
 from tests import labelled
-from transcripts.classify import classify, triggered
+from transcripts.classify import classify
 from transcripts.fields import fill_entry
 from transcripts.text import clean
+from transcripts.urgency_rules import triggered
 
 RECEIVED = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 RESIDENTS = labelled.LINES / "resident-web.tsv"

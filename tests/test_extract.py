@@ -9,7 +9,7 @@ import pytest
 from hotline.content import Content, load_content
 from hotline.settings import Settings
 from tests.labelled_sets import accuracy
-from transcripts import extract, text
+from transcripts import addresses, extract, phones, surnames, text
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -116,7 +116,7 @@ FLOORS = {
     ],
 )
 def test_surnames(said: str, surname: str | None) -> None:
-    assert extract.surname(said) == surname
+    assert surnames.surname(said) == surname
 
 
 @pytest.mark.parametrize(
@@ -170,7 +170,7 @@ def test_surnames(said: str, surname: str | None) -> None:
     ],
 )
 def test_units(said: str, unit: str | None) -> None:
-    assert extract.unit(text.numeric(said)) == unit
+    assert addresses.unit(text.numeric(said)) == unit
 
 
 @pytest.mark.parametrize(
@@ -256,7 +256,7 @@ def test_a_building_taken_back_after_a_hesitation(said: str, unit: str | None) -
     ],
 )
 def test_phones(said: str, phone: str | None) -> None:
-    assert extract.phone(text.numeric(said)) == phone
+    assert phones.phone(text.numeric(said)) == phone
 
 
 @pytest.mark.parametrize(

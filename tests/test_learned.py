@@ -32,26 +32,15 @@ from tests.support.cli import hotline_stdout
 from transcripts import classify, text
 from transcripts.fields import fill_entry
 from transcripts.learned import (
-    LAST_TRAINING,
     LEGACY_FILES,
     MIN_CONFIDENCE,
     MODEL_FILE,
     LearnedCategories,
-    ModelFileError,
-    NgramModel,
-    TrainingError,
-    _pipeline,
-    answer,
-    corrected,
-    corrections,
-    describe,
-    fingerprint,
-    fit,
-    read_labelled,
-    retrain,
-    shipped_files,
-    train,
 )
+from transcripts.ngram_model import ModelFileError, NgramModel
+from transcripts.retraining import LAST_TRAINING, describe, retrain, shipped_files
+from transcripts.training import TrainingError, _pipeline, answer, fit, train
+from transcripts.training_data import corrected, corrections, fingerprint, read_labelled
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = CONFIG_DIR / Settings().content.category_model

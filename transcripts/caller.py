@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from recorder import residents
 from recorder.residents import HouseholdCard, Layout
-from transcripts.extract import COMPOUND_SURNAMES
+from transcripts.surnames import COMPOUND_SURNAMES
 
 if TYPE_CHECKING:
     from transcripts.fields import EntryFields

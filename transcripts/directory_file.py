@@ -1,7 +1,7 @@
 """The resident directory as property ERPs export it (CSV or XLSX): a header row with
 楼栋, 单元, 房号, 姓名, 电话, 身份, 备注 (and 重点 for the 重点业户 of seed 001 篇5 7), or
 building, unit, room, name, phone, relation, notes, priority. Addresses are normalised as
-the reception log writes units (transcripts.extract.unit: 3栋2单元501, B座 -> B栋);
+the reception log writes units (transcripts.addresses.unit: 3栋2单元501, B座 -> B栋);
 several numbers in one 电话 cell are split on 、 , / ; and spaces.
 
 Every bad row is reported with its row number (as the spreadsheet numbers it) and why.
@@ -17,7 +17,7 @@ from pathlib import Path
 from recorder.directory import RELATIONS
 from recorder.errors import HotlineError
 from recorder.residents import Address, Change, PhoneKey, address_of, parse_address, phone_key
-from transcripts import extract, text
+from transcripts import addresses, text
 
 #: Header (lower case) -> field.
 HEADERS = {
@@ -132,7 +132,7 @@ def building(cell: str) -> str | None:
     said = cell.strip().upper()
     if _BARE_BUILDING.fullmatch(said):
         said += "栋"
-    normal = extract.unit(text.numeric(said))
+    normal = addresses.unit(text.numeric(said))
     parts = parse_address(normal or "")
     return normal if parts is not None and parts.building == normal else None
 

@@ -3,8 +3,8 @@
 HotlineError                (recorder.errors) the root every package derives from
 ├── ConfigError             (recorder.errors) a wrong model path or rules file
 ├── AudioFormatError        (recorder.errors, re-exported here) a WAV that cannot be read
-├── ModelFileError          (transcripts.learned) a category model file is damaged
-├── TrainingError           (transcripts.learned) the category model cannot be trained
+├── ModelFileError          (transcripts.ngram_model) a category model file is damaged
+├── TrainingError           (transcripts.training) the category model cannot be trained
 ├── DirectoryFileError      (transcripts.directory_file) a resident directory file is unreadable
 └── TranscriptionError      anything else in transcripts/ the operator sees
     ├── ModelMissing        no model directory at the configured path

@@ -22,9 +22,9 @@ from zoneinfo import ZoneInfo
 from transcripts import extract
 from transcripts import text as spoken
 from transcripts.classify import classify
-from transcripts.classify import triggered as triggered_urgency
 from transcripts.rules import CategoryRules
 from transcripts.rules import DeskContent as Content
+from transcripts.urgency_rules import triggered as triggered_urgency
 
 if TYPE_CHECKING:
     from transcripts.learned import Judgement

@@ -41,7 +41,6 @@ from recorder.models import (
     Call,
     CallJob,
     CallLeg,
-    ComplianceResult,
     Direction,
     Disposition,
     FieldSource,
@@ -55,13 +54,14 @@ from recorder.models import (
 )
 from recorder.reception_log import SYSTEM, act_as, new_entry, register_complaint
 from recorder.stored_paths import resolve
+from transcripts.call_audit import CallFacts, audit
 from transcripts.fields import CategoryModel
 from transcripts.rules import DeskContent
 from transcripts.settings import TranscriptsSettings
 
 if TYPE_CHECKING:
     from transcripts.fields import EntryFields
-    from transcripts.learned import TrainingReport
+    from transcripts.training import TrainingReport
 
 logger = logging.getLogger(__name__)
 
@@ -77,22 +77,6 @@ __all__ = ["CALLBACK_SUMMARY", "CALLER_CHANNELS", "CallNotReady", "Outcome", "Pi
 class Outcome:
     entry_id: int | None
     state: JobState
-
-
-@dataclass(frozen=True)
-class _CallFacts:
-    pk: int
-    disposition: Disposition
-    invite_at: datetime
-    caller: str | None
-    answered_by_user_id: int | None
-    recordings: list[str]
-    ring_count: int | None = 0
-    ended_in: str | None = None
-    menu_category: str | None = None
-    answered_elsewhere: bool = False
-    imported: bool = False
-    outbound: bool = False
 
 
 class Pipeline:
@@ -154,71 +138,18 @@ class Pipeline:
         said = self._transcribe(facts)
         state = JobState.WAITING if said is None else JobState.DONE
         entry_id = self._answered_entry(facts, said)
-        self._audit(facts, said)
+        audit(
+            self._sessions,
+            self._content,
+            self._settings,
+            self._after_hours,
+            self._job,
+            facts,
+            said,
+        )
         return self._finish(facts, entry_id, state)
 
-    def _audit(self, facts: _CallFacts, said: dict[str, str] | None) -> None:
-        """The greeting audit of whoever answered: the staff channel, or the script the agent played."""
-        from transcripts.compliance import check_agent_call, check_transcript
-
-        rules, organization = self._content.compliance, self._settings.organization.name
-        staff_text = (said or {}).get("staff")
-        if staff_text is None and facts.answered_by_user_id is not None:
-            return  # a staff member answered; their channel is not transcribed yet
-        if staff_text is None and facts.imported:
-            return  # an imported recording with no staff channel: the agent played nothing
-        if staff_text is not None:
-            words = self._staff_words(facts.pk, staff_text)
-            report, by = check_transcript(staff_text, organization, rules, words), "staff"
-        else:
-            played = [self._content.prompt("greeting"), self._content.closing("default")]
-            if self._after_hours is not None and self._after_hours(facts.invite_at):
-                played = [self._content.prompt(p) for p in ("after_hours", "after_hours_closing")]
-            heard = facts.ended_in not in ("greeting", "ringing", "after_hours")
-            report, by = (
-                check_agent_call(played, heard, organization, rules),
-                "agent",
-            )
-        with self._sessions.begin() as session:
-            self._job(session, facts.pk)  # lock: one writer per call at a time
-            if (
-                session.scalar(
-                    select(ComplianceResult.id).where(ComplianceResult.call_pk == facts.pk)
-                )
-                is not None
-            ):
-                return
-            session.add(
-                ComplianceResult(
-                    call_pk=facts.pk,
-                    answered_by=by,
-                    user_id=facts.answered_by_user_id,
-                    within_rings=None
-                    if facts.ring_count is None
-                    else facts.ring_count <= rules.max_rings,
-                    passed=report.passed,
-                    checks=report.checks,
-                    forbidden=report.forbidden,
-                    findings=[
-                        {"check": f.check, "phrase": f.phrase, "at_s": f.at_s}
-                        for f in report.findings
-                    ],
-                )
-            )
-
-    def _staff_words(self, call_pk: int, staff_text: str) -> list[dict[str, Any]]:
-        """The staff channel's word timings, so each finding gets the second it was said."""
-        with self._sessions() as session:
-            rows = session.execute(
-                select(Transcript.raw_text, Transcript.words).where(
-                    Transcript.call_pk == call_pk, Transcript.channel == "staff"
-                )
-            ).all()
-        # Two engines may have transcribed the channel: take the words of the text checked.
-        ordered = sorted(rows, key=lambda row: row.raw_text != staff_text)
-        return list(ordered[0].words or []) if ordered else []
-
-    def _start(self, call_id: str) -> _CallFacts | Outcome:
+    def _start(self, call_id: str) -> CallFacts | Outcome:
         with self._sessions.begin() as session:
             call = session.scalar(select(Call).where(Call.call_id == call_id))
             if call is None or call.ended_at is None:
@@ -234,7 +165,7 @@ class Pipeline:
                     Recording.state.in_([RecordingState.COMPLETE, RecordingState.REPAIRED]),
                 )
             ).all()
-            return _CallFacts(
+            return CallFacts(
                 call.id,
                 call.disposition,
                 call.invite_at,
@@ -253,7 +184,7 @@ class Pipeline:
         """The call's job row, created if need be (two workers may race to it), locked."""
         return job_row(session, call_pk, self._clock())
 
-    def _transcribe(self, facts: _CallFacts) -> dict[str, str] | None:
+    def _transcribe(self, facts: CallFacts) -> dict[str, str] | None:
         """Text per channel (stored as Transcript rows), or None while no model is usable."""
         with self._sessions() as session:
             stored = session.execute(
@@ -280,12 +211,12 @@ class Pipeline:
         self._store_transcripts(facts, results)
         return {channel: result.text for channel, result in results.items()}
 
-    def _store_transcripts(self, facts: _CallFacts, results: dict[str, Any]) -> None:
+    def _store_transcripts(self, facts: CallFacts, results: dict[str, Any]) -> None:
         with self._sessions.begin() as session:
             self._job(session, facts.pk)  # lock: another worker may store the same call
             store_transcripts(session, facts.pk, results)
 
-    def _responsible(self, session: Session, facts: _CallFacts) -> int | None:
+    def _responsible(self, session: Session, facts: CallFacts) -> int | None:
         """Who owns the entry (首问责任制): the clerk who answered; else the first duty
         clerk rung for this call; else the first on today's roster (none was rung)."""
         if facts.answered_by_user_id is not None:
@@ -301,7 +232,7 @@ class Pipeline:
         roster = staff.duty_roster(session)
         return roster[0].id if roster else None
 
-    def _callback_entry(self, facts: _CallFacts) -> int | None:
+    def _callback_entry(self, facts: CallFacts) -> int | None:
         with self._sessions.begin() as session:
             self._job(session, facts.pk)  # lock: one writer per call at a time
             existing = session.scalar(select(LogEntry.id).where(LogEntry.call_pk == facts.pk))
@@ -326,7 +257,7 @@ class Pipeline:
             )
             return self._flush_once(session, entry)
 
-    def _answered_entry(self, facts: _CallFacts, said: dict[str, str] | None) -> int | None:
+    def _answered_entry(self, facts: CallFacts, said: dict[str, str] | None) -> int | None:
         from transcripts.fields import fill_entry
 
         caller_text = " ".join(said.get(ch, "") for ch in CALLER_CHANNELS).strip() if said else ""
@@ -368,7 +299,7 @@ class Pipeline:
             return entry_id
 
     def _recognised(
-        self, session: Session, facts: _CallFacts, fields: EntryFields | None
+        self, session: Session, facts: CallFacts, fields: EntryFields | None
     ) -> dict[str, Any]:
         """The caller's household from the directory (transcripts.caller), no model needed."""
         from transcripts.caller import recognise_in
@@ -394,7 +325,7 @@ class Pipeline:
         session.flush()
         return entry.id
 
-    def _finish(self, facts: _CallFacts, entry_id: int | None, state: JobState) -> Outcome:
+    def _finish(self, facts: CallFacts, entry_id: int | None, state: JobState) -> Outcome:
         with self._sessions.begin() as session:
             job = self._job(session, facts.pk)
             job.state, job.last_error = state, None
@@ -403,8 +334,8 @@ class Pipeline:
 
     def retrain_categories(self) -> TrainingReport | None:
         """The nightly training of the category model from clerks' corrections
-        (transcripts.learned.retrain); the model in use is loaded again at once if kept."""
-        from transcripts.learned import retrain
+        (transcripts.retraining.retrain); the model in use is loaded again at once if kept."""
+        from transcripts.retraining import retrain
 
         report = retrain(self._sessions, self._settings, self._content.categories)
         refresh = getattr(self._learned, "refresh", None)

@@ -8,7 +8,7 @@ utterance per line from standard input, one JSON object per line.
 `hotline classify train [--labelled FILE ...] [--holdout FILE ...]` trains the learned
 category and urgency model from clerks' corrections (and labelled files) and keeps it only
 when it (with the rules' overrides) beats the rules alone; `--ship PATH` writes the shipped
-model from labelled files instead (transcripts/learned.py).
+model from labelled files instead (transcripts/training.py).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from hotline.app import App
 from hotline.errors import ConfigError
 
 if TYPE_CHECKING:
-    from transcripts import learned as learned_module
+    from transcripts.training import TrainingReport
 
 READY = True
 NAME = "classify"
@@ -70,27 +70,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _train(args: argparse.Namespace, app: App) -> int:
-    from transcripts import learned
+    from transcripts import training, training_data
 
     rows: list[tuple[str, str, str]] = []
     if args.ship is None:
         sessions = app.ready_database()
         with sessions() as session:
-            rows = learned.corrected(session)
+            rows = training_data.corrected(session)
     count = len(rows)
     files = [Path(path) for path in args.labelled]
     for path in files:
-        rows += learned.read_examples(path, args.lang)
+        rows += training_data.read_examples(path, args.lang)
     examples = [(said, category) for said, category, _ in rows]
     if args.ship and args.lang == "en":  # the folds judge Mandarin rules: none to print here
-        return _ship(learned, examples, files, args)
+        return _ship(training, examples, files, args)
     if args.lang == "en":
         raise ConfigError(
             "classify train --lang en: only the shipped English model (--ship PATH) is trained; "
             "clerks' corrections train the Mandarin one"
         )
-    held = [row for path in args.holdout for row in learned.read_examples(Path(path))]
-    report = learned.train(
+    held = [row for path in args.holdout for row in training_data.read_examples(Path(path))]
+    report = training.train(
         examples,
         app.content.categories,
         None if args.ship else app.settings.paths.data_dir / "models",
@@ -100,13 +100,13 @@ def _train(args: argparse.Namespace, app: App) -> int:
     )
     for line in training_lines(report, verdict=args.ship is None):
         print(line)
-    return _ship(learned, examples, files, args) if args.ship else 0
+    return _ship(training, examples, files, args) if args.ship else 0
 
 
 def _ship(
-    learned: Any, examples: list[tuple[str, str]], files: list[Path], args: argparse.Namespace
+    training: Any, examples: list[tuple[str, str]], files: list[Path], args: argparse.Namespace
 ) -> int:
-    model = learned.ship(examples, files, args.ship, args.lang)
+    model = training.ship(examples, files, args.ship, args.lang)
     print(
         f"shipped model ({args.lang}) written to {args.ship}: {len(model.weights)} n-grams, "
         f"{len(model.classes)} categories, trained on {len(examples)} lines of "
@@ -118,7 +118,7 @@ def _ship(
     return 0
 
 
-def training_lines(report: learned_module.TrainingReport, verdict: bool = True) -> list[str]:
+def training_lines(report: TrainingReport, verdict: bool = True) -> list[str]:
     """What `classify train` prints: both figures, per source, and how far to trust them;
     then (`verdict`) whether the model was kept."""
     lines = [

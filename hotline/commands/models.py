@@ -70,7 +70,7 @@ def _list(app: App) -> int:
     print(f"found: {len(found)}")
     for where, path in found:
         print(f"  {where:<22} {_describe(path)}")
-    from transcripts.learned import describe
+    from transcripts.retraining import describe
 
     for line in describe(app.settings):
         print(line)

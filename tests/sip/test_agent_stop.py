@@ -51,7 +51,8 @@ def _config(tmp_path: Path, port: int) -> Path:
 
 
 def _caller(address: str, cwd: Path) -> subprocess.Popen[bytes]:
-    """A SIPp caller that would stay 20 s (the agent hangs up first, when it stops)."""
+    """A SIPp caller that would stay 60 s (the agent hangs up first, when it stops; a
+    busy machine may take many seconds to answer all of them)."""
     return subprocess.Popen(
         [
             require_tool("sipp"),
@@ -61,7 +62,7 @@ def _caller(address: str, cwd: Path) -> subprocess.Popen[bytes]:
             "-s",
             "agent",
             "-d",
-            "20000",
+            "60000",
             "-i",
             "127.0.0.1",
             "-p",
@@ -69,7 +70,7 @@ def _caller(address: str, cwd: Path) -> subprocess.Popen[bytes]:
             "-m",
             "1",
             "-timeout",
-            "30",
+            "90",
         ],
         cwd=cwd,
         stdout=subprocess.DEVNULL,
