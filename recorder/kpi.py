@@ -31,13 +31,15 @@ nothing to count is None, never 0 % or 100 %.
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, union
 from sqlalchemy.orm import Session
 
 from recorder.models import (
@@ -61,6 +63,14 @@ FIGURES = (
     ("callback_same_day", True),
 )
 ACTED_FIELDS = ("status", "handling")
+#: The columns of an entry the figures read: rows, not ORM objects (a month of 100,000
+#: calls is counted in well under a second: bench/kpi_report.py).
+ENTRY = (LogEntry.id, LogEntry.category, LogEntry.responsible_user_id)
+#: A row of ENTRY (with whatever columns a query adds), read by attribute.
+EntryRow = Any
+#: (category, department, staff member) of an entry.
+Group = tuple[str | None, str | None, str | None]
+DIMENSIONS = ("category", "department", "staff")
 
 
 @dataclass(frozen=True)
@@ -116,10 +126,9 @@ class _Counter:
         self._targets = targets
         self.desk = self._figures()
         self.by: dict[str, dict[str, dict[str, Figure]]] = {
-            "category": defaultdict(self._figures),
-            "department": defaultdict(self._figures),
-            "staff": defaultdict(self._figures),
+            dimension: defaultdict(self._figures) for dimension in DIMENSIONS
         }
+        self._counted_in: dict[Group, list[dict[str, Figure]]] = {}
 
     def _figures(self) -> dict[str, Figure]:
         return {
@@ -127,12 +136,18 @@ class _Counter:
             for key, higher in FIGURES
         }
 
-    def add(self, key: str, met: bool, groups: dict[str, str | None]) -> None:
-        targets = [self.desk[key]]
-        targets += [self.by[dim][name][key] for dim, name in groups.items() if name]
-        for figure in targets:
+    def add(self, key: str, met: bool, group: Group) -> None:
+        counted_in = self._counted_in.get(group)
+        if counted_in is None:
+            counted_in = [self.desk]
+            counted_in += [
+                self.by[d][name] for d, name in zip(DIMENSIONS, group, strict=True) if name
+            ]
+            self._counted_in[group] = counted_in
+        for figures in counted_in:
+            figure = figures[key]
             figure.counted += 1
-            figure.met += int(met)
+            figure.met += met
 
 
 def monthly_kpis(
@@ -152,20 +167,27 @@ def monthly_kpis(
     targets = targets or Targets()
     counter = _Counter(targets)
     name = staff_name or str
-    orders = _orders(session, start - timedelta(days=366), end)
+    orders = _orders(session, start, end)
     acted = _first_actions(session, start, end + timedelta(days=1))
 
-    def groups(entry: LogEntry) -> dict[str, str | None]:
-        first = orders.get(entry.id, [])
-        department = first[0].department if first else category_department(entry.category)
-        person = name(entry.responsible_user_id) if entry.responsible_user_id else None
-        return {"category": entry.category, "department": department, "staff": person}
+    known: dict[int, Group] = {}
 
-    received = list(
-        session.scalars(
-            select(LogEntry).where(LogEntry.received_at >= start, LogEntry.received_at < end)
+    def groups(entry: EntryRow) -> Group:
+        group = known.get(entry.id)
+        if group is None:
+            first = orders.get(entry.id)
+            department = first[0].department if first else category_department(entry.category)
+            person = name(entry.responsible_user_id) if entry.responsible_user_id else None
+            group = known[entry.id] = (entry.category, department, person)
+        return group
+
+    received = session.execute(
+        select(*ENTRY, LogEntry.received_at, LogEntry.promised_reply_at).where(
+            LogEntry.received_at >= start,
+            LogEntry.received_at < end,
+            LogEntry.category.in_(["repair", "message"]),
         )
-    )
+    ).all()
     limit = timedelta(hours=targets.repair_limit_hours)
     for entry in received:
         if entry.category == "repair":
@@ -190,12 +212,33 @@ def monthly_kpis(
     return Report(start, end, counter.desk, counter.by, hours, hours_by)
 
 
-def _orders(session: Session, start: datetime, end: datetime) -> dict[int, list[WorkOrder]]:
-    """Work orders per entry, first dispatched first."""
-    found: dict[int, list[WorkOrder]] = defaultdict(list)
-    for order in session.scalars(
-        select(WorkOrder)
-        .where(WorkOrder.dispatched_at >= start, WorkOrder.dispatched_at < end + timedelta(days=1))
+def _orders(session: Session, start: datetime, end: datetime) -> dict[int, list[Any]]:
+    """The work orders (rows) of every entry the month's figures read, first dispatched
+    first: entries received in the month, repairs completed in it, entries followed up
+    or complained about in it, and the entries of its calls."""
+    ids = union(
+        select(LogEntry.id).where(LogEntry.received_at >= start, LogEntry.received_at < end),
+        select(WorkOrder.entry_id).where(
+            WorkOrder.completed_at >= start, WorkOrder.completed_at < end
+        ),
+        select(FollowUp.entry_id).where(FollowUp.at >= start, FollowUp.at < end),
+        select(Complaint.entry_id).where(
+            Complaint.registered_at >= start, Complaint.registered_at < end
+        ),
+        select(LogEntry.id)
+        .join(Call, LogEntry.call_pk == Call.id)
+        .where(Call.invite_at >= start, Call.invite_at < end),
+    )
+    found: dict[int, list[Any]] = defaultdict(list)
+    for order in session.execute(
+        select(
+            WorkOrder.entry_id,
+            WorkOrder.department,
+            WorkOrder.dispatched_at,
+            WorkOrder.completed,
+            WorkOrder.completed_at,
+        )
+        .where(WorkOrder.entry_id.in_(ids))
         .order_by(WorkOrder.dispatched_at, WorkOrder.id)
     ):
         found[order.entry_id].append(order)
@@ -235,11 +278,11 @@ def _completed_repairs(
     end: datetime,
     targets: Targets,
     counter: _Counter,
-    groups: Callable[[LogEntry], dict[str, str | None]],
+    groups: Callable[[EntryRow], Group],
 ) -> None:
     """返修率 and the phone follow-up rate, over repairs completed in the month."""
     rows = session.execute(
-        select(LogEntry, WorkOrder.completed_at)
+        select(*ENTRY, LogEntry.unit, WorkOrder.completed_at.label("completed_at"))
         .join(WorkOrder, WorkOrder.entry_id == LogEntry.id)
         .where(
             LogEntry.category == "repair",
@@ -249,38 +292,54 @@ def _completed_repairs(
         )
         .order_by(WorkOrder.completed_at)
     ).all()
-    done: dict[int, tuple[LogEntry, datetime]] = {}
-    for entry, completed_at in rows:
-        if completed_at is not None:
-            done.setdefault(entry.id, (entry, completed_at))  # the first completion counts
+    done: dict[int, EntryRow] = {}
+    for row in rows:
+        done.setdefault(row.id, row)  # the first completion counts
     if not done:
         return
     window = timedelta(days=targets.rework_days)
-    units = {entry.unit for entry, _ in done.values() if entry.unit}
-    later = session.execute(
-        select(LogEntry.id, LogEntry.unit, LogEntry.category, LogEntry.received_at).where(
-            LogEntry.unit.in_(units),
+    # The repairs reported after a completion, per unit, in time order: a repair is
+    # reworked when one falls in (completed, completed + window] (a bisection, not a
+    # scan of every later entry for every repair).
+    reported: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
+    for entry_id, unit, received in session.execute(
+        select(LogEntry.id, LogEntry.unit, LogEntry.received_at)
+        .where(
+            LogEntry.category == "repair",
+            LogEntry.unit.is_not(None),
             LogEntry.received_at >= start,
             LogEntry.received_at < end + window,
         )
-    ).all()
+        .order_by(LogEntry.received_at, LogEntry.id)
+    ):
+        reported[unit].append((received, entry_id))
     reached = set(
         session.scalars(
-            select(FollowUp.entry_id).where(
-                FollowUp.entry_id.in_(list(done)), FollowUp.reached.is_(True)
+            select(FollowUp.entry_id)
+            .join(WorkOrder, WorkOrder.entry_id == FollowUp.entry_id)
+            .where(
+                WorkOrder.completed.is_(True),
+                WorkOrder.completed_at >= start,
+                WorkOrder.completed_at < end,
+                FollowUp.reached.is_(True),
             )
         )
     )
-    for entry_id, (entry, completed_at) in done.items():
-        again = entry.unit is not None and any(
-            other_id != entry_id
-            and unit == entry.unit
-            and category == entry.category
-            and completed_at < received <= completed_at + window
-            for other_id, unit, category, received in later
-        )
-        counter.add("rework", again, groups(entry))
+    for entry_id, entry in done.items():
+        counter.add("rework", _again(reported.get(entry.unit, []), entry, window), groups(entry))
         counter.add("follow_up", entry_id in reached, groups(entry))
+
+
+def _again(reported: list[tuple[datetime, int]], entry: EntryRow, window: timedelta) -> bool:
+    """Whether another repair of the unit was received in (completed, completed + window]."""
+    completed: datetime = entry.completed_at
+    index = bisect.bisect_right(reported, completed, key=lambda item: item[0])
+    for received, other_id in reported[index:]:
+        if received > completed + window:
+            return False
+        if other_id != entry.id:
+            return True
+    return False
 
 
 def _satisfaction(
@@ -288,10 +347,10 @@ def _satisfaction(
     start: datetime,
     end: datetime,
     counter: _Counter,
-    groups: Callable[[LogEntry], dict[str, str | None]],
+    groups: Callable[[EntryRow], Group],
 ) -> None:
     rows = session.execute(
-        select(LogEntry, FollowUp.satisfied)
+        select(*ENTRY, FollowUp.satisfied)
         .join(FollowUp, FollowUp.entry_id == LogEntry.id)
         .where(
             FollowUp.at >= start,
@@ -300,8 +359,8 @@ def _satisfaction(
             FollowUp.satisfied.is_not(None),
         )
     ).all()
-    for entry, satisfied in rows:
-        counter.add("satisfaction", bool(satisfied), groups(entry))
+    for row in rows:
+        counter.add("satisfaction", bool(row.satisfied), groups(row))
 
 
 def _callbacks(
@@ -311,10 +370,10 @@ def _callbacks(
     zone: ZoneInfo,
     acted: dict[int, datetime],
     counter: _Counter,
-    groups: Callable[[LogEntry], dict[str, str | None]],
+    groups: Callable[[EntryRow], Group],
 ) -> None:
     rows = session.execute(
-        select(LogEntry, Call.invite_at)
+        select(*ENTRY, Call.invite_at)
         .join(Call, LogEntry.call_pk == Call.id)
         .where(
             Call.invite_at >= start,
@@ -322,10 +381,10 @@ def _callbacks(
             Call.disposition.in_([Disposition.MISSED, Disposition.ABANDONED]),
         )
     ).all()
-    for entry, invite_at in rows:
-        at = acted.get(entry.id)
-        same_day = at is not None and _local(at, zone) == _local(invite_at, zone)
-        counter.add("callback_same_day", same_day, groups(entry))
+    for row in rows:
+        at = acted.get(row.id)
+        same_day = at is not None and _local(at, zone) == _local(row.invite_at, zone)
+        counter.add("callback_same_day", same_day, groups(row))
 
 
 def _complaints(
@@ -333,23 +392,23 @@ def _complaints(
     start: datetime,
     end: datetime,
     counter: _Counter,
-    groups: Callable[[LogEntry], dict[str, str | None]],
+    groups: Callable[[EntryRow], Group],
 ) -> tuple[float | None, dict[str, float]]:
     """Complaints handled, and the mean hours to close them (overall and per department)."""
     rows = session.execute(
-        select(LogEntry, Complaint.registered_at, Complaint.closed_at)
+        select(*ENTRY, Complaint.registered_at, Complaint.closed_at)
         .join(Complaint, Complaint.entry_id == LogEntry.id)
         .where(Complaint.registered_at >= start, Complaint.registered_at < end)
     ).all()
     hours: list[float] = []
     per: dict[str, list[float]] = defaultdict(list)
-    for entry, registered_at, closed_at in rows:
-        group = groups(entry)
-        counter.add("complaints_handled", closed_at is not None, group)
-        if closed_at is not None:
-            spent = (closed_at - registered_at).total_seconds() / 3600
+    for row in rows:
+        group = groups(row)
+        counter.add("complaints_handled", row.closed_at is not None, group)
+        if row.closed_at is not None:
+            spent = (row.closed_at - row.registered_at).total_seconds() / 3600
             hours.append(spent)
-            per[str(group["department"])].append(spent)
+            per[str(group[1])].append(spent)
     return _mean(hours), {k: m for k, v in per.items() if (m := _mean(v)) is not None}
 
 
