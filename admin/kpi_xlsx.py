@@ -109,7 +109,7 @@ def year_workbook(
     periods: list[tuple[Any, kpi.Report]] = [
         (report.start.astimezone(zone).date(), report) for report in found.months
     ]
-    periods.append((f"{_('Year')} {found.year}", found.total))
+    periods.append((_("The year %(year)d", year=found.year), found.total))
     for period, report in periods:
         for key, _higher in kpi.FIGURES:
             figure = report.desk[key]
