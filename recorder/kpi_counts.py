@@ -14,7 +14,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import Integer, and_, case, cast, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from recorder.models import (
@@ -177,25 +177,46 @@ def local_days(
         low = high
 
 
+def _local_day(session: Session, at: Any, offset_s: float) -> Any:
+    """The local day number of `at` in a zone `offset_s` ahead of UTC, in SQL."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.floor((func.extract("epoch", at) + offset_s) / 86400.0)
+    return cast(func.julianday(at) + offset_s / 86400.0 + 0.5, Integer)
+
+
 def callbacks(session: Session, start: datetime, end: datetime, zone: ZoneInfo) -> list[Counted]:
     """Missed and abandoned calls of [start, end) with their entry: a person acted on the
-    entry the same local day (one query per day: the day's bounds are the zone's)."""
+    entry the same local day. One query when the zone's offset is the same all through
+    (a month without a daylight-saving change); else one per local day, each with the
+    day's bounds from the zone."""
+    offset = start.astimezone(zone).utcoffset()
+    if (
+        offset is not None
+        and offset == (end - timedelta(microseconds=1)).astimezone(zone).utcoffset()
+    ):
+        seconds = offset.total_seconds()
+        day = _local_day(session, Call.invite_at, seconds)
+        met = _acted(session, lambda at: _local_day(session, at, seconds) == day)
+        return grouped(session, _missed(start, end), met)
     rows: list[Counted] = []
     for low, high in local_days(start, end, zone):
         day_start = datetime.combine(low.astimezone(zone).date(), time.min, zone)
         day_end = day_start + timedelta(days=1)
-        inner = (
-            _entries()
-            .join(Call, LogEntry.call_pk == Call.id)
-            .where(
-                Call.invite_at >= low,
-                Call.invite_at < high,
-                Call.disposition.in_([Disposition.MISSED, Disposition.ABANDONED]),
-            )
-        )
         met = _acted(session, lambda at, a=day_start, b=day_end: and_(at >= a, at < b))
-        rows += grouped(session, inner, met)
+        rows += grouped(session, _missed(low, high), met)
     return rows
+
+
+def _missed(start: datetime, end: datetime) -> Any:
+    return (
+        _entries()
+        .join(Call, LogEntry.call_pk == Call.id)
+        .where(
+            Call.invite_at >= start,
+            Call.invite_at < end,
+            Call.disposition.in_([Disposition.MISSED, Disposition.ABANDONED]),
+        )
+    )
 
 
 def complaints(session: Session, start: datetime, end: datetime) -> list[Any]:
