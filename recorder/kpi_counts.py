@@ -1,6 +1,7 @@
 """The figures of recorder/kpi.py counted by the database: one aggregate query per figure
-(per local day for the call-backs), grouped by (category, department, staff member), so
-a month of 100,000 calls comes back as a few hundred rows (bench/kpi_report.py).
+(the call-backs one per local day only across a daylight-saving change), grouped by
+(category, department, staff member), so a month of 100,000 calls comes back as a few
+hundred rows (bench/kpi_report.py; the indexes they read: migration 0012).
 
 An entry's department is its first work order's (first dispatched), else NULL here and
 the category's in recorder/kpi.py. Times are compared as seconds between two columns
