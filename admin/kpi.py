@@ -1,10 +1,13 @@
 """The KPI report (issue 20): the month's figures of recorder/kpi.py against their
 targets, for the desk and per category, department and staff member, charted, and
-exported to XLSX (real dates, column widths, filters, frozen header)."""
+exported to XLSX (real dates, column widths, filters, frozen header); and the year's
+(recorder/kpi_year.py): each month's desk figures and the year's total (the annual
+summary, seed 001 篇3; seed 002 plan 三.3)."""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -18,7 +21,7 @@ from admin import audit, params, present
 from admin import supervision_figures as figures
 from admin.db import get_session, local_today, settings, zone
 from admin.security import requires
-from recorder import kpi
+from recorder import kpi, kpi_year
 from recorder.models import Role, User
 
 bp = Blueprint("kpi", __name__, url_prefix="/supervision/kpi")
@@ -65,23 +68,37 @@ def targets() -> kpi.Targets:
     )
 
 
-def report(first: date) -> kpi.Report:
+def _counter() -> Callable[[datetime, datetime], kpi.Report]:
+    """monthly_kpis over [start, end) with the desk's category rules, names and targets."""
     session = get_session()
-    start, end = figures.month_bounds(first, zone())
     rules = present.content().categories
     by_key = {c.key: c for c in rules.category}
     other = by_key["other"]
     names = {uid: name for uid, name in session.execute(select(User.id, User.display_name))}
-    return kpi.monthly_kpis(
-        session,
-        start,
-        end,
-        zone(),
-        reply_minutes=lambda key: by_key.get(key, other).reply_within_minutes,
-        category_department=lambda key: by_key.get(key, other).department,
-        staff_name=lambda uid: names.get(uid, str(uid)),
-        targets=targets(),
-    )
+    goals = targets()
+
+    def count(start: datetime, end: datetime) -> kpi.Report:
+        return kpi.monthly_kpis(
+            session,
+            start,
+            end,
+            zone(),
+            reply_minutes=lambda key: by_key.get(key, other).reply_within_minutes,
+            category_department=lambda key: by_key.get(key, other).department,
+            staff_name=lambda uid: names.get(uid, str(uid)),
+            targets=goals,
+        )
+
+    return count
+
+
+def report(first: date) -> kpi.Report:
+    return _counter()(*figures.month_bounds(first, zone()))
+
+
+def year_report(year: int) -> kpi_year.YearReport:
+    bounds = [figures.month_bounds(date(year, month, 1), zone()) for month in range(1, 13)]
+    return kpi_year.yearly_kpis(year, bounds, _counter())
 
 
 def group_label(dimension: str, key: str) -> str:
@@ -134,10 +151,59 @@ def xlsx() -> ResponseReturnValue:
     workbook(found, first, LABELS, DIMENSIONS, group_label, zone()).save(data)
     audit.record(session, "export", f"kpi:{name}", format="xlsx")
     session.commit()
-    response = Response(
-        data.getvalue(),
-        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    return _xlsx(data.getvalue(), f"kpi-{name}.xlsx")
+
+
+def year_chart(found: kpi_year.YearReport) -> dict[str, Any]:
+    """Each figure month by month, in per cent (grouped bars: one colour per figure)."""
+
+    def pct(value: float | None) -> float | None:
+        return None if value is None else round(value * 100, 1)
+
+    return {
+        "decimals": True,
+        "labels": [month.start.astimezone(zone()).strftime("%Y-%m") for month in found.months],
+        "datasets": [
+            {"label": str(LABELS[key]), "data": [pct(m.desk[key].value) for m in found.months]}
+            for key, _higher in kpi.FIGURES
+        ],
+    }
+
+
+@bp.get("/year")
+@requires(Role.SUPERVISOR)
+def year_page() -> ResponseReturnValue:
+    year = params.year_arg("year", local_today().year)
+    found = year_report(year)
+    return render_template(
+        "supervision/kpi_year.html",
+        year=year,
+        found=found,
+        month_of=lambda report: report.start.astimezone(zone()).strftime("%Y-%m"),
+        labels=LABELS,
+        chart=chart(found.total),
+        months_chart=year_chart(found),
+        share=figures.share,
     )
-    response.headers["Content-Disposition"] = f'attachment; filename="kpi-{name}.xlsx"'
+
+
+@bp.get("/kpi-year.xlsx")
+@requires(Role.SUPERVISOR)
+def year_xlsx() -> ResponseReturnValue:
+    from admin.kpi_xlsx import year_workbook
+
+    year, session = params.year_arg("year", local_today().year), get_session()
+    data = io.BytesIO()
+    year_workbook(year_report(year), LABELS, zone()).save(data)
+    audit.record(session, "export", f"kpi:{year}", format="xlsx")
+    session.commit()
+    return _xlsx(data.getvalue(), f"kpi-{year}.xlsx")
+
+
+def _xlsx(body: bytes, filename: str) -> Response:
+    response = Response(
+        body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "private, no-store"
     return response

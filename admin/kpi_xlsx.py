@@ -14,7 +14,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from recorder import kpi
+from recorder import kpi, kpi_year
 
 PERCENT = "0.0%"
 
@@ -78,10 +78,7 @@ def workbook(
         sheet.cell(sheet.max_row, 1).number_format = "yyyy-mm"
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{last}"
     sheet.freeze_panes = "A2"
-    for index, _title in enumerate(header, 1):
-        letter = get_column_letter(index)
-        width = max(_width(cell.value) for cell in sheet[letter])
-        sheet.column_dimensions[letter].width = min(max(width + 2, 8), 60)
+    _fit(sheet, len(header))
     return book
 
 
@@ -93,3 +90,53 @@ def _width(value: object) -> int:
         return 8
     text = f"{value:.1%}" if isinstance(value, float) else str(value)
     return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def year_workbook(
+    found: kpi_year.YearReport, labels: Mapping[str, Any], zone: ZoneInfo
+) -> Workbook:
+    """The desk's figures month by month, then the year's total: one row per month and
+    figure (the month a real date; the total's rows say "Year")."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = f"KPI {found.year}"
+    header = [_("Month"), _("Figure"), _("Counted"), _("Met"), _("Share"), _("Target"),
+              _("On target")]  # fmt: skip
+    sheet.append(header)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    periods: list[tuple[Any, kpi.Report]] = [
+        (report.start.astimezone(zone).date(), report) for report in found.months
+    ]
+    periods.append((_("The year %(year)d", year=found.year), found.total))
+    for period, report in periods:
+        for key, _higher in kpi.FIGURES:
+            figure = report.desk[key]
+            met = figure.on_target
+            sheet.append(
+                [
+                    period,
+                    str(labels[key]),
+                    figure.counted,
+                    figure.met,
+                    figure.value,
+                    figure.target,
+                    "" if met is None else (_("Yes") if met else _("No")),
+                ]
+            )
+    for row in range(2, sheet.max_row + 1):
+        sheet.cell(row, 1).number_format = "yyyy-mm"
+        sheet.cell(row, 5).number_format = PERCENT
+        sheet.cell(row, 6).number_format = PERCENT
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{sheet.max_row}"
+    sheet.freeze_panes = "A2"
+    _fit(sheet, len(header))
+    return book
+
+
+def _fit(sheet: Any, columns: int) -> None:
+    for index in range(1, columns + 1):
+        letter = get_column_letter(index)
+        width = max(_width(cell.value) for cell in sheet[letter])
+        sheet.column_dimensions[letter].width = min(max(width + 2, 8), 60)

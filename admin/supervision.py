@@ -33,7 +33,7 @@ from admin.supervision_forms import (
     FollowUpForm,
     SignOffForm,
 )
-from recorder import dispatch, supervision
+from recorder import dispatch, service_level, supervision
 from recorder.dispatch import DAILY_CHECK_AT, DispatchError
 from recorder.errors import HotlineError
 from recorder.models import LogEntry, Role, User, WorkOrder
@@ -111,14 +111,16 @@ def dashboard() -> ResponseReturnValue:
     missed_total, missed = supervision.missed_not_called_back_page(session, start, end, LIST_LIMIT)
     staff = supervision.compliance_by_staff(session, start, end)
     check = dispatch.log_check(session, day)
+    # The period's figures are its chart's buckets added up: the calls are counted once.
+    buckets = supervision.service_level_by_bucket(session, period.bounds, _threshold())
     return render_template(
         "supervision/dashboard.html",
         period=period,
         day=day,
         max_rings=rings,
-        level=supervision.service_level(session, start, end, _threshold()),
+        level=service_level.total(buckets),
         threshold=_threshold(),
-        chart=figures.service_chart(session, period, _threshold()),
+        chart=figures.service_chart(session, period, _threshold(), buckets),
         missed_total=missed_total,
         missed=missed,
         staff=staff,

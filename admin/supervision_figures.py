@@ -80,9 +80,16 @@ def share(value: float | None) -> str:
     return "—" if value is None else format_percent(value, "#,##0.0%")
 
 
-def service_chart(session: Session, period: Period, threshold: Threshold | int) -> dict[str, Any]:
-    """Calls per hour (today) or day, stacked: within the threshold, later, missed, abandoned."""
-    levels = supervision.service_level_by_bucket(session, period.bounds, threshold)
+def service_chart(
+    session: Session,
+    period: Period,
+    threshold: Threshold | int,
+    levels: list[ServiceLevel] | None = None,
+) -> dict[str, Any]:
+    """Calls per hour (today) or day, stacked: within the threshold, later, missed, abandoned
+    (`levels`: the period's buckets, when the caller has counted them already)."""
+    if levels is None:
+        levels = supervision.service_level_by_bucket(session, period.bounds, threshold)
     rings = threshold if isinstance(threshold, int) else threshold.max_rings
     series = (
         (_("Answered within %(n)d rings", n=rings), [lv.answered_within for lv in levels]),

@@ -52,7 +52,11 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         kwargs["connect_args"] = {"timeout": 30}
     else:
         kwargs.update(pool_pre_ping=True, pool_size=5, max_overflow=10)
-        kwargs["connect_args"] = {"connect_timeout": 10}
+        # jit=off: the desk's aggregate queries (the KPIs, the dashboard) are estimated
+        # above jit_above_cost and PostgreSQL spent ~1.7 s compiling a query that ran
+        # in 0.1 s (EXPLAIN ANALYZE in bench/results/kpi-report.md); a desk gains nothing
+        # from JIT.
+        kwargs["connect_args"] = {"connect_timeout": 10, "options": "-c jit=off"}
     try:
         engine = create_engine(parsed, **kwargs)
     except NoSuchModuleError:

@@ -306,6 +306,8 @@ class LogEntry(Base):
     __table_args__ = (
         Index("ix_log_entries_received_at", "received_at"),
         Index("ix_log_entries_follow_up_due", "follow_up_due"),
+        # A unit's repairs in time order: 返修率 (recorder/kpi_counts.py; migration 0012).
+        Index("ix_log_entries_unit_received_at", "unit", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -389,7 +391,10 @@ class Complaint(Base):
     carries the same number (首问责任制培训细则 1.4.2.1.3)."""
 
     __tablename__ = "complaints"
-    __table_args__ = (UniqueConstraint("year", "seq", name="uq_complaint_year_seq"),)
+    __table_args__ = (
+        UniqueConstraint("year", "seq", name="uq_complaint_year_seq"),
+        Index("ix_complaints_registered_at", "registered_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
@@ -473,7 +478,12 @@ class WorkOrder(Base):
     """A matter dispatched to a department (派工), numbered per year like PG-2026-0001."""
 
     __tablename__ = "work_orders"
-    __table_args__ = (UniqueConstraint("year", "seq", name="uq_work_order_year_seq"),)
+    __table_args__ = (
+        UniqueConstraint("year", "seq", name="uq_work_order_year_seq"),
+        # An entry's first work order, its department read from the index (migration 0012).
+        Index("ix_work_orders_entry_first", "entry_id", "dispatched_at", "id", "department"),
+        Index("ix_work_orders_completed_at", "completed_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
@@ -504,6 +514,7 @@ class FollowUp(Base):
     """A follow-up call to the resident (回访): reached? satisfied? notes."""
 
     __tablename__ = "follow_ups"
+    __table_args__ = (Index("ix_follow_ups_at", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("log_entries.id"), index=True)

@@ -200,3 +200,32 @@ def test_nothing_to_count_is_no_figure_and_targets_come_from_config(
     assert all(f.value is None and f.on_target is None for f in report.desk.values())
     assert (report.desk["follow_up"].target, report.desk["satisfaction"].target) == (0.6, 0.9)
     assert report.desk["repair_timely"].target == 0.98 and report.complaint_hours is None
+
+
+def test_call_backs_counted_in_the_zones_days_across_a_daylight_saving_change(
+    sessions: sessionmaker[Session],
+) -> None:
+    """The same two call-backs in Berlin: 20:00 Shanghai is 13:00 there and 21:00 is 14:00
+    (same day); 23:30 is 16:30 and 00:10 the next Shanghai day is 17:10 (same Berlin day):
+    2 of 2, where Shanghai's days give 1 of 2. October to November in Berlin crosses the
+    end of summer time (25 October), so the day-by-day count is used, not the fixed offset."""
+    with sessions.begin() as s:
+        november(s)
+    berlin = ZoneInfo("Europe/Berlin")
+    with sessions() as s:
+
+        def same_day(zone: ZoneInfo, start: datetime, end: datetime) -> tuple[int, int]:
+            figure = monthly_kpis(s, start, end, zone, REPLY.__getitem__, lambda c: "客服部").desk[
+                "callback_same_day"
+            ]
+            return figure.met, figure.counted
+
+        assert same_day(ZONE, at(11, 1, 0), at(12, 1, 0)) == (1, 2)
+        autumn = (datetime(2026, 10, 1, tzinfo=berlin), datetime(2026, 12, 1, tzinfo=berlin))
+        assert same_day(berlin, *autumn) == (2, 2)
+        # The same in Berlin's November alone (one offset all month: the single query).
+        november_berlin = (
+            datetime(2026, 11, 1, tzinfo=berlin),
+            datetime(2026, 12, 1, tzinfo=berlin),
+        )
+        assert same_day(berlin, *november_berlin) == (2, 2)
