@@ -94,6 +94,8 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def is_formula_like(text: str) -> bool:
+    if text.strip(" ") == "-":  # a lone dash (the reports' "none") is text to every spreadsheet
+        return False
     return text.lstrip(" ")[:1] in FORMULA_TRIGGERS or text[:1] in FORMULA_TRIGGERS
 
 

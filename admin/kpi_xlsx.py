@@ -78,6 +78,7 @@ def workbook(
         sheet.cell(sheet.max_row, 1).number_format = "yyyy-mm"
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{last}"
     sheet.freeze_panes = "A2"
+    _inert(sheet)
     _fit(sheet, len(header))
     return book
 
@@ -131,8 +132,19 @@ def year_workbook(
         sheet.cell(row, 6).number_format = PERCENT
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{sheet.max_row}"
     sheet.freeze_panes = "A2"
+    _inert(sheet)
     _fit(sheet, len(header))
     return book
+
+
+def _inert(sheet: Any) -> None:
+    """Group names are typed by people (staff, departments): openpyxl stores a text that
+    starts with "=" as a live formula, so every such cell is made text, kept as typed."""
+    for row in sheet.iter_rows():
+        for cell in row:
+            if cell.data_type == "f":
+                cell.data_type = "s"
+                cell.quotePrefix = True
 
 
 def _fit(sheet: Any, columns: int) -> None:

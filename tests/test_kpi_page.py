@@ -66,3 +66,30 @@ def test_the_page_and_the_workbook(tmp_path: Path) -> None:
         assert web.client.get("/supervision/kpi/?month=nonsense").status_code == 400
         web.login("clerk")
         assert web.client.get("/supervision/kpi/kpi.xlsx?month=2026-11").status_code in (302, 403)
+
+
+def test_a_typed_name_never_runs_as_a_formula_in_the_workbook(tmp_path: Path) -> None:
+    """What is kept: the staff member's name exactly as typed, as text, in the month's and
+    the year's workbooks (openpyxl would store it as a formula)."""
+    from sqlalchemy import update
+
+    from recorder.models import User
+
+    payload = '=HYPERLINK("http://evil.example/","王芳")'
+    for web in build(tmp_path, f"sqlite:///{tmp_path / 'hotline.db'}"):
+        with web.app.sessions.begin() as s:
+            november(s)
+            s.execute(update(User).values(display_name=payload))
+        web.login("supervisor")
+        for url in (
+            "/supervision/kpi/kpi.xlsx?month=2026-11",
+            "/supervision/kpi/kpi-year.xlsx?year=2026",
+        ):
+            got = web.client.get(url)
+            assert got.status_code == 200, url
+            sheet = load_workbook(io.BytesIO(got.data)).active
+            assert sheet is not None
+            cells = [c for row in sheet.iter_rows() for c in row if c.value is not None]
+            assert all(c.data_type != "f" for c in cells), url
+            if "year" not in url:
+                assert any(c.value == payload for c in cells), url
