@@ -257,10 +257,12 @@ class Agent:
         try:
             for stage, audio in plan:
                 for offset in range(0, len(audio), FRAME_BYTES):
-                    if call.ended:
-                        return stage, "caller BYE"
+                    # Stopping first: the phone's stop ends every call right after
+                    # `stopping` is set, and that end is not the caller's.
                     if self.stopping.is_set():
                         return stage, "agent stopped"
+                    if call.ended:
+                        return stage, "caller BYE"
                     call.write(audio[offset : offset + FRAME_BYTES].ljust(FRAME_BYTES, b"\x00"))
                     self._receive(call, writer, received.tick())
                     tick += 1
