@@ -15,11 +15,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import shutil
 import subprocess
+import sys
 import threading
+import time
 import wave
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -156,7 +161,7 @@ class PromptCache:
             )
             self._readings = {}
         self._voice_checked = False
-        self._lock = threading.Lock()  # pyttsx3 engines are not thread-safe
+        self._lock = threading.Lock()
         self._loaded: dict[tuple[str, str], bytes] = {}
 
     def audio(self, name: str, text: str) -> bytes:
@@ -175,25 +180,64 @@ class PromptCache:
         unit and the day): synthesised to the disk cache, not kept in memory."""
         return self._loaded.get((name, text)) or self._read(name, text)
 
+    def prepare(self, prompts: Iterable[tuple[str, str]]) -> int:
+        """Synthesise every (name, text) not yet cached, one child per core; how many.
+
+        The agent calls this at start-up with all its prompts: a first start (or a new
+        script) synthesises some thirty prompts, each a pyttsx3 child working a core for
+        a quarter of a second or more; one after the other they held up the first call.
+        """
+        missing: dict[Path, tuple[str, str, str]] = {}
+        for name, text in prompts:
+            if (self._site / f"{name}.wav").is_file():
+                continue
+            said = self.said(text)
+            cached = self._cached(said)
+            if not cached.is_file():
+                missing[cached] = (name, text, said)
+        if not missing:
+            return 0
+        started = time.monotonic()
+
+        def make(path: Path, name: str, text: str, said: str) -> None:
+            self._check(name, text, said)
+            self._synthesise(said, path)
+            logger.info("synthesised prompt %s: %s (said: %s)", name, text[:30], said[:60])
+
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            done = [pool.submit(make, path, *named) for path, named in missing.items()]
+        for future in done:
+            future.result()  # a PromptError stops the start-up, as `audio` would
+        logger.info("%d prompts synthesised in %.1f s", len(missing), time.monotonic() - started)
+        return len(missing)
+
+    def _cached(self, said: str) -> Path:
+        key = f"{SPEECH_VERSION}|{self._voice}|{self._rate}|{said}"
+        return self._cache / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.wav"
+
+    def _check(self, name: str, text: str, said: str) -> None:
+        """The voice reads Mandarin, and this prompt is not partly read as another language."""
+        with self._lock:  # once, before the first prompt, however many threads ask
+            if not self._voice_checked:
+                check_voice(self._voice)
+                self._voice_checked = True
+        switched = foreign(phonemes(self._voice, said))
+        if switched:
+            logger.warning(
+                "prompt %s is partly read as another language: %s (text %r)",
+                name,
+                "; ".join(switched),
+                text,
+            )
+
     def _read(self, name: str, text: str) -> bytes:
         own = self._site / f"{name}.wav"
         if own.is_file():
             return _to_telephone(own)
         said = self.said(text)
-        key = f"{SPEECH_VERSION}|{self._voice}|{self._rate}|{said}"
-        cached = self._cache / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.wav"
+        cached = self._cached(said)
         if not cached.is_file():
-            if not self._voice_checked:
-                check_voice(self._voice)
-                self._voice_checked = True
-            switched = foreign(phonemes(self._voice, said))
-            if switched:
-                logger.warning(
-                    "prompt %s is partly read as another language: %s (text %r)",
-                    name,
-                    "; ".join(switched),
-                    text,
-                )
+            self._check(name, text, said)
             self._synthesise(said, cached)
             logger.info("synthesised prompt %s: %s (said: %s)", name, text[:30], said[:60])
         return _to_telephone(cached)
@@ -205,16 +249,17 @@ class PromptCache:
     def _synthesise(self, text: str, target: Path) -> None:
         raw = target.with_suffix(".raw.wav")
         target.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock:
-            for _attempt in range(3):
-                self._pyttsx3(text, raw)
-                if raw.is_file() and raw.stat().st_size > 44:
-                    break
-            else:
-                # pyttsx3 or its driver failed (see _PYTTSX3); espeak-ng itself
-                # says the same text with the same voice and rate.
-                logger.warning("pyttsx3 wrote no audio for %r; using espeak-ng directly", text[:20])
-                self._espeak(text, raw)
+        # pyttsx3 runs in a child process of its own (its espeak driver is neither
+        # thread-safe nor reusable for a second file): threads may synthesise at once.
+        for _attempt in range(3):
+            self._pyttsx3(text, raw)
+            if raw.is_file() and raw.stat().st_size > 44:
+                break
+        else:
+            # pyttsx3 or its driver failed (see _PYTTSX3); espeak-ng itself
+            # says the same text with the same voice and rate.
+            logger.warning("pyttsx3 wrote no audio for %r; using espeak-ng directly", text[:20])
+            self._espeak(text, raw)
         if not raw.is_file() or raw.stat().st_size <= 44:
             raise PromptError(f"espeak-ng produced no audio for {text[:20]!r}…")
         _write(target, _to_telephone(raw))
@@ -223,8 +268,6 @@ class PromptCache:
     def _pyttsx3(self, text: str, raw: Path) -> None:
         """pyttsx3 in a child process: its espeak driver can crash (SIGSEGV in a
         ctypes callback), which must never take the agent down with it."""
-        import sys
-
         try:
             result = subprocess.run(
                 [sys.executable, "-c", _PYTTSX3, self._voice, str(self._rate), text, str(raw)],

@@ -103,11 +103,19 @@ class PathSettings(Section):
     data_dir: Path = Field(default=Path("var"), validate_default=True)
     #: /readyz says "not ready" when the data directory's disk has less free than this.
     min_free_mb: int = Field(default=1024, ge=0)
+    #: Where synthesised prompts are kept; empty: data_dir/prompts. Agents on one machine
+    #: may share one: a prompt is keyed by its words, voice and rate (ivr/prompts.py).
+    prompt_cache_dir: str = ""
 
     @field_validator("data_dir")
     @classmethod
     def _absolute(cls, value: Path) -> Path:
         return value.expanduser().absolute()
+
+    @field_validator("prompt_cache_dir")
+    @classmethod
+    def _absolute_or_empty(cls, value: str) -> str:
+        return str(Path(value).expanduser().absolute()) if value else ""
 
     @property
     def recordings(self) -> Path:
@@ -115,7 +123,7 @@ class PathSettings(Section):
 
     @property
     def prompt_cache(self) -> Path:
-        return self.data_dir / "prompts"
+        return Path(self.prompt_cache_dir) if self.prompt_cache_dir else self.data_dir / "prompts"
 
 
 class DatabaseSettings(Section):

@@ -175,3 +175,22 @@ def test_a_voice_that_reads_chinese_as_english_is_refused(tmp_path: Path) -> Non
     with pytest.raises(PromptError, match=r"voice 'cmn' does not read Mandarin.*cmn-latn-pinyin"):
         cache.audio("greeting", "您好，幸福家园物业服务中心。")
     assert not list((tmp_path / "cache").glob("*.wav"))  # nothing cached to play later
+
+
+def test_prepared_prompts_are_the_ones_synthesised_one_by_one(tmp_path: Path) -> None:
+    """The agent's start-up synthesises every missing prompt at once, one child per core;
+    the caller hears the same audio as from one-by-one synthesis, and a second start (or a
+    second agent sharing paths.prompt_cache_dir) synthesises nothing."""
+    content = load_content(Settings())
+    texts = [
+        ("greeting", content.prompt("greeting")),
+        ("menu", content.prompt("menu")),
+        ("closing.repair", content.closing("repair")),
+    ]
+    site = tmp_path / "site"
+    at_once = PromptCache(tmp_path / "shared", site, "cmn-latn-pinyin", 200)
+    assert at_once.prepare([*texts, texts[0]]) == 3  # a repeated prompt is made once
+    assert PromptCache(tmp_path / "shared", site, "cmn-latn-pinyin", 200).prepare(texts) == 0
+    one_by_one = PromptCache(tmp_path / "alone", site, "cmn-latn-pinyin", 200)
+    for name, text in texts:
+        assert at_once.audio(name, text) == one_by_one.audio(name, text), name

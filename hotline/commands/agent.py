@@ -17,6 +17,7 @@ from hotline.app import App
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from hotline.content import Content
     from ivr.agent import Agent, FlowSetup
     from ivr.flow_dial import Clerk
     from ivr.flow_timers import Scheduler
@@ -77,6 +78,7 @@ def build_agent(app: App, metrics: AgentMetrics | None = None) -> tuple[Agent, S
         settings.agent.tts_rate,
         phone_one=settings.agent.tts_phone_one,
     )
+    prompts.prepare(script_prompts(content))  # a first start synthesises all in one go
     script = Script(
         prompts.audio("greeting", content.prompt("greeting")),
         prompts.audio("closing", content.closing("default")),
@@ -155,6 +157,17 @@ def build_dialer(app: App, phone: SipPhone) -> Dialer:
         ThreadScheduler(),
         Clock(),
     )
+
+
+def script_prompts(content: Content) -> list[tuple[str, str]]:
+    """Every (name, text) the phone script says as it is: the prompts and the closings.
+    A prompt with per-call fields (the whisper names the category) is made per call."""
+    names = [("greeting", content.prompt("greeting")), ("closing", content.closing("default"))]
+    for name in content.script.prompts:
+        with contextlib.suppress(KeyError):
+            names.append((name, content.prompt(name)))
+    names += [(f"closing.{name}", content.closing(name)) for name in content.script.closing]
+    return names
 
 
 def _peer(clerks: str, residents: str) -> Endpoint | None:

@@ -286,7 +286,11 @@ def _show(app: App, call_id: str, wait_s: float) -> None:
 
 
 def run(args: argparse.Namespace, app: App) -> int:
+    from hotline.commands.agent import script_prompts
+
     prompts = _prompts(app)
+    # The caller's words and the agent's script in one go (the agent's own start finds them).
+    prompts.prepare([("demo_request", REQUEST), *script_prompts(app.content)])
     audio = _caller_audio(args.audio, prompts)
     settings = app.settings
     greeting_s = _greeting_seconds(app, prompts)

@@ -51,6 +51,13 @@ class Site:
         return str(resolve(self.root / "var", stored))
 
 
+def prompt_cache(config_dir: Path) -> str:
+    """The session's prompt cache, beside its config copy: prompts are keyed by words,
+    voice and rate, so every agent of the session shares them (paths.prompt_cache_dir)
+    instead of each synthesising thirty prompts at start (test_readme still does)."""
+    return str(config_dir.parent / "prompts")
+
+
 def udp_port() -> int:
     return free_port(socket.SOCK_DGRAM)
 
@@ -80,7 +87,10 @@ def agent(tmp_path: Path, short_config: Path) -> Callable[..., AbstractContextMa
         port = udp_port()
         rtp = free_port() // 10 * 10 % 40000 + 20000
         sections = {
-            "paths": {"data_dir": f'"{tmp_path / "var"}"'},
+            "paths": {
+                "data_dir": f'"{tmp_path / "var"}"',
+                "prompt_cache_dir": f'"{prompt_cache(short_config)}"',
+            },
             "sip": {
                 "listen": f'"127.0.0.1:{port}"',
                 "rtp_port_low": str(rtp),

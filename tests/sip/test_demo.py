@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from hotline.commands.demo import agent_answers
-from tests.sip.conftest import udp_port
+from tests.sip.conftest import prompt_cache, udp_port
 from tests.support.processes import free_port, running
 
 # The demo calls now, so the test pins the desk's hours: the result must not
@@ -19,12 +19,14 @@ ALWAYS_OPEN = 'opening_hours = "00:00-24:00"\n'
 NEVER_OPEN = "working_days = []\n"
 
 
-def _config(tmp_path: Path, organization: str, extra: str = "") -> Path:
+def _config(tmp_path: Path, short_config: Path, organization: str, extra: str = "") -> Path:
     port = udp_port()
     path = tmp_path / "hotline.toml"
     path.write_text(
         f"[organization]\n{organization}"
-        f'[paths]\ndata_dir = "{tmp_path / "var"}"\n[sip]\nlisten = "127.0.0.1:{port}"\n'
+        f'[paths]\ndata_dir = "{tmp_path / "var"}"\n'
+        f'prompt_cache_dir = "{prompt_cache(short_config)}"\n'
+        f'[sip]\nlisten = "127.0.0.1:{port}"\n'
         "rtp_port_low = 32000\nrtp_port_high = 32200\n[ringing]\nanswer_after_rings = 1\n"
         "ring_on_s = 0.5\nring_off_s = 0.5\n[agent]\nrecord_seconds = 3.0\n" + extra,
         encoding="utf-8",
@@ -43,7 +45,7 @@ def _demo(config: Path, short_config: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_demo_call_arrives_in_the_log(tmp_path: Path, short_config: Path) -> None:
-    out = _demo(_config(tmp_path, ALWAYS_OPEN), short_config)
+    out = _demo(_config(tmp_path, short_config, ALWAYS_OPEN), short_config)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "answered after 1 rings" in out.stdout
     # The default call flow, as a resident goes through it: 1 for repairs, the
@@ -61,7 +63,7 @@ def test_the_demo_call_arrives_in_the_log(tmp_path: Path, short_config: Path) ->
 
 def test_after_hours_the_demo_caller_leaves_a_message(tmp_path: Path, short_config: Path) -> None:
     """A real call outside opening hours: the after-hours script, a message, the closing."""
-    out = _demo(_config(tmp_path, NEVER_OPEN), short_config)
+    out = _demo(_config(tmp_path, short_config, NEVER_OPEN), short_config)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "the desk is closed now" in out.stdout, out.stdout
     assert "presses 1" not in out.stdout and "presses #" in out.stdout, out.stdout
@@ -79,7 +81,9 @@ def test_the_demo_beside_a_running_desk_calls_its_agent(tmp_path: Path, short_co
     """`hotline demo` while `hotline run` is up: it says which agent it calls and calls it
     (the first release failed with "Address already in use"); the running desk's worker
     makes the entry."""
-    config = _config(tmp_path, ALWAYS_OPEN, f'[admin]\nlisten = "127.0.0.1:{free_port()}"\n')
+    config = _config(
+        tmp_path, short_config, ALWAYS_OPEN, f'[admin]\nlisten = "127.0.0.1:{free_port()}"\n'
+    )
     listen = next(
         line.split('"')[1] for line in config.read_text().splitlines() if line.startswith("listen")
     )

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.sip.conftest import udp_port
+from tests.sip.conftest import prompt_cache, udp_port
 from tests.sip.nodns_run import RESOLVER
 from tests.support.processes import require_tool
 
@@ -53,7 +53,9 @@ def test_names_on_the_receive_path_never_make_the_agent_deaf(
     port = udp_port()
     config = tmp_path / "hotline.toml"
     config.write_text(
-        f'[paths]\ndata_dir = "{tmp_path / "var"}"\n[sip]\nlisten = "127.0.0.1:{port}"\n'
+        f'[paths]\ndata_dir = "{tmp_path / "var"}"\n'
+        f'prompt_cache_dir = "{prompt_cache(short_config)}"\n'
+        f'[sip]\nlisten = "127.0.0.1:{port}"\n'
         "rtp_port_low = 34000\nrtp_port_high = 34100\n[ringing]\nanswer_after_rings = 0\n"
         '[agent]\nmode = "message"\nrecord_seconds = 1.0\n',
         encoding="utf-8",

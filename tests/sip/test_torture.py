@@ -24,8 +24,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tests.sip.conftest import prompt_cache, udp_port
 from tests.sip.conftest import short_config as _short_config  # noqa: F401
-from tests.sip.conftest import udp_port
 from tests.sip.rfc4475_expected import EXPECTED, first_final, verdict
 from tests.support.processes import require_tool
 
@@ -41,7 +41,9 @@ def run_torture(
     port = udp_port()
     config = tmp_path / "hotline.toml"
     config.write_text(
-        f'[paths]\ndata_dir = "{tmp_path / "var"}"\n[sip]\nlisten = "127.0.0.1:{port}"\n'
+        f'[paths]\ndata_dir = "{tmp_path / "var"}"\n'
+        f'prompt_cache_dir = "{prompt_cache(config_dir)}"\n'
+        f'[sip]\nlisten = "127.0.0.1:{port}"\n'
         "rtp_port_low = 33000\nrtp_port_high = 33400\n[ringing]\nanswer_after_rings = 0\n"
         '[agent]\nmode = "message"\nrecord_seconds = 1.0\n',
         encoding="utf-8",
