@@ -3,12 +3,11 @@
 Calls in progress and ended by disposition, time from INVITE to answer and rings
 heard (histograms: the three-ring rule, seeds 客服中心接待岗位工作质量标准 2), the
 caller's RTP loss and jitter (RFC 3550 A.3, A.8, from ivr/rtp_stats.py), and SIP
-messages the gate refused (ivr/sip_gate.py, RFC 4475 section 3) by status code.
+requests the SIP layer refused (ivr/sip_gate.py, RFC 4475 section 3; untrusted sources;
+unusable offers) by status code, told by the SIP layer itself (SipPhone on_refused).
 """
 
 from __future__ import annotations
-
-import logging
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 
@@ -66,46 +65,19 @@ class AgentMetrics:
         )
         self.sip_refused = Counter(
             "sip_refused_messages",
-            "SIP messages refused by the gate, by the status answered (0: dropped unanswered)",
+            "SIP requests the SIP layer refused or dropped, by status code",
             ["code"],
             namespace=NS,
             registry=registry,
         )
+
+    def refused(self, code: int) -> None:
+        """The SIP layer refused a request (ivr/sip: the gate, an untrusted source, a bad
+        offer); called by it directly (`SipPhone(on_refused=...)`)."""
+        self.sip_refused.labels(code=str(code)).inc()
 
     def rtp(self, stats: RtpStats) -> None:
         self.rtp_received.inc(stats.packets_received)
         self.rtp_lost.inc(stats.packets_lost)
         if stats.packets_received:
             self.rtp_jitter_ms.observe(stats.jitter_ms)
-
-
-class SipRefusals(logging.Handler):
-    """Counts the refusals the SIP layer logs into `sip_refused`, by status code: the gate's
-    ("answered %r with %d ...", "dropped %r unanswered: %d ...") and the 403 to an
-    untrusted source. Read from the log records (attached to the `ivr` logger, whichever
-    module of it logs them), so the SIP adapter needs no hook."""
-
-    WITH_CODE = ("answered %r with %d", "dropped %r unanswered: %d")
-    UNTRUSTED = "[%s] refused: %s is not a trusted source"
-
-    def __init__(self, metrics: AgentMetrics) -> None:
-        super().__init__(logging.INFO)
-        self._metrics = metrics
-
-    def emit(self, record: logging.LogRecord) -> None:
-        msg, args = record.msg, record.args
-        if not isinstance(msg, str) or not isinstance(args, tuple) or len(args) < 2:
-            return
-        if msg.startswith(self.WITH_CODE):
-            self._metrics.sip_refused.labels(code=str(args[1])).inc()
-        elif msg == self.UNTRUSTED:
-            self._metrics.sip_refused.labels(code="403").inc()
-
-    @classmethod
-    def attach(cls, metrics: AgentMetrics, logger_name: str = "ivr") -> SipRefusals:
-        handler = cls(metrics)
-        logging.getLogger(logger_name).addHandler(handler)
-        return handler
-
-    def detach(self, logger_name: str = "ivr") -> None:
-        logging.getLogger(logger_name).removeHandler(self)

@@ -112,6 +112,7 @@ def build_agent(app: App, metrics: AgentMetrics | None = None) -> tuple[Agent, S
         register_expires=sip.register_expires,
         rtp_sender=sip.rtp_sender,
         timers=timers,
+        on_refused=None if metrics is None else metrics.refused,
     )
     return agent, phone
 
@@ -237,10 +238,9 @@ def run(args: argparse.Namespace, app: App) -> int:
     from prometheus_client import CollectorRegistry
 
     from hotline.ops import health_server
-    from ivr.metrics import AgentMetrics, SipRefusals
+    from ivr.metrics import AgentMetrics
 
     metrics = AgentMetrics(CollectorRegistry())
-    refusals = SipRefusals.attach(metrics)
     agent, phone = build_agent(app, metrics)
     stop = threading.Event()
 
@@ -273,7 +273,6 @@ def run(args: argparse.Namespace, app: App) -> int:
     stop.wait()
     if health is not None:
         health.stop()
-    refusals.detach()
     started = time.monotonic()
     agent.stopping.set()
     if dialer is not None and calling is not None:

@@ -263,6 +263,7 @@ class _ClientFixes(_Routing, _Registration):
     ) -> None:
         """Answer a request the library is not given, to the datagram's source; the log
         says what was sent, or that nothing could be (a response, an ACK, no source)."""
+        self.phone.refused(code)
         response = sip_gate.reply(raw, code, phrase, extra)
         connection = self.sip.connection
         source = getattr(connection, "last_recv_address", None) if connection else None

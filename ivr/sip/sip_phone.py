@@ -31,6 +31,10 @@ class SipError(IvrError):
     """The SIP layer could not start or place a call."""
 
 
+def _ignore_refusal(_code: int) -> None:
+    pass
+
+
 class SipPhone:
     """The agent's SIP user agent: registered with a PBX, or in direct mode."""
 
@@ -48,7 +52,10 @@ class SipPhone:
         register_expires: int = 300,
         rtp_sender: str = "process",
         timers: ThreadScheduler | None = None,
+        on_refused: Callable[[int], None] | None = None,
     ) -> None:
+        """`on_refused(code)` hears of every request the SIP layer refuses or drops, with
+        its status code (the agent's metrics count them)."""
         # The SIP retransmissions' scheduler, shared with the call flow's timers when the
         # composition root passes one; stopped (its thread joined) by stop().
         self._timers = timers or ThreadScheduler(name=f"SIP timers {listen.port}")
@@ -74,6 +81,7 @@ class SipPhone:
             codec_priorities={codec: 2000 - i for i, codec in enumerate(order)},  # fix 12
         )
         self._phone.allowed = frozenset({*order, PayloadType.EVENT})
+        self._phone.refused = on_refused or _ignore_refusal
         self._phone.rejected_media = {}
         self._phone.started = Started()
         self._library_threads: list[threading.Thread] = []
@@ -96,10 +104,12 @@ class SipPhone:
         if not sip_call.remote_target_ok():
             logger.warning("[%s] refused: the Contact is not a SIP URI", sip_call.call_id)
             sip_call.refuse_malformed()
+            self._phone.refused(400)
             return
         if not sip_call.media_address_ok() or not self._resolve_media(call):
             logger.warning("[%s] refused: the offer's media address is unusable", sip_call.call_id)
             sip_call.refuse_media()
+            self._phone.refused(488)
             return
         try:
             self._on_call(sip_call)

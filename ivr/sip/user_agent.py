@@ -32,6 +32,8 @@ class _Phone(VoIPPhone):
     only the configured codecs (fix 12) and taking calls off hold (fix 14)."""
 
     allowed: frozenset[Any] = frozenset({*CODECS.values(), PayloadType.EVENT})
+    #: Told each status code the SIP layer refuses a request with (SipPhone's on_refused).
+    refused: Callable[[int], None]
 
     def _callback_MSG_Invite(self, request: Any) -> None:
         call_id = str(request.headers.get("Call-ID", "") or "").strip()
@@ -45,11 +47,13 @@ class _Phone(VoIPPhone):
                 call_id,
                 source[0] if source else "an unknown address",
             )
+            self.refused(403)
             self.sip.send_response(request, self.sip.gen_response(request, SIPStatus.FORBIDDEN))
             return
         bad_sdp = sdp_check.problem(_body_text(request))
         if call_id and bad_sdp is not None:  # fix 31: before any 100, 180 or media
             logger.warning("[%s] 488: the offer's %s is out of range", call_id, bad_sdp)
+            self.refused(488)
             self.sip.send_response(
                 request, self.sip.gen_response(request, SIPStatus.NOT_ACCEPTABLE_HERE)
             )
