@@ -110,12 +110,15 @@ class App:
         from recorder.calls import DatabaseCallLog
         from recorder.journal import JournaledCallLog
 
+        name = self.settings.agent.name
         database = DatabaseCallLog(
             self.ready_database(),
             on_ended=self.call_queue.enqueue,
             data_dir=self.settings.paths.data_dir,
+            agent=name,
         )
-        return JournaledCallLog(database, self.settings.paths.data_dir / "journal")
+        journal = self.settings.paths.data_dir / "journal"
+        return JournaledCallLog(database, journal / name if name else journal)
 
     def recover(self) -> Recovered:
         """Start-up recovery for the agent: the journal's events first, then partial recordings."""
@@ -126,6 +129,7 @@ class App:
             self.call_log,
             self.call_queue.enqueue,
             data_dir=self.settings.paths.data_dir,
+            agent=self.settings.agent.name,
         )
 
     def close(self) -> None:

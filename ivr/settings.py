@@ -66,6 +66,10 @@ class SipSettings(Section):
 
 
 class AgentSettings(Section):
+    #: This agent's name, when several agents share one database (README: Scaling out):
+    #: each call is stamped with it, its journal is data_dir/journal/<name>, and its
+    #: start-up recovery ends only its own interrupted calls. Empty: the site's only agent.
+    name: str = Field(default="", pattern=r"^[A-Za-z0-9._-]{0,64}$")
     #: 工号 the agent announces (报号).
     job_number: str = "8001"
     display_name: str = "自动话务员"

@@ -157,10 +157,12 @@ class DatabaseCallLog(CallLog):
         sessions: sessionmaker[Session],
         on_ended: Callable[[str], None] | None = None,
         data_dir: Path | None = None,
+        agent: str | None = None,
     ) -> None:
         self._sessions = sessions
         self._on_ended = on_ended
         self._data_dir = data_dir
+        self._agent = agent or None  # stamped on each call this log starts
 
     def _stored(self, path: Path) -> str:
         """The recording's path as the database keeps it: relative to the data
@@ -193,6 +195,7 @@ class DatabaseCallLog(CallLog):
                     caller_number=caller,
                     called_number=called,
                     invite_at=at,
+                    agent=self._agent,
                 )
             )
 

@@ -192,6 +192,9 @@ class Call(Base):
     #: Another phone of the ring group answered: the PBX CANCELled the agent's leg with
     #: RFC 3326's "call completed elsewhere". Answered by staff, never missed, no call-back.
     answered_elsewhere: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: The agent that took the call (agent.name; NULL: a site's one unnamed agent). Start-up
+    #: recovery touches only its own agent's calls (migration 0018).
+    agent: Mapped[str | None] = mapped_column(String(64))
 
     recordings: Mapped[list[Recording]] = relationship(back_populates="call")
     transcripts: Mapped[list[Transcript]] = relationship(back_populates="call")

@@ -1,7 +1,9 @@
 """Start-up recovery after the agent was killed: nothing recorded is lost.
 
-Run by the agent before it takes calls (it is the only writer of
-recordings, so at its start none is legitimately in progress). A recording
+Run by the agent before it takes calls (it is the only writer of its
+recordings, so at its start none of its own is legitimately in progress;
+with several agents on one database each is named, agent.name, and recovers
+only the calls it took). A recording
 left in state `recording` is repaired (its header fixed from the file
 length), marked `repaired`, its call marked interrupted and ended, and the
 call handed to the pipeline; the call ends when its audio stopped (not at the
@@ -51,11 +53,18 @@ def recover(
     sessions: sessionmaker[Session],
     enqueue: Callable[[str], object] | None = None,
     data_dir: Path = Path(),
+    agent: str | None = None,
 ) -> Recovered:
+    """Repair and end this agent's calls left open: `agent` is its name (agent.name), and
+    other agents' calls on the same database are theirs, maybe live (README: Scaling out).
+    An unnamed agent is the site's only one: every open call is its own."""
     repaired, missing, calls = [], [], []
+    own = Call.agent == agent if agent else Call.agent.is_(None)
     with sessions.begin() as session:
         for recording in session.scalars(
-            select(Recording).where(Recording.state == RecordingState.RECORDING)
+            select(Recording)
+            .join(Call, Recording.call_pk == Call.id)
+            .where(Recording.state == RecordingState.RECORDING, own)
         ):
             call = recording.call
             path = resolve(data_dir, recording.path)
@@ -79,7 +88,7 @@ def recover(
                 repaired.append(str(path))
             _interrupt(call, recording.closed_at or call.invite_at)
             calls.append(call.call_id)
-        for call in session.scalars(select(Call).where(Call.ended_at.is_(None))):
+        for call in session.scalars(select(Call).where(Call.ended_at.is_(None), own)):
             if call.call_id not in calls:
                 _interrupt(call, call.answered_at or call.ringing_at or call.invite_at)
                 calls.append(call.call_id)
@@ -96,6 +105,7 @@ def replay_then_recover(
     enqueue: Callable[[str], object] | None = None,
     timeout: float = REPLAY_TIMEOUT_S,
     data_dir: Path = Path(),
+    agent: str | None = None,
 ) -> Recovered:
     """Start the journal, wait until the last run's events are applied, then `recover`."""
     left = journal.pending
@@ -110,7 +120,7 @@ def replay_then_recover(
             journal.pending,
             timeout,
         )
-    return recover(sessions, enqueue, data_dir)
+    return recover(sessions, enqueue, data_dir, agent)
 
 
 def _last_written(path: Path) -> datetime | None:

@@ -91,3 +91,38 @@ def test_a_call_cut_off_and_recovered_a_minute_later_lasts_as_long_as_its_audio(
         assert recording.closed_at == call.ended_at
     with wave.open(str(path)) as playable:
         assert playable.getnframes() == 5 * 8000 + 80
+
+
+def test_an_agent_starting_recovers_only_its_own_calls(
+    tmp_path: Path, sqlite_sessions: sessionmaker[Session]
+) -> None:
+    """Two agents on one database (README: Scaling out). Agent "b" restarting while "a"
+    is in a call leaves a's live call and the recording a is writing alone (before: b
+    ended it as interrupted and rewrote the file's header under a); "a" killed and
+    restarted recovers its own. Kept: a's call open and its file untouched, then repaired."""
+    from recorder.calls import DatabaseCallLog
+    from recorder.models import AnsweredBy
+    from recorder.wav import WavWriter
+
+    now = datetime.now(UTC)
+    logs = {name: DatabaseCallLog(sqlite_sessions, agent=name) for name in ("a", "b")}
+    logs["a"].call_started("a-live", "13900001111", "8001", now)
+    logs["a"].call_answered("a-live", now, 1, AnsweredBy.AGENT, codec="PCMU")
+    path = tmp_path / "a-live.wav"
+    logs["a"].recording_started("a-live", path, "caller", 8000, now)
+    writer = WavWriter(path)
+    writer.write(b"\x10\x00" * 8000)
+    logs["b"].call_started("b-cut", "13900002222", "8001", now)  # b was killed while ringing
+    before = path.read_bytes()
+
+    assert recover(sqlite_sessions, agent="b").calls == ["b-cut"]
+    with sqlite_sessions() as session:
+        live = session.scalars(select(Call).where(Call.call_id == "a-live")).one()
+        assert live.ended_at is None and not live.interrupted
+        recording = session.scalars(select(Recording)).one()
+        assert recording.state is RecordingState.RECORDING
+    assert path.read_bytes() == before
+
+    assert recover(sqlite_sessions, agent="a").calls == ["a-live"]
+    with sqlite_sessions() as session:
+        assert session.scalars(select(Recording)).one().state is RecordingState.REPAIRED
