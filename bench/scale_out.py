@@ -7,9 +7,10 @@ What README "Scaling out" describes, on loopback: one PostgreSQL, one Redis, two
 agents (`hotline agent`, direct mode, each named: agent.name), two workers
 (`hotline worker`), and the admin (`hotline admin`), sharing one data_dir. Two
 SIPp callers, one per agent, place --calls calls in all, --concurrent at once
-(tests/sip/scenarios/uac_audio.xml: Chinese speech, PCMU, the caller hangs up
---seconds after the answer: past the greeting, about 7 s, to leave a message). Meanwhile, unless --no-chaos: a worker is killed with -9 a
-third of the way through (and started again 5 s later, as systemd's Restart=
+(tests/sip/scenarios/uac_audio.xml: Chinese speech, PCMU, the caller hangs
+up --seconds after the answer: past the greeting, about 7 s, to leave a
+message). Meanwhile, unless --no-chaos: a worker is killed with -9 a third of
+the way through (and started again 5 s later, as systemd's Restart=
 would), and Redis is killed and started again two thirds of the way through
 (without persistence: what it held is lost).
 
