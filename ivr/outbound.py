@@ -9,6 +9,11 @@ INVITE (486/600 busy, 603 rejected, 408/480/487 or the agent's ring time no answ
 anything else failed: the call log's hangup cause says which), and the task is tried
 again by the rules (recorder/outbound_rules.py).
 
+Key 0 puts the resident through to the duty clerk as the inbound flow's 0 does
+(`ClerkBridge`: the flow's [person] transfer, the duty roster read afresh per call;
+docs/bridge.md): each clerk's phone rung is kept as the call's legs, who answered as the
+call's staff, and the bridged part is recorded in two channels.
+
 One `Dialer` per agent process: `run()` looks for work every `outbound.poll_s` and
 places up to `outbound.max_calls` calls at once, each on a thread of its own, all joined
 by `stop()`.
@@ -24,20 +29,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.call_media import BUSY_STATUSES, NO_ANSWER_STATUSES, CallMedia, Recorders
+from ivr.flow_config import Transfer
+from ivr.flow_dial import Clerk
 from ivr.flow_events import Answered
-from ivr.flow_runner import FlowRunner
+from ivr.flow_runner import FlowRunner, clerk_rings
 from ivr.flow_timers import Scheduler
 from ivr.outbound_texts import texts_for
 from ivr.phone import Call
 from ivr.script import ScriptContent
 from ivr.settings import AgentSettings, OutboundSettings, SipSettings
-from ivr.survey import Survey, SurveyTexts, closing_names, prompt_names
+from ivr.survey import Survey, SurveyBridge, SurveyTexts, closing_names, prompt_names
 from recorder import outbound as tasks
 from recorder import outbound_letters as letters
 from recorder.calls import CallLog
@@ -82,6 +89,17 @@ def outbound_uri(sip: SipSettings, number: str) -> str:
 
 
 @dataclass(frozen=True)
+class ClerkBridge:
+    """Who key 0 reaches: the inbound flow's [person] transfer and the duty roster."""
+
+    transfer: Transfer
+    roster: Callable[[], list[Clerk]]
+    """The duty clerks, read afresh for every call (recorder.staff.duty_roster)."""
+    uri_for: Callable[[str], str]
+    """extension -> the URI to ring (sip.clerk_uri_template)."""
+
+
+@dataclass(frozen=True)
 class Placed:
     """What one call came to (for the log and the tests)."""
 
@@ -103,8 +121,10 @@ class Dialer:
         scheduler: Scheduler,
         clock: Clock,
         owner: str | None = None,
+        clerks: ClerkBridge | None = None,
     ) -> None:
         self._settings = settings
+        self._clerks = clerks
         self._sessions = sessions
         self._log = call_log
         self._dial = dial
@@ -139,6 +159,10 @@ class Dialer:
                 self._prompts(name, content.prompt(name))
         for name in closing_names():
             self._prompts(f"closing.{name}", content.closing(name))
+        if self._clerks is not None:
+            transfer = self._clerks.transfer
+            self._prompts(transfer.prompt, content.prompt(transfer.prompt))
+            self._prompts(f"closing.{transfer.closing}", content.closing(transfer.closing))
 
     def tick(self) -> list[threading.Thread]:
         """Make the tasks that fell due, then start calls while there is room."""
@@ -267,15 +291,12 @@ class Dialer:
     def _survey(self, call: Call, texts: SurveyTexts) -> tuple[Survey, str, str]:
         """The survey on the answered call: (the machine, where it ended, cause)."""
         cid = call.call_id
-        machine = Survey(texts, self._settings.outbound.key_wait_s)
-
-        def unreachable(uri: str) -> Call:
-            raise RuntimeError(f"the survey rings nobody ({uri})")
-
+        bridge = self._bridge(cid, texts)
+        machine = Survey(texts, self._settings.outbound.key_wait_s, bridge=bridge)
         media = CallMedia(
             call,
             self._prompts,
-            unreachable,
+            self._dial,
             Recorders(
                 lambda channels, label: self._open(cid, channels, label),
                 lambda writer: self._close(cid, writer),
@@ -284,7 +305,8 @@ class Dialer:
             monotonic=self._clock.monotonic,
         )
         media.mono = self._open(cid, 1, "caller")
-        runner = FlowRunner(machine, media, self._scheduler, label=cid)
+        uri_for = self._clerks.uri_for if self._clerks is not None else str
+        runner = FlowRunner(machine, media, self._scheduler, uri_for=uri_for, label=cid)
         media.attach(runner.feed)
         runner.feed(Answered())
         try:
@@ -292,10 +314,43 @@ class Dialer:
         finally:
             runner.close()
         outcome = runner.outcome
+        self._clerks_rung(cid, outcome, media)
         cause = "caller BYE" if outcome.get("hangup_by") == "caller" else "agent BYE"
         if self.stopping.is_set() and not runner.done.is_set():
             cause = "agent stopped"
         return machine, str(outcome.get("ended_in", machine.stage)), cause
+
+    def _bridge(self, cid: str, texts: SurveyTexts) -> SurveyBridge | None:
+        """Key 0's transfer for this call, or None: 0 then asks a clerk to call back."""
+        if self._clerks is None:
+            return None
+        try:
+            roster = self._clerks.roster()
+        except Exception:  # the database is away: a clerk calls back instead
+            logger.exception("[%s] no duty roster; key 0 asks for a clerk's call", cid)
+            return None
+        transfer, content = self._clerks.transfer, self._content
+        whisper = content.prompt(transfer.whisper_prompt, category=texts.topic, unit=texts.unit)
+        return SurveyBridge(
+            transfer,
+            roster,
+            content.prompt(transfer.prompt),
+            whisper.rstrip("，,：: "),
+            content.closing(transfer.closing),
+        )
+
+    def _clerks_rung(self, cid: str, outcome: dict[str, Any], media: CallMedia) -> None:
+        """Each clerk's phone rung on 0 (the call's legs) and who joined, as the inbound
+        agent keeps them (ivr/agent.py)."""
+        now, on_scheduler = self._clock.now(), self._scheduler.now()
+        if outcome["rings"]:
+            offset = on_scheduler - self._clock.monotonic()
+            answered = {leg: at + offset for leg, at in media.leg_answered_at.items()}
+            records = clerk_rings(outcome["rings"], now, on_scheduler, answered, media.leg_results)
+            self._log.clerks_rung(cid, records)
+        if media.bridged_at is not None:
+            at = now - timedelta(seconds=self._clock.monotonic() - media.bridged_at)
+            self._log.staff_joined(cid, outcome.get("answered_by_user_id"), at)
 
     def _open(self, cid: str, channels: int, label: str) -> WavWriter | None:
         at = self._clock.now()

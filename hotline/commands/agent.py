@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ivr.flow_dial import Clerk
     from ivr.flow_timers import Scheduler
     from ivr.metrics import AgentMetrics
-    from ivr.outbound import Dialer
+    from ivr.outbound import ClerkBridge, Dialer
     from ivr.prompts import PromptCache
     from ivr.sip import Endpoint, SipCall, SipPhone
 
@@ -144,17 +144,43 @@ def build_dialer(app: App, phone: SipPhone) -> Dialer:
         settings.agent.tts_rate,
         phone_one=settings.agent.tts_phone_one,
     )
+    per_call = ("_intro", "whisper")
     return Dialer(
         settings,
         app.ready_database(),
         app.call_log,
         phone.call,
-        # An intro names the unit and the day: said on one call, not kept in memory.
-        lambda name, text: (prompts.once if name.endswith("_intro") else prompts.audio)(name, text),
+        # An intro (the unit, the day) and a clerk's whisper (the unit) are said on one
+        # call: not kept in memory.
+        lambda name, text: (prompts.once if name.endswith(per_call) else prompts.audio)(name, text),
         content,
         ThreadScheduler(),
         Clock(),
+        clerks=_clerk_bridge(app),
     )
+
+
+def _clerk_bridge(app: App) -> ClerkBridge | None:
+    """Key 0 on a call the agent placed rings the duty roster as the inbound flow's 0
+    does (its [person] transfer); None in direct mode with no address for the clerks."""
+    from hotline.errors import ConfigError
+    from ivr.flow_config import load_flow
+    from ivr.flow_runner import clerk_uri, roster_clerks
+    from ivr.outbound import ClerkBridge
+    from recorder.staff import duty_roster
+
+    try:
+        uri_for = clerk_uri(app.settings.sip)
+    except ConfigError as exc:
+        logger.warning("%s; on calls the agent places, 0 asks for a clerk's call", exc)
+        return None
+    sessions = app.ready_database()
+
+    def roster() -> list[Clerk]:
+        with sessions() as session:
+            return roster_clerks(duty_roster(session))
+
+    return ClerkBridge(load_flow(app.settings, app.content).person, roster, uri_for)
 
 
 def _peer(clerks: str, residents: str) -> Endpoint | None:
