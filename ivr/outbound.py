@@ -227,6 +227,8 @@ class Dialer:
         uri = outbound_uri(sip, task.number)
         texts = self._texts(task)
         self._prompts(texts.form.intro, texts.intro)  # made before the call: no silence on answer
+        if self._clerks is not None:  # and the clerk's whisper, should the resident press 0
+            self._prompts("whisper", self._whisper(texts))
         invited = self._clock.now()
         call = self._dial(uri)  # waits for the first answer (100/180)
         try:
@@ -330,14 +332,20 @@ class Dialer:
             logger.exception("[%s] no duty roster; key 0 asks for a clerk's call", cid)
             return None
         transfer, content = self._clerks.transfer, self._content
-        whisper = content.prompt(transfer.whisper_prompt, category=texts.topic, unit=texts.unit)
         return SurveyBridge(
             transfer,
             roster,
             content.prompt(transfer.prompt),
-            whisper.rstrip("，,：: "),
+            self._whisper(texts),
             content.closing(transfer.closing),
         )
+
+    def _whisper(self, texts: SurveyTexts) -> str:
+        """What the clerk hears on answering: 来电：回访报修，3号楼1201."""
+        assert self._clerks is not None
+        name = self._clerks.transfer.whisper_prompt
+        said = self._content.prompt(name, category=texts.topic, unit=texts.unit)
+        return said.rstrip("，,：: ")
 
     def _clerks_rung(self, cid: str, outcome: dict[str, Any], media: CallMedia) -> None:
         """Each clerk's phone rung on 0 (the call's legs) and who joined, as the inbound
