@@ -40,6 +40,7 @@ from ivr.flow_dial import Clerk
 from ivr.flow_events import Answered
 from ivr.flow_runner import FlowRunner, clerk_rings
 from ivr.flow_timers import Scheduler
+from ivr.outbound_comment import Marks, Transcribe, keep, note
 from ivr.outbound_texts import texts_for
 from ivr.phone import Call
 from ivr.script import ScriptContent
@@ -122,9 +123,11 @@ class Dialer:
         clock: Clock,
         owner: str | None = None,
         clerks: ClerkBridge | None = None,
+        transcribe: Transcribe | None = None,
     ) -> None:
         self._settings = settings
         self._clerks = clerks
+        self._transcribe = transcribe
         self._sessions = sessions
         self._log = call_log
         self._dial = dial
@@ -249,12 +252,12 @@ class Dialer:
             self._log.call_ended(cid, self._clock.now(), Disposition.FAILED, cause, "ringing")
             return self._settled(task, cid, attempt, None)
         self._log.call_answered(cid, self._clock.now(), 0, AnsweredBy.AGENT, codec=call.codec())
-        survey, ended_in, cause = self._survey(call, texts)
+        survey, ended_in, cause, comment = self._survey(call, texts)
         rtp = call.rtp_stats()
         self._log.call_ended(cid, self._clock.now(), Disposition.ANSWERED, cause, ended_in, rtp=rtp)
         if survey.result is None:
             return self._settled(task, cid, Attempt.NO_KEY, None)
-        return self._settled(task, cid, Attempt.ANSWERED, survey.result)
+        return self._settled(task, cid, Attempt.ANSWERED, survey.result, comment)
 
     def _rang_to_answer(self, call: Call) -> bool:
         """Let it ring up to ring_timeout_s; CANCEL it then. True once answered."""
@@ -270,7 +273,12 @@ class Dialer:
         return False
 
     def _settled(
-        self, task: OutboundTask, cid: str, attempt: Attempt, result: str | None
+        self,
+        task: OutboundTask,
+        cid: str,
+        attempt: Attempt,
+        result: str | None,
+        comment: str | None = None,
     ) -> Placed:
         now = self._clock.now()
         with self._sessions.begin() as session:
@@ -282,7 +290,7 @@ class Dialer:
             elif held.kind is TaskKind.LETTER_CONFIRMATION:
                 letters.letter_answered(session, held, LetterResult(result), cid, now)
             else:
-                tasks.survey_answered(session, held, SurveyResult(result), cid, now)
+                tasks.survey_answered(session, held, SurveyResult(result), cid, now, comment)
         logger.info("[%s] outbound task %d: %s %s", cid, task.id, attempt.value, result or "")
         return Placed(task.id, cid, attempt, result)
 
@@ -290,11 +298,19 @@ class Dialer:
         with self._sessions() as session:
             return texts_for(session, task, self._content, self._settings.organization.timezone)
 
-    def _survey(self, call: Call, texts: SurveyTexts) -> tuple[Survey, str, str]:
-        """The survey on the answered call: (the machine, where it ended, cause)."""
+    def _survey(self, call: Call, texts: SurveyTexts) -> tuple[Survey, str, str, str | None]:
+        """The survey on the answered call: (the machine, where it ended, cause, what the
+        follow-up's notes add for the resident's spoken comment)."""
         cid = call.call_id
         bridge = self._bridge(cid, texts)
-        machine = Survey(texts, self._settings.outbound.key_wait_s, bridge=bridge)
+        outbound = self._settings.outbound
+        machine = Survey(
+            texts,
+            outbound.key_wait_s,
+            bridge=bridge,
+            comment_s=outbound.comment_s,
+            comment_silence_s=outbound.comment_silence_s,
+        )
         media = CallMedia(
             call,
             self._prompts,
@@ -306,9 +322,12 @@ class Dialer:
             self.stopping,
             monotonic=self._clock.monotonic,
         )
+        marks = Marks(media, self._clock.monotonic)
         media.mono = self._open(cid, 1, "caller")
+        recording = media.mono.path if media.mono is not None else None
+        marks.restart()
         uri_for = self._clerks.uri_for if self._clerks is not None else str
-        runner = FlowRunner(machine, media, self._scheduler, uri_for=uri_for, label=cid)
+        runner = FlowRunner(machine, marks, self._scheduler, uri_for=uri_for, label=cid)
         media.attach(runner.feed)
         runner.feed(Answered())
         try:
@@ -320,7 +339,15 @@ class Dialer:
         cause = "caller BYE" if outcome.get("hangup_by") == "caller" else "agent BYE"
         if self.stopping.is_set() and not runner.done.is_set():
             cause = "agent stopped"
-        return machine, str(outcome.get("ended_in", machine.stage)), cause
+        comment = keep(
+            marks,
+            recording,
+            lambda: self._open(cid, 1, "comment"),
+            lambda writer: self._close(cid, writer),
+            self._transcribe,
+            cid,
+        )
+        return machine, str(outcome.get("ended_in", machine.stage)), cause, note(comment)
 
     def _bridge(self, cid: str, texts: SurveyTexts) -> SurveyBridge | None:
         """Key 0's transfer for this call, or None: 0 then asks a clerk to call back."""

@@ -42,4 +42,5 @@ def texts_for(
         closings={name: content.closing(name) for name in form.closings.values()},
         topic=topic,
         unit=unit,
+        comment=content.prompt(form.comment) if form.comment else "",
     )

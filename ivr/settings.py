@@ -117,6 +117,10 @@ class OutboundSettings(Section):
     ring_timeout_s: float = Field(default=40.0, gt=0, le=300)
     #: How long the agent waits for a key after the question (asked twice).
     key_wait_s: float = Field(default=8.0, gt=0, le=60)
+    #: The longest spoken comment after the survey's key (it ends sooner on # or a pause).
+    comment_s: float = Field(default=30.0, ge=5, le=300)
+    #: A pause this long ends the comment.
+    comment_silence_s: float = Field(default=4.0, ge=0.5, le=30)
     #: How often the agent looks for due tasks.
     poll_s: float = Field(default=30.0, gt=0, le=3600)
 

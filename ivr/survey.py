@@ -11,6 +11,13 @@ closing, then the agent hangs up. The texts are the script's (config/scripts/*.t
 The letter confirmation (LETTER) runs the same way with its own prompts and keys:
 1 received, 2 not received, 0 a clerk.
 
+After 1, 2 or 3 of the follow-up survey (seed 000 1.4.3.6: ask for ideas for improvement)
+the resident is invited to a short spoken comment (survey_comment): a beep, then the
+comment is marked on the call's recording (StartRecording/StopRecording) until #, a
+pause of `comment_silence_s` (the recorder measures it: no VAD on these calls) or
+`comment_s`; # while the invitation plays skips it; then the answer's closing. The agent cuts
+it out, transcribes it when a model exists, and keeps it on the follow-up.
+
 Key 0 with a duty roster (`SurveyBridge`): the resident is put through as the inbound
 flow's 0 is (ivr/flow.py, docs/bridge.md): the transfer prompt, each duty clerk rung in
 turn for the transfer's ring time (ivr/flow_dial.Dialler), whispered to, then bridged
@@ -28,6 +35,7 @@ from ivr.flow_dial import Clerk, Dialler
 from ivr.flow_events import (
     Action,
     Answered,
+    Beep,
     Bridge,
     CancelTimer,
     Dial,
@@ -42,8 +50,12 @@ from ivr.flow_events import (
     Log,
     Play,
     PromptFinished,
+    RecordingFinished,
+    Silence,
+    StartRecording,
     StartTimer,
     StopPlaying,
+    StopRecording,
     Timeout,
 )
 from recorder.outbound_models import LetterResult, SurveyResult
@@ -58,6 +70,9 @@ class Questionnaire:
     question: str
     keys: Mapping[str, str]
     closings: Mapping[str | None, str]
+    #: The prompt inviting a spoken comment, and the answers it follows.
+    comment: str | None = None
+    commented: frozenset[str] = frozenset()
 
 
 #: The follow-up survey (回访, seed 000 1.4.3.6).
@@ -79,6 +94,10 @@ FOLLOW_UP = Questionnaire(
         SurveyResult.OPTED_OUT: "survey_opt_out",
         None: "survey_no_key",
     },
+    comment="survey_comment",
+    commented=frozenset(
+        {SurveyResult.SATISFIED, SurveyResult.NOT_SATISFIED, SurveyResult.NOT_FIXED}
+    ),
 )
 #: The reply letter's confirmation (客户回函作业指导书 3.6: 请问您收到我们的回函了吗).
 LETTER = Questionnaire(
@@ -94,11 +113,13 @@ LETTER = Questionnaire(
 )
 FORMS = (FOLLOW_UP, LETTER)
 KEY_TIMER = "survey_key"
+COMMENT_TIMER = "survey_comment"
 RING_TIMER = "survey_ring"
 
 
 def prompt_names() -> set[str]:
-    return {name for form in FORMS for name in (form.intro, form.question)}
+    names = {name for form in FORMS for name in (form.intro, form.question)}
+    return names | {form.comment for form in FORMS if form.comment}
 
 
 def closing_names() -> set[str]:
@@ -115,6 +136,8 @@ class SurveyTexts:
     topic: str = ""
     """What the call is about, for the clerk's whisper on 0 (回访报修)."""
     unit: str = ""
+    comment: str = ""
+    """The form's comment prompt's text; empty: no comment is asked for."""
 
 
 @dataclass(frozen=True)
@@ -140,8 +163,12 @@ class Survey:
         key_wait_s: float,
         asks: int = 2,
         bridge: SurveyBridge | None = None,
+        comment_s: float = 30.0,
+        comment_silence_s: float = 4.0,
     ) -> None:
         self._texts = texts
+        self._comment_s = comment_s
+        self._comment_silence_s = comment_silence_s
         self._bridge = bridge if bridge is not None and bridge.clerks else None
         self._dialling: Dialler | None = None
         self._wait = key_wait_s
@@ -164,16 +191,31 @@ class Survey:
             if event.side == "clerk":
                 return self._clerk_gone()
             self.ended = True
+            if self.stage == "comment":  # the comment so far is kept
+                return [StopRecording(), CancelTimer(COMMENT_TIMER), *self._hung_up()]
             drop = [DropLeg(self._dialling.leg)] if self._dialling and self._dialling.leg else []
             timers = [CancelTimer(KEY_TIMER), CancelTimer(RING_TIMER)]
-            return [*drop, *timers, Log({"hangup_by": "caller", "ended_in": self.stage})]
+            return [*drop, *timers, *self._hung_up()]
+        if isinstance(event, Digit) and self.stage == "comment":
+            return self._commented("digit") if event.digit == "#" else []
+        if isinstance(event, Digit) and self.stage == "comment_prompt":  # # : no comment
+            if event.digit != "#":
+                return []
+            return [StopPlaying(), Log({"comment_end": "skipped"}), *self._close(self.result)]
         if isinstance(event, Digit):
             return self._key(event.digit)
+        if isinstance(event, Silence | RecordingFinished) and self.stage == "comment":
+            return self._commented("silence" if isinstance(event, Silence) else event.reason)
+        if isinstance(event, Timeout) and event.timer == COMMENT_TIMER:
+            return self._commented("max_length") if self.stage == "comment" else []
         if isinstance(event, FarEndAnswered | FarEndBusy | FarEndNoAnswer):
             return self._far_end(event)
         if isinstance(event, Timeout) and event.timer == RING_TIMER:
             return self._ring_out()
         if isinstance(event, PromptFinished):
+            form = self._texts.form
+            if self.stage == "comment_prompt" and event.prompt == form.comment:
+                return self._start_comment()
             bridge = self._bridge
             if self.stage == "transfer" and bridge and event.prompt == bridge.transfer.prompt:
                 return self._dial_next()
@@ -200,7 +242,31 @@ class Survey:
         self.result = result
         if digit == "0" and self._bridge is not None:
             return [CancelTimer(KEY_TIMER), StopPlaying(), *self._transfer(self._bridge)]
+        form = self._texts.form
+        if form.comment and result in form.commented and self._texts.comment:
+            self.stage = "comment_prompt"
+            invite = Play(form.comment, self._texts.comment)
+            return [CancelTimer(KEY_TIMER), StopPlaying(), Log({"survey": result}), invite]
         return [CancelTimer(KEY_TIMER), StopPlaying(), *self._close(result)]
+
+    # ---------------------------------------------------------- the comment
+
+    def _start_comment(self) -> list[Action]:
+        self.stage = "comment"
+        return [
+            Beep(),
+            StartRecording(self._comment_s, self._comment_silence_s, "#"),
+            StartTimer(COMMENT_TIMER, self._comment_s),
+            Log({"comment_started": True}),
+        ]
+
+    def _commented(self, reason: str) -> list[Action]:
+        stop: list[Action] = [
+            StopRecording(),
+            CancelTimer(COMMENT_TIMER),
+            Log({"comment_end": reason}),
+        ]
+        return [*stop, *self._close(self.result)]
 
     # ---------------------------------------------------------- key 0: a clerk
 
@@ -254,6 +320,12 @@ class Survey:
         self.stage = "closing"
         name = f"closing.{self._bridge.transfer.closing}"
         return [Log({"bridge_ended_by": "clerk"}), Play(name, self._bridge.closing)]
+
+    def _hung_up(self) -> list[Action]:
+        values = {"hangup_by": "caller", "ended_in": self.stage}
+        if self.stage == "comment":
+            values["comment_end"] = "hangup"
+        return [Log(values)]
 
     def _question(self) -> Play:
         return Play(self._texts.form.question, self._texts.question, barge_in=True)

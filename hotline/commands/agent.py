@@ -16,6 +16,7 @@ from hotline.app import App
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
     from ivr.agent import Agent, FlowSetup
     from ivr.flow_dial import Clerk
@@ -157,7 +158,23 @@ def build_dialer(app: App, phone: SipPhone) -> Dialer:
         ThreadScheduler(),
         Clock(),
         clerks=_clerk_bridge(app),
+        transcribe=_comment_text(app),
     )
+
+
+def _comment_text(app: App) -> Callable[[Path], str | None]:
+    """A resident's spoken comment (a mono WAV) as text, by the worker's speech engine;
+    None while no model is usable (the comment stays a recording to transcribe)."""
+
+    def transcribe(path: Path) -> str | None:
+        from transcripts.engine import SpeechEngine
+
+        engine = app.pipeline.engine()
+        if not isinstance(engine, SpeechEngine):
+            return None
+        return engine.transcribe_file(path)["mono"].text
+
+    return transcribe
 
 
 def _clerk_bridge(app: App) -> ClerkBridge | None:

@@ -59,6 +59,7 @@ OUTBOUND = {
     "outbound__follow_up_after_hours": "0",  # due as soon as the work is returned
     "outbound__poll_s": "0.5",
     "outbound__ring_timeout_s": "10",
+    "outbound__comment_silence_s": "1.0",  # the silent resident's comment ends soon
 }
 
 
