@@ -98,6 +98,8 @@ class ClerkBridge:
     """The duty clerks, read afresh for every call (recorder.staff.duty_roster)."""
     uri_for: Callable[[str], str]
     """extension -> the URI to ring (sip.clerk_uri_template)."""
+    dial: Callable[[str], Call]
+    """Rings a clerk's phone (the agent's own caller ID, not the one residents see)."""
 
 
 @dataclass(frozen=True)
@@ -311,10 +313,14 @@ class Dialer:
             comment_s=outbound.comment_s,
             comment_silence_s=outbound.comment_silence_s,
         )
+
+        def unreachable(uri: str) -> Call:
+            raise RuntimeError(f"no duty roster to ring ({uri})")
+
         media = CallMedia(
             call,
             self._prompts,
-            self._dial,
+            self._clerks.dial if self._clerks is not None else unreachable,
             Recorders(
                 lambda channels, label: self._open(cid, channels, label),
                 lambda writer: self._close(cid, writer),

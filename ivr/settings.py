@@ -44,6 +44,12 @@ class SipSettings(Section):
     #: How a resident's number is dialled for a call the agent places (issue 22): through
     #: the registrar in registered mode, the PBX or trunk in direct mode ("sip:{number}@pbx").
     outbound_uri_template: str = "sip:{number}@{registrar}"
+    #: What a resident's phone shows for a call the agent places (issue 22): the display
+    #: name of the From header, and the number put in its user part and in a
+    #: P-Asserted-Identity (RFC 3325), which PBXs and trunks pass on. Empty: the SIP
+    #: account as it is (sip.user), no P-Asserted-Identity.
+    caller_id_name: str = Field(default="", max_length=64)
+    caller_id_number: str = Field(default="", pattern=r"^(\+?[0-9]{3,20})?$")
 
     _check_listen = field_validator("listen")(classmethod(lambda cls, v: _hostport(v)))
 
@@ -51,6 +57,13 @@ class SipSettings(Section):
     @classmethod
     def _registrar(cls, value: str) -> str:
         return _hostport(value) if value else value
+
+    @field_validator("caller_id_name")
+    @classmethod
+    def _display_name(cls, value: str) -> str:
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValueError("a caller ID name holds no control characters (line breaks, tabs)")
+        return value
 
     _check_trusted = field_validator("trusted")(classmethod(lambda cls, v: cidr_networks(v)))
 

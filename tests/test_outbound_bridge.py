@@ -68,7 +68,7 @@ def desk(
         timers,
         Clock(MONDAY_10),
         owner="agent-test",
-        clerks=ClerkBridge(person, roster, clerk_uri(settings.sip)),
+        clerks=ClerkBridge(person, roster, clerk_uri(settings.sip), phone.call),
     )
     with sqlite_sessions.begin() as s:
         done_repair(s)

@@ -124,6 +124,7 @@ def build_dialer(app: App, phone: SipPhone) -> Dialer:
     from ivr.flow_timers import ThreadScheduler
     from ivr.outbound import Dialer
     from ivr.prompts import PromptCache
+    from ivr.sip_wire import CallerId
     from ivr.survey import closing_names, prompt_names
 
     settings, content = app.settings, app.content
@@ -146,18 +147,20 @@ def build_dialer(app: App, phone: SipPhone) -> Dialer:
         phone_one=settings.agent.tts_phone_one,
     )
     per_call = ("_intro", "whisper")
+    sip = settings.sip
+    shown = CallerId(sip.caller_id_name, sip.caller_id_number)
     return Dialer(
         settings,
         app.ready_database(),
         app.call_log,
-        phone.call,
+        lambda uri: phone.call(uri, caller_id=shown),  # the resident sees the site
         # An intro (the unit, the day) and a clerk's whisper (the unit) are said on one
         # call: not kept in memory.
         lambda name, text: (prompts.once if name.endswith(per_call) else prompts.audio)(name, text),
         content,
         ThreadScheduler(),
         Clock(),
-        clerks=_clerk_bridge(app),
+        clerks=_clerk_bridge(app, phone),
         transcribe=_comment_text(app),
     )
 
@@ -177,7 +180,7 @@ def _comment_text(app: App) -> Callable[[Path], str | None]:
     return transcribe
 
 
-def _clerk_bridge(app: App) -> ClerkBridge | None:
+def _clerk_bridge(app: App, phone: SipPhone) -> ClerkBridge | None:
     """Key 0 on a call the agent placed rings the duty roster as the inbound flow's 0
     does (its [person] transfer); None in direct mode with no address for the clerks."""
     from hotline.errors import ConfigError
@@ -197,7 +200,7 @@ def _clerk_bridge(app: App) -> ClerkBridge | None:
         with sessions() as session:
             return roster_clerks(duty_roster(session))
 
-    return ClerkBridge(load_flow(app.settings, app.content).person, roster, uri_for)
+    return ClerkBridge(load_flow(app.settings, app.content).person, roster, uri_for, phone.call)
 
 
 def _peer(clerks: str, residents: str) -> Endpoint | None:

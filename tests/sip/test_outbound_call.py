@@ -51,6 +51,7 @@ from tests.support.processes import wait_until
 from transcripts.pipeline import Pipeline
 
 RESIDENT = "13800138000"
+SITE_NAME, SITE_NUMBER = "幸福家园物业", "057188880000"
 SURVEY_INTRO = "您好，幸福家园，8001号，回访{unit}。"
 SURVEY_QUESTION = "满意请按1。"
 OUTBOUND = {
@@ -87,8 +88,11 @@ def short_config(short_config: Path, tmp_path_factory: pytest.TempPathFactory) -
 def test_the_agent_calls_a_resident_whose_key_1_is_the_entrys_satisfied_follow_up(
     agent: AgentFactory, kamailio: int, tmp_path: Path, short_config: Path
 ) -> None:
+    shown = {"sip__caller_id_name": f'"{SITE_NAME}"', "sip__caller_id_number": f'"{SITE_NUMBER}"'}
     with (
-        agent("--registrar", f"127.0.0.1:{kamailio}", "--user", "agent", **OUTBOUND) as site,
+        agent(
+            "--registrar", f"127.0.0.1:{kamailio}", "--user", "agent", **OUTBOUND, **shown
+        ) as site,
         _sipp_phone(
             tmp_path, kamailio, RESIDENT, "uas_survey.xml", KEY_AT_MS="1000", KEY="1"
         ) as resident,
@@ -139,6 +143,19 @@ def test_the_agent_calls_a_resident_whose_key_1_is_the_entrys_satisfied_follow_u
     assert recording.call_pk == stored.id
     assert (task.result, task.history[-1]["call_id"]) == ("satisfied", stored.call_id)
     assert entries == [entry_id]  # the outbound call made no entry of its own
+    # The resident's phone was shown the site's caller ID (sip.caller_id_*), through
+    # Kamailio: From's display name and user, and P-Asserted-Identity.
+    invite = _received_invite(tmp_path)
+    assert f'From: "{SITE_NAME}" <sip:{SITE_NUMBER}@127.0.0.1' in invite, invite
+    assert f'P-Asserted-Identity: "{SITE_NAME}" <sip:{SITE_NUMBER}@127.0.0.1' in invite, invite
+
+
+def _received_invite(tmp_path: Path) -> str:
+    """The INVITE the resident's SIPp received (its -trace_msg log)."""
+    (log,) = tmp_path.glob(f"{RESIDENT}-uas_survey_*_messages.log")
+    text = log.read_text(encoding="utf-8", errors="replace")
+    start = text.index("INVITE sip:")
+    return text[start : text.index("\n\n", start)]
 
 
 def test_key_0_puts_the_resident_through_to_the_duty_clerks_baresip_recorded(
