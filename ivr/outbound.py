@@ -29,23 +29,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.call_media import BUSY_STATUSES, NO_ANSWER_STATUSES, CallMedia, Recorders
-from ivr.flow_config import Transfer
-from ivr.flow_dial import Clerk
 from ivr.flow_events import Answered
-from ivr.flow_runner import FlowRunner, clerk_rings
+from ivr.flow_runner import FlowRunner
 from ivr.flow_timers import Scheduler
+from ivr.outbound_clerk import ClerkBridge, clerks_rung, survey_bridge, whisper
 from ivr.outbound_comment import Marks, Transcribe, keep, note
 from ivr.outbound_texts import texts_for
 from ivr.phone import Call
 from ivr.script import ScriptContent
 from ivr.settings import AgentSettings, OutboundSettings, SipSettings
-from ivr.survey import Survey, SurveyBridge, SurveyTexts, closing_names, prompt_names
+from ivr.survey import Survey, SurveyTexts, closing_names, prompt_names
 from recorder import outbound as tasks
 from recorder import outbound_letters as letters
 from recorder.calls import CallLog
@@ -87,19 +86,6 @@ def attempt_of(status: int | None) -> Attempt:
 
 def outbound_uri(sip: SipSettings, number: str) -> str:
     return sip.outbound_uri_template.format(number=number, registrar=sip.registrar)
-
-
-@dataclass(frozen=True)
-class ClerkBridge:
-    """Who key 0 reaches: the inbound flow's [person] transfer and the duty roster."""
-
-    transfer: Transfer
-    roster: Callable[[], list[Clerk]]
-    """The duty clerks, read afresh for every call (recorder.staff.duty_roster)."""
-    uri_for: Callable[[str], str]
-    """extension -> the URI to ring (sip.clerk_uri_template)."""
-    dial: Callable[[str], Call]
-    """Rings a clerk's phone (the agent's own caller ID, not the one residents see)."""
 
 
 @dataclass(frozen=True)
@@ -233,7 +219,7 @@ class Dialer:
         texts = self._texts(task)
         self._prompts(texts.form.intro, texts.intro)  # made before the call: no silence on answer
         if self._clerks is not None:  # and the clerk's whisper, should the resident press 0
-            self._prompts("whisper", self._whisper(texts))
+            self._prompts("whisper", whisper(self._clerks, self._content, texts))
         invited = self._clock.now()
         call = self._dial(uri)  # waits for the first answer (100/180)
         try:
@@ -304,7 +290,7 @@ class Dialer:
         """The survey on the answered call: (the machine, where it ended, cause, what the
         follow-up's notes add for the resident's spoken comment)."""
         cid = call.call_id
-        bridge = self._bridge(cid, texts)
+        bridge = survey_bridge(self._clerks, self._content, texts, cid)
         outbound = self._settings.outbound
         machine = Survey(
             texts,
@@ -341,7 +327,7 @@ class Dialer:
         finally:
             runner.close()
         outcome = runner.outcome
-        self._clerks_rung(cid, outcome, media)
+        clerks_rung(self._log, self._clock, self._scheduler.now(), cid, outcome, media)
         cause = "caller BYE" if outcome.get("hangup_by") == "caller" else "agent BYE"
         if self.stopping.is_set() and not runner.done.is_set():
             cause = "agent stopped"
@@ -354,44 +340,6 @@ class Dialer:
             cid,
         )
         return machine, str(outcome.get("ended_in", machine.stage)), cause, note(comment)
-
-    def _bridge(self, cid: str, texts: SurveyTexts) -> SurveyBridge | None:
-        """Key 0's transfer for this call, or None: 0 then asks a clerk to call back."""
-        if self._clerks is None:
-            return None
-        try:
-            roster = self._clerks.roster()
-        except Exception:  # the database is away: a clerk calls back instead
-            logger.exception("[%s] no duty roster; key 0 asks for a clerk's call", cid)
-            return None
-        transfer, content = self._clerks.transfer, self._content
-        return SurveyBridge(
-            transfer,
-            roster,
-            content.prompt(transfer.prompt),
-            self._whisper(texts),
-            content.closing(transfer.closing),
-        )
-
-    def _whisper(self, texts: SurveyTexts) -> str:
-        """What the clerk hears on answering: 来电：回访报修，3号楼1201."""
-        assert self._clerks is not None
-        name = self._clerks.transfer.whisper_prompt
-        said = self._content.prompt(name, category=texts.topic, unit=texts.unit)
-        return said.rstrip("，,：: ")
-
-    def _clerks_rung(self, cid: str, outcome: dict[str, Any], media: CallMedia) -> None:
-        """Each clerk's phone rung on 0 (the call's legs) and who joined, as the inbound
-        agent keeps them (ivr/agent.py)."""
-        now, on_scheduler = self._clock.now(), self._scheduler.now()
-        if outcome["rings"]:
-            offset = on_scheduler - self._clock.monotonic()
-            answered = {leg: at + offset for leg, at in media.leg_answered_at.items()}
-            records = clerk_rings(outcome["rings"], now, on_scheduler, answered, media.leg_results)
-            self._log.clerks_rung(cid, records)
-        if media.bridged_at is not None:
-            at = now - timedelta(seconds=self._clock.monotonic() - media.bridged_at)
-            self._log.staff_joined(cid, outcome.get("answered_by_user_id"), at)
 
     def _open(self, cid: str, channels: int, label: str) -> WavWriter | None:
         at = self._clock.now()

@@ -23,7 +23,8 @@ from hotline.settings import CONFIG_DIR, OutboundSettings, PathSettings, Setting
 from ivr.flow_config import load_flow
 from ivr.flow_runner import clerk_uri, roster_clerks
 from ivr.flow_timers import ThreadScheduler
-from ivr.outbound import ClerkBridge, Dialer
+from ivr.outbound import Dialer
+from ivr.outbound_clerk import ClerkBridge
 from ivr.phone_fake import FakeCall, FakePhone
 from recorder import outbound as tasks
 from recorder.calls import DatabaseCallLog

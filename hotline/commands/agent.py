@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from ivr.flow_dial import Clerk
     from ivr.flow_timers import Scheduler
     from ivr.metrics import AgentMetrics
-    from ivr.outbound import ClerkBridge, Dialer
+    from ivr.outbound import Dialer
+    from ivr.outbound_clerk import ClerkBridge
     from ivr.prompts import PromptCache
     from ivr.sip import Endpoint, SipCall, SipPhone
 
@@ -186,7 +187,7 @@ def _clerk_bridge(app: App, phone: SipPhone) -> ClerkBridge | None:
     from hotline.errors import ConfigError
     from ivr.flow_config import load_flow
     from ivr.flow_runner import clerk_uri, roster_clerks
-    from ivr.outbound import ClerkBridge
+    from ivr.outbound_clerk import ClerkBridge
     from recorder.staff import duty_roster
 
     try:
