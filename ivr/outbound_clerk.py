@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from ivr.call_media import CallMedia
-from ivr.flow_config import Transfer
+from ivr.flow_config import FlowConfig, Transfer
 from ivr.flow_dial import Clerk
 from ivr.flow_runner import clerk_rings
 from ivr.phone import Call
@@ -41,6 +41,8 @@ class ClerkBridge:
     """extension -> the URI to ring (sip.clerk_uri_template)."""
     dial: Callable[[str], Call]
     """Rings a clerk's phone (the agent's own caller ID, not the one residents see)."""
+    flow: FlowConfig | None = None
+    """The inbound call flow, whose menu a missed call's call-back offers."""
 
 
 def whisper(clerks: ClerkBridge, content: ScriptContent, texts: SurveyTexts) -> str:

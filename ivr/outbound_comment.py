@@ -15,15 +15,25 @@ import logging
 import wave
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Protocol
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from ivr.call_media import RATE, SILENCE_RMS
 from ivr.flow_runner import Media
-from recorder.wav import RecordingError, WavWriter
+from recorder.calls import CallLog
+from recorder.wav import RecordingError, WavWriter, recording_path
 
 logger = logging.getLogger(__name__)
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
 #: Kept either side of the marks: the beep's end, the last syllable before #.
 MARGIN_S = 0.3
 Transcribe = Callable[[Path], str | None]
@@ -162,3 +172,31 @@ def note(comment: Comment | None) -> str | None:
     if comment.text == "":
         return "住户没有提出意见"
     return "住户的语音意见已录音，待转写"
+
+
+class Recordings:
+    """Opens and closes a placed call's recordings, each in the call log (the call's,
+    mono; a bridge's, two channels; the comment's)."""
+
+    def __init__(self, log: CallLog, root: Path, zone: ZoneInfo, clock: Clock) -> None:
+        self._log, self._root, self._zone, self._clock = log, root, zone, clock
+
+    def open(self, cid: str, channels: int, label: str) -> WavWriter | None:
+        at = self._clock.now()
+        path = recording_path(self._root, at.astimezone(self._zone), cid)
+        try:
+            writer = WavWriter(path, channels=channels)
+        except RecordingError as exc:
+            logger.exception("[%s] ALARM: cannot record the outbound call", cid)
+            self._log.recording_failed(cid, str(exc), at)
+            return None
+        self._log.recording_started(cid, path, label, RATE, at)
+        return writer
+
+    def close(self, cid: str, writer: WavWriter) -> None:
+        try:
+            info = writer.close()
+        except RecordingError:
+            logger.exception("[%s] could not close the recording", cid)
+            return
+        self._log.recording_closed(cid, info, self._clock.now())

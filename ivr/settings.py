@@ -134,6 +134,10 @@ class OutboundSettings(Section):
     comment_s: float = Field(default=30.0, ge=5, le=300)
     #: A pause this long ends the comment.
     comment_silence_s: float = Field(default=4.0, ge=0.5, le=30)
+    #: Missed and abandoned calls are called back by the agent (seed 001 篇2 3.1.4-3.1.5):
+    #: within this many minutes of the call, in the hours above; it offers the usual menu.
+    call_back: bool = False
+    call_back_within_minutes: int = Field(default=30, ge=1, le=1440)
     #: How often the agent looks for due tasks.
     poll_s: float = Field(default=30.0, gt=0, le=3600)
 

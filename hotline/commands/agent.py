@@ -201,7 +201,8 @@ def _clerk_bridge(app: App, phone: SipPhone) -> ClerkBridge | None:
         with sessions() as session:
             return roster_clerks(duty_roster(session))
 
-    return ClerkBridge(load_flow(app.settings, app.content).person, roster, uri_for, phone.call)
+    flow = load_flow(app.settings, app.content)
+    return ClerkBridge(flow.person, roster, uri_for, phone.call, flow)
 
 
 def _peer(clerks: str, residents: str) -> Endpoint | None:
