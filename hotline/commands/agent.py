@@ -123,13 +123,14 @@ def build_dialer(app: App, phone: SipPhone) -> Dialer:
     from hotline.settings import CONFIG_DIR
     from ivr.agent import Clock
     from ivr.flow_timers import ThreadScheduler
-    from ivr.outbound import Dialer
+    from ivr.outbound import CALL_BACK_GREETING, Dialer
     from ivr.prompts import PromptCache
     from ivr.sip_wire import CallerId
     from ivr.survey import closing_names, prompt_names
 
     settings, content = app.settings, app.content
-    missing = prompt_names() - set(content.script.prompts)
+    wanted = prompt_names() | ({CALL_BACK_GREETING} if settings.outbound.call_back else set())
+    missing = wanted - set(content.script.prompts)
     missing |= closing_names() - set(content.script.closing)
     if missing:
         raise ConfigError(
@@ -147,6 +148,9 @@ def build_dialer(app: App, phone: SipPhone) -> Dialer:
         settings.agent.tts_rate,
         phone_one=settings.agent.tts_phone_one,
     )
+    clerks = _clerk_bridge(app, phone)
+    if clerks is None and settings.outbound.call_back:
+        logger.warning("outbound.call_back: no address for the clerks' phones; not calling back")
     per_call = ("_intro", "whisper")
     sip = settings.sip
     shown = CallerId(sip.caller_id_name, sip.caller_id_number)
@@ -161,7 +165,7 @@ def build_dialer(app: App, phone: SipPhone) -> Dialer:
         content,
         ThreadScheduler(),
         Clock(),
-        clerks=_clerk_bridge(app, phone),
+        clerks=clerks,
         transcribe=_comment_text(app),
     )
 
