@@ -9,6 +9,10 @@ INVITE (486/600 busy, 603 rejected, 408/480/487 or the agent's ring time no answ
 anything else failed: the call log's hangup cause says which), and the task is tried
 again by the rules (recorder/outbound_rules.py).
 
+Key 0 puts the resident through to the duty clerk (ivr/outbound_clerk.py). A missed
+call's call-back (recorder/outbound_callbacks.py) runs the inbound flow's menu after its
+own greeting.
+
 One `Dialer` per agent process: `run()` looks for work every `outbound.poll_s` and
 places up to `outbound.max_calls` calls at once, each on a thread of its own, all joined
 by `stop()`.
@@ -23,31 +27,35 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.call_media import BUSY_STATUSES, NO_ANSWER_STATUSES, CallMedia, Recorders
-from ivr.flow_events import Answered
-from ivr.flow_runner import FlowRunner
+from ivr.flow import CallFlow
+from ivr.flow_config import Greeting
+from ivr.flow_events import Answered, CallContext
+from ivr.flow_runner import FlowRunner, Machine, Media, call_disposition
 from ivr.flow_timers import Scheduler
+from ivr.outbound_clerk import ClerkBridge, clerks_rung, survey_bridge, whisper
+from ivr.outbound_comment import Marks, Recordings, Transcribe, keep, note
 from ivr.outbound_texts import texts_for
 from ivr.phone import Call
 from ivr.script import ScriptContent
 from ivr.settings import AgentSettings, OutboundSettings, SipSettings
 from ivr.survey import Survey, SurveyTexts, closing_names, prompt_names
 from recorder import outbound as tasks
+from recorder import outbound_callbacks as callbacks
 from recorder import outbound_letters as letters
 from recorder.calls import CallLog
 from recorder.models import AnsweredBy, Direction, Disposition
 from recorder.outbound_models import Attempt, LetterResult, OutboundTask, SurveyResult, TaskKind
 from recorder.settings import OrganizationSettings, PathSettings
-from recorder.wav import RecordingError, WavWriter, recording_path
 
 logger = logging.getLogger(__name__)
 REJECTED_STATUSES = frozenset({603})
+CALL_BACK_GREETING = "call_back_greeting"  # a call-back's first words, before the menu
 
 
 class DialerSettings(Protocol):
@@ -103,8 +111,12 @@ class Dialer:
         scheduler: Scheduler,
         clock: Clock,
         owner: str | None = None,
+        clerks: ClerkBridge | None = None,
+        transcribe: Transcribe | None = None,
     ) -> None:
         self._settings = settings
+        self._clerks = clerks
+        self._transcribe = transcribe
         self._sessions = sessions
         self._log = call_log
         self._dial = dial
@@ -115,6 +127,7 @@ class Dialer:
         self.owner = owner or f"agent-{uuid.uuid4().hex[:8]}"
         self._plan = settings.outbound.plan(settings.organization.timezone)
         self._zone = ZoneInfo(settings.organization.timezone)
+        self._recordings = Recordings(call_log, settings.paths.recordings, self._zone, clock)
         self._threads: list[threading.Thread] = []
         self.stopping = threading.Event()
         self.placed: list[Placed] = []
@@ -139,6 +152,10 @@ class Dialer:
                 self._prompts(name, content.prompt(name))
         for name in closing_names():
             self._prompts(f"closing.{name}", content.closing(name))
+        if self._clerks is not None:
+            transfer = self._clerks.transfer
+            self._prompts(transfer.prompt, content.prompt(transfer.prompt))
+            self._prompts(f"closing.{transfer.closing}", content.closing(transfer.closing))
 
     def tick(self) -> list[threading.Thread]:
         """Make the tasks that fell due, then start calls while there is room."""
@@ -147,6 +164,9 @@ class Dialer:
             delay = timedelta(hours=outbound.follow_up_after_hours)
             made = tasks.create_follow_ups(session, now, self._plan, delay)
             made += letters.create_confirmations(session, now, self._plan)
+            if outbound.call_back and self._clerks is not None and self._clerks.flow is not None:
+                within = timedelta(minutes=outbound.call_back_within_minutes)
+                made += callbacks.create_call_backs(session, now, self._plan, within)
             expired = tasks.expire(session, now) + tasks.cancel_settled(session)
             stale = timedelta(seconds=outbound.ring_timeout_s) + timedelta(minutes=30)
             tasks.release_stale(session, now, stale)
@@ -201,8 +221,13 @@ class Dialer:
     def _place(self, task: OutboundTask) -> Placed:
         sip = self._settings.sip
         uri = outbound_uri(sip, task.number)
-        texts = self._texts(task)
-        self._prompts(texts.form.intro, texts.intro)  # made before the call: no silence on answer
+        texts = None if task.kind is TaskKind.CALL_BACK else self._texts(task)
+        if texts is None:
+            self._prompts(CALL_BACK_GREETING, self._content.prompt(CALL_BACK_GREETING))
+        else:  # made before the call: no silence on answer
+            self._prompts(texts.form.intro, texts.intro)
+        if self._clerks is not None and texts is not None:  # the whisper, should 0 be pressed
+            self._prompts("whisper", whisper(self._clerks, self._content, texts))
         invited = self._clock.now()
         call = self._dial(uri)  # waits for the first answer (100/180)
         try:
@@ -212,7 +237,12 @@ class Dialer:
                 call.cancel_or_hangup()
 
     def _placed(
-        self, task: OutboundTask, call: Call, uri: str, invited: datetime, texts: SurveyTexts
+        self,
+        task: OutboundTask,
+        call: Call,
+        uri: str,
+        invited: datetime,
+        texts: SurveyTexts | None,
     ) -> Placed:
         sip, cid = self._settings.sip, call.call_id
         self._log.call_started(cid, sip.user, task.number, invited, Direction.OUTBOUND)
@@ -223,12 +253,17 @@ class Dialer:
             self._log.call_ended(cid, self._clock.now(), Disposition.FAILED, cause, "ringing")
             return self._settled(task, cid, attempt, None)
         self._log.call_answered(cid, self._clock.now(), 0, AnsweredBy.AGENT, codec=call.codec())
-        survey, ended_in, cause = self._survey(call, texts)
+        if texts is None:  # a missed call returned: reached
+            disposition, ended_in, cause = self._call_back(call)
+            rtp = call.rtp_stats()
+            self._log.call_ended(cid, self._clock.now(), disposition, cause, ended_in, rtp=rtp)
+            return self._settled(task, cid, Attempt.ANSWERED, "reached")
+        survey, ended_in, cause, comment = self._survey(call, texts)
         rtp = call.rtp_stats()
         self._log.call_ended(cid, self._clock.now(), Disposition.ANSWERED, cause, ended_in, rtp=rtp)
         if survey.result is None:
             return self._settled(task, cid, Attempt.NO_KEY, None)
-        return self._settled(task, cid, Attempt.ANSWERED, survey.result)
+        return self._settled(task, cid, Attempt.ANSWERED, survey.result, comment)
 
     def _rang_to_answer(self, call: Call) -> bool:
         """Let it ring up to ring_timeout_s; CANCEL it then. True once answered."""
@@ -244,7 +279,12 @@ class Dialer:
         return False
 
     def _settled(
-        self, task: OutboundTask, cid: str, attempt: Attempt, result: str | None
+        self,
+        task: OutboundTask,
+        cid: str,
+        attempt: Attempt,
+        result: str | None,
+        comment: str | None = None,
     ) -> Placed:
         now = self._clock.now()
         with self._sessions.begin() as session:
@@ -253,10 +293,14 @@ class Dialer:
                 tasks.put_back(session, held, cid, now)
             elif result is None:
                 tasks.attempt_failed(session, held, attempt, cid, now, self._plan)
+                if held.kind is TaskKind.CALL_BACK:
+                    callbacks.call_back_missed(session, held, attempt, now, self._zone.key)
+            elif held.kind is TaskKind.CALL_BACK:
+                callbacks.call_back_reached(session, held, cid, now, self._zone.key)
             elif held.kind is TaskKind.LETTER_CONFIRMATION:
                 letters.letter_answered(session, held, LetterResult(result), cid, now)
             else:
-                tasks.survey_answered(session, held, SurveyResult(result), cid, now)
+                tasks.survey_answered(session, held, SurveyResult(result), cid, now, comment)
         logger.info("[%s] outbound task %d: %s %s", cid, task.id, attempt.value, result or "")
         return Placed(task.id, cid, attempt, result)
 
@@ -264,27 +308,84 @@ class Dialer:
         with self._sessions() as session:
             return texts_for(session, task, self._content, self._settings.organization.timezone)
 
-    def _survey(self, call: Call, texts: SurveyTexts) -> tuple[Survey, str, str]:
-        """The survey on the answered call: (the machine, where it ended, cause)."""
+    def _survey(self, call: Call, texts: SurveyTexts) -> tuple[Survey, str, str, str | None]:
+        """The survey on the answered call: (the machine, where it ended, cause, what the
+        follow-up's notes add for the resident's spoken comment)."""
         cid = call.call_id
-        machine = Survey(texts, self._settings.outbound.key_wait_s)
+        bridge = survey_bridge(self._clerks, self._content, texts, cid)
+        outbound = self._settings.outbound
+        machine = Survey(
+            texts,
+            outbound.key_wait_s,
+            bridge=bridge,
+            comment_s=outbound.comment_s,
+            comment_silence_s=outbound.comment_silence_s,
+        )
+
+        media = self._media(call)
+        marks = Marks(media, self._clock.monotonic)
+        recording = media.mono.path if media.mono is not None else None
+        outcome, cause = self._run(machine, media, marks, cid)
+        comment = keep(
+            marks,
+            recording,
+            lambda: self._recordings.open(cid, 1, "comment"),
+            lambda writer: self._recordings.close(cid, writer),
+            self._transcribe,
+            cid,
+        )
+        return machine, str(outcome.get("ended_in", machine.stage)), cause, note(comment)
+
+    def _call_back(self, call: Call) -> tuple[Disposition, str, str]:
+        """A missed call returned (outbound.call_back): the call-back greeting, then the
+        usual menu (ivr/flow.py); (disposition, where it ended, cause)."""
+        clerks, cid = self._clerks, call.call_id
+        assert clerks is not None and clerks.flow is not None
+        greeting = Greeting(prompt=CALL_BACK_GREETING, barge_in=False)
+        flow = clerks.flow.model_copy(update={"greeting": greeting})
+        try:
+            roster = clerks.roster()
+        except Exception:  # the database is away: 0 takes a message
+            logger.exception("[%s] no duty roster", cid)
+            roster = []
+        machine = CallFlow(flow, self._content, roster, CallContext(caller_number=call.called))
+        media = self._media(call)
+        outcome, cause = self._run(machine, media, media, cid)
+        category = outcome.get("category")
+        if category not in (None, "other") and outcome.get("menu_digit"):  # a message left
+            self._log.menu_chosen(cid, str(category))
+        ended_in = str(outcome.get("ended_in", machine.stage.value))
+        return call_disposition(outcome), ended_in, cause
+
+    def _media(self, call: Call) -> CallMedia:
+        """The answered call's media, its mono recording open."""
+        cid = call.call_id
 
         def unreachable(uri: str) -> Call:
-            raise RuntimeError(f"the survey rings nobody ({uri})")
+            raise RuntimeError(f"no duty roster to ring ({uri})")
 
         media = CallMedia(
             call,
             self._prompts,
-            unreachable,
+            self._clerks.dial if self._clerks is not None else unreachable,
             Recorders(
-                lambda channels, label: self._open(cid, channels, label),
-                lambda writer: self._close(cid, writer),
+                lambda channels, label: self._recordings.open(cid, channels, label),
+                lambda writer: self._recordings.close(cid, writer),
             ),
             self.stopping,
             monotonic=self._clock.monotonic,
         )
-        media.mono = self._open(cid, 1, "caller")
-        runner = FlowRunner(machine, media, self._scheduler, label=cid)
+        media.mono = self._recordings.open(cid, 1, "caller")
+        return media
+
+    def _run(
+        self, machine: Machine, media: CallMedia, through: Media, cid: str
+    ) -> tuple[dict[str, Any], str]:
+        """`machine` on the call until it ends: (its outcome, the hang-up cause)."""
+        if isinstance(through, Marks):
+            through.restart()
+        uri_for = self._clerks.uri_for if self._clerks is not None else str
+        runner = FlowRunner(machine, through, self._scheduler, uri_for=uri_for, label=cid)
         media.attach(runner.feed)
         runner.feed(Answered())
         try:
@@ -292,27 +393,8 @@ class Dialer:
         finally:
             runner.close()
         outcome = runner.outcome
+        clerks_rung(self._log, self._clock, self._scheduler.now(), cid, outcome, media)
         cause = "caller BYE" if outcome.get("hangup_by") == "caller" else "agent BYE"
         if self.stopping.is_set() and not runner.done.is_set():
             cause = "agent stopped"
-        return machine, str(outcome.get("ended_in", machine.stage)), cause
-
-    def _open(self, cid: str, channels: int, label: str) -> WavWriter | None:
-        at = self._clock.now()
-        path: Path = recording_path(self._settings.paths.recordings, at.astimezone(self._zone), cid)
-        try:
-            writer = WavWriter(path, channels=channels)
-        except RecordingError as exc:
-            logger.exception("[%s] ALARM: cannot record the outbound call", cid)
-            self._log.recording_failed(cid, str(exc), at)
-            return None
-        self._log.recording_started(cid, path, label, 8000, at)
-        return writer
-
-    def _close(self, cid: str, writer: WavWriter) -> None:
-        try:
-            info = writer.close()
-        except RecordingError:
-            logger.exception("[%s] could not close the recording", cid)
-            return
-        self._log.recording_closed(cid, info, self._clock.now())
+        return outcome, cause

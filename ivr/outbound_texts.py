@@ -26,6 +26,7 @@ def texts_for(
     if form is LETTER:
         letter = letter_facts(session, task, timezone)
         fields = {"mailed_on": _day(letter.mailed_on)}
+        topic, unit = "回函确认", ""
     else:
         facts = survey_facts(session, task, timezone)
         try:
@@ -33,9 +34,13 @@ def texts_for(
         except KeyError:
             category = "报修"
         fields = {"unit": facts.unit, "category": category, "repaired_on": _day(facts.repaired_on)}
+        topic, unit = f"回访{category}", facts.unit
     return SurveyTexts(
         form=form,
         intro=content.prompt(form.intro, **fields),
         question=content.prompt(form.question),
         closings={name: content.closing(name) for name in form.closings.values()},
+        topic=topic,
+        unit=unit,
+        comment=content.prompt(form.comment) if form.comment else "",
     )

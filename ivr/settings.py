@@ -44,6 +44,12 @@ class SipSettings(Section):
     #: How a resident's number is dialled for a call the agent places (issue 22): through
     #: the registrar in registered mode, the PBX or trunk in direct mode ("sip:{number}@pbx").
     outbound_uri_template: str = "sip:{number}@{registrar}"
+    #: What a resident's phone shows for a call the agent places (issue 22): the display
+    #: name of the From header, and the number put in its user part and in a
+    #: P-Asserted-Identity (RFC 3325), which PBXs and trunks pass on. Empty: the SIP
+    #: account as it is (sip.user), no P-Asserted-Identity.
+    caller_id_name: str = Field(default="", max_length=64)
+    caller_id_number: str = Field(default="", pattern=r"^(\+?[0-9]{3,20})?$")
 
     _check_listen = field_validator("listen")(classmethod(lambda cls, v: _hostport(v)))
 
@@ -51,6 +57,13 @@ class SipSettings(Section):
     @classmethod
     def _registrar(cls, value: str) -> str:
         return _hostport(value) if value else value
+
+    @field_validator("caller_id_name")
+    @classmethod
+    def _display_name(cls, value: str) -> str:
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValueError("a caller ID name holds no control characters (line breaks, tabs)")
+        return value
 
     _check_trusted = field_validator("trusted")(classmethod(lambda cls, v: cidr_networks(v)))
 
@@ -121,6 +134,14 @@ class OutboundSettings(Section):
     ring_timeout_s: float = Field(default=40.0, gt=0, le=300)
     #: How long the agent waits for a key after the question (asked twice).
     key_wait_s: float = Field(default=8.0, gt=0, le=60)
+    #: The longest spoken comment after the survey's key (it ends sooner on # or a pause).
+    comment_s: float = Field(default=30.0, ge=5, le=300)
+    #: A pause this long ends the comment.
+    comment_silence_s: float = Field(default=4.0, ge=0.5, le=30)
+    #: Missed and abandoned calls are called back by the agent (seed 001 篇2 3.1.4-3.1.5):
+    #: within this many minutes of the call, in the hours above; it offers the usual menu.
+    call_back: bool = False
+    call_back_within_minutes: int = Field(default=30, ge=1, le=1440)
     #: How often the agent looks for due tasks.
     poll_s: float = Field(default=30.0, gt=0, le=3600)
 

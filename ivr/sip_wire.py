@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from dataclasses import dataclass
 
 #: RFC 3261 7.3.3: the compact forms of the headers a response is built from.
 _COMPACT = {"v": "via", "f": "from", "t": "to", "i": "call-id", "m": "contact"}
@@ -230,3 +231,36 @@ def with_refused_streams(message: str, refused: list[tuple[int, str]]) -> str:
 def without_origin(body: str) -> str:
     """An SDP body without its o= line: what must change for the version to go up."""
     return _ORIGIN.sub("", body)
+
+
+@dataclass(frozen=True)
+class CallerId:
+    """What a resident's phone shows for a call the agent places (sip.caller_id_*)."""
+
+    name: str = ""
+    number: str = ""
+
+
+_FROM_LINE = re.compile(r"^From:[ \t]*<sips?:([^@>]*)@([^>]*)>([^\r\n]*)", re.MULTILINE)
+
+
+def _quoted(name: str) -> str:
+    """An RFC 3261 25.1 quoted-string (UTF-8 allowed: 中文 display names)."""
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def with_caller_id(invite: str, shown: CallerId) -> str:
+    """The INVITE with the site's caller ID: the From header's display name and user
+    (its host and tag kept: the dialog is the same), and a P-Asserted-Identity naming
+    the same (RFC 3325 9.1), which PBXs and trunks pass on as the number shown."""
+    match = _FROM_LINE.search(invite)
+    if match is None or not (shown.name or shown.number):
+        return invite
+    user, host, rest = match.group(1), match.group(2), match.group(3)
+    scheme = "sips" if invite[match.start() :].startswith("From: <sips:") else "sip"
+    address = f"<{scheme}:{shown.number or user}@{host}>"
+    display = f"{_quoted(shown.name)} " if shown.name else ""
+    lines = f"From: {display}{address}{rest}"
+    if shown.number:
+        lines += f"\r\nP-Asserted-Identity: {display}{address}"
+    return invite[: match.start()] + lines + invite[match.end() :]

@@ -290,10 +290,17 @@ def survey_facts(session: Session, task: OutboundTask, timezone: str) -> SurveyF
 
 
 def survey_answered(
-    session: Session, task: OutboundTask, result: SurveyResult, call_id: str, now: datetime
+    session: Session,
+    task: OutboundTask,
+    result: SurveyResult,
+    call_id: str,
+    now: datetime,
+    comment: str | None = None,
 ) -> OutboundTask:
     """The resident's key, written on the matter: the follow-up (reached, satisfied) as a
-    clerk's; 3 reopens the work; 0 asks the desk for a clerk's call; 9 stops survey calls."""
+    clerk's, with the resident's spoken comment in its notes as a clerk writes it (`comment`:
+    住户意见：...); 3 reopens the work; 0 asks the desk for a clerk's call; 9 stops survey
+    calls."""
     note_attempt(task, Attempt.ANSWERED, call_id, now)
     task.state, task.result = TaskState.DONE, result.value
     entry = session.get_one(LogEntry, task.entry_id)
@@ -308,7 +315,8 @@ def survey_answered(
     satisfied = SATISFIED.get(result)
     if result is SurveyResult.NOT_FIXED:
         satisfied = False
-    record_follow_up(session, entry, True, satisfied, NOTES[result], None, now)
+    notes = f"{NOTES[result]}；{comment}" if comment else NOTES[result]
+    record_follow_up(session, entry, True, satisfied, notes, None, now)
     if result is SurveyResult.OPTED_OUT:
         session.execute(
             insert_ignoring(session, OptOut).values(

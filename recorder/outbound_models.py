@@ -16,7 +16,7 @@ from recorder.models import Base, _enum
 class TaskKind(enum.StrEnum):
     FOLLOW_UP = "follow_up"  # 回访 after a completed repair (seed 000 1.4.3.6)
     LETTER_CONFIRMATION = "letter_confirmation"  # seed 001 篇1 3.6, three days after mailing
-    CALL_BACK = "call_back"  # a missed call (seed 001 篇2 3.1.4-3.1.5; not placed yet)
+    CALL_BACK = "call_back"  # a missed call (seed 001 篇2 3.1.4-3.1.5; outbound.call_back)
 
 
 class TaskState(enum.StrEnum):
@@ -68,6 +68,14 @@ class OutboundTask(Base):
             unique=True,
             sqlite_where=text("state = 'calling'"),
             postgresql_where=text("state = 'calling'"),
+        ),
+        # One call-back task per missed entry, whichever agents sweep (migration 0017).
+        Index(
+            "uq_outbound_call_back_entry",
+            "entry_id",
+            unique=True,
+            sqlite_where=text("kind = 'call_back'"),
+            postgresql_where=text("kind = 'call_back'"),
         ),
     )
 

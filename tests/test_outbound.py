@@ -321,7 +321,7 @@ def run_once(dialer: Dialer) -> None:
 
 def test_key_1_lands_on_the_entry_as_a_satisfied_follow_up(desk: tuple) -> None:
     sessions, phone, dialer, _clock = desk
-    call = resident(phone, keys="1")
+    call = resident(phone, keys="1#")  # and # at the invitation: no comment
     run_once(dialer)
     assert phone.dialled == [URI]
     assert call.sent, "the resident heard the survey"
@@ -351,7 +351,7 @@ def test_key_1_lands_on_the_entry_as_a_satisfied_follow_up(desk: tuple) -> None:
 
 def test_key_3_reopens_the_work_with_a_new_order_for_the_same_department(desk: tuple) -> None:
     sessions, phone, dialer, _clock = desk
-    resident(phone, keys="3")
+    resident(phone, keys="3#")
     run_once(dialer)
     with sessions() as s:
         entry = s.scalars(select(LogEntry)).one()
@@ -418,7 +418,7 @@ def test_an_attempt_that_does_not_reach_an_answer_is_recorded_and_retried(
     run_once(dialer)  # not again before the spacing has passed
     assert phone.dialled == []
     clock.at = MONDAY_10 + timedelta(minutes=61)
-    resident(phone, keys="1")
+    resident(phone, keys="1#")
     run_once(dialer)
     with sessions() as s:
         task = s.scalars(select(OutboundTask)).one()

@@ -131,7 +131,7 @@ class Pipeline:
             return facts  # done already: a duplicate enqueue
         if facts.answered_elsewhere:  # a clerk's phone in the ring group: theirs to log
             return self._finish(facts, None, JobState.DONE)
-        if facts.outbound:  # a call the agent placed: its task wrote what came of it
+        if facts.outbound and facts.menu_category is None:  # its task wrote what came of it
             return self._finish(facts, None, JobState.DONE)
         if facts.disposition is not Disposition.ANSWERED:
             return self._finish(facts, self._callback_entry(facts), JobState.DONE)
@@ -169,7 +169,8 @@ class Pipeline:
                 call.id,
                 call.disposition,
                 call.invite_at,
-                call.caller_number,
+                # A call-back the resident left a message on: the resident is the caller.
+                call.called_number if call.direction is Direction.OUTBOUND else call.caller_number,
                 call.answered_by_user_id,
                 [str(resolve(self._settings.paths.data_dir, path)) for path in recordings],
                 call.ring_count,

@@ -16,6 +16,7 @@ from hotline.app import App
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
     from hotline.content import Content
     from ivr.agent import Agent, FlowSetup
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from ivr.flow_timers import Scheduler
     from ivr.metrics import AgentMetrics
     from ivr.outbound import Dialer
+    from ivr.outbound_clerk import ClerkBridge
     from ivr.prompts import PromptCache
     from ivr.sip import Endpoint, SipCall, SipPhone
 
@@ -124,12 +126,14 @@ def build_dialer(app: App, phone: SipPhone) -> Dialer:
     from hotline.settings import CONFIG_DIR
     from ivr.agent import Clock
     from ivr.flow_timers import ThreadScheduler
-    from ivr.outbound import Dialer
+    from ivr.outbound import CALL_BACK_GREETING, Dialer
     from ivr.prompts import PromptCache
+    from ivr.sip_wire import CallerId
     from ivr.survey import closing_names, prompt_names
 
     settings, content = app.settings, app.content
-    missing = prompt_names() - set(content.script.prompts)
+    wanted = prompt_names() | ({CALL_BACK_GREETING} if settings.outbound.call_back else set())
+    missing = wanted - set(content.script.prompts)
     missing |= closing_names() - set(content.script.closing)
     if missing:
         raise ConfigError(
@@ -147,16 +151,25 @@ def build_dialer(app: App, phone: SipPhone) -> Dialer:
         settings.agent.tts_rate,
         phone_one=settings.agent.tts_phone_one,
     )
+    clerks = _clerk_bridge(app, phone)
+    if clerks is None and settings.outbound.call_back:
+        logger.warning("outbound.call_back: no address for the clerks' phones; not calling back")
+    per_call = ("_intro", "whisper")
+    sip = settings.sip
+    shown = CallerId(sip.caller_id_name, sip.caller_id_number)
     return Dialer(
         settings,
         app.ready_database(),
         app.call_log,
-        phone.call,
-        # An intro names the unit and the day: said on one call, not kept in memory.
-        lambda name, text: (prompts.once if name.endswith("_intro") else prompts.audio)(name, text),
+        lambda uri: phone.call(uri, caller_id=shown),  # the resident sees the site
+        # An intro (the unit, the day) and a clerk's whisper (the unit) are said on one
+        # call: not kept in memory.
+        lambda name, text: (prompts.once if name.endswith(per_call) else prompts.audio)(name, text),
         content,
         ThreadScheduler(),
         Clock(),
+        clerks=clerks,
+        transcribe=_comment_text(app),
     )
 
 
@@ -169,6 +182,45 @@ def script_prompts(content: Content) -> list[tuple[str, str]]:
             names.append((name, content.prompt(name)))
     names += [(f"closing.{name}", content.closing(name)) for name in content.script.closing]
     return names
+
+
+def _comment_text(app: App) -> Callable[[Path], str | None]:
+    """A resident's spoken comment (a mono WAV) as text, by the worker's speech engine;
+    None while no model is usable (the comment stays a recording to transcribe)."""
+
+    def transcribe(path: Path) -> str | None:
+        from transcripts.engine import SpeechEngine
+
+        engine = app.pipeline.engine()
+        if not isinstance(engine, SpeechEngine):
+            return None
+        return engine.transcribe_file(path)["mono"].text
+
+    return transcribe
+
+
+def _clerk_bridge(app: App, phone: SipPhone) -> ClerkBridge | None:
+    """Key 0 on a call the agent placed rings the duty roster as the inbound flow's 0
+    does (its [person] transfer); None in direct mode with no address for the clerks."""
+    from hotline.errors import ConfigError
+    from ivr.flow_config import load_flow
+    from ivr.flow_runner import clerk_uri, roster_clerks
+    from ivr.outbound_clerk import ClerkBridge
+    from recorder.staff import duty_roster
+
+    try:
+        uri_for = clerk_uri(app.settings.sip)
+    except ConfigError as exc:
+        logger.warning("%s; on calls the agent places, 0 asks for a clerk's call", exc)
+        return None
+    sessions = app.ready_database()
+
+    def roster() -> list[Clerk]:
+        with sessions() as session:
+            return roster_clerks(duty_roster(session))
+
+    flow = load_flow(app.settings, app.content)
+    return ClerkBridge(flow.person, roster, uri_for, phone.call, flow)
 
 
 def _peer(clerks: str, residents: str) -> Endpoint | None:

@@ -85,6 +85,9 @@ class _ClientFixes(_Routing, _Registration):
         self._send_raw, sip.send_raw = sip.send_raw, self.send_raw
         self._gen_ack, sip.gen_ack = sip.gen_ack, self.gen_ack
         self._ack_target, sip.ack_target = sip.ack_target, self.ack_target
+        self._gen_invite, sip.gen_invite = sip.gen_invite, self.gen_invite
+        self.caller_ids: dict[str, sip_wire.CallerId] = {}
+        """URI dialled -> the caller ID its INVITE shows, while it is being placed."""
         self.uac_routes: dict[str, list[str]] = {}
         """Call-ID -> route set of a dialog the agent started (fix 29)."""
         self._ended: deque[tuple[float, str]] = deque()
@@ -123,6 +126,14 @@ class _ClientFixes(_Routing, _Registration):
                     tag = self.sip.tagLibrary.pop(old, None)
                     if tag is not None:
                         self.sip.tags.discard(tag)
+
+    def gen_invite(self, number: str, *args: Any) -> str:
+        """A call placed to a resident shows the site's caller ID (sip.caller_id_name and
+        _number): From and P-Asserted-Identity; the library's own From otherwise. Also
+        the INVITE sent again with credentials after a 401/407 (the library makes it here)."""
+        invite: str = self._gen_invite(number, *args)
+        shown = self.caller_ids.get(number)
+        return sip_wire.with_caller_id(invite, shown) if shown is not None else invite
 
     def parse_message(self, message: Any) -> None:
         call_id = str(message.headers.get("Call-ID", "")).strip()

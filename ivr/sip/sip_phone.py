@@ -21,6 +21,7 @@ from ivr.sip.routing import RESOLVE_WAIT_S
 from ivr.sip.threads import Started, join_all
 from ivr.sip.user_agent import CODECS, _Phone
 from ivr.sip_resolve import ip_literal
+from ivr.sip_wire import CallerId
 
 logger = logging.getLogger(__name__)
 #: How long stop() waits in all for the threads the phone started.
@@ -202,9 +203,15 @@ class SipPhone:
             if left:
                 logger.warning("still running after the phone stopped: %s", ", ".join(left))
 
-    def call(self, uri: str) -> SipCall:
-        """Place a call (the demo's caller); returns at once, the call rings."""
+    def call(self, uri: str, caller_id: CallerId | None = None) -> SipCall:
+        """Place a call; returns once it rings (or fails). `caller_id`: what the called
+        phone shows (a call to a resident: the site's name and number)."""
+        if caller_id is not None:
+            self._fixes.caller_ids[uri] = caller_id
         try:
             return SipCall(self._phone.call(uri), final_statuses=self._fixes.final_statuses)
         except Exception as exc:
             raise SipError(f"cannot call {uri}: {exc}") from exc
+        finally:
+            if caller_id is not None:
+                self._fixes.caller_ids.pop(uri, None)

@@ -67,7 +67,8 @@ def _sipp_phone(
     phone = tmp_path / f"{extension}-{scenario}"
     phone.write_text(text)
     argv = [require_tool("sipp"), "-sf", str(phone), "-i", "127.0.0.1", "-p", str(port)]
-    argv += ["-m", "1", "-timeout", "100", "-timeout_error", "-trace_err"]
+    # -trace_msg: what the phone received is read by tests (the INVITE's caller ID).
+    argv += ["-m", "1", "-timeout", "100", "-timeout_error", "-trace_err", "-trace_msg"]
     with running(argv, log=tmp_path / f"sipp-{extension}.log", cwd=tmp_path) as proc:
         register = tmp_path / f"register-{extension}.xml"
         register.write_text(

@@ -6,6 +6,11 @@ What is kept: the entry's follow-up, reached and satisfied, as a clerk's would b
 entry moves to followed_up); the call in the call log with direction outbound,
 answered, with its recording; the task done with the call's id; no reception-log entry
 made of the outbound call itself, even when the worker's job runs for it.
+
+Key 0: the resident is put through to the duty clerk, a real baresip registered with the
+same Kamailio that answers by itself, as the inbound flow's 0 does (docs/bridge.md): the
+clerk's ring kept as the call's leg, the clerk as who took the call, the bridged part
+recorded in two channels.
 """
 
 from __future__ import annotations
@@ -16,29 +21,37 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from hotline.content import load_content
 from hotline.settings import Settings
 from recorder.models import (
+    AnsweredBy,
     Call,
+    CallLeg,
     Direction,
     Disposition,
     EntryStatus,
     FieldSource,
     FollowUp,
+    LegResult,
     LogEntry,
     Recording,
+    Role,
 )
 from recorder.outbound_models import OutboundTask, TaskState
 from recorder.reception_log import new_entry
+from recorder.staff import add_user
 from recorder.work_orders import complete, dispatch
-from tests.sip.conftest import SHORT_CLOSING, Site
+from tests.sip.conftest import SHORT_CLOSING, Site, udp_port
+from tests.sip.peers import baresip
 from tests.sip.test_agent_calls import AgentFactory, _ended
 from tests.sip.test_clerk_busy import _sipp_phone
 from tests.support.processes import wait_until
 from transcripts.pipeline import Pipeline
 
 RESIDENT = "13800138000"
+SITE_NAME, SITE_NUMBER = "幸福家园物业", "057188880000"
 SURVEY_INTRO = "您好，幸福家园，8001号，回访{unit}。"
 SURVEY_QUESTION = "满意请按1。"
 OUTBOUND = {
@@ -47,6 +60,7 @@ OUTBOUND = {
     "outbound__follow_up_after_hours": "0",  # due as soon as the work is returned
     "outbound__poll_s": "0.5",
     "outbound__ring_timeout_s": "10",
+    "outbound__comment_silence_s": "1.0",  # the silent resident's comment ends soon
 }
 
 
@@ -58,11 +72,14 @@ def short_config(short_config: Path, tmp_path_factory: pytest.TempPathFactory) -
     shutil.copytree(short_config, target)
     script = target / "scripts" / "zh-CN.toml"
     short = {"survey_intro": SURVEY_INTRO, "survey_question": SURVEY_QUESTION}
+    # Key 0's transfer prompt and the clerk's whisper, short too.
+    bridge = {"transfer": "请稍等。", "whisper": "{unit}"}
     lines = []
     for line in script.read_text(encoding="utf-8").splitlines():
         name = line.split(" = ")[0]
         survey = name.startswith(("survey", "letter_"))
         said = short.get(name.replace("letter_", "survey_"), SHORT_CLOSING) if survey else None
+        said = bridge.get(name, said)
         lines.append(line if said is None else f'{name} = "{said}"')
     script.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return target
@@ -71,8 +88,11 @@ def short_config(short_config: Path, tmp_path_factory: pytest.TempPathFactory) -
 def test_the_agent_calls_a_resident_whose_key_1_is_the_entrys_satisfied_follow_up(
     agent: AgentFactory, kamailio: int, tmp_path: Path, short_config: Path
 ) -> None:
+    shown = {"sip__caller_id_name": f'"{SITE_NAME}"', "sip__caller_id_number": f'"{SITE_NUMBER}"'}
     with (
-        agent("--registrar", f"127.0.0.1:{kamailio}", "--user", "agent", **OUTBOUND) as site,
+        agent(
+            "--registrar", f"127.0.0.1:{kamailio}", "--user", "agent", **OUTBOUND, **shown
+        ) as site,
         _sipp_phone(
             tmp_path, kamailio, RESIDENT, "uas_survey.xml", KEY_AT_MS="1000", KEY="1"
         ) as resident,
@@ -123,6 +143,91 @@ def test_the_agent_calls_a_resident_whose_key_1_is_the_entrys_satisfied_follow_u
     assert recording.call_pk == stored.id
     assert (task.result, task.history[-1]["call_id"]) == ("satisfied", stored.call_id)
     assert entries == [entry_id]  # the outbound call made no entry of its own
+    # The resident's phone was shown the site's caller ID (sip.caller_id_*), through
+    # Kamailio: From's display name and user, and P-Asserted-Identity.
+    invite = _received_invite(tmp_path)
+    assert f'From: "{SITE_NAME}" <sip:{SITE_NUMBER}@127.0.0.1' in invite, invite
+    assert f'P-Asserted-Identity: "{SITE_NAME}" <sip:{SITE_NUMBER}@127.0.0.1' in invite, invite
+
+
+def _received_invite(tmp_path: Path) -> str:
+    """The INVITE the resident's SIPp received (its -trace_msg log)."""
+    (log,) = tmp_path.glob(f"{RESIDENT}-uas_survey_*_messages.log")
+    text = log.read_text(encoding="utf-8", errors="replace")
+    start = text.index("INVITE sip:")
+    return text[start : text.index("\n\n", start)]
+
+
+def test_key_0_puts_the_resident_through_to_the_duty_clerks_baresip_recorded(
+    agent: AgentFactory, kamailio: int, tmp_path: Path, short_config: Path
+) -> None:
+    account = (
+        f'<sip:8002@127.0.0.1>;regint=60;outbound="sip:127.0.0.1:{kamailio}";'
+        "audio_codecs=PCMU/8000/1;answermode=auto"
+    )
+    with (
+        baresip(tmp_path, udp_port(), account),
+        agent("--registrar", f"127.0.0.1:{kamailio}", "--user", "agent", **OUTBOUND) as site,
+        _sipp_phone(
+            tmp_path,
+            kamailio,
+            RESIDENT,
+            "uas_survey_bridge.xml",
+            KEY_AT_MS="1000",
+            KEY="0",
+            HOLD_MS="6500",  # the transfer prompt, the ring, the whisper: about 3 s,
+        ) as resident,
+    ):
+        wait_until(
+            lambda: "200 OK" in (tmp_path / "baresip.log").read_text(errors="replace"),
+            20,
+            "the clerk's phone to register",
+        )
+        with site.sessions.begin() as s:
+            clerk = add_user(
+                s, "wangfang", "王芳", "1024", Role.CLERK, "pw-1024-long", extension="8002"
+            )
+            _completed_repair(s)
+            clerk_id = clerk.id
+        # The resident pressed 0, was put through, talked and hung up itself.
+        assert resident.wait(timeout=60) == 0
+        wait_until(lambda: _state(site) is TaskState.DONE, 20, "the answer on the task")
+        (stored,) = _ended(site)
+        with site.sessions() as s:
+            legs = list(s.scalars(select(CallLeg)))
+            recordings = [r.channels for r in s.scalars(select(Recording).order_by(Recording.id))]
+        task = _task(site)
+        clerk_log = (tmp_path / "baresip.log").read_text(errors="replace")
+    assert (stored.direction, stored.disposition) == (Direction.OUTBOUND, Disposition.ANSWERED)
+    assert (stored.ended_in, stored.hangup_cause) == ("bridge", "caller BYE")
+    assert (stored.answered_by, stored.answered_by_user_id) == (AnsweredBy.STAFF, clerk_id)
+    assert [(leg.extension, leg.user_id, leg.result) for leg in legs] == [
+        ("8002", clerk_id, LegResult.ANSWERED)
+    ]
+    assert legs[0].ring_seconds < 3.0  # baresip answers at once
+    assert recordings == ["caller", "caller,staff"]
+    assert "Call established" in clerk_log, clerk_log[-2000:]
+    assert task.result == "clerk"
+
+
+def _completed_repair(s: Session) -> int:
+    now = datetime.now(UTC)
+    entry = new_entry(
+        s,
+        {
+            "received_at": now - timedelta(hours=5),
+            "caller_number": RESIDENT,
+            "unit": "3号楼1201",
+            "category": "repair",
+            "summary": "厨房水管漏水",
+            "follow_up_due": (now + timedelta(days=7)).date(),
+        },
+        FieldSource.AUTO,
+    )
+    s.flush()
+    order = dispatch(s, entry, "工程部", ["工程部"], None, now - timedelta(hours=4))
+    complete(s, order, True, None, now=now - timedelta(minutes=5))
+    return entry.id
 
 
 def _task(site: Site) -> OutboundTask:
