@@ -6,7 +6,17 @@ Every term is matched as literal text: quotes, %, _ and the like mean nothing.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Integer, and_, column, literal_column, select, table, true
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    and_,
+    column,
+    exists,
+    literal_column,
+    select,
+    table,
+    true,
+)
 from sqlalchemy.orm import Session
 
 from recorder.models import LogEntry
@@ -38,8 +48,13 @@ def _sqlite_term(term: str) -> ColumnElement[bool]:
 
 
 def _pg_term(term: str) -> ColumnElement[bool]:
-    hits = select(_PG.c.entry_id).where(_PG.c.body.ilike(_like_pattern(term), escape="\\"))
-    return LogEntry.id.in_(hits)
+    # Correlated, so the planner may walk the newest entries and stop at a page's worth
+    # when a term is common (and shorter than a trigram, which the index cannot take),
+    # or take the trigram index first when it is rare.
+    return exists().where(
+        _PG.c.entry_id == LogEntry.id,
+        _PG.c.body.ilike(_like_pattern(term), escape="\\"),
+    )
 
 
 def condition(session: Session, query: str) -> ColumnElement[bool]:

@@ -316,3 +316,23 @@ def test_pages_of_the_log_with_and_without_search(both: Desk, query: str) -> Non
     assert "1 / 2" in first and "2 / 2" in second and "2 / 2" in beyond
     assert ("13900001111" in first) != ("13900001111" in second)
     assert ("13900001111" in second) == ("13900001111" in beyond)
+
+
+@pytest.mark.parametrize("query", ["", "1"])
+def test_the_count_stops_at_the_cap_and_later_pages_still_come(
+    both: Desk, query: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A big log counts its matches only up to queries.COUNT_CAP (counting every match
+    of a common word cost seconds a page at 1,000,000 entries): the desk says "over N",
+    offers the next page, and that page counts as far as it needs."""
+    from admin import queries
+
+    monkeypatch.setattr(queries, "COUNT_CAP", 1)
+    both.flask.config["PAGE_SIZE"] = 1
+    both.login("supervisor")
+    args = {"date_from": "", "date_to": "", "q": query}
+    first = both.client.get("/", query_string=args).text
+    second = both.client.get("/", query_string={**args, "page": "2"}).text
+    assert "1 / 1+" in first and 'rel="next"' in first
+    assert "2 / 2" in second and "2 / 2+" not in second and 'rel="next"' not in second
+    assert ("13900001111" in first) != ("13900001111" in second)
