@@ -24,11 +24,11 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import render_template, request, stream_with_context
+from flask import current_app, render_template, request, stream_with_context
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, or_, select
@@ -109,37 +109,51 @@ class _Desk:
         yield f"retry: {RETRY_MS}\n" + message("reset", {}, self.last_entry)
         while time.monotonic() - start < self.timing.lifetime_s:
             with self.sessions() as session:
-                out = [*self._calls(session), *self._alerts(session, switches)]
-                session.commit()  # the directory views' audit rows
-            if out:
+                for chunk in self._calls(session):
+                    sent = time.monotonic()
+                    yield chunk
+                alerts = self._alerts(session, switches)
+                session.commit()
+            if alerts:
                 sent = time.monotonic()
-                yield "".join(out)
+                yield "".join(alerts)
             elif time.monotonic() - sent >= self.timing.heartbeat_s:
                 sent = time.monotonic()
                 yield ": heartbeat\n\n"
             wake.wait(self.timing.poll_s)
         yield message("bye", {})
 
-    def _calls(self, session: Session) -> list[str]:
+    def _calls(self, session: Session) -> Iterator[str]:
+        """What changed since the last poll: calls gone, then every new or moved call at
+        once (a new caller's card still looking the directory up), then each new
+        caller's directory card as it is found (its audit row committed first)."""
         now = {c.call_pk: c for c in live_calls.in_progress(session)}
-        out = [message("gone", {"id": pk}) for pk in self.shown if pk not in now]
-        for pk in [pk for pk in self.shown if pk not in now]:
+        gone = [pk for pk in self.shown if pk not in now]
+        for pk in gone:
             del self.shown[pk]
             self.directory.pop(pk, None)
-        for pk, call in now.items():
-            if self.shown.get(pk) == call.version:
-                continue
-            if pk not in self.directory:
-                self.directory[pk] = self._directory(session, call)
-            html = render_template(
-                "live/_call.html",
-                call=call,
-                stage=_stage_text(session, call),
-                directory=self.directory[pk],
-            )
-            out.append(message("call", {"id": pk, "html": html}))
-            self.shown[pk] = call.version
-        return out
+        moved = [call for pk, call in now.items() if self.shown.get(pk) != call.version]
+        out = [message("gone", {"id": pk}) for pk in gone]
+        render = _template("live/_call.html") if moved else None
+        out += [self._card(session, call, render) for call in moved if render]
+        # Never wait on the browser inside a transaction: on SQLite each one holds the
+        # write lock (BEGIN IMMEDIATE) that the agents' journal appliers need.
+        session.commit()
+        if out:
+            yield "".join(out)
+        for call in moved:
+            if render and call.call_pk not in self.directory:
+                self.directory[call.call_pk] = self._directory(session, call)
+                card = self._card(session, call, render)
+                session.commit()  # the directory view's audit row, before it is shown
+                yield card
+
+    def _card(self, session: Session, call: InProgress, render: Callable[..., str]) -> str:
+        self.shown[call.call_pk] = call.version
+        html = render(
+            call=call, stage=_stage_text(session, call), directory=self.directory.get(call.call_pk)
+        )
+        return message("call", {"id": call.call_pk, "html": html})
 
     def _directory(self, session: Session, call: InProgress) -> str:
         """The caller's household(s), the unit's past calls and open work orders."""
@@ -185,6 +199,15 @@ class _Desk:
             data["body"] = present.masked_text(data["body"])[:200]
             out.append(message("alert", data, entry.id))
         return out
+
+
+def _template(name: str) -> Callable[..., str]:
+    """A template with the request's context made once (the desk's context processors
+    build a form each time: 20 new calls at once would pay for it 20 times)."""
+    template = current_app.jinja_env.get_template(name)
+    context: dict[str, Any] = {}
+    current_app.update_template_context(context)
+    return lambda **values: template.render({**context, **values})
 
 
 def _open_orders(session: Session, address: str) -> list[WorkOrder]:

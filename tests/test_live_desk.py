@@ -162,7 +162,7 @@ class Stream:
         self._chunks = iter(self.response.response)
         self._pending = ""
 
-    def next_event(self, name: str, within_s: float = 5.0) -> dict[str, Any]:
+    def next_event(self, name: str, within_s: float = 5.0, having: str = "") -> dict[str, Any]:
         deadline = time.monotonic() + within_s
         while time.monotonic() < deadline:
             while "\n\n" in self._pending:
@@ -172,7 +172,7 @@ class Stream:
                     for line in block.splitlines()
                     if ": " in line and not line.startswith(":")
                 )
-                if fields.get("event") == name:
+                if fields.get("event") == name and having in fields.get("data", ""):
                     return {**json.loads(fields.get("data", "{}")), "_id": fields.get("id")}
                 if block.startswith(": heartbeat"):
                     self.heartbeats = getattr(self, "heartbeats", 0) + 1
@@ -192,7 +192,10 @@ def test_a_call_appears_with_its_card_moves_on_and_leaves_at_hang_up(web: Desk) 
     try:
         stream.next_event("reset")
         log.call_started("live-1", "13812345678", "8001", T0)
+        first = stream.next_event("call")  # at once, while the directory is looked up
+        assert "directory-pending" in first["html"] and "138****5678" in first["html"]
         card = stream.next_event("call")
+        assert card["id"] == first["id"]
         html = card["html"]
         assert "138****5678" in html and "13812345678" not in html  # masked for a clerk
         assert "3栋2单元501" in html and "王建国" in html and "priority-resident" in html
@@ -216,7 +219,7 @@ def test_a_supervisor_sees_the_whole_number(web: Desk) -> None:
     DatabaseCallLog(web.app.sessions).call_started("live-2", "13812345678", "8001", T0)
     stream = Stream(web)
     try:
-        assert "13812345678" in stream.next_event("call")["html"]
+        assert "13812345678" in stream.next_event("call", having="household")["html"]
     finally:
         stream.close()
 
@@ -283,7 +286,7 @@ def test_missed_calls_from_one_number_are_one_row_until_called_back(web: Desk) -
     assert 'data-count="3"' in page and "021****5678" in page and "02162345678" not in page
     # 已回电 on an entry that is not a waiting missed call: refused, nothing changes.
     assert web.post("/live/called-back", {"entry": str(web.seeded.entry)}, page="/live/") == 302
-    assert "Not changed" in web.client.get("/live/").text
+    assert "未更改" in web.client.get("/live/").text  # "Not changed: ..." in the clerk's language
     assert web.post("/live/called-back", {"entry": str(ids[0])}, page="/live/") == 302
     with web.app.sessions() as s:
         status = {i: st for i, st in s.execute(select(LogEntry.id, LogEntry.status))}
