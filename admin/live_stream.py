@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from admin import audit, present
 from admin.residents import past_calls
-from recorder import live_calls, residents
+from recorder import db, live_calls, residents
 from recorder.live_calls import InProgress
 from recorder.models import Call, Disposition, LogEntry, Urgency, User, WorkOrder
 
@@ -87,13 +87,14 @@ def alert_kinds(entry: LogEntry, call: Call | None) -> list[str]:
 
 def events(sessions: sessionmaker[Session], timing: Timing) -> Iterator[str]:
     last = request.headers.get("Last-Event-ID", "")
-    desk = _Desk(sessions, timing, int(last) if last.isdigit() else None)
+    desk = _Desk(db.reading(sessions), sessions, timing, int(last) if last.isdigit() else None)
     return stream_with_context(desk.run())
 
 
 @dataclass
 class _Desk:
-    sessions: sessionmaker[Session]
+    sessions: sessionmaker[Session]  # reading only: polled often (recorder.db.reading)
+    writing: sessionmaker[Session]  # the directory views' audit rows
     timing: Timing
     last_entry: int | None
     shown: dict[int, tuple[str, str, str]] = field(default_factory=dict)
@@ -136,16 +137,14 @@ class _Desk:
         out = [message("gone", {"id": pk}) for pk in gone]
         render = _template("live/_call.html") if moved else None
         out += [self._card(session, call, render) for call in moved if render]
-        # Never wait on the browser inside a transaction: on SQLite each one holds the
-        # write lock (BEGIN IMMEDIATE) that the agents' journal appliers need.
-        session.commit()
+        session.commit()  # never wait on the browser inside a transaction
         if out:
             yield "".join(out)
         for call in moved:
             if render and call.call_pk not in self.directory:
                 self.directory[call.call_pk] = self._directory(session, call)
                 card = self._card(session, call, render)
-                session.commit()  # the directory view's audit row, before it is shown
+                session.commit()
                 yield card
 
     def _card(self, session: Session, call: InProgress, render: Callable[..., str]) -> str:
@@ -162,13 +161,14 @@ class _Desk:
         calls = past_calls(session, home.address)[:5] if home else []
         orders = _open_orders(session, home.address) if home else []
         if cards:  # residents' data shown: audited like the directory's pages (seed 004 四)
-            audit.record(
-                session,
-                "view_household",
-                f"household:{cards[0].id}" if home else "households",
-                live_call=call.call_id[:64],
-                households=[c.id for c in cards],
-            )
+            with self.writing.begin() as writing:  # audited before it is shown
+                audit.record(
+                    writing,
+                    "view_household",
+                    f"household:{cards[0].id}" if home else "households",
+                    live_call=call.call_id[:64],
+                    households=[c.id for c in cards],
+                )
         return render_template(
             "live/_directory.html", cards=cards, home=home, unit_calls=calls, orders=orders
         )

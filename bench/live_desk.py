@@ -2,7 +2,7 @@
 holding the call's card, with many calls arriving at once and a large directory.
 
     .venv/bin/python bench/live_desk.py [--calls 20] [--households 10000] [--bursts 5]
-                                        [--database-url URL] [--dir DIR] [--poll 0.1]
+                                        [--database-url URL | --postgresql] [--dir DIR]
 
 What runs: the real `hotline agent` and `hotline admin` (waitress) as processes on
 loopback over one database (SQLite in DIR unless --database-url); SIPp places --calls
@@ -111,7 +111,7 @@ def seed(url: str, households: int, callers: int) -> None:
     engine.dispose()
 
 
-def config(folder: Path, url: str, sip_port: int, admin_port: int, poll: float) -> Path:
+def config(folder: Path, url: str, sip_port: int, admin_port: int) -> Path:
     rtp = free_port() // 10 * 10 % 30000 + 20000
     path = folder / "hotline.toml"
     path.write_text(
@@ -240,20 +240,31 @@ def main() -> int:
     parser.add_argument("--bursts", type=int, default=5)
     parser.add_argument("--database-url")
     parser.add_argument("--dir", type=Path)
-    parser.add_argument("--poll", type=float, default=0.1, help="admin's LIVE_POLL_S (info)")
+    parser.add_argument(
+        "--postgresql", action="store_true", help="a temporary PostgreSQL server (initdb)"
+    )
     args = parser.parse_args()
     folder = args.dir or Path(tempfile.mkdtemp(prefix="live-desk-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    url = args.database_url or f"sqlite:///{folder / 'var' / 'hotline.db'}"
-    (folder / "var").mkdir(exist_ok=True)
+    (folder / "var").mkdir(parents=True, exist_ok=True)
+    if args.postgresql:
+        from tests.conftest import new_pg_database
+        from tests.support.postgres import postgres_server
+
+        (folder / "pg").mkdir(exist_ok=True)
+        with postgres_server(folder / "pg") as server:
+            return run(args, folder, new_pg_database(server))
+    return run(args, folder, args.database_url or f"sqlite:///{folder / 'var' / 'hotline.db'}")
+
+
+def run(args: argparse.Namespace, folder: Path, url: str) -> int:
     sip_port, admin_port = free_port(socket.SOCK_DGRAM), free_port()
-    toml = config(folder, url, sip_port, admin_port, args.poll)
+    toml = config(folder, url, sip_port, admin_port)
     env_argv = [*HOTLINE, "--config", str(toml)]
     subprocess.run([*env_argv, "db", "upgrade"], check=True, capture_output=True, timeout=120)
     t = time.monotonic()
     seed(url, args.households, args.calls * args.bursts)
     print(
-        f"seeded {args.households} households in {time.monotonic() - t:.1f} s ({url.split(':')[0]})"
+        f"seeded {args.households} households in {time.monotonic() - t:.1f} s ({url.split(':', maxsplit=1)[0]})"
     )
     admin = started([*env_argv, "admin"], folder / "admin.log", "web desk on")
     agent = started([*env_argv, "agent"], folder / "agent.log", "agent ready")
@@ -297,7 +308,7 @@ def main() -> int:
                 proc.wait()
     ms = np.array(latencies) * 1000
     print(
-        f"\n{len(ms)} calls, {args.households} households, {url.split(':')[0]}: "
+        f"\n{len(ms)} calls, {args.households} households, {url.split(':', maxsplit=1)[0]}: "
         f"p50 {np.percentile(ms, 50):.0f} ms, p95 {np.percentile(ms, 95):.0f} ms, "
         f"max {ms.max():.0f} ms | {load()}"
     )
