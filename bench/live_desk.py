@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import http.cookiejar
 import json
+import os
 import re
 import socket
 import subprocess
@@ -57,6 +58,12 @@ def free_port(kind: int = socket.SOCK_STREAM) -> int:
 
 def load() -> str:
     return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+def cpu_s(pid: int) -> float:
+    """A process's CPU time so far (user + system), load-independent where wall time is not."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def number_of(i: int) -> str:
@@ -270,14 +277,23 @@ def run(args: argparse.Namespace, folder: Path, url: str) -> int:
     agent = started([*env_argv, "agent"], folder / "agent.log", "agent ready")
     latencies: list[float] = []
     desk_part: list[float] = []
+    cpu: dict[str, float] = {}
     try:
         client = Client(f"http://127.0.0.1:{admin_port}")
         if not client.connected.wait(10):
             raise SystemExit("the stream did not open")
         burst(folder, sip_port, 2, args.households - 1)  # warm-up, not counted
+        idle = cpu_s(admin.pid)
+        time.sleep(5)
+        idle_share = (cpu_s(admin.pid) - idle) / 5
+        print(f"admin CPU with one idle desk open (polling): {idle_share:.1%} of a core")
+        cpu = {"agent": 0.0, "admin": 0.0}
         for b in range(args.bursts):
             before = set(client.seen)
+            used = {name: cpu_s(p.pid) for name, p in (("agent", agent), ("admin", admin))}
             burst(folder, sip_port, args.calls, 1 + b * args.calls)
+            for name, p in (("agent", agent), ("admin", admin)):
+                cpu[name] += cpu_s(p.pid) - used[name]
             deadline = time.monotonic() + 15
             while client.shown and time.monotonic() < deadline:
                 time.sleep(0.1)  # the burst's calls leave the desk before the next
@@ -306,6 +322,11 @@ def run(args: argparse.Namespace, folder: Path, url: str) -> int:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+    per_call = {name: seconds / (args.bursts * args.calls) * 1000 for name, seconds in cpu.items()}
+    print(
+        f"CPU per call (whole call, 3 s of media): agent {per_call['agent']:.1f} ms, "
+        f"admin (one desk's stream) {per_call['admin']:.1f} ms"
+    )
     ms = np.array(latencies) * 1000
     print(
         f"\n{len(ms)} calls, {args.households} households, {url.split(':', maxsplit=1)[0]}: "
