@@ -93,6 +93,9 @@ def create_app(
     from admin import residents  # the resident directory (issue 19)
 
     web.register_blueprint(residents.bp)
+    from admin import live  # the live desk: calls in progress, alerts, call-backs (issue 19)
+
+    web.register_blueprint(live.bp)
 
     from admin import health  # /healthz, /readyz, /metrics for the IT team (issue 23)
 

@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -204,6 +205,11 @@ class Agent:
             cid,
         )
 
+    def _stage(self, cid: str, stage: str, detail: dict[str, object] | None = None) -> None:
+        """Where the call is, for the live desk (recorder/live_calls.py)."""
+        at = self._clock.now()
+        self._safe("stage", lambda: self._log.call_stage(cid, stage, at, detail), cid)
+
     def _rings_heard(self, now: datetime, ringing_at: datetime) -> int:
         """The rings the caller heard from the 180 to `now`, at the configured cadence."""
         from recorder.calls import rings_before_answer
@@ -256,6 +262,7 @@ class Agent:
         received = Playout(call.read, call.buffered, FRAME_BYTES)
         try:
             for stage, audio in plan:
+                self._stage(cid, "message" if stage == "recording" else stage)
                 for offset in range(0, len(audio), FRAME_BYTES):
                     # Stopping first: the phone's stop ends every call right after
                     # `stopping` is set, and that end is not the caller's.
@@ -316,7 +323,8 @@ class Agent:
             roster = []
         context = call_context(flow.schedule, answered_at, caller_number=call.caller)
         machine = CallFlow(flow.config, flow.content, roster, context)
-        runner = FlowRunner(machine, media, flow.scheduler, uri_for=flow.uri_for, label=cid)
+        stages = partial(self._stage, cid)  # the live desk's view of the call
+        runner = FlowRunner(machine, media, flow.scheduler, flow.uri_for, cid, stages)
         media.attach(runner.feed)
         runner.feed(Answered())
         try:

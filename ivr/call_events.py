@@ -13,6 +13,7 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from ivr.metrics import AgentMetrics
 from recorder.calls import CallLog, ClerkRing, RtpStats
@@ -83,6 +84,12 @@ class ObservedCallLog:
     def staff_joined(self, call_id: str, user_id: int | None, at: datetime) -> None:
         self._inner.staff_joined(call_id, user_id, at)
         self._event(call_id, "staff joined", "user %s", user_id)
+
+    def call_stage(
+        self, call_id: str, stage: str, at: datetime, detail: dict[str, Any] | None = None
+    ) -> None:
+        self._inner.call_stage(call_id, stage, at, detail)
+        self._event(call_id, "stage", "%s", stage)
 
     def clerks_rung(self, call_id: str, rings: Sequence[ClerkRing]) -> None:
         self._inner.clerks_rung(call_id, rings)

@@ -161,6 +161,7 @@ class FlowRunner:
         scheduler: Scheduler,
         uri_for: Callable[[str], str] = str,
         label: str = "",
+        on_stage: Callable[[str, dict[str, Any]], None] | None = None,
     ) -> None:
         self.machine = machine
         self.media = media
@@ -175,6 +176,11 @@ class FlowRunner:
         self._timers: dict[str, tuple[int, TimerHandle]] = {}
         self._generation = 0
         self._ringing: dict[str, tuple[float, Dial]] = {}
+        #: The live desk's view (recorder/live_calls.py): told each new stage once.
+        self._on_stage = on_stage
+        self._dialled: dict[str, Dial] = {}
+        self._bridged_leg = ""
+        self._stage_seen: tuple[str, str] | None = None
 
     def feed(self, event: Event) -> None:
         """Hand the flow an event; safe from any thread and from inside a Media method."""
@@ -188,9 +194,27 @@ class FlowRunner:
                     self._step(self._queue.popleft())
             finally:
                 self._draining = False
+            self._report_stage()
             if self.machine.ended and not self.done.is_set():
                 self.close()
                 self.done.set()
+
+    def _report_stage(self) -> None:
+        """The flow's stage and its particulars (the menu's choice, the clerk bridged to),
+        when they changed."""
+        stage = getattr(self.machine, "stage", None)
+        if self._on_stage is None or stage is None:
+            return
+        detail: dict[str, Any] = {}
+        if self.outcome.get("category") not in (None, "other"):
+            detail["category"] = str(self.outcome["category"])
+        bridged = self._dialled.get(self._bridged_leg)
+        if str(stage) == "bridge" and bridged is not None:
+            detail.update(extension=bridged.extension, user_id=bridged.user_id)
+        seen = (str(stage), repr(sorted(detail.items())))
+        if seen != self._stage_seen:
+            self._stage_seen = seen
+            self._on_stage(str(stage), detail)
 
     def close(self) -> None:
         """Cancel the call's timers (the call is over or torn down)."""
@@ -229,6 +253,7 @@ class FlowRunner:
             self._cancel_timer(action.name)
         elif isinstance(action, Dial):
             self._ringing[action.leg] = (self.scheduler.now(), action)
+            self._dialled[action.leg] = action
             media.dial(
                 action.leg, self.uri_for(action.extension), action.whisper_text, action.timeout_s
             )
@@ -236,6 +261,7 @@ class FlowRunner:
             self._ring_ended(action.leg, "no_answer")
             media.drop_leg(action.leg)
         elif isinstance(action, Bridge):
+            self._bridged_leg = action.leg
             media.bridge(action.leg)
         elif isinstance(action, HangUp):
             media.hangup(action.cause)

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from recorder import live_calls
 from recorder.models import (
     AnsweredBy,
     AuditEvent,
@@ -120,6 +121,14 @@ class CallLog(RecordingAlarms, Protocol):
         """The clerks' phones rung for this call, in roster order (the call's legs)."""
         ...
 
+    def call_stage(
+        self, call_id: str, stage: str, at: datetime, detail: dict[str, Any] | None = None
+    ) -> None:
+        """Where in the flow the call now is (recorder.live_calls.STAGES), for the live desk:
+        greeting, menu (then `detail` {"category": ...}), message, bridge (then the clerk's
+        {"extension": ..., "user_id": ...}), closing."""
+        ...
+
     def recording_started(
         self, call_id: str, path: Path, channels: str, sample_rate: int, at: datetime
     ) -> None: ...
@@ -188,16 +197,18 @@ class DatabaseCallLog(CallLog):
         with self._sessions.begin() as session:
             if session.scalar(select(Call.id).where(Call.call_id == call_id)) is not None:
                 return  # a retransmitted INVITE or a replayed event
-            session.add(
-                Call(
-                    call_id=call_id,
-                    direction=direction,
-                    caller_number=caller,
-                    called_number=called,
-                    invite_at=at,
-                    agent=self._agent,
-                )
+            call = Call(
+                call_id=call_id,
+                direction=direction,
+                caller_number=caller,
+                called_number=called,
+                invite_at=at,
+                agent=self._agent,
             )
+            session.add(call)
+            if direction is Direction.INBOUND:  # the live desk shows callers
+                session.flush()
+                live_calls.started(session, call, at)
 
     def call_ringing(self, call_id: str, at: datetime) -> None:
         with self._sessions.begin() as session:
@@ -232,6 +243,12 @@ class DatabaseCallLog(CallLog):
             call.answered_by = AnsweredBy.STAFF
             call.answered_by_user_id = user_id
         logger.info("[%s] staff member %s took the call at %s", call_id, user_id, at)
+
+    def call_stage(
+        self, call_id: str, stage: str, at: datetime, detail: dict[str, Any] | None = None
+    ) -> None:
+        with self._sessions.begin() as session:
+            live_calls.stage(session, self._call(session, call_id), stage, at, detail)
 
     def clerks_rung(self, call_id: str, rings: Sequence[ClerkRing]) -> None:
         """One CallLeg per ring, numbered in order; a replay updates the same rows."""
@@ -297,6 +314,7 @@ class DatabaseCallLog(CallLog):
             call.hangup_cause = cause
             call.ended_in = ended_in
             call.answered_elsewhere = ended_in == ENDED_ELSEWHERE
+            live_calls.ended(session, call)
             if rtp is not None:
                 call.rtp_packets_received = rtp.packets_received
                 call.rtp_packets_lost = rtp.packets_lost

@@ -80,7 +80,22 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")  # WAL: a reader never waits for a writer
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+#: An execution option: the connection only reads (see `reading`).
+READ_ONLY = "hotline_read_only"
+
+
+def reading(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Sessions on the same engine for code that only reads and polls often (the live
+    desk): on SQLite their transactions start with a plain BEGIN, so they never take the
+    write lock the agents' journal appliers need."""
+    engine: Engine = sessions.kw["bind"]
+    return sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -173,6 +173,11 @@ class JournaledCallLog(CallLog):
     def staff_joined(self, call_id: str, user_id: int | None, at: datetime) -> None:
         self._append("staff_joined", call_id=call_id, user_id=user_id, at=at)
 
+    def call_stage(
+        self, call_id: str, stage: str, at: datetime, detail: dict[str, Any] | None = None
+    ) -> None:
+        self._append("call_stage", call_id=call_id, stage=stage, at=at, detail=detail)
+
     def clerks_rung(self, call_id: str, rings: Sequence[ClerkRing]) -> None:
         self._append("clerks_rung", call_id=call_id, rings=[ring.as_json() for ring in rings])
 

@@ -55,6 +55,8 @@ TABLES = {
     "residents",
     "resident_phones",
     "directory_revisions",
+    "live_calls",
+    "desk_alerts",
     # issue 22
     "outbound_tasks",
     "outbound_opt_outs",

@@ -130,6 +130,11 @@ class TranscribingCallLog(CallLog):
     def staff_joined(self, call_id: str, user_id: int | None, at: datetime) -> None:
         self._inner.staff_joined(call_id, user_id, at)
 
+    def call_stage(
+        self, call_id: str, stage: str, at: datetime, detail: dict[str, Any] | None = None
+    ) -> None:
+        self._inner.call_stage(call_id, stage, at, detail)
+
     def clerks_rung(self, call_id: str, rings: Sequence[ClerkRing]) -> None:
         self._inner.clerks_rung(call_id, rings)
 

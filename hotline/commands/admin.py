@@ -43,7 +43,8 @@ def run(args: argparse.Namespace, app: App) -> int:
         web,
         host=host,
         port=int(port),
-        threads=8,
+        # Each open live desk holds a thread for its event stream (docs/live-desk.md).
+        threads=32,
         ident="hotline",
         clear_untrusted_proxy_headers=not app.settings.admin.trusted_proxies,
     )

@@ -9,6 +9,7 @@ really sent — and the clerk's phone hearing the caller.
 
 from __future__ import annotations
 
+import json
 import re
 import wave
 from collections.abc import Iterator
@@ -79,6 +80,16 @@ def test_a_caller_who_presses_0_is_bridged_to_the_duty_clerk(
             # The clerk who took the call is who answered it: the entry's first receiver.
             assert (stored.answered_by, stored.answered_by_user_id) == (AnsweredBy.STAFF, clerk_id)
             assert stored.ring_count == 1  # the agent's answer, within three rings
+        # The live desk was told each stage as it came (the journal keeps the events):
+        # greeting, the menu, ringing the clerks, then put through to 王芳.
+        stages = [
+            (event["args"]["stage"], event["args"]["detail"])
+            for path in sorted((site.root / "var" / "journal").glob("*.jsonl"))
+            for event in map(json.loads, path.read_text(encoding="utf-8").splitlines())
+            if event["event"] == "call_stage"
+        ]
+        assert stages[:3] == [("greeting", {}), ("menu", {}), ("bridge", {})], stages
+        assert ("bridge", {"extension": "8002", "user_id": clerk_id}) in stages, stages
         assert [r.channels for r in recordings] == ["caller", "caller,staff"]
         assert all(r.state is RecordingState.COMPLETE and r.sha256 for r in recordings)
         with wave.open(site.file(recordings[1].path)) as wav:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from hotline.content import Content
@@ -27,13 +27,18 @@ class SimulatedCall:
         roster: Sequence[Clerk] = CLERKS,
         context: CallContext | None = None,
         auto_finish: bool = True,
+        on_stage: Callable[[str, dict[str, Any]], None] | None = None,
     ) -> None:
         # The simulated agent has a VAD unless the test says otherwise.
         self.machine = CallFlow(flow, content, roster, context or CallContext(vad=True))
         self.media = FakeMedia(auto_finish=auto_finish)
         self.clock = ManualScheduler()
         self.runner = FlowRunner(
-            self.machine, self.media, self.clock, uri_for=lambda ext: f"sip:{ext}@127.0.0.1:5060"
+            self.machine,
+            self.media,
+            self.clock,
+            uri_for=lambda ext: f"sip:{ext}@127.0.0.1:5060",
+            on_stage=on_stage,
         )
         self.media.runner = self.runner
 
