@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 
 from ivr.call_media import CallMedia, Recorders
 from ivr.cancel_reason import answered_elsewhere, summary
+from ivr.estates import EstateFor, answer_with
 from ivr.flow import CallFlow
 from ivr.flow_config import FlowConfig
 from ivr.flow_dial import Clerk
@@ -75,6 +76,8 @@ class FlowSetup:
     """(name, text) -> 8 kHz 16-bit audio; cached, synthesised at start-up."""
     dial: Callable[[str], Call]
     uri_for: Callable[[str], str]
+    estate_for: EstateFor | None = None
+    """The called number's estate (ivr/estates.py); None: the company answers every call."""
 
 
 class Clock:
@@ -314,8 +317,11 @@ class Agent:
         except Exception:  # the database is away: the flow takes a message instead
             logger.exception("[%s] no duty roster; nobody can be rung", cid)
             roster = []
-        context = call_context(flow.schedule, answered_at, caller_number=call.caller)
-        machine = CallFlow(flow.config, flow.content, roster, context)
+        content, schedule = answer_with(
+            flow.estate_for, call.called, flow.content, flow.schedule, cid
+        )
+        context = call_context(schedule, answered_at, caller_number=call.caller)
+        machine = CallFlow(flow.config, content, roster, context)
         runner = FlowRunner(machine, media, flow.scheduler, uri_for=flow.uri_for, label=cid)
         media.attach(runner.feed)
         runner.feed(Answered())

@@ -192,6 +192,8 @@ class Call(Base):
     #: Another phone of the ring group answered: the PBX CANCELled the agent's leg with
     #: RFC 3326's "call completed elsewhere". Answered by staff, never missed, no call-back.
     answered_elsewhere: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: The estate (recorder/estates.py) it belongs to; None: the company's (migration 0016).
+    estate_id: Mapped[int | None] = mapped_column(ForeignKey("estates.id"), index=True)
 
     recordings: Mapped[list[Recording]] = relationship(back_populates="call")
     transcripts: Mapped[list[Transcript]] = relationship(back_populates="call")
@@ -333,6 +335,8 @@ class LogEntry(Base):
     responsible_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     #: {field: "auto" | "person"} for every field that has a value.
     field_sources: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: The estate (recorder/estates.py) it belongs to; None: the company's (migration 0016).
+    estate_id: Mapped[int | None] = mapped_column(ForeignKey("estates.id"), index=True)
     #: Set when nothing usable was extracted: a clerk should look.
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
     #: Where `unit` came from: "directory" (the caller's number is one household's),
@@ -418,6 +422,8 @@ class Complaint(Base):
     measures: Mapped[str | None] = mapped_column(Text)
     #: A supervisor's closing decision when the resident was not satisfied (1.4.2.2.4).
     decision: Mapped[str | None] = mapped_column(Text)
+    #: The estate (recorder/estates.py) it belongs to; None: the company's (migration 0016).
+    estate_id: Mapped[int | None] = mapped_column(ForeignKey("estates.id"), index=True)
     closed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     #: A complaint about the desk's or a department's own service (1.4.4 客户对内部投诉):
     #: its cause (attitude: a written explanation; delay: 8-hour answer, 3-day remedy),
@@ -493,6 +499,8 @@ class WorkOrder(Base):
     department: Mapped[str] = mapped_column(String(64))
     dispatched_at: Mapped[datetime] = mapped_column(default=utcnow)
     dispatched_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: The estate (recorder/estates.py) it belongs to; None: the company's (migration 0016).
+    estate_id: Mapped[int | None] = mapped_column(ForeignKey("estates.id"), index=True)
     completed_at: Mapped[datetime | None]
     #: True done, False not completed (a reason is then required), None open.
     completed: Mapped[bool | None] = mapped_column(Boolean)
