@@ -40,7 +40,7 @@ from ivr.flow import CallFlow
 from ivr.flow_config import FlowConfig
 from ivr.flow_dial import Clerk
 from ivr.flow_events import Answered
-from ivr.flow_runner import FlowRunner, call_context, call_disposition, clerk_rings
+from ivr.flow_runner import FlowRunner, call_disposition, clerk_rings
 from ivr.flow_timers import Scheduler
 from ivr.phone import FRAME_BYTES, Call
 from ivr.playout import Playout
@@ -317,10 +317,9 @@ class Agent:
         except Exception:  # the database is away: the flow takes a message instead
             logger.exception("[%s] no duty roster; nobody can be rung", cid)
             roster = []
-        content, schedule = answer_with(
-            flow.estate_for, call.called, flow.content, flow.schedule, cid
+        content, context = answer_with(
+            flow.estate_for, call, flow.content, flow.schedule, answered_at
         )
-        context = call_context(schedule, answered_at, caller_number=call.caller)
         machine = CallFlow(flow.config, content, roster, context)
         runner = FlowRunner(machine, media, flow.scheduler, uri_for=flow.uri_for, label=cid)
         media.attach(runner.feed)

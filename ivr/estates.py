@@ -11,7 +11,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
+from ivr.flow_events import CallContext
+from ivr.flow_runner import call_context
+from ivr.phone import Call
 from ivr.schedule import Schedule
 from ivr.script import ScriptContent
 
@@ -32,26 +36,31 @@ EstateFor = Callable[[str | None], EstateCall | None]
 
 def answer_with(
     estate_for: EstateFor | None,
-    called: str | None,
+    call: Call,
     content: ScriptContent,
     schedule: Schedule,
-    call_id: str,
-) -> tuple[ScriptContent, Schedule]:
-    """The content and schedule to answer a call to `called` with; says in the log which
-    estate answers and the greeting it hears."""
+    answered_at: datetime,
+) -> tuple[ScriptContent, CallContext]:
+    """The content to answer `call` with and the flow's context (its estate's hours
+    decide daytime or after hours); says in the log which estate answers, whether it
+    is open, and the greeting the caller hears."""
     chosen = None
     if estate_for is not None:
         try:
-            chosen = estate_for(called)
+            chosen = estate_for(call.called)
         except Exception:  # the database is away: the company answers
-            logger.exception("[%s] no estate for %s; the company answers", call_id, called)
+            logger.exception(
+                "[%s] no estate for %s; the company answers", call.call_id, call.called
+            )
     if chosen is not None:
         content, schedule = chosen.content, chosen.schedule
+    context = call_context(schedule, answered_at, caller_number=call.caller)
     logger.info(
-        "[%s] called %s: estate %s, greeting %s",
-        call_id,
-        called,
+        "[%s] called %s: estate %s, %s, greeting %s",
+        call.call_id,
+        call.called,
         chosen.code if chosen is not None else "(company)",
+        "after hours" if context.after_hours else "open",
         content.prompt("greeting"),
     )
-    return content, schedule
+    return content, context
