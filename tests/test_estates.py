@@ -141,3 +141,46 @@ def test_a_single_organisation_database_becomes_one_estate(engine: Engine) -> No
         estates.save_estates(s, estates.load_estates(EXAMPLE))
         s.commit()
         assert s.scalar(text("SELECT count(*) FROM estates")) == 3
+
+
+def test_each_clerk_logs_into_their_own_estate_on_the_desk(
+    tmp_path: Path, database_url: str
+) -> None:
+    """The desk (Flask's test client on the real app): the clerk of 和谐花园 sees and opens
+    only its entry, the supervisor of 绿园 only its, the admin both. What is kept: the
+    other estate's entry is there, untouched; it is not found (404) through the other's
+    login, so it cannot be edited either."""
+    from tests.test_admin import build
+
+    gen = build(tmp_path, database_url)
+    web = next(gen)
+    try:
+        seeded = web.seeded
+        with web.app.sessions.begin() as s:
+            hx, ly = estates.save_estates(s, estates.load_estates(EXAMPLE))
+            s.get_one(LogEntry, seeded.entry).estate_id = hx.id
+            s.get_one(LogEntry, seeded.missed_entry).estate_id = ly.id
+            estates.assign(s, s.get_one(User, seeded.clerk), ["HX"])
+            estates.assign(s, s.get_one(User, seeded.supervisor), ["LY"])
+        views = {}
+        for username in ("clerk", "supervisor", "admin"):
+            web.client = web.flask.test_client()  # a browser of their own
+            assert web.login(username) == 302
+            page = web.client.get("/").text
+            views[username] = (
+                f'/entries/{seeded.entry}"' in page,
+                f'/entries/{seeded.missed_entry}"' in page,
+            )
+            opened = {
+                "HX": web.client.get(f"/entries/{seeded.entry}").status_code,
+                "LY": web.client.get(f"/entries/{seeded.missed_entry}").status_code,
+            }
+            views[username] += (opened["HX"], opened["LY"])
+        assert views["clerk"] == (True, False, 200, 404)
+        assert views["supervisor"] == (False, True, 404, 200)
+        assert views["admin"] == (True, True, 200, 200)
+        with web.app.sessions() as s:  # both entries are still there, as they were
+            assert s.get_one(LogEntry, seeded.missed_entry).summary == "未接来电"
+            assert s.get_one(LogEntry, seeded.entry).estate_id == hx.id
+    finally:
+        gen.close()

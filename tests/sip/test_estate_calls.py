@@ -75,15 +75,15 @@ def test_each_estate_answers_its_own_number_with_its_own_greeting(
                 .replace("DID_NUMBER", number)
                 .replace("PAUSE_MS", "1500")
             )
-            out = sipp(
-                f"127.0.0.1:{kamailio}", "-sf", str(scenario), "-s", "agent", cwd=tmp_path
-            )
+            out = sipp(f"127.0.0.1:{kamailio}", "-sf", str(scenario), "-s", "agent", cwd=tmp_path)
             assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
         calls = _ended(site, 2)
         with site.sessions() as s:
             codes = {e.id: e.code for e in s.scalars(select(Estate))}
         by_number = {c.called_number: codes.get(c.estate_id or 0) for c in calls}
         assert by_number == {HX: "HX", LY: "LY"}
+        ended_in = {c.called_number: c.ended_in for c in calls}
+        assert ended_in[LY] == "after_hours" and ended_in[HX] != "after_hours"
         log = site.log.read_text(errors="replace")
         said = {}
         for call in calls:
