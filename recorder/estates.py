@@ -21,10 +21,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import ForeignKey, String, delete, event, func, select
+from sqlalchemy import ForeignKey, Integer, String, delete, event, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, with_loader_criteria
 
 from recorder.errors import ConfigError
@@ -48,6 +50,9 @@ class Estate(Base):
     holidays: Mapped[list[Any] | None]
     #: A phone script of its own (a path under config/); None: the company's.
     script: Mapped[str | None] = mapped_column(String(200))
+    #: "company": complaints and work orders take the company's numbers (TS-2026-0001);
+    #: "estate": the estate's own (TS-HX-2026-0001).
+    numbering: Mapped[str] = mapped_column(String(8), default="company", server_default="company")
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
@@ -58,6 +63,20 @@ class EstateNumber(Base):
 
     number: Mapped[str] = mapped_column(String(64), primary_key=True)
     estate_id: Mapped[int] = mapped_column(ForeignKey("estates.id", ondelete="CASCADE"))
+
+
+class EstateSequence(Base):
+    """The last number an estate issued of a kind (TS, PG) in a year; row-locked while
+    one is taken, as the company's sequences are (recorder/reception_log.py)."""
+
+    __tablename__ = "estate_sequences"
+
+    kind: Mapped[str] = mapped_column(String(4), primary_key=True)
+    estate_id: Mapped[int] = mapped_column(
+        ForeignKey("estates.id", ondelete="CASCADE"), primary_key=True
+    )
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class StaffEstate(Base):
@@ -85,6 +104,7 @@ class EstateData(BaseModel):
     working_days: list[int] | None = None
     holidays: list[str] | None = None
     script: str | None = None
+    numbering: Literal["company", "estate"] = "company"
 
 
 class EstatesFile(BaseModel):
@@ -132,6 +152,7 @@ def save_estates(session: Session, estates: Iterable[EstateData]) -> list[Estate
             session.add(row)
         row.name, row.opening_hours = data.name, data.opening_hours
         row.working_days, row.holidays, row.script = data.working_days, data.holidays, data.script
+        row.numbering = data.numbering
         session.flush()
         session.execute(delete(EstateNumber).where(EstateNumber.estate_id == row.id))
         for number in data.numbers:
@@ -156,6 +177,30 @@ def estate_for(session: Session, called: str | None) -> Estate | None:
             return estate
     only = session.scalars(select(Estate).limit(2)).all()
     return only[0] if len(only) == 1 else None
+
+
+def estate_number(
+    session: Session, estate_id: int | None, prefix: str, year: int
+) -> tuple[int, str] | None:
+    """The next number of an estate that numbers its own (TS-HX-2026-0001), inside the
+    caller's transaction; None: the company's numbers apply."""
+    estate = session.get(Estate, estate_id) if estate_id is not None else None
+    if estate is None or estate.numbering != "estate":
+        return None
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    key = {"kind": prefix, "estate_id": estate.id, "year": year}
+    session.execute(insert(EstateSequence).values(**key, last_number=0).on_conflict_do_nothing())
+    seq = session.execute(
+        update(EstateSequence)
+        .where(
+            EstateSequence.kind == prefix,
+            EstateSequence.estate_id == estate.id,
+            EstateSequence.year == year,
+        )
+        .values(last_number=EstateSequence.last_number + 1)
+        .returning(EstateSequence.last_number)
+    ).scalar_one()
+    return int(seq), f"{prefix}-{estate.code}-{year}-{int(seq):04d}"
 
 
 def by_code(session: Session, code: str) -> Estate:

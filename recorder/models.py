@@ -396,7 +396,8 @@ class Complaint(Base):
 
     __tablename__ = "complaints"
     __table_args__ = (
-        UniqueConstraint("year", "seq", name="uq_complaint_year_seq"),
+        # Numbered per estate or company-wide (recorder/estates.py, migration 0016).
+        UniqueConstraint("estate_id", "year", "seq", name="uq_complaint_estate_year_seq"),
         Index("ix_complaints_registered_at", "registered_at"),
     )
 
@@ -485,7 +486,7 @@ class WorkOrder(Base):
 
     __tablename__ = "work_orders"
     __table_args__ = (
-        UniqueConstraint("year", "seq", name="uq_work_order_year_seq"),
+        UniqueConstraint("estate_id", "year", "seq", name="uq_work_order_estate_year_seq"),
         # An entry's first work order, its department read from the index (migration 0012).
         Index("ix_work_orders_entry_first", "entry_id", "dispatched_at", "id", "department"),
         Index("ix_work_orders_completed_at", "completed_at"),

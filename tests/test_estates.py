@@ -184,3 +184,26 @@ def test_each_clerk_logs_into_their_own_estate_on_the_desk(
             assert s.get_one(LogEntry, seeded.entry).estate_id == hx.id
     finally:
         gen.close()
+
+
+def test_complaints_and_work_orders_are_numbered_by_estate_or_by_company(
+    sessions: sessionmaker[Session],
+) -> None:
+    """和谐花园 numbers its own (numbering = "estate"), 绿园 takes the company's."""
+    with sessions.begin() as s:
+        estates.save_estates(s, estates.load_estates(EXAMPLE))
+        numbers = []
+        for call_id, called in (
+            ("1@hx", "02088880001"),
+            ("2@hx", "02088880001"),
+            ("3@ly", "02088880002"),
+        ):
+            entry = _call_and_entry(s, call_id, called, "投诉")
+            complaint = register_complaint(s, entry, 2026)
+            order = dispatch(s, entry, "工程部", ["工程部"], None, T0)
+            numbers.append((complaint.number, order.number))
+    assert numbers == [
+        ("TS-HX-2026-0001", "PG-HX-2026-0001"),
+        ("TS-HX-2026-0002", "PG-HX-2026-0002"),
+        ("TS-2026-0001", "PG-2026-0001"),
+    ]
