@@ -261,23 +261,23 @@ def _scope(state: ORMExecuteState) -> None:
 def _stamp(session: Session, _context: object, _instances: object) -> None:
     """New rows take their estate: a call from its called number, the rest from what
     they belong to."""
-    for obj in list(session.new):
-        if getattr(obj, "estate_id", 0) is not None:
-            continue
-        if isinstance(obj, Call):
-            with session.no_autoflush:
+    with session.no_autoflush:
+        for obj in list(session.new):
+            if getattr(obj, "estate_id", 0) is not None:
+                continue
+            if isinstance(obj, Call):
                 estate = estate_for(session, obj.called_number)
-            obj.estate_id = estate.id if estate is not None else None
-        elif isinstance(obj, LogEntry):
-            call = obj.call or (session.get(Call, obj.call_pk) if obj.call_pk else None)
-            obj.estate_id = call.estate_id if call is not None else _only(session)
-        elif isinstance(obj, Complaint | WorkOrder):
-            with session.no_autoflush:
-                entry = session.get(LogEntry, obj.entry_id) if obj.entry_id else None
-            obj.estate_id = entry.estate_id if entry is not None else None
+                obj.estate_id = estate.id if estate is not None else None
+            elif isinstance(obj, LogEntry):
+                call = obj.call or (session.get(Call, obj.call_pk) if obj.call_pk else None)
+                obj.estate_id = call.estate_id if call is not None else _only(session)
+            elif isinstance(obj, Complaint | WorkOrder):
+                entry = getattr(obj, "entry", None) or (
+                    session.get(LogEntry, obj.entry_id) if obj.entry_id else None
+                )
+                obj.estate_id = entry.estate_id if entry is not None else None
 
 
 def _only(session: Session) -> int | None:
-    with session.no_autoflush:
-        estate = estate_for(session, None)
+    estate = estate_for(session, None)
     return estate.id if estate is not None else None
