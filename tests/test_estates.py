@@ -13,13 +13,15 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from hotline.errors import ConfigError
+from hotline.commands.estates import _month
+from hotline.errors import ConfigError, HotlineError
 from hotline.settings import CONFIG_DIR
 from recorder import db, estates
 from recorder.models import (
     Call,
     Complaint,
     Direction,
+    Disposition,
     FieldSource,
     LogEntry,
     Role,
@@ -207,3 +209,47 @@ def test_complaints_and_work_orders_are_numbered_by_estate_or_by_company(
         ("TS-HX-2026-0002", "PG-HX-2026-0002"),
         ("TS-2026-0001", "PG-2026-0001"),
     ]
+
+
+def test_the_estates_command_imports_assigns_and_compares(tmp_path: Path) -> None:
+    """`hotline estates`: the example imports; a clerk is assigned; the month's
+    comparison has a row per estate with its calls, missed calls, entries and
+    complaints. (A bad file is refused by load_estates, above, before any change.)"""
+    from tests.test_cli import hotline
+
+    url = f"sqlite:///{tmp_path / 'hotline.db'}"
+    flags = ["--data-dir", str(tmp_path / "var"), "--database-url", url]
+    engine = db.make_engine(url)
+    try:
+        db.upgrade(engine)
+        sessions = db.session_factory(engine)
+        with sessions.begin() as s:
+            add_user(s, "wang", "王芳", "8001", Role.CLERK, "pw-1234567890")
+        out = hotline(*flags, "estates", "import", str(EXAMPLE), cwd=tmp_path)
+        assert out.returncode == 0, out.stderr
+        assert "estate HX: 和谐花园物业服务中心" in out.stdout
+        out = hotline(*flags, "estates", "assign", "wang", "HX", cwd=tmp_path)
+        assert out.returncode == 0 and "wang: HX" in out.stdout, out.stderr
+        with sessions.begin() as s:
+            entry = _call_and_entry(s, "a@hx", "02088880001", "漏水")
+            register_complaint(s, entry, 2026).registered_at = T0
+            _call_and_entry(s, "b@hx", "02088880001", "停电")
+            s.add(
+                Call(
+                    call_id="c@ly",
+                    direction=Direction.INBOUND,
+                    called_number="02088880002",
+                    invite_at=T0,
+                    disposition=Disposition.MISSED,
+                )
+            )
+        out = hotline(*flags, "estates", "compare", "--month", "2026-11", cwd=tmp_path)
+        assert out.returncode == 0, out.stderr
+        rows = {line.split()[0]: line.split()[1:7] for line in out.stdout.splitlines()[1:]}
+        # calls, answered, missed, entries, open entries, complaints
+        assert rows["HX"] == ["2", "0", "0", "2", "2", "1"]
+        assert rows["LY"] == ["1", "0", "1", "0", "0", "0"]
+        with pytest.raises(HotlineError, match="use YYYY-MM"):
+            _month("11/2026", "Asia/Shanghai")
+    finally:
+        engine.dispose()
