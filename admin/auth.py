@@ -22,6 +22,7 @@ from admin import health, logins
 from admin.db import get_session, now, settings
 from admin.forms import choices
 from admin.security import LoginThrottle
+from recorder.estates import restrict, visible_estates
 from recorder.models import Role, User
 from recorder.staff import hash_password, verify_password
 
@@ -70,8 +71,13 @@ def init_app(web: Flask) -> None:
 
     @manager.user_loader
     def _load(token: str) -> StaffUser | None:
-        user = logins.user_of(get_session(), token, now())
-        return StaffUser.of(user, token) if user is not None else None
+        session = get_session()
+        user = logins.user_of(session, token, now())
+        if user is None:
+            return None
+        # Every later read of this request sees only the user's estates (issue 23).
+        restrict(session, visible_estates(session, user.id, user.role))
+        return StaffUser.of(user, token)
 
     # Checked against for user names that do not exist, so that they take as long
     # to refuse as a wrong password (the time must not tell which names exist).

@@ -16,6 +16,7 @@ from hotline.commands import (
     classify,
     db,
     demo,
+    estates,
     ingest,
     matters,
     models,
@@ -49,6 +50,7 @@ COMMANDS = (
     restore,
     residents,
     status,
+    estates,
 )
 
 

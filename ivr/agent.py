@@ -36,11 +36,12 @@ from zoneinfo import ZoneInfo
 
 from ivr.call_media import CallMedia, Recorders
 from ivr.cancel_reason import answered_elsewhere, summary
+from ivr.estates import EstateFor, answer_with
 from ivr.flow import CallFlow
 from ivr.flow_config import FlowConfig
 from ivr.flow_dial import Clerk
 from ivr.flow_events import Answered
-from ivr.flow_runner import FlowRunner, call_context, call_disposition, clerk_rings
+from ivr.flow_runner import FlowRunner, call_disposition, clerk_rings
 from ivr.flow_timers import Scheduler
 from ivr.phone import FRAME_BYTES, Call
 from ivr.playout import Playout
@@ -76,6 +77,8 @@ class FlowSetup:
     """(name, text) -> 8 kHz 16-bit audio; cached, synthesised at start-up."""
     dial: Callable[[str], Call]
     uri_for: Callable[[str], str]
+    estate_for: EstateFor | None = None
+    """The called number's estate (ivr/estates.py); None: the company answers every call."""
 
 
 class Clock:
@@ -321,8 +324,10 @@ class Agent:
         except Exception:  # the database is away: the flow takes a message instead
             logger.exception("[%s] no duty roster; nobody can be rung", cid)
             roster = []
-        context = call_context(flow.schedule, answered_at, caller_number=call.caller)
-        machine = CallFlow(flow.config, flow.content, roster, context)
+        content, context = answer_with(
+            flow.estate_for, call, flow.content, flow.schedule, answered_at
+        )
+        machine = CallFlow(flow.config, content, roster, context)
         stages = partial(self._stage, cid)  # the live desk's view of the call
         runner = FlowRunner(machine, media, flow.scheduler, flow.uri_for, cid, stages)
         media.attach(runner.feed)

@@ -99,7 +99,9 @@ def reading(sessions: sessionmaker[Session]) -> sessionmaker[Session]:
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    # Importing the reception log registers its revision hook on every Session.
+    # Importing the reception log registers its revision hook on every Session;
+    # the estates their stamp on new rows and the estate scope of a session's reads.
+    import recorder.estates
     import recorder.reception_log  # noqa: F401
 
     return sessionmaker(engine, expire_on_commit=False)

@@ -195,6 +195,8 @@ class Call(Base):
     #: The agent that took the call (agent.name; NULL: a site's one unnamed agent). Start-up
     #: recovery touches only its own agent's calls (migration 0018).
     agent: Mapped[str | None] = mapped_column(String(64))
+    #: The estate (recorder/estates.py) it belongs to; None: the company's (migration 0016).
+    estate_id: Mapped[int | None] = mapped_column(ForeignKey("estates.id"), index=True)
 
     recordings: Mapped[list[Recording]] = relationship(back_populates="call")
     transcripts: Mapped[list[Transcript]] = relationship(back_populates="call")
@@ -336,6 +338,8 @@ class LogEntry(Base):
     responsible_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     #: {field: "auto" | "person"} for every field that has a value.
     field_sources: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: The estate (recorder/estates.py) it belongs to; None: the company's (migration 0016).
+    estate_id: Mapped[int | None] = mapped_column(ForeignKey("estates.id"), index=True)
     #: Set when nothing usable was extracted: a clerk should look.
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
     #: Where `unit` came from: "directory" (the caller's number is one household's),
@@ -395,7 +399,8 @@ class Complaint(Base):
 
     __tablename__ = "complaints"
     __table_args__ = (
-        UniqueConstraint("year", "seq", name="uq_complaint_year_seq"),
+        # Numbered per estate or company-wide (recorder/estates.py, migration 0016).
+        UniqueConstraint("estate_id", "year", "seq", name="uq_complaint_estate_year_seq"),
         Index("ix_complaints_registered_at", "registered_at"),
     )
 
@@ -421,6 +426,8 @@ class Complaint(Base):
     measures: Mapped[str | None] = mapped_column(Text)
     #: A supervisor's closing decision when the resident was not satisfied (1.4.2.2.4).
     decision: Mapped[str | None] = mapped_column(Text)
+    #: The estate (recorder/estates.py) it belongs to; None: the company's (migration 0016).
+    estate_id: Mapped[int | None] = mapped_column(ForeignKey("estates.id"), index=True)
     closed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     #: A complaint about the desk's or a department's own service (1.4.4 客户对内部投诉):
     #: its cause (attitude: a written explanation; delay: 8-hour answer, 3-day remedy),
@@ -482,7 +489,7 @@ class WorkOrder(Base):
 
     __tablename__ = "work_orders"
     __table_args__ = (
-        UniqueConstraint("year", "seq", name="uq_work_order_year_seq"),
+        UniqueConstraint("estate_id", "year", "seq", name="uq_work_order_estate_year_seq"),
         # An entry's first work order, its department read from the index (migration 0012).
         Index("ix_work_orders_entry_first", "entry_id", "dispatched_at", "id", "department"),
         Index("ix_work_orders_completed_at", "completed_at"),
@@ -496,6 +503,8 @@ class WorkOrder(Base):
     department: Mapped[str] = mapped_column(String(64))
     dispatched_at: Mapped[datetime] = mapped_column(default=utcnow)
     dispatched_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: The estate (recorder/estates.py) it belongs to; None: the company's (migration 0016).
+    estate_id: Mapped[int | None] = mapped_column(ForeignKey("estates.id"), index=True)
     completed_at: Mapped[datetime | None]
     #: True done, False not completed (a reason is then required), None open.
     completed: Mapped[bool | None] = mapped_column(Boolean)

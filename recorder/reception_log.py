@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 # Re-exported: the log's callers declare their actor through it (recorder.actors).
 from recorder.actors import SYSTEM, Actor, RecordIntegrityError, _text, act_as  # noqa: F401
+from recorder.estates import estate_number
 from recorder.models import (
     ENTRY_CALLER_FIELDS,
     ENTRY_FIELDS,
@@ -140,7 +141,9 @@ def register_complaint(session: Session, entry: LogEntry, year: int | None = Non
     if existing is not None:
         return existing
     year = year or entry.received_at.year
-    seq, number = next_complaint_number(session, year)
+    seq, number = estate_number(session, entry.estate_id, COMPLAINT_PREFIX, year) or (
+        next_complaint_number(session, year)
+    )
     resident = " ".join(part for part in (entry.unit, entry.surname) if part) or entry.caller_number
     complaint = Complaint(
         number=number, year=year, seq=seq, entry=entry, resident=resident, summary=entry.summary

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from recorder.errors import RecorderError
+from recorder.estates import estate_number
 from recorder.matter_states import Via, move
 from recorder.models import (
     EntryStatus,
@@ -72,8 +73,11 @@ def dispatch(
         )
     technician = (technician or "").strip() or None
     now = now or utcnow()
-    seq = next_in_sequence(session, WorkOrderSequence, now.year)
-    number = f"{WORK_ORDER_PREFIX}-{now.year}-{seq:04d}"
+    numbered = estate_number(session, entry.estate_id, WORK_ORDER_PREFIX, now.year)
+    if numbered is None:  # the company's numbers
+        seq = next_in_sequence(session, WorkOrderSequence, now.year)
+        numbered = seq, f"{WORK_ORDER_PREFIX}-{now.year}-{seq:04d}"
+    seq, number = numbered
     to = f"{department} {technician}" if technician else department
     if entry.status is not EntryStatus.DISPATCHED:
         # A refusal (a closed matter) raises before anything is added; the caller's

@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import select, text
 
 from recorder import db
+from recorder.estates import Estate
 from recorder.models import Call, Disposition, LogEntry, Recording, User
 from tests.test_cli import hotline
 
@@ -91,6 +92,7 @@ def test_a_database_of_the_first_release_upgrades_with_its_data(
             call = session.scalars(select(Call)).one()
             entry = session.scalars(select(LogEntry)).one()
             recording = session.scalars(select(Recording)).one()
+            estate = session.scalars(select(Estate)).one()
         assert (user.username, user.job_number) == ("wang", "8001")
         assert call.caller_number == "13912345678" and call.invite_at == AT
         assert call.disposition == Disposition.ANSWERED
@@ -100,5 +102,8 @@ def test_a_database_of_the_first_release_upgrades_with_its_data(
             "dispatched",
         )
         assert recording.path == "recordings/2025/03/04/old.wav"  # relative (0007)
+        # One organisation becomes one estate, the company's name said for it (0016).
+        assert (estate.code, estate.name) == ("main", "")
+        assert call.estate_id == entry.estate_id == estate.id
     finally:
         engine.dispose()

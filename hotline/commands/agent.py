@@ -245,6 +245,7 @@ def _flow_setup(
 ) -> FlowSetup:
     """The call flow (agent.mode = "flow"): checked and its prompts synthesised before any call."""
     from hotline.errors import ConfigError
+    from hotline.estates import estate_lookup
     from ivr.agent import FlowSetup
     from ivr.flow_config import load_flow
     from ivr.flow_runner import clerk_uri, roster_clerks
@@ -283,6 +284,7 @@ def _flow_setup(
         prompts=prompts.audio,
         dial=dial,
         uri_for=uri_for,
+        estate_for=estate_lookup(settings, content, sessions, prompts.audio),
     )
 
 
