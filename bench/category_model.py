@@ -9,7 +9,9 @@ config/rules/categories.toml with that model, as in production) fills the held-o
 residents' sources are held out in `--folds` groups of whole sources (sorted by name), the own
 sets one file at a time. Printed per kind of source: category accuracy, recall and precision per
 category, the confusion table, urgency recall and precision per level, the share flagged for a
-clerk, unit exact; then the speed of the shipped model in one process.
+clerk, unit exact; then the speed of the shipped model in one process. Each fold's model chooses
+its safety and leak thresholds on its own training lines' folds by source
+(transcripts/urgency_thresholds.py), as the shipped model does: printed per fold.
 """
 
 from __future__ import annotations
@@ -71,7 +73,15 @@ def judged(items: list[dict[str, str]], lang: str, groups: int) -> list[dict[str
             [(c, r["category"]) for c, r in zip(clean, train, strict=True)],
             {},
             [r["urgency"] for r in train],
+            [r["source"] for r in train],
+            [r["kind"] == "resident" for r in train],
         )
+        chosen = {
+            k: model.about[k]
+            for k in ("safety_review", "leak", "leak_over_unsure_safety")
+            if k in model.about
+        }
+        print(f"held out {sorted(held)[:3]}{'...' if len(held) > 3 else ''}: thresholds {chosen}")
         judge = learned.LearnedCategories(model, "bench")
         for r in items:
             if r["source"] in held:

@@ -61,8 +61,9 @@ MIN_CONFIDENCE = 0.3
 
 #: The urgency the model gives: safety at P(safety) >= safety_review, flagged for a clerk while
 #: below safety_sure (a missed safety call costs far more than a false alarm); else leak at
-#: P(leak) >= leak. Chosen for recall on the own-imitation sets, each held out in turn
-#: (bench/category_model.py), never on the residents' sources; a shipped model records its own.
+#: P(leak) >= leak. These are the defaults, read off the own-imitation sets' folds; a model
+#: trained with its lines' sources records its own safety_review and leak, chosen for recall on
+#: its training lines' folds by source (transcripts/urgency_thresholds.py), and those are used.
 #: `safety_evidence` (off: 0): below safety_sure, safety is taken only when one n-gram of the
 #: line pulls towards safety (over normal) by at least this much. 0.25, the largest value that
 #: loses none of the own sets' safety lines on their folds (it drops 10 of their 99 false
@@ -70,11 +71,14 @@ MIN_CONFIDENCE = 0.3
 #: 0.918, bench/category_model.py): a missed safety call costs more than a false alarm, so it
 #: ships off. A complaint about a repair never done (投诉 报修 一直 没 修) stays safety-unsure,
 #: flagged for a clerk (issue 18: unsure between safety and normal, safety).
+#: `leak_over_unsure_safety` (1: on): unsure of safety and P(leak) > P(safety), leak, flagged for a
+#: clerk; a model turns it on only where its training folds keep safety recall at the target.
 URGENCY_THRESHOLDS = {
     "safety_review": 0.2,
     "safety_sure": 0.4,
     "leak": 0.3,
     "safety_evidence": 0.0,
+    "leak_over_unsure_safety": 0.0,
 }
 
 #: How often a process in service looks whether the model trained here changed (seconds).
@@ -239,17 +243,20 @@ class LearnedCategories:
                 **URGENCY_THRESHOLDS,
                 **{k: float(v) for k, v in model.about.items() if k in URGENCY_THRESHOLDS},
             }
-            safety = odds.get("safety", 0.0)
-            if safety >= limits["safety_sure"] or (
-                safety >= limits["safety_review"]
+            safety, leak = odds.get("safety", 0.0), odds.get("leak", 0.0)
+            unsure = limits["safety_review"] <= safety < limits["safety_sure"]
+            if unsure and limits["leak_over_unsure_safety"] and leak > safety:
+                urgency, review = "leak", True  # unsure of safety, a leak likelier: a clerk looks
+            elif safety >= limits["safety_sure"] or (
+                unsure
                 and (
                     limits["safety_evidence"] <= 0
                     or model.safety_pull(clean_text) >= limits["safety_evidence"]
                 )
             ):
                 urgency = "safety"
-                review = review or odds["safety"] < limits["safety_sure"]
-            elif odds.get("leak", 0.0) >= limits["leak"]:
+                review = review or unsure
+            elif leak >= limits["leak"]:
                 urgency = "leak"
         return Judgement(category, confidence, urgency, review)
 

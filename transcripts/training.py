@@ -18,11 +18,12 @@ from typing import Any
 
 from recorder.errors import HotlineError
 from recorder.settings import CONFIG_DIR
+from transcripts import urgency_thresholds
 from transcripts.classify import classify
 from transcripts.learned import LEGACY_FILES, MIN_CONFIDENCE, MODEL_FILE, URGENCY_THRESHOLDS
 from transcripts.ngram_model import NGRAM_RANGE, NgramModel
 from transcripts.rules import CategoryRules
-from transcripts.training_data import fingerprint, read_examples, read_labelled
+from transcripts.training_data import fingerprint, read_examples, read_labelled, read_sources
 
 MIN_EXAMPLES = 20
 
@@ -91,18 +92,30 @@ def fit(
     examples: Sequence[tuple[str, str]],
     about: dict[str, Any] | None = None,
     urgencies: Sequence[str] = (),
+    groups: Sequence[str] = (),
+    real: Sequence[bool] = (),
 ) -> NgramModel:
     """A model trained on all the examples, as data; with `urgencies` (one per example) it has
-    an urgency head too, trained with balanced class weights (safety lines are few)."""
+    an urgency head too, trained with balanced class weights (safety lines are few). With
+    `groups` (each example's source) and `real` (whether it is a real resident's), its safety and
+    leak thresholds are chosen for recall on its own lines' folds (transcripts.urgency_thresholds)
+    and recorded in `about`."""
     from sklearn.linear_model import LogisticRegression
 
     texts, labels = [t for t, _ in examples], [c for _, c in examples]
     pipeline = _pipeline(len(texts)).fit(texts, labels)
     urgency = None
+    about = dict(about or {})
     if len(set(urgencies)) >= 2:  # one level only (no urgency column): no urgency head
         features = pipeline[0].transform(texts)
         urgency = LogisticRegression(max_iter=2000, C=10.0, class_weight="balanced")
         urgency.fit(features, list(urgencies))
+        if groups:
+            chosen = urgency_thresholds.choose(
+                features, list(urgencies), list(groups), list(real) or [False] * len(texts)
+            )
+            about.update(chosen)
+            about["thresholds_chosen_on"] = "the training lines' folds by source" if chosen else ""
     return NgramModel.from_pipeline(pipeline, about, urgency)
 
 
@@ -237,6 +250,7 @@ def ship_examples(files: Sequence[Path], path: Path, lang: str = "zh") -> NgramM
     means a rebuild)."""
     root = CONFIG_DIR.parent
     rows = [row for f in files for row in read_examples(f, lang)]
+    sources = [source for f in files for source in read_sources(f, lang)]
     model = fit(
         [(said, category) for said, category, _ in rows],
         {
@@ -257,6 +271,8 @@ def ship_examples(files: Sequence[Path], path: Path, lang: str = "zh") -> NgramM
             "evidence": "bench/category_model.py (held out by source)",
         },
         [urgency or "normal" for _, _, urgency in rows],
+        sources,
+        [not source.startswith("own-") for source in sources],
     )
     model.save(path)
     return model

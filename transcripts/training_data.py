@@ -87,3 +87,17 @@ def fingerprint(path: Path, lang: str = "zh") -> str:
     categories, not the comments): what the shipped model records, and a test compares."""
     said = "".join(f"{t}\t{c}\n" for t, c in read_labelled(path, lang))
     return hashlib.sha256(said.encode("utf-8")).hexdigest()
+
+
+def read_sources(path: Path, lang: str = "zh") -> list[str]:
+    """The source of each line `read_examples` reads: its last column (corpus/sources.toml) when
+    the file has one, else the file's name (an own-imitation set is one source)."""
+    sources = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split("\t")
+        if len(parts) < 2 or parts[0].startswith("en:") != (lang == "en"):
+            continue
+        sources.append(parts[6] if len(parts) > 6 and parts[6] else path.stem)
+    return sources
