@@ -72,6 +72,14 @@ def insert_ignoring(session: Session, table: Any) -> Any:
     return insert(table).on_conflict_do_nothing()
 
 
+def add_task_once(session: Session, values: dict[str, Any], *key: Any) -> OutboundTask | None:
+    """Insert a task unless one with the same unique key exists (two agents may sweep at
+    once), then read the task the key names: the new one, or the one already there."""
+    session.execute(insert_ignoring(session, OutboundTask).values(**values))
+    session.flush()
+    return session.scalar(select(OutboundTask).where(*key))
+
+
 def opted_out(session: Session, number: str, kind: TaskKind = TaskKind.FOLLOW_UP) -> bool:
     found = session.scalar(select(OptOut.id).where(OptOut.number == number, OptOut.kind == kind))
     return found is not None
@@ -130,12 +138,12 @@ def create_follow_ups(
             "state": TaskState.DUE,
             "history": [],
         }
-        # Two agents may sweep at once: the unique (kind, work order) keeps one task.
-        session.execute(insert_ignoring(session, OutboundTask).values(**values))
-        task = session.scalar(
-            select(OutboundTask).where(
-                OutboundTask.kind == TaskKind.FOLLOW_UP, OutboundTask.work_order_id == order.id
-            )
+        # The unique (kind, work order) keeps one task.
+        task = add_task_once(
+            session,
+            values,
+            OutboundTask.kind == TaskKind.FOLLOW_UP,
+            OutboundTask.work_order_id == order.id,
         )
         if task is not None:
             made.append(task)

@@ -33,7 +33,7 @@ from recorder.models import (
     LogEntry,
     Role,
 )
-from recorder.outbound import insert_ignoring, note_attempt
+from recorder.outbound import add_task_once, note_attempt
 from recorder.outbound_models import Attempt, OutboundTask, TaskKind, TaskState
 from recorder.outbound_rules import Plan
 
@@ -85,13 +85,12 @@ def create_call_backs(
             "state": TaskState.DUE,
             "history": [],
         }
-        # Two agents may sweep at once: the unique call-back entry keeps one task.
-        session.execute(insert_ignoring(session, OutboundTask).values(**values))
-        session.flush()
-        task = session.scalar(
-            select(OutboundTask).where(
-                OutboundTask.kind == TaskKind.CALL_BACK, OutboundTask.entry_id == entry.id
-            )
+        # The unique call-back entry keeps one task.
+        task = add_task_once(
+            session,
+            values,
+            OutboundTask.kind == TaskKind.CALL_BACK,
+            OutboundTask.entry_id == entry.id,
         )
         if task is not None:
             made.append(task)

@@ -7,6 +7,7 @@ urgency, ...: `read_examples`), and the fingerprint a shipped model records of t
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import select
@@ -71,15 +72,20 @@ def read_examples(path: Path, lang: str = "zh") -> list[tuple[str, str, str]]:
     """(text as the classifier reads it, category, urgency) of a corpus file's lines in `lang`
     (columns: text, category, urgency, surname, unit, phone[, source]; urgency "" if absent)."""
     examples = []
+    for parts in _lines(path, lang):
+        said = " ".join(parts[0][3:].split()) if lang == "en" else text.clean(parts[0])
+        examples.append((said, parts[1], parts[2] if len(parts) > 2 else ""))
+    return examples
+
+
+def _lines(path: Path, lang: str) -> Iterator[list[str]]:
+    """The tab-separated columns of a corpus file's labelled lines in `lang`."""
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("#"):
             continue
         parts = line.split("\t")
-        if len(parts) < 2 or parts[0].startswith("en:") != (lang == "en"):
-            continue
-        said = " ".join(parts[0][3:].split()) if lang == "en" else text.clean(parts[0])
-        examples.append((said, parts[1], parts[2] if len(parts) > 2 else ""))
-    return examples
+        if len(parts) >= 2 and parts[0].startswith("en:") == (lang == "en"):
+            yield parts
 
 
 def fingerprint(path: Path, lang: str = "zh") -> str:
@@ -92,12 +98,4 @@ def fingerprint(path: Path, lang: str = "zh") -> str:
 def read_sources(path: Path, lang: str = "zh") -> list[str]:
     """The source of each line `read_examples` reads: its last column (corpus/sources.toml) when
     the file has one, else the file's name (an own-imitation set is one source)."""
-    sources = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        parts = line.split("\t")
-        if len(parts) < 2 or parts[0].startswith("en:") != (lang == "en"):
-            continue
-        sources.append(parts[6] if len(parts) > 6 and parts[6] else path.stem)
-    return sources
+    return [parts[6] if len(parts) > 6 and parts[6] else path.stem for parts in _lines(path, lang)]
