@@ -256,14 +256,15 @@ class Agent:
         received = Playout(call.read, call.buffered, FRAME_BYTES)
         try:
             for stage, audio in plan:
-                for offset in range(0, len(audio), FRAME_BYTES):
+                if stage != "recording":  # issue 17: whole, to the media plane; silence after
+                    call.play(audio)
+                for _offset in range(0, len(audio), FRAME_BYTES):
                     # Stopping first: the phone's stop ends every call right after
                     # `stopping` is set, and that end is not the caller's.
                     if self.stopping.is_set():
                         return stage, "agent stopped"
                     if call.ended:
                         return stage, "caller BYE"
-                    call.write(audio[offset : offset + FRAME_BYTES].ljust(FRAME_BYTES, b"\x00"))
                     self._receive(call, writer, received.tick())
                     tick += 1
                     self._clock.sleep_until(start + tick * FRAME_S, self.stopping)

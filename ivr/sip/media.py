@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ivr.rtp_pacer import RtpPacer, key_press_payloads
+from ivr.rtp_plays import Plays
 from ivr.rtp_stats import ReceiveStats, header
 from ivr.sip.library import (
     CallState,
@@ -52,6 +53,7 @@ class _PacedRTPClient(RTPClient):
     _key_packets: deque[tuple[bytes, bool]]
     _key_timestamp: int
     _marker: bool
+    _plays: Plays
 
     @classmethod
     def adopt(cls, client: RTPClient, pacer: RtpPacer, started: Started) -> None:
@@ -66,6 +68,7 @@ class _PacedRTPClient(RTPClient):
         client._key_packets = deque()
         client._key_timestamp = 0
         client._marker = True  # the first packet of a stream (RFC 3551 4.1)
+        client._plays = Plays()
         client.restarts_at_start = pacer.sender_restarts
 
     def fail(self, reason: str) -> None:
@@ -140,6 +143,60 @@ class _PacedRTPClient(RTPClient):
 
     def active(self) -> bool:
         return bool(self.NSD)
+
+    # ---------------------------------------------------- the media plane (issue 17)
+
+    def play(self, pcm16: bytes) -> int:
+        """Queue a whole prompt; its id comes back from `finished_plays` once sent. The
+        RTP sender process sends it (ivr/rtp_plane.py); without one it is fed as written."""
+        play_id = self._plays.new()
+        if not self._key_packets and self.NSD:
+            adapter = self._adapter()
+            samples = round(self.period * adapter.rate)
+            frame = adapter.encode(b"\x00" * adapter.source_frame_size(self.ptime_ms))
+            state = (
+                self.preference_payload_type,
+                self.outSSRC,
+                self.outSequence,
+                self.outTimestamp,
+                samples,
+                len(frame),
+                frame[0] if frame else 0xFF,
+                self._marker,
+            )
+            address = self._socket_address(self.outIP, self.outPort)
+            if self.pacer.play(self, state, address, adapter.encode(pcm16), play_id):
+                return play_id
+        self.feed()
+        self.write(pcm16)
+        self._plays.fed(play_id, self.outOffset)
+        return play_id
+
+    def feed(self) -> None:
+        """Build this stream's packets in the agent again (live audio, a key press), going
+        on with the sequence number and timestamp the sender process reached."""
+        if not self.pacer.commanded(self):
+            return
+        state = self.pacer.halt(self)
+        if state is not None:
+            self.outSequence, self.outTimestamp, self._marker = state
+        self._plays.clear()  # the child dropped what it had queued
+
+    def stop_play(self) -> None:
+        """Drop every prompt queued (a key barged in); silence goes on."""
+        if self.pacer.commanded(self):
+            self.pacer.clear(self)
+        else:
+            self.pmout.read(self.pmout.available())
+        self._plays.clear()
+
+    def play_done(self, play_id: int) -> None:
+        self._plays.done(play_id)
+
+    def finished_plays(self) -> list[int]:
+        if not self.pacer.commanded(self):
+            self._plays.consumed(self.outOffset - self.pmout.available())
+        return self._plays.take()
 
     def sending(self) -> bool:
         return self.sendrecv not in (TransmitType.RECVONLY, TransmitType.INACTIVE)
