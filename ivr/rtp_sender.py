@@ -361,7 +361,6 @@ def serve(control: socket.socket, clock: Any = time.monotonic) -> rtp_play.Laten
                 if not known:
                     print(f"rtp-sender: an unknown message {kind!r}", file=sys.stderr)
         now = clock()
-        plane.send_due(now, streams, lateness.sent)
         while due and due[0][0] <= now:
             deadline, _order, key, address, packet = heapq.heappop(due)
             target = streams.get(key)
@@ -383,6 +382,8 @@ def serve(control: socket.socket, clock: Any = time.monotonic) -> rtp_play.Laten
                 )
                 streams.pop(key, None)
                 target.close()
+        # After the packets handed over: a stream's commanded packets follow its fed ones.
+        plane.send_due(now, streams, lateness.sent)
 
 
 def _raise_priority() -> str:

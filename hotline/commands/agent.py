@@ -111,6 +111,10 @@ def build_agent(app: App, metrics: AgentMetrics | None = None) -> tuple[Agent, S
         rtp_sender=sip.rtp_sender,
         timers=timers,
     )
+    if metrics is not None:
+        from ivr.metrics import MediaFaults
+
+        MediaFaults.attach(metrics, phone.media_faults)
     return agent, phone
 
 
