@@ -46,10 +46,9 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from ivr.rtp_plane import PlaneCommands
+from ivr.rtp_plane import PacedStream, PlaneCommands, _Schedule
 from ivr.rtp_sender import LEAD_S, Packet, RtpSender, SenderGone
 from ivr.sdp_check import sendable
 
@@ -65,60 +64,6 @@ RESTARTS_PER_MINUTE = 5
 
 class BadDestination(ValueError):
     """A stream's packets would go where `sendto` cannot send (not an IP and a port)."""
-
-
-class PacedStream(Protocol):
-    """What the pacer needs of one call's outgoing media."""
-
-    @property
-    def period(self) -> float:
-        """Seconds of audio per packet (the ptime)."""
-        ...
-
-    def active(self) -> bool:
-        """False once the stream is stopped: the pacer forgets it."""
-        ...
-
-    def sending(self) -> bool:
-        """False while the stream must be silent (on hold)."""
-        ...
-
-    def send_next(self) -> None:
-        """Send the next packet (audio or a key press)."""
-        ...
-
-    def skip(self, count: int) -> None:
-        """Let `count` packets' time pass unsent (held, or a stall too long to catch up)."""
-        ...
-
-    def fail(self, reason: str) -> None:
-        """The stream cannot go on (`reason`): end its call. The pacer has dropped it."""
-        ...
-
-    def play_done(self, play_id: int) -> None:
-        """The media plane sent prompt `play_id` to its end (issue 17)."""
-        ...
-
-
-@dataclass
-class _Schedule:
-    stream: PacedStream
-    first: int
-    """The stream's first deadline is `first` periods after the clock's zero."""
-    key: int = 0
-    """The stream's name to the sender process."""
-    sent: int = 0
-    """Packet deadlines passed so far (sent or skipped)."""
-    sock: socket.socket | None = field(default=None, compare=False)
-    """The socket the sender process was given for this stream."""
-    plane: bool = False
-    """Commanded: the sender process paces it itself (ivr/rtp_play.py); this thread skips it."""
-    held: bool = False
-
-    def deadline(self) -> float:
-        # Whole periods, so streams on one grid share the exact same float: their
-        # order in a burst (by deadline, then by age) is the same every time.
-        return (self.first + self.sent) * self.stream.period
 
 
 class RtpPacer(PlaneCommands):
@@ -225,13 +170,14 @@ class RtpPacer(PlaneCommands):
         try:
             if not stream.active():
                 return False
+            period = stream.period
+            due = math.floor(now / period + 1e-9) + 1 - schedule.first - schedule.sent
             if schedule.plane:  # the sender process paces it: only a hold is passed on
+                schedule.sent += max(0, due)  # the clock only (halt sets it from the child)
                 if stream.sending() == schedule.held and self._sender is not None:
                     schedule.held = not schedule.held
                     self._sender.command("mute", schedule.key, schedule.held)
                 return True
-            period = stream.period
-            due = math.floor(now / period + 1e-9) + 1 - schedule.first - schedule.sent
             if due <= 0:
                 return True
             if not stream.sending():

@@ -18,15 +18,69 @@ the child's, and a silent call is worse than a clean BYE.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from ivr.rtp_sender import RtpSender, SenderGone
-
-if TYPE_CHECKING:
-    from ivr.rtp_pacer import PacedStream, _Schedule
+from ivr.sdp_check import sendable
 
 logger = logging.getLogger(__name__)
+
+
+class PacedStream(Protocol):
+    """What the pacer needs of one call's outgoing media."""
+
+    @property
+    def period(self) -> float:
+        """Seconds of audio per packet (the ptime)."""
+        ...
+
+    def active(self) -> bool:
+        """False once the stream is stopped: the pacer forgets it."""
+        ...
+
+    def sending(self) -> bool:
+        """False while the stream must be silent (on hold)."""
+        ...
+
+    def send_next(self) -> None:
+        """Send the next packet (audio or a key press)."""
+        ...
+
+    def skip(self, count: int) -> None:
+        """Let `count` packets' time pass unsent (held, or a stall too long to catch up)."""
+        ...
+
+    def fail(self, reason: str) -> None:
+        """The stream cannot go on (`reason`): end its call. The pacer has dropped it."""
+        ...
+
+    def play_done(self, play_id: int) -> None:
+        """The media plane sent prompt `play_id` to its end (issue 17)."""
+        ...
+
+
+@dataclass
+class _Schedule:
+    stream: PacedStream
+    first: int
+    """The stream's first deadline is `first` periods after the clock's zero."""
+    key: int = 0
+    """The stream's name to the sender process."""
+    sent: int = 0
+    """Packet deadlines passed so far (sent or skipped)."""
+    sock: socket.socket | None = field(default=None, compare=False)
+    """The socket the sender process was given for this stream."""
+    plane: bool = False
+    """Commanded: the sender process paces it itself (ivr/rtp_play.py); this thread skips it."""
+    held: bool = False
+
+    def deadline(self) -> float:
+        # Whole periods, so streams on one grid share the exact same float: their
+        # order in a burst (by deadline, then by age) is the same every time.
+        return (self.first + self.sent) * self.stream.period
 
 
 class PlaneCommands:
@@ -58,23 +112,26 @@ class PlaneCommands:
     def play(
         self,
         stream: PacedStream,
+        sock: Any,
         state: tuple[Any, ...],
         address: tuple[Any, ...],
         payload: bytes,
         play_id: int,
     ) -> bool:
-        """Queue an encoded prompt on `stream`, commanding it first if it is fed; `state`
+        """Queue an encoded prompt on `stream` (sending from `sock`), commanding it first if
+        it is fed; `state`
         is (pt, ssrc, seq, ts, samples, size, silence byte, marker) as the stream stands.
         False when there is no sender process to command (the caller feeds it instead)."""
         sender = self._sender
         schedule = self._schedule_of(stream)
-        if sender is None or schedule is None or schedule.sock is None or not sender.ready():
-            return False
+        if sender is None or schedule is None or not sender.ready() or not sendable(address):
+            return False  # fed instead (a bad destination is refused there: its call ends)
         try:
             with self._round:
                 if not schedule.plane:
-                    if not sender.is_open(schedule.key):
-                        sender.open(schedule.key, schedule.sock)
+                    if schedule.sock is not sock or not sender.is_open(schedule.key):
+                        sender.open(schedule.key, sock)  # the call's own socket (its SDP port)
+                        schedule.sock = sock
                     pt, ssrc, seq, ts, samples, size, silence, marker = state
                     deadline = schedule.deadline()
                     held = not stream.sending()

@@ -8,29 +8,22 @@ recorder hold in turn; a far end saw gaps of up to 32 ms between packets
 avoid that wait (docs/sip-library.md, fix 26: six variants measured).
 
 So the pacer builds each packet `LEAD_S` before its deadline and hands it over,
-with the deadline, to a small child process that does nothing else: it sleeps
-until the earliest deadline and sends what is due. A pacer that wakes up to
-`LEAD_S` late no longer moves a packet on the wire. The price: audio leaves
-`LEAD_S` later after it was written (bridged audio, prompts).
+with the deadline, to a small child process that sends it then (fed streams: a
+bridge's live audio, key presses). Prompts and silence are the child's own to pace
+(issue 17: commanded streams, ivr/rtp_play.py, ivr/rtp_plane.py): no per-packet
+traffic. The child sends from the call's own UDP socket (SCM_RIGHTS), so the far end
+sees the port the SDP named. It runs this file with `python -I`: the standard library
+only; its end of the control socket closing (the agent exited, even killed) ends it.
 
-The child sends from the call's own UDP socket, received as a duplicate
-(SCM_RIGHTS), so the far end sees the port the SDP named (symmetric RTP). It
-runs this file with `python -I`: the standard library only, no hotline
-import, nothing of the agent's state. Its end of the control socket closing
-(the agent exited, even killed) ends it, so it never outlives the agent.
+Control messages (SOCK_SEQPACKET, one `marshal`led tuple each; the pair is unnamed):
+("open", key) with the stream's socket attached; ("close", key); ("send", ((key,
+deadline, address, packet), ...)) on CLOCK_MONOTONIC, which both processes share;
+and the media plane's (ivr/rtp_play.py). The child answers on the same socket, read
+by a thread of the parent's.
 
-Control messages (SOCK_SEQPACKET, one `marshal`led tuple each, never from
-anyone but the parent: the pair is created unnamed):
-
-    ("open", key)               with the stream's socket attached
-    ("close", key)              the stream ended: its duplicate is closed
-    ("send", ((key, deadline, address, packet), ...))
-
-Deadlines are on CLOCK_MONOTONIC, which both processes share.
-
-When the child is gone (killed, crashed), `RtpSender.send` raises
-`SenderGone`; the pacer then sends from its own thread again. What was handed
-over and not yet sent (at most `LEAD_S` of each stream) is lost and logged.
+When the child is gone (killed, crashed) the pacer starts it again; fed streams are
+sent from the pacer's own thread meanwhile (what was handed over, at most `LEAD_S`,
+is lost), commanded streams' calls are ended (a BYE, not a silent caller).
 """
 
 from __future__ import annotations

@@ -165,7 +165,10 @@ class _PacedRTPClient(RTPClient):
                 self._marker,
             )
             address = self._socket_address(self.outIP, self.outPort)
-            if self.pacer.play(self, state, address, adapter.encode(pcm16), play_id):
+            with self._socket_lock:
+                sock = getattr(self, "sout", None)
+            payload = adapter.encode(pcm16)
+            if sock is not None and self.pacer.play(self, sock, state, address, payload, play_id):
                 return play_id
         self.feed()
         self.write(pcm16)
