@@ -105,10 +105,6 @@ class PlaneCommands:
         sender = self._sender
         return sender is not None and sender.ready()
 
-    def commanded(self, stream: PacedStream) -> bool:
-        schedule = self._schedule_of(stream)
-        return schedule is not None and schedule.plane
-
     def play(
         self,
         stream: PacedStream,

@@ -54,6 +54,7 @@ class _PacedRTPClient(RTPClient):
     _key_timestamp: int
     _marker: bool
     _plays: Plays
+    _commanded: bool
 
     @classmethod
     def adopt(cls, client: RTPClient, pacer: RtpPacer, started: Started) -> None:
@@ -69,6 +70,7 @@ class _PacedRTPClient(RTPClient):
         client._key_timestamp = 0
         client._marker = True  # the first packet of a stream (RFC 3551 4.1)
         client._plays = Plays()
+        client._commanded = False  # the sender process paces it (issue 17)
         client.restarts_at_start = pacer.sender_restarts
 
     def fail(self, reason: str) -> None:
@@ -169,6 +171,7 @@ class _PacedRTPClient(RTPClient):
                 sock = getattr(self, "sout", None)
             payload = adapter.encode(pcm16)
             if sock is not None and self.pacer.play(self, sock, state, address, payload, play_id):
+                self._commanded = True
                 return play_id
         self.feed()
         self.write(pcm16)
@@ -178,8 +181,9 @@ class _PacedRTPClient(RTPClient):
     def feed(self) -> None:
         """Build this stream's packets in the agent again (live audio, a key press), going
         on with the sequence number and timestamp the sender process reached."""
-        if not self.pacer.commanded(self):
-            return
+        if not self._commanded:
+            return  # (a flag of its own: every write of a bridge asks)
+        self._commanded = False
         state = self.pacer.halt(self)
         if state is not None:
             self.outSequence, self.outTimestamp, self._marker = state
@@ -187,7 +191,7 @@ class _PacedRTPClient(RTPClient):
 
     def stop_play(self) -> None:
         """Drop every prompt queued (a key barged in); silence goes on."""
-        if self.pacer.commanded(self):
+        if self._commanded:
             self.pacer.clear(self)
         else:
             self.pmout.read(self.pmout.available())
@@ -197,7 +201,7 @@ class _PacedRTPClient(RTPClient):
         self._plays.done(play_id)
 
     def finished_plays(self) -> list[int]:
-        if not self.pacer.commanded(self):
+        if not self._commanded:
             self._plays.consumed(self.outOffset - self.pmout.available())
         return self._plays.take()
 
