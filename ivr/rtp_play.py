@@ -28,6 +28,7 @@ this file by its path.
 
 from __future__ import annotations
 
+import math
 import struct
 from collections import deque
 from collections.abc import Callable
@@ -208,7 +209,8 @@ class Plane:
         """Send every commanded stream's packets due by `now` (catching up after a late
         wake-up, as the agent's pacer does; a stall over MAX_BURST_S loses the oldest)."""
         for key, stream in list(self.streams.items()):
-            due = int((now - stream.deadline) / stream.period + 1e-9) + 1
+            # floor, not int(): woken early (a message came), -0.3 periods is none due
+            due = math.floor((now - stream.deadline) / stream.period + 1e-9) + 1
             if due <= 0:
                 continue
             done: list[int] = []

@@ -202,3 +202,34 @@ def test_a_held_stream_sends_nothing_and_goes_on_with_the_marker_and_the_clock(
     assert first[0] is True
     stream.close()
     far_end.close()
+
+
+def test_no_packet_leaves_before_its_deadline_when_messages_wake_the_child_early(
+    sender: tuple[RtpSender, Replies],
+) -> None:
+    """Messages arriving between deadlines (other calls' commands, here every 7 ms) wake
+    the child early; a packet still leaves at its own deadline, never a period early
+    (which a far end sees as a 40 ms gap after it: the first bench run of this work)."""
+    process, _replies = sender
+    stream, far_end = _udp(), _udp()
+    start = time.monotonic() + 0.05
+    _plane(process, 5, stream, far_end, start)
+    stop = threading.Event()
+
+    def chatter() -> None:
+        while not stop.wait(0.007):
+            process.command("mute", 99, False)  # a stream the child does not have
+
+    talking = threading.Thread(target=chatter)
+    talking.start()
+    try:
+        got = _receive(far_end, 0.6)
+    finally:
+        stop.set()
+        talking.join(5)
+    assert len(got) >= 25
+    assert all(at >= start + n * PERIOD - 0.001 for n, (at, _) in enumerate(got))
+    gaps = np.diff([at for at, _ in got]) * 1000
+    assert gaps.min() > 10.0, gaps.min()
+    stream.close()
+    far_end.close()
