@@ -228,8 +228,7 @@ def test_no_packet_leaves_before_its_deadline_when_messages_wake_the_child_early
         stop.set()
         talking.join(5)
     assert len(got) >= 25
+    # (Late is possible on a busy machine, and caught up; early never.)
     assert all(at >= start + n * PERIOD - 0.001 for n, (at, _) in enumerate(got))
-    gaps = np.diff([at for at, _ in got]) * 1000
-    assert gaps.min() > 10.0, gaps.min()
     stream.close()
     far_end.close()
