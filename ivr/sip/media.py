@@ -109,6 +109,11 @@ class _PacedRTPClient(RTPClient):
         self.NSD = True
         self.started.start(self.recv, f"RTP Receiver {self.inPort}")  # joined by SipPhone.stop
         self.pacer.add(self)
+        # Commanded from its first packet (issue 17): the silence before the first prompt
+        # is the sender process's too (the agent's pacer, stalled while a hundred calls
+        # are answered, once held a stream's first packets for two seconds).
+        if self.pacer.commandable():
+            self._command(b"", 0)  # nothing to play: id 0 is never reported
 
     def stop(self) -> None:
         self.pacer.remove(self)  # first: the sender process lets go of its copy of the socket
@@ -152,31 +157,38 @@ class _PacedRTPClient(RTPClient):
         """Queue a whole prompt; its id comes back from `finished_plays` once sent. The
         RTP sender process sends it (ivr/rtp_plane.py); without one it is fed as written."""
         play_id = self._plays.new()
-        if not self._key_packets and self.NSD:
-            adapter = self._adapter()
-            samples = round(self.period * adapter.rate)
-            frame = adapter.encode(b"\x00" * adapter.source_frame_size(self.ptime_ms))
-            state = (
-                self.preference_payload_type,
-                self.outSSRC,
-                self.outSequence,
-                self.outTimestamp,
-                samples,
-                len(frame),
-                frame[0] if frame else 0xFF,
-                self._marker,
-            )
-            address = self._socket_address(self.outIP, self.outPort)
-            with self._socket_lock:
-                sock = getattr(self, "sout", None)
-            payload = adapter.encode(pcm16)
-            if sock is not None and self.pacer.play(self, sock, state, address, payload, play_id):
-                self._commanded = True
-                return play_id
+        if self._command(pcm16, play_id):
+            return play_id
         self.feed()
         self.write(pcm16)
         self._plays.fed(play_id, self.outOffset)
         return play_id
+
+    def _command(self, pcm16: bytes, play_id: int) -> bool:
+        """Hand `pcm16` to the sender process (and the stream with it, if it is fed)."""
+        if self._key_packets or not self.NSD:
+            return False
+        adapter = self._adapter()
+        samples = round(self.period * adapter.rate)
+        frame = adapter.encode(b"\x00" * adapter.source_frame_size(self.ptime_ms))
+        state = (
+            self.preference_payload_type,
+            self.outSSRC,
+            self.outSequence,
+            self.outTimestamp,
+            samples,
+            len(frame),
+            frame[0] if frame else 0xFF,
+            self._marker,
+        )
+        address = self._socket_address(self.outIP, self.outPort)
+        with self._socket_lock:
+            sock = getattr(self, "sout", None)
+        payload = adapter.encode(pcm16) if pcm16 else b""
+        if sock is None or not self.pacer.play(self, sock, state, address, payload, play_id):
+            return False
+        self._commanded = True
+        return True
 
     def feed(self) -> None:
         """Build this stream's packets in the agent again (live audio, a key press), going
