@@ -187,7 +187,8 @@ class Agent:
             disposition, stage, cause = self._run_flow(call, answered_at, self._flow)
         else:
             stage, cause = self._converse(call, answered_at)
-            disposition = Disposition.ABANDONED if stage == "greeting" else Disposition.ANSWERED
+            gave_up = stage == "greeting" and cause != "media fault"  # not the caller's doing
+            disposition = Disposition.ABANDONED if gave_up else Disposition.ANSWERED
         fault = call.media_fault  # the caller may have heard silence: an alarm (fix 31)
         if fault is not None:
             logger.error("[%s] ALARM: %s", cid, fault)
@@ -266,14 +267,15 @@ class Agent:
         try:
             for stage, audio in plan:
                 self._stage(cid, "message" if stage == "recording" else stage)
-                for offset in range(0, len(audio), FRAME_BYTES):
+                if stage != "recording":  # issue 17: whole, to the media plane; silence after
+                    call.play(audio)
+                for _offset in range(0, len(audio), FRAME_BYTES):
                     # Stopping first: the phone's stop ends every call right after
                     # `stopping` is set, and that end is not the caller's.
                     if self.stopping.is_set():
                         return stage, "agent stopped"
-                    if call.ended:
-                        return stage, "caller BYE"
-                    call.write(audio[offset : offset + FRAME_BYTES].ljust(FRAME_BYTES, b"\x00"))
+                    if call.ended:  # its media failed (the agent hung up), or the caller
+                        return stage, "media fault" if call.media_fault else "caller BYE"
                     self._receive(call, writer, received.tick())
                     tick += 1
                     self._clock.sleep_until(start + tick * FRAME_S, self.stopping)

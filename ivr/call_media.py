@@ -72,7 +72,7 @@ def tone(seconds: float = 0.4, hz: float = 1000.0, level: float = 8000.0) -> byt
 class _Playing:
     name: str | None  # None: a beep, nothing to report
     audio: bytes
-    at: int = 0
+    play_id: int = 0  # the call's id for it once handed over (0: not yet)
 
 
 @dataclass
@@ -174,6 +174,8 @@ class CallMedia:
 
     def stop_playing(self) -> None:
         with self._lock:
+            if any(p.play_id for p in self._playing):
+                self.call.stop_play()
             self._playing.clear()
 
     def beep(self) -> None:
@@ -291,25 +293,28 @@ class CallMedia:
                 call.hangup()
 
     def _next_out(self) -> bytes:
+        """Issue 17: prompts go whole to the call's media plane, which sends them and the
+        silence between them on its own clock; nothing is written a frame at a time."""
         with self._lock:
             if self._bridged is not None and self._bridged.playout is not None:
                 return b""  # filled in _take with what the clerk said
-            while self._playing:
-                playing = self._playing[0]
-                if playing.at < len(playing.audio):
-                    frame = playing.audio[playing.at : playing.at + FRAME_BYTES]
-                    playing.at += FRAME_BYTES
-                    return frame.ljust(FRAME_BYTES, b"\x00")
-                break
-            return b"\x00" * FRAME_BYTES
+            for playing in self._playing:
+                if not playing.play_id:
+                    playing.play_id = self.call.play(playing.audio)
+            return b""
 
     def _report_finished_prompt(self) -> None:
+        finished: list[str | None] = []
         with self._lock:
-            finished = None
-            if self._playing and self._playing[0].at >= len(self._playing[0].audio):
-                finished = self._playing.popleft().name
-        if finished is not None:
-            self._feed(PromptFinished(finished))
+            for play_id in self.call.finished_plays():
+                ids = [p.play_id for p in self._playing]
+                if play_id not in ids:
+                    continue  # stopped meanwhile
+                for _ in range(ids.index(play_id) + 1):
+                    finished.append(self._playing.popleft().name)
+        for name in finished:
+            if name is not None:
+                self._feed(PromptFinished(name))
 
     def _clerk_frames(self, drain: bool = False) -> bytes:
         with self._lock:

@@ -4,12 +4,18 @@ Calls in progress and ended by disposition, time from INVITE to answer and rings
 heard (histograms: the three-ring rule, seeds 客服中心接待岗位工作质量标准 2), the
 caller's RTP loss and jitter (RFC 3550 A.3, A.8, from ivr/rtp_stats.py), and SIP
 requests the SIP layer refused (ivr/sip_gate.py, RFC 4475 section 3; untrusted sources;
-unusable offers) by status code, told by the SIP layer itself (SipPhone on_refused).
+unusable offers) by status code, told by the SIP layer itself (SipPhone on_refused), and
+the media plane's faults (issue 17): RTP sender processes restarted, calls whose media
+failed and were ended (`MediaFaults`, read from the phone when scraped).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 from recorder.calls import RtpStats
 
@@ -81,3 +87,31 @@ class AgentMetrics:
         self.rtp_lost.inc(stats.packets_lost)
         if stats.packets_received:
             self.rtp_jitter_ms.observe(stats.jitter_ms)
+
+
+class MediaFaults(Collector):
+    """The phone's media faults as counters (the phone counts them: SipPhone.media_faults):
+    `rtp_sender_restarts` (the media process died and was started again) and
+    `media_fault_calls` (calls ended because their media failed: each also an ERROR line)."""
+
+    def __init__(self, read: Callable[[], dict[str, int]]) -> None:
+        self._read = read
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        faults = self._read()
+        yield CounterMetricFamily(
+            f"{NS}_rtp_sender_restarts",
+            "RTP sender (media) processes found dead and started again",
+            value=faults.get("sender_restarts", 0),
+        )
+        yield CounterMetricFamily(
+            f"{NS}_media_fault_calls",
+            "Calls ended by the agent because their media failed (the media process died)",
+            value=faults.get("stream_faults", 0),
+        )
+
+    @classmethod
+    def attach(cls, metrics: AgentMetrics, read: Callable[[], dict[str, int]]) -> MediaFaults:
+        collector = cls(read)
+        metrics.registry.register(collector)
+        return collector

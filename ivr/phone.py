@@ -53,6 +53,16 @@ class Call(Protocol):
     def write(self, pcm16: bytes) -> None:
         """Queue 16-bit 8 kHz mono audio to send."""
 
+    def play(self, pcm16: bytes) -> int:
+        """Queue a whole prompt (16-bit 8 kHz mono) for the media plane to send on the
+        call's own clock after what is queued, silence after it; its id (issue 17)."""
+
+    def stop_play(self) -> None:
+        """Drop every prompt queued or playing (a key barged in)."""
+
+    def finished_plays(self) -> list[int]:
+        """The ids of the prompts sent to their end since the last look, in order."""
+
     def read(self, size: int = FRAME_BYTES) -> bytes:
         """The next `size` bytes received, silence where nothing arrived (never blocks)."""
 

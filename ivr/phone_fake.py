@@ -3,6 +3,8 @@ buffer, audio out into one, keys pressed by the test, no socket."""
 
 from __future__ import annotations
 
+import time
+from collections import deque
 from collections.abc import Callable
 
 from ivr.phone import FRAME_BYTES
@@ -28,6 +30,10 @@ class FakeCall:
         self.final_status: int | None = None
         self.media_fault: str | None = None
         self.cancel_reasons: tuple[str, ...] = ()
+        self._plays: deque[list[int | bytes]] = deque()  # [id, audio] being played
+        self._played_to = time.monotonic()
+        self._finished: list[int] = []
+        self._ids = 0
 
     def answer(self) -> bool:
         self.answered = True
@@ -37,7 +43,43 @@ class FakeCall:
         self.denied = self.ended = True
 
     def write(self, pcm16: bytes) -> None:
+        self._advance()
         self.sent += pcm16
+
+    def play(self, pcm16: bytes) -> int:
+        """As a media plane would: the prompt goes into `sent` as the real clock passes
+        (16,000 bytes a second), after what is queued."""
+        self._advance()
+        if not self._plays:
+            self._played_to = time.monotonic()
+        self._ids += 1
+        self._plays.append([self._ids, pcm16])
+        return self._ids
+
+    def stop_play(self) -> None:
+        self._advance()
+        self._plays.clear()
+
+    def finished_plays(self) -> list[int]:
+        self._advance()
+        done, self._finished = self._finished, []
+        return done
+
+    def _advance(self) -> None:
+        now = time.monotonic()
+        budget = int((now - self._played_to) * 16000) // 2 * 2
+        self._played_to = now
+        while self._plays and budget > 0:
+            play_id, audio = self._plays[0]
+            assert isinstance(audio, bytes) and isinstance(play_id, int)
+            taken = audio[:budget]
+            self.sent += taken
+            budget -= len(taken)
+            if len(taken) == len(audio):
+                self._plays.popleft()
+                self._finished.append(play_id)
+            else:
+                self._plays[0][1] = audio[len(taken) :]
 
     def buffered(self) -> int:
         return len(self.incoming)
@@ -55,6 +97,7 @@ class FakeCall:
         return True
 
     def hangup(self) -> None:
+        self._advance()
         self.hung_up = True
 
     def live_audio(self) -> None:

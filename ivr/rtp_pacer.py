@@ -46,9 +46,9 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
+from ivr.rtp_plane import PacedStream, PlaneCommands, _Schedule
 from ivr.rtp_sender import LEAD_S, Packet, RtpSender, SenderGone
 from ivr.sdp_check import sendable
 
@@ -66,54 +66,7 @@ class BadDestination(ValueError):
     """A stream's packets would go where `sendto` cannot send (not an IP and a port)."""
 
 
-class PacedStream(Protocol):
-    """What the pacer needs of one call's outgoing media."""
-
-    @property
-    def period(self) -> float:
-        """Seconds of audio per packet (the ptime)."""
-        ...
-
-    def active(self) -> bool:
-        """False once the stream is stopped: the pacer forgets it."""
-        ...
-
-    def sending(self) -> bool:
-        """False while the stream must be silent (on hold)."""
-        ...
-
-    def send_next(self) -> None:
-        """Send the next packet (audio or a key press)."""
-        ...
-
-    def skip(self, count: int) -> None:
-        """Let `count` packets' time pass unsent (held, or a stall too long to catch up)."""
-        ...
-
-    def fail(self, reason: str) -> None:
-        """The stream cannot go on (`reason`): end its call. The pacer has dropped it."""
-        ...
-
-
-@dataclass
-class _Schedule:
-    stream: PacedStream
-    first: int
-    """The stream's first deadline is `first` periods after the clock's zero."""
-    key: int = 0
-    """The stream's name to the sender process."""
-    sent: int = 0
-    """Packet deadlines passed so far (sent or skipped)."""
-    sock: socket.socket | None = field(default=None, compare=False)
-    """The socket the sender process was given for this stream."""
-
-    def deadline(self) -> float:
-        # Whole periods, so streams on one grid share the exact same float: their
-        # order in a burst (by deadline, then by age) is the same every time.
-        return (self.first + self.sent) * self.stream.period
-
-
-class RtpPacer:
+class RtpPacer(PlaneCommands):
     """Sends the due packet of every stream it holds, from one thread."""
 
     def __init__(
@@ -139,6 +92,8 @@ class RtpPacer:
         self._batch: list[Packet] = []
         self._restarts: list[float] = []
         self._restarter: threading.Thread | None = None
+        self._round = threading.Lock()  # held by the thread while it builds and hands over
+        self._gone = threading.Lock()
         self.sender_restarts = 0
         """How often the sender process was found gone and started again."""
         self.stream_faults = 0
@@ -217,6 +172,12 @@ class RtpPacer:
                 return False
             period = stream.period
             due = math.floor(now / period + 1e-9) + 1 - schedule.first - schedule.sent
+            if schedule.plane:  # the sender process paces it: only a hold is passed on
+                schedule.sent += max(0, due)  # the clock only (halt sets it from the child)
+                if stream.sending() == schedule.held and self._sender is not None:
+                    schedule.held = not schedule.held
+                    self._sender.command("mute", schedule.key, schedule.held)
+                return True
             if due <= 0:
                 return True
             if not stream.sending():
@@ -280,6 +241,17 @@ class RtpPacer:
         from a thread of its own (a fork of the agent takes 50-150 ms), while this
         thread sends every packet itself until the new one says it is ready (fix 28's
         supervision); after RESTARTS_PER_MINUTE in a minute this thread sends for good."""
+        with self._lock:
+            commanded = [s for s in self._schedules if s.plane]
+            self._schedules = [s for s in self._schedules if not s.plane]
+        for schedule in commanded:  # their audio was the child's: each call ends (BYE)
+            self.stream_faults += 1
+            with contextlib.suppress(Exception):
+                schedule.stream.fail("the RTP sender process died")
+        with self._gone:
+            self._restart_locked()
+
+    def _restart_locked(self) -> None:
         sender = self._sender
         if sender is None or (self._restarter is not None and self._restarter.is_alive()):
             return
@@ -321,6 +293,8 @@ class RtpPacer:
         if self._thread is not None:
             return
         if self._sender is not None:
+            self._sender.on_reply = self._reply
+            self._sender.on_gone = self._sender_gone
             try:
                 self._sender.start()
             except OSError:
@@ -346,8 +320,9 @@ class RtpPacer:
             sender = self._sender
             lead = self._lead if sender is not None and sender.ready() else 0.0
             try:
-                next_due = self.run_due(self._clock() + lead)
-                self._flush()
+                with self._round:
+                    next_due = self.run_due(self._clock() + lead)
+                    self._flush()
             except Exception as exc:
                 logger.error("%s: a round failed (%s: %s)", self._name, type(exc).__name__, exc)
                 next_due = self._clock() + 0.02

@@ -8,35 +8,29 @@ recorder hold in turn; a far end saw gaps of up to 32 ms between packets
 avoid that wait (docs/sip-library.md, fix 26: six variants measured).
 
 So the pacer builds each packet `LEAD_S` before its deadline and hands it over,
-with the deadline, to a small child process that does nothing else: it sleeps
-until the earliest deadline and sends what is due. A pacer that wakes up to
-`LEAD_S` late no longer moves a packet on the wire. The price: audio leaves
-`LEAD_S` later after it was written (bridged audio, prompts).
+with the deadline, to a small child process that sends it then (fed streams: a
+bridge's live audio, key presses). Prompts and silence are the child's own to pace
+(issue 17: commanded streams, ivr/rtp_play.py, ivr/rtp_plane.py): no per-packet
+traffic. The child sends from the call's own UDP socket (SCM_RIGHTS), so the far end
+sees the port the SDP named. It runs this file with `python -I`: the standard library
+only; its end of the control socket closing (the agent exited, even killed) ends it.
 
-The child sends from the call's own UDP socket, received as a duplicate
-(SCM_RIGHTS), so the far end sees the port the SDP named (symmetric RTP). It
-runs this file with `python -I`: the standard library only, no hotline
-import, nothing of the agent's state. Its end of the control socket closing
-(the agent exited, even killed) ends it, so it never outlives the agent.
+Control messages (SOCK_SEQPACKET, one `marshal`led tuple each; the pair is unnamed):
+("open", key) with the stream's socket attached; ("close", key); ("send", ((key,
+deadline, address, packet), ...)) on CLOCK_MONOTONIC, which both processes share;
+and the media plane's (ivr/rtp_play.py). The child answers on the same socket, read
+by a thread of the parent's.
 
-Control messages (SOCK_SEQPACKET, one `marshal`led tuple each, never from
-anyone but the parent: the pair is created unnamed):
-
-    ("open", key)               with the stream's socket attached
-    ("close", key)              the stream ended: its duplicate is closed
-    ("send", ((key, deadline, address, packet), ...))
-
-Deadlines are on CLOCK_MONOTONIC, which both processes share.
-
-When the child is gone (killed, crashed), `RtpSender.send` raises
-`SenderGone`; the pacer then sends from its own thread again. What was handed
-over and not yet sent (at most `LEAD_S` of each stream) is lost and logged.
+When the child is gone (killed, crashed) the pacer starts it again; fed streams are
+sent from the pacer's own thread meanwhile (what was handed over, at most `LEAD_S`,
+is lost), commanded streams' calls are ended (a BYE, not a silent caller).
 """
 
 from __future__ import annotations
 
 import contextlib
 import heapq
+import importlib.util
 import logging
 import marshal
 import os
@@ -47,11 +41,32 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import ModuleType
 from typing import Any
+
+
+def _sibling(name: str) -> ModuleType:
+    """The child runs this file with `python -I`, outside the package: its one helper
+    module (standard library only too) is loaded by its path."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+if __package__:
+    from ivr import rtp_play
+    from ivr.rtp_spawn import _Child
+else:  # pragma: no cover -- the child
+    rtp_play = _sibling("rtp_play")
 
 logger = logging.getLogger(__name__)
 
+PIECE_BYTES = rtp_play.PIECE_BYTES
 #: How long before its deadline a packet is built and handed to the child.
 LEAD_S = 0.010
 #: Packets per control message (a burst of more calls is split).
@@ -60,8 +75,8 @@ PACKETS_PER_MESSAGE = 128
 MESSAGE_BYTES = 256 * 1024
 #: How long a control message may wait for room before the child is taken for stuck.
 SEND_TIMEOUT_S = 1.0
-#: A packet put on the wire more than this after its deadline counts as sent late.
-LATE_S = 0.002
+LATE_S = rtp_play.LATE_S
+Lateness = rtp_play.Lateness
 #: The child's nice value where real-time scheduling is refused (a negative one needs
 #: privilege too).
 CHILD_NICE = -10
@@ -83,7 +98,8 @@ class SenderGone(Exception):
 
 
 class RtpSender:
-    """The parent's side: starts the child, hands it sockets and packets."""
+    """The parent's side: starts the child, hands it sockets, packets and commands; a
+    thread of its own takes what the child says (ready, a prompt's end, a stream's state)."""
 
     def __init__(self, name: str = "rtp-sender") -> None:
         self.name = name
@@ -92,6 +108,12 @@ class RtpSender:
         self._process: _Child | None = None
         self._open: set[int] = set()
         self._ready = False
+        self._reader: threading.Thread | None = None
+        self._stopped: dict[int, tuple[threading.Event, list[Any]]] = {}
+        self.on_reply: Callable[[tuple[Any, ...]], None] = lambda _reply: None
+        """Called from the reader thread with ("done", key, play_id) and ("dropped", key, why)."""
+        self.on_gone: Callable[[], None] = lambda: None
+        """Called from the reader thread when the child went away without being stopped."""
 
     def start(self) -> None:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -107,6 +129,10 @@ class RtpSender:
         parent.settimeout(SEND_TIMEOUT_S)
         self._ready = False
         self._control = parent
+        self._reader = threading.Thread(
+            target=self._read, args=(parent,), name=f"{self.name} replies", daemon=True
+        )
+        self._reader.start()
         logger.info("%s: RTP sender process %d started", self.name, self._process.pid)
 
     @property
@@ -119,19 +145,41 @@ class RtpSender:
     def ready(self) -> bool:
         """Whether the child has started and said so (it takes 30-100 ms to start: until
         then, and after a restart, the pacer sends from its own thread, without a gap)."""
-        if self._ready:
-            return True
-        control = self._control
-        if control is None:
-            return False
-        try:
-            # Not recv(MSG_DONTWAIT): with a timeout set, Python waits for readability first.
-            readable, _, _ = select.select([control], [], [], 0)
-            if readable:
-                self._ready = control.recv(16) == READY
-        except (OSError, ValueError):  # gone: the next send says so
-            return False
-        return self._ready
+        return self._ready and self._control is not None
+
+    def _read(self, control: socket.socket) -> None:
+        """What the child says, until its end of the pair closes (or this one is)."""
+        while True:
+            try:
+                readable, _, _ = select.select([control], [], [], 0.5)
+                if not readable:
+                    if self._control is not control:
+                        return
+                    continue
+                data = control.recv(MESSAGE_BYTES)
+            except (OSError, ValueError):  # closed by stop() meanwhile
+                data = b""
+            if not data:
+                if self._control is control:  # not stopped by us: the child is gone
+                    with self._lock:
+                        if self._control is control:
+                            self._lost(EOFError("its end of the control socket closed"))
+                    self.on_gone()
+                return
+            if data == READY:
+                self._ready = True
+                continue
+            reply = marshal.loads(data)  # noqa: S302 -- from our own child, on an unnamed pair
+            if reply[0] == "stopped":
+                waiting = self._stopped.get(reply[1])
+                if waiting is not None:
+                    waiting[1].append(reply[2])
+                    waiting[0].set()
+                continue
+            try:
+                self.on_reply(reply)
+            except Exception:
+                logger.exception("%s: a reply from the RTP sender process failed", self.name)
 
     def open(self, key: int, sock: socket.socket) -> None:
         """Let the child send as `sock` for stream `key` (a duplicate of the socket)."""
@@ -157,6 +205,34 @@ class RtpSender:
             for start in range(0, len(packets), PACKETS_PER_MESSAGE):
                 chunk = tuple(packets[start : start + PACKETS_PER_MESSAGE])
                 self._send_locked(marshal.dumps(("send", chunk)))
+
+    def command(self, *message: Any) -> None:
+        """A media-plane command (ivr/rtp_play.py: plane, clear, mute). Raises SenderGone."""
+        with self._lock:
+            self._send_locked(marshal.dumps(message))
+
+    def play(self, key: int, play_id: int, payload: bytes) -> None:
+        """Queue an encoded prompt on a commanded stream, in pieces. Raises SenderGone."""
+        with self._lock:
+            pieces = range(0, max(1, len(payload)), PIECE_BYTES)
+            for at in pieces:
+                piece = payload[at : at + PIECE_BYTES]
+                last = at + PIECE_BYTES >= len(payload)
+                self._send_locked(marshal.dumps(("play", key, play_id, piece, last)))
+
+    def halt(self, key: int, timeout: float = SEND_TIMEOUT_S) -> tuple[Any, ...] | None:
+        """Take a commanded stream back: (seq, ts, next deadline, marker) it reached; None
+        when the child had no such stream. Raises SenderGone (also when it does not answer)."""
+        waiting: tuple[threading.Event, list[Any]] = (threading.Event(), [])
+        self._stopped[key] = waiting
+        try:
+            self.command("stop", key)
+            if not waiting[0].wait(timeout):
+                raise SenderGone(f"{self.name}: the RTP sender process did not answer a stop")
+            state = waiting[1][0]
+            return None if state is None else tuple(state)
+        finally:
+            self._stopped.pop(key, None)
 
     def _send_locked(self, message: bytes, fds: Sequence[int] = ()) -> None:
         control = self._control
@@ -200,95 +276,31 @@ class RtpSender:
         """Close the control socket: the child sends what is due and exits."""
         with self._lock:
             self._shut_locked()
+        reader = self._reader
+        if reader is not None and reader is not threading.current_thread():
+            reader.join(2.0)
 
 
-class _Child:
-    """The sender process, started with posix_spawn: glibc starts it with vfork semantics,
-    so the agent (150 MB, ~70 threads mid-call) is not copied page table by page table
-    as fork() does; a restart with subprocess.Popen stalled every thread's audio for
-    150-180 ms. Only the control socket is inherited (every other descriptor Python opens
-    is close-on-exec); standard input is /dev/null."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self._status: int | None = None
-
-    @classmethod
-    def spawn(cls, argv: list[str], keep_fd: int) -> _Child:
-        os.set_inheritable(keep_fd, True)
-        try:
-            pid = os.posix_spawn(
-                argv[0],
-                argv,
-                dict(os.environ),
-                file_actions=[(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0)],
-            )
-        finally:
-            os.set_inheritable(keep_fd, False)
-        return cls(pid)
-
-    def poll(self) -> int | None:
-        if self._status is None:
-            try:
-                pid, status = os.waitpid(self.pid, os.WNOHANG)
-            except ChildProcessError:
-                self._status = -1
-                return self._status
-            if pid:
-                self._status = os.waitstatus_to_exitcode(status)
-        return self._status
-
-    def wait(self, timeout: float) -> int:
-        deadline = time.monotonic() + timeout
-        while (code := self.poll()) is None:
-            if time.monotonic() > deadline:
-                raise subprocess.TimeoutExpired(str(self.pid), timeout)
-            time.sleep(0.005)
-        return code
-
-    def kill(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGKILL)
-
-
-class Lateness:
-    """How late the child's packets were: handed over after their deadline (the agent
-    was later than LEAD_S), and put on the wire after it (the child woke late)."""
-
-    def __init__(self) -> None:
-        self.packets = self.handed_late = self.sent_late = 0
-        self.worst_handover = self.worst_send = 0.0
-
-    def handed(self, deadline: float, now: float) -> None:
-        if now > deadline:
-            self.handed_late += 1
-            self.worst_handover = max(self.worst_handover, now - deadline)
-
-    def sent(self, deadline: float, now: float) -> None:
-        self.packets += 1
-        if now - deadline > LATE_S:
-            self.sent_late += 1
-        self.worst_send = max(self.worst_send, now - deadline)
-
-    def summary(self) -> str:
-        return (
-            f"rtp-sender: {self.packets} packets sent; {self.handed_late} handed over after "
-            f"their deadline (worst {1e3 * self.worst_handover:.1f} ms), {self.sent_late} sent "
-            f"over {1e3 * LATE_S:.0f} ms after it (worst {1e3 * self.worst_send:.1f} ms)"
-        )
-
-
-def serve(control: socket.socket, clock: Any = time.monotonic) -> Lateness:
+def serve(control: socket.socket, clock: Any = time.monotonic) -> rtp_play.Lateness:
     """The child's loop: take messages, send each packet at its deadline, until EOF."""
     streams: dict[int, socket.socket] = {}
     due: list[tuple[float, int, int, tuple[Any, ...], bytes]] = []
     order = 0
     lateness = Lateness()
+
+    def reply(message: tuple[Any, ...]) -> None:
+        with contextlib.suppress(OSError):
+            control.send(marshal.dumps(message))
+
+    plane = rtp_play.Plane(reply)
     with contextlib.suppress(OSError):
         control.send(READY)
     control.setblocking(False)
     while True:
-        timeout = None if not due else max(0.0, due[0][0] - clock())
+        wake = min(
+            (d for d in (due[0][0] if due else None, plane.next_deadline()) if d), default=None
+        )
+        timeout = None if wake is None else max(0.0, wake - clock())
         if timeout is None or timeout > 0:
             select.select([control], [], [], timeout)
         while True:  # every message waiting, before sending: an open may precede its packets
@@ -319,6 +331,7 @@ def serve(control: socket.socket, clock: Any = time.monotonic) -> Lateness:
                 if fds:
                     streams[body] = socket.socket(fileno=fds[0])
             elif kind == "close":
+                plane.forget(body)
                 ended = streams.pop(body, None)
                 if ended is not None:
                     ended.close()
@@ -332,6 +345,14 @@ def serve(control: socket.socket, clock: Any = time.monotonic) -> Lateness:
                         heapq.heappush(due, (float(deadline), order, key, address, packet))
                     except (TypeError, ValueError) as exc:
                         print(f"rtp-sender: a packet it cannot take: {exc}", file=sys.stderr)
+            else:
+                try:
+                    known = plane.command(kind, message)
+                except (TypeError, ValueError, IndexError) as exc:
+                    known = True
+                    print(f"rtp-sender: a {kind!r} it cannot take: {exc}", file=sys.stderr)
+                if not known:
+                    print(f"rtp-sender: an unknown message {kind!r}", file=sys.stderr)
         now = clock()
         while due and due[0][0] <= now:
             deadline, _order, key, address, packet = heapq.heappop(due)
@@ -354,6 +375,8 @@ def serve(control: socket.socket, clock: Any = time.monotonic) -> Lateness:
                 )
                 streams.pop(key, None)
                 target.close()
+        # After the packets handed over: a stream's commanded packets follow its fed ones.
+        plane.send_due(now, streams, lateness.sent)
 
 
 def _raise_priority() -> str:

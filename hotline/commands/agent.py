@@ -116,6 +116,10 @@ def build_agent(app: App, metrics: AgentMetrics | None = None) -> tuple[Agent, S
         timers=timers,
         on_refused=None if metrics is None else metrics.refused,
     )
+    if metrics is not None:
+        from ivr.metrics import MediaFaults
+
+        MediaFaults.attach(metrics, phone.media_faults)
     return agent, phone
 
 

@@ -188,7 +188,27 @@ class SipCall:
                 self._call.hangup()
 
     def write(self, pcm16: bytes) -> None:
+        for client in self._paced():
+            client.feed()  # written audio is built into packets here, after any prompt
         self._call.write_audio(pcm16)
+
+    def play(self, pcm16: bytes) -> int:
+        """Issue 17: the whole prompt to the media plane, which sends it on the call's own
+        clock after what is queued (silence after it); its id comes back from
+        `finished_plays` once its last packet is sent."""
+        ids = [client.play(pcm16) for client in self._paced()]
+        return ids[0] if ids else 0
+
+    def stop_play(self) -> None:
+        for client in self._paced():
+            client.stop_play()
+
+    def finished_plays(self) -> list[int]:
+        paced = self._paced()
+        return paced[0].finished_plays() if paced else []
+
+    def _paced(self) -> list[_PacedRTPClient]:
+        return [c for c in self._clients() if isinstance(c, _PacedRTPClient)]
 
     def read(self, size: int = FRAME_BYTES) -> bytes:
         """The next `size` bytes received, silence where nothing arrived (never blocks).
@@ -225,11 +245,15 @@ class SipCall:
         clerk heard the caller at 0.93 correlation instead of 0.9996.)
         """
         for client in self._clients():
+            if isinstance(client, _PacedRTPClient):
+                client.feed()  # the media plane's prompt and silence end here
             output = client.pmout
             output.read(output.available())  # the unsent rest of what came before
 
     def send_dtmf(self, digits: str) -> bool:
         """Press keys (RFC 4733 telephone-events); False when the far end takes none."""
+        for client in self._paced():
+            client.feed()  # key presses are built here
         return bool(self._call.send_dtmf(digits))
 
     def dtmf_digits(self) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ivr.rtp_pacer import RtpPacer, key_press_payloads
+from ivr.rtp_plays import Plays
 from ivr.rtp_stats import ReceiveStats, header
 from ivr.sip.library import (
     CallState,
@@ -52,6 +53,8 @@ class _PacedRTPClient(RTPClient):
     _key_packets: deque[tuple[bytes, bool]]
     _key_timestamp: int
     _marker: bool
+    _plays: Plays
+    _commanded: bool
 
     @classmethod
     def adopt(cls, client: RTPClient, pacer: RtpPacer, started: Started) -> None:
@@ -66,6 +69,8 @@ class _PacedRTPClient(RTPClient):
         client._key_packets = deque()
         client._key_timestamp = 0
         client._marker = True  # the first packet of a stream (RFC 3551 4.1)
+        client._plays = Plays()
+        client._commanded = False  # the sender process paces it (issue 17)
         client.restarts_at_start = pacer.sender_restarts
 
     def fail(self, reason: str) -> None:
@@ -104,6 +109,11 @@ class _PacedRTPClient(RTPClient):
         self.NSD = True
         self.started.start(self.recv, f"RTP Receiver {self.inPort}")  # joined by SipPhone.stop
         self.pacer.add(self)
+        # Commanded from its first packet (issue 17): the silence before the first prompt
+        # is the sender process's too (the agent's pacer, stalled while a hundred calls
+        # are answered, once held a stream's first packets for two seconds).
+        if self.pacer.commandable():
+            self._command(b"", 0)  # nothing to play: id 0 is never reported
 
     def stop(self) -> None:
         self.pacer.remove(self)  # first: the sender process lets go of its copy of the socket
@@ -140,6 +150,72 @@ class _PacedRTPClient(RTPClient):
 
     def active(self) -> bool:
         return bool(self.NSD)
+
+    # ---------------------------------------------------- the media plane (issue 17)
+
+    def play(self, pcm16: bytes) -> int:
+        """Queue a whole prompt; its id comes back from `finished_plays` once sent. The
+        RTP sender process sends it (ivr/rtp_plane.py); without one it is fed as written."""
+        play_id = self._plays.new()
+        if self._command(pcm16, play_id):
+            return play_id
+        self.feed()
+        self.write(pcm16)
+        self._plays.fed(play_id, self.outOffset)
+        return play_id
+
+    def _command(self, pcm16: bytes, play_id: int) -> bool:
+        """Hand `pcm16` to the sender process (and the stream with it, if it is fed)."""
+        if self._key_packets or not self.NSD:
+            return False
+        adapter = self._adapter()
+        samples = round(self.period * adapter.rate)
+        frame = adapter.encode(b"\x00" * adapter.source_frame_size(self.ptime_ms))
+        state = (
+            self.preference_payload_type,
+            self.outSSRC,
+            self.outSequence,
+            self.outTimestamp,
+            samples,
+            len(frame),
+            frame[0] if frame else 0xFF,
+            self._marker,
+        )
+        address = self._socket_address(self.outIP, self.outPort)
+        with self._socket_lock:
+            sock = getattr(self, "sout", None)
+        payload = adapter.encode(pcm16) if pcm16 else b""
+        if sock is None or not self.pacer.play(self, sock, state, address, payload, play_id):
+            return False
+        self._commanded = True
+        return True
+
+    def feed(self) -> None:
+        """Build this stream's packets in the agent again (live audio, a key press), going
+        on with the sequence number and timestamp the sender process reached."""
+        if not self._commanded:
+            return  # (a flag of its own: every write of a bridge asks)
+        self._commanded = False
+        state = self.pacer.halt(self)
+        if state is not None:
+            self.outSequence, self.outTimestamp, self._marker = state
+        self._plays.clear()  # the child dropped what it had queued
+
+    def stop_play(self) -> None:
+        """Drop every prompt queued (a key barged in); silence goes on."""
+        if self._commanded:
+            self.pacer.clear(self)
+        else:
+            self.pmout.read(self.pmout.available())
+        self._plays.clear()
+
+    def play_done(self, play_id: int) -> None:
+        self._plays.done(play_id)
+
+    def finished_plays(self) -> list[int]:
+        if not self._commanded:
+            self._plays.consumed(self.outOffset - self.pmout.available())
+        return self._plays.take()
 
     def sending(self) -> bool:
         return self.sendrecv not in (TransmitType.RECVONLY, TransmitType.INACTIVE)
