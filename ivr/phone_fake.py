@@ -28,6 +28,7 @@ class FakeCall:
         self.final_status: int | None = None
         self.media_fault: str | None = None
         self.cancel_reasons: tuple[str, ...] = ()
+        self.cancel_headers: tuple[tuple[str, str], ...] = ()
 
     def answer(self) -> bool:
         self.answered = True

@@ -192,6 +192,9 @@ class Call(Base):
     #: Another phone of the ring group answered: the PBX CANCELled the agent's leg with
     #: RFC 3326's "call completed elsewhere". Answered by staff, never missed, no call-back.
     answered_elsewhere: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Who answered it there, as the PBX's CANCEL named them (a header the site names, or
+    #: the Reason text: ivr/cancel_reason.answerer); None: "a colleague".
+    answered_elsewhere_by: Mapped[str | None] = mapped_column(String(100))
 
     recordings: Mapped[list[Recording]] = relationship(back_populates="call")
     transcripts: Mapped[list[Transcript]] = relationship(back_populates="call")
