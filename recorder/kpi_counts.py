@@ -15,7 +15,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, and_, case, cast, exists, func, or_, select
+from sqlalchemy import Integer, Interval, and_, case, cast, exists, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from recorder.models import (
@@ -38,6 +38,15 @@ def elapsed(session: Session, start: Any, end: Any) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return func.extract("epoch", end - start)
     return (func.julianday(end) - func.julianday(start)) * 86400.0
+
+
+def later(session: Session, at: Any, seconds: float) -> Any:
+    """`at + seconds` in SQL, comparable with a time column as it is stored, so an index
+    on that column can bound a range with it (SQLite: text to the millisecond; the
+    callers keep the exact `elapsed` test beside it)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return at + literal(timedelta(seconds=seconds), Interval())
+    return func.strftime("%Y-%m-%d %H:%M:%f", at, f"+{seconds:.0f} seconds")
 
 
 def first_department() -> Any:
@@ -142,6 +151,7 @@ def completed_repairs(
         other.category == "repair",
         other.id != LogEntry.id,
         other.received_at > done.c.done_at,
+        other.received_at <= later(session, done.c.done_at, window_s + 1),  # the index's range
         elapsed(session, done.c.done_at, other.received_at) <= window_s,
     )
     reached = exists().where(FollowUp.entry_id == LogEntry.id, FollowUp.reached.is_(True))
