@@ -64,6 +64,9 @@ def targets() -> kpi.Targets:
         relay_on_time=org.kpi_relay_on_time,
         callback_same_day=org.kpi_callback_same_day,
         repair_limit_hours=org.kpi_repair_limit_hours,
+        repair_limit_hours_by_department=tuple(
+            sorted(org.kpi_repair_limit_hours_by_department.items())
+        ),
         rework_days=org.kpi_rework_days,
     )
 

@@ -80,10 +80,21 @@ def _entries() -> Any:
 
 
 def repair_timely(
-    session: Session, start: datetime, end: datetime, reply_s: float, limit_s: float
+    session: Session,
+    start: datetime,
+    end: datetime,
+    reply_s: float,
+    limit_s: float,
+    limits_s: dict[str, float] | None = None,
 ) -> list[Counted]:
     """Repairs received in [start, end): dispatched by the promised reply time and a work
-    order completed within limit_s of receipt."""
+    order completed within limit_s of receipt (limits_s[its department] where given)."""
+    limit: Any = limit_s
+    if limits_s:
+        limit = case(
+            *((WorkOrder.department == name, seconds) for name, seconds in limits_s.items()),
+            else_=limit_s,
+        )
     first_dispatch = (
         select(func.min(WorkOrder.dispatched_at))
         .where(WorkOrder.entry_id == LogEntry.id)
@@ -95,7 +106,7 @@ def repair_timely(
     completed = exists().where(
         WorkOrder.entry_id == LogEntry.id,
         WorkOrder.completed.is_(True),
-        elapsed(session, LogEntry.received_at, WorkOrder.completed_at) <= limit_s,
+        elapsed(session, LogEntry.received_at, WorkOrder.completed_at) <= limit,
     )
     inner = _entries().where(
         LogEntry.category == "repair", LogEntry.received_at >= start, LogEntry.received_at < end
