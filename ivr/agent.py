@@ -218,11 +218,11 @@ class Agent:
         answered (RFC 3326): answered by staff at `at` after `rings` rings, not missed,
         and no call-back; by `who` when the CANCEL named them, else "a colleague"."""
         logger.info(
-            "[%s] answered elsewhere by %s after %d rings (CANCEL with Reason %s)",
+            "[%s] answered elsewhere after %d rings (CANCEL with Reason %s), by %s",
             cid,
-            who or "a colleague",
             rings,
             " | ".join(reasons),
+            who or "a colleague",
         )
         self._safe(
             "answer",
