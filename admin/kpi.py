@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -21,7 +21,7 @@ from admin import audit, params, present
 from admin import supervision_figures as figures
 from admin.db import get_session, local_today, settings, zone
 from admin.security import requires
-from recorder import kpi, kpi_year
+from recorder import kpi, kpi_cache, kpi_year
 from recorder.models import Role, User
 
 bp = Blueprint("kpi", __name__, url_prefix="/supervision/kpi")
@@ -64,20 +64,30 @@ def targets() -> kpi.Targets:
         relay_on_time=org.kpi_relay_on_time,
         callback_same_day=org.kpi_callback_same_day,
         repair_limit_hours=org.kpi_repair_limit_hours,
+        repair_limit_hours_by_department=tuple(
+            sorted(org.kpi_repair_limit_hours_by_department.items())
+        ),
         rework_days=org.kpi_rework_days,
     )
 
 
 def _counter() -> Callable[[datetime, datetime], kpi.Report]:
-    """monthly_kpis over [start, end) with the desk's category rules, names and targets."""
+    """monthly_kpis over [start, end) with the desk's category rules, names and targets;
+    a month that ended before today is counted once for the data as they stand
+    (recorder/kpi_cache.py: a new row or a correction anywhere counts it again)."""
     session = get_session()
     rules = present.content().categories
     by_key = {c.key: c for c in rules.category}
     other = by_key["other"]
     names = {uid: name for uid, name in session.execute(select(User.id, User.display_name))}
     goals = targets()
+    today = datetime.combine(local_today(), time.min, zone())
+    kept: kpi_cache.Kept = current_app.extensions.setdefault("kpi_months", kpi_cache.Kept())
+    rules_key = tuple((c.key, c.reply_within_minutes, c.department) for c in rules.category)
+    names_key = tuple(sorted(names.items()))
+    stamps: list[tuple[int, ...]] = []
 
-    def count(start: datetime, end: datetime) -> kpi.Report:
+    def fresh(start: datetime, end: datetime) -> kpi.Report:
         return kpi.monthly_kpis(
             session,
             start,
@@ -88,6 +98,14 @@ def _counter() -> Callable[[datetime, datetime], kpi.Report]:
             staff_name=lambda uid: names.get(uid, str(uid)),
             targets=goals,
         )
+
+    def count(start: datetime, end: datetime) -> kpi.Report:
+        if end > today:  # the month still running: always afresh
+            return fresh(start, end)
+        if not stamps:
+            stamps.append(kpi_cache.stamp(session))
+        key = (start, end, zone().key, goals, rules_key, names_key, stamps[0])
+        return kept.get(key, lambda: fresh(start, end))
 
     return count
 

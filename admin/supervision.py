@@ -119,6 +119,7 @@ def dashboard() -> ResponseReturnValue:
         day=day,
         max_rings=rings,
         level=service_level.total(buckets),
+        elsewhere_by=service_level.answered_elsewhere_by(session, start, end),
         threshold=_threshold(),
         chart=figures.service_chart(session, period, _threshold(), buckets),
         missed_total=missed_total,

@@ -35,7 +35,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ivr.call_media import CallMedia, Recorders
-from ivr.cancel_reason import answered_elsewhere, summary
+from ivr.cancel_reason import answered_elsewhere, answerer, summary
 from ivr.estates import EstateFor, answer_with
 from ivr.flow import CallFlow
 from ivr.flow_config import FlowConfig
@@ -157,7 +157,8 @@ class Agent:
             ended = clock.now()
             heard = self._rings_heard(ended, ringing_at)
             if answered_elsewhere(call.cancel_reasons):  # a clerk's phone in the ring group
-                self._answered_elsewhere(cid, ended, heard, call.cancel_reasons)
+                who = answerer(call.cancel_headers, self._settings.sip.answered_by_headers)
+                self._answered_elsewhere(cid, ended, heard, call.cancel_reasons, who)
                 return
             logger.info("[%s] caller gave up after %d rings: missed", cid, heard)
             self._safe(
@@ -221,18 +222,23 @@ class Agent:
         return rings_before_answer(ringing_at, now, self._settings.ringing)
 
     def _answered_elsewhere(
-        self, cid: str, at: datetime, rings: int, reasons: tuple[str, ...]
+        self, cid: str, at: datetime, rings: int, reasons: tuple[str, ...], who: str | None
     ) -> None:
         """The PBX cancelled the agent's leg because another phone of the ring group
         answered (RFC 3326): answered by staff at `at` after `rings` rings, not missed,
-        and no call-back; who is unknown here ("a colleague")."""
+        and no call-back; by `who` when the CANCEL named them, else "a colleague"."""
         logger.info(
-            "[%s] answered elsewhere after %d rings (CANCEL with Reason %s)",
+            "[%s] answered elsewhere after %d rings (CANCEL with Reason %s), by %s",
             cid,
             rings,
             " | ".join(reasons),
+            who or "a colleague",
         )
-        self._safe("answer", lambda: self._log.call_answered(cid, at, rings, AnsweredBy.STAFF), cid)
+        self._safe(
+            "answer",
+            lambda: self._log.call_answered(cid, at, rings, AnsweredBy.STAFF, answerer=who),
+            cid,
+        )
         cause = f"CANCEL: {summary(reasons, 90)}"
         self._safe(
             "end",

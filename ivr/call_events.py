@@ -68,8 +68,9 @@ class ObservedCallLog:
         answered_by: AnsweredBy,
         user_id: int | None = None,
         codec: str | None = None,
+        answerer: str | None = None,
     ) -> None:
-        self._inner.call_answered(call_id, at, ring_count, answered_by, user_id, codec)
+        self._inner.call_answered(call_id, at, ring_count, answered_by, user_id, codec, answerer)
         with self._lock:
             started = self._started.get(call_id)
         if started is not None:

@@ -40,6 +40,11 @@ class Call(Protocol):
         """The Reason headers of the CANCEL that ended the call while it rang (RFC 3326:
         ivr/cancel_reason.py tells whether another phone answered); else empty."""
 
+    @property
+    def cancel_headers(self) -> tuple[tuple[str, str], ...]:
+        """Every header (name, value) of that CANCEL, in order (who answered elsewhere,
+        when the PBX names them: ivr/cancel_reason.answerer); else empty."""
+
     def answer(self) -> bool:
         """Answer; False when the caller gave up meanwhile."""
 

@@ -34,6 +34,7 @@ class FakeCall:
         self._played_to = time.monotonic()
         self._finished: list[int] = []
         self._ids = 0
+        self.cancel_headers: tuple[tuple[str, str], ...] = ()
 
     def answer(self) -> bool:
         self.answered = True

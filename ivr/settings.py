@@ -41,6 +41,10 @@ class SipSettings(Section):
     rtp_sender: Literal["process", "thread"] = "process"
     #: The duty clerks' extensions, tried in order by the bridge (issue 5).
     clerk_uri_template: str = "sip:{extension}@{registrar}"
+    #: Headers of a ring group's CANCEL that name the phone that answered first (issue 20;
+    #: no PBX sends one by default: FreeSWITCH's sip_bye_h_* variables can, see
+    #: ivr/cancel_reason.py); the first found names who answered, else "a colleague".
+    answered_by_headers: list[str] = Field(default_factory=lambda: ["X-Answered-By"])
     #: How a resident's number is dialled for a call the agent places (issue 22): through
     #: the registrar in registered mode, the PBX or trunk in direct mode ("sip:{number}@pbx").
     outbound_uri_template: str = "sip:{number}@{registrar}"

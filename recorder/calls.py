@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +34,7 @@ from recorder.models import (
     LegResult,
     Recording,
     RecordingState,
+    User,
 )
 from recorder.settings import RingingSettings
 from recorder.stored_paths import to_stored
@@ -106,7 +108,11 @@ class CallLog(RecordingAlarms, Protocol):
         answered_by: AnsweredBy,
         user_id: int | None = None,
         codec: str | None = None,
-    ) -> None: ...
+        answerer: str | None = None,
+    ) -> None:
+        """`answerer`: who answered elsewhere in the ring group, as the PBX's CANCEL named
+        them (ivr/cancel_reason.answerer); None: "a colleague"."""
+        ...
 
     def menu_chosen(self, call_id: str, category: str) -> None:
         """The caller chose `category` in the call flow's menu."""
@@ -223,6 +229,7 @@ class DatabaseCallLog(CallLog):
         answered_by: AnsweredBy,
         user_id: int | None = None,
         codec: str | None = None,
+        answerer: str | None = None,
     ) -> None:
         with self._sessions.begin() as session:
             call = self._call(session, call_id)
@@ -232,6 +239,9 @@ class DatabaseCallLog(CallLog):
             call.answered_by_user_id = user_id
             call.codec = codec
             call.disposition = Disposition.ANSWERED
+            if answerer:  # answered elsewhere in the ring group, by whom the PBX named
+                call.answered_elsewhere_by = answerer[:100]
+                call.answered_by_user_id = user_id or staff_by_extension(session, answerer)
 
     def menu_chosen(self, call_id: str, category: str) -> None:
         with self._sessions.begin() as session:
@@ -352,6 +362,18 @@ class DatabaseCallLog(CallLog):
             )
         )
         logger.error("[%s] ALARM recorded for the admin: %s", call_id, reason)
+
+
+def staff_by_extension(session: Session, answerer: str) -> int | None:
+    """The active user whose extension the PBX named (`8002`, or `张三 (8002)`), if one."""
+    match = _EXTENSION.search(answerer)
+    extension = match.group(1) if match else answerer.strip()
+    return session.scalar(
+        select(User.id).where(User.extension == extension, User.active.is_(True)).limit(1)
+    )
+
+
+_EXTENSION = re.compile(r"\(([^()]+)\)\s*$")
 
 
 def rings_before_answer(

@@ -156,6 +156,7 @@ class JournaledCallLog(CallLog):
         answered_by: AnsweredBy,
         user_id: int | None = None,
         codec: str | None = None,
+        answerer: str | None = None,
     ) -> None:
         self._append(
             "call_answered",
@@ -165,6 +166,7 @@ class JournaledCallLog(CallLog):
             answered_by=answered_by,
             user_id=user_id,
             codec=codec,
+            **({"answerer": answerer} if answerer else {}),
         )
 
     def menu_chosen(self, call_id: str, category: str) -> None:

@@ -8,7 +8,8 @@ the day (首问责任制, seed 001 篇3). Definitions, for a month [start, end):
 - repair_timely: repair entries received in the month; timely when a work order was
   dispatched by the promised reply time (promised_reply_at, else the category's
   reply_within_minutes after receipt) and completed (done) within `repair_limit_hours`
-  of receipt. A repair never completed is not timely.
+  of receipt (the work order's department's own limit where one is set:
+  repair_limit_hours_by_department). A repair never completed is not timely.
 - rework: repairs whose work order was completed in the month; reworked when an entry of
   the same unit and category was received after the completion and within
   `rework_days` days of it (it may fall in the next month: it is looked for there).
@@ -70,6 +71,8 @@ class Targets:
     relay_on_time: float | None = 1.0
     callback_same_day: float | None = 1.0
     repair_limit_hours: float = 72.0
+    #: (department, hours) where a department's own limit differs from repair_limit_hours.
+    repair_limit_hours_by_department: tuple[tuple[str, float], ...] = ()
     rework_days: int = 30
 
 
@@ -163,8 +166,10 @@ def monthly_kpis(
             counter.add(key, int(counted), int(met[met_column] or 0), group)
 
     limit_s = targets.repair_limit_hours * 3600
+    limits_s = {name: hours * 3600 for name, hours in targets.repair_limit_hours_by_department}
     reply_s = {key: reply_minutes(key) * 60.0 for key in ("repair", "message")}
-    add("repair_timely", kpi_counts.repair_timely(session, start, end, reply_s["repair"], limit_s))
+    timely = kpi_counts.repair_timely(session, start, end, reply_s["repair"], limit_s, limits_s)
+    add("repair_timely", timely)
     add("relay_on_time", kpi_counts.relay_on_time(session, start, end, reply_s["message"]))
     done = kpi_counts.completed_repairs(session, start, end, targets.rework_days * 86400.0)
     add("rework", done, 0)

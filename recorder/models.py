@@ -156,7 +156,11 @@ class Call(Base):
     """One row per call, answered or not (a call detail record)."""
 
     __tablename__ = "calls"
-    __table_args__ = (Index("ix_calls_invite_at", "invite_at"),)
+    __table_args__ = (
+        Index("ix_calls_invite_at", "invite_at"),
+        # The month's missed and abandoned calls: call-backs (recorder/kpi_counts.py, 0015).
+        Index("ix_calls_disposition_invite_at", "disposition", "invite_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: SIP Call-ID, or a generated id for imported recordings.
@@ -197,6 +201,9 @@ class Call(Base):
     agent: Mapped[str | None] = mapped_column(String(64))
     #: The estate (recorder/estates.py) it belongs to; None: the company's (migration 0016).
     estate_id: Mapped[int | None] = mapped_column(ForeignKey("estates.id"), index=True)
+    #: Who answered it there, as the PBX's CANCEL named them (a header the site names, or
+    #: the Reason text: ivr/cancel_reason.answerer); None: "a colleague".
+    answered_elsewhere_by: Mapped[str | None] = mapped_column(String(100))
 
     recordings: Mapped[list[Recording]] = relationship(back_populates="call")
     transcripts: Mapped[list[Transcript]] = relationship(back_populates="call")
@@ -313,6 +320,9 @@ class LogEntry(Base):
         Index("ix_log_entries_follow_up_due", "follow_up_due"),
         # A unit's repairs in time order: 返修率 (recorder/kpi_counts.py; migration 0012).
         Index("ix_log_entries_unit_received_at", "unit", "received_at"),
+        # The month's repairs and messages; a unit's repairs in a range (migration 0015).
+        Index("ix_log_entries_category_received_at", "category", "received_at"),
+        Index("ix_log_entries_unit_category_received_at", "unit", "category", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -367,6 +377,10 @@ class EntryRevision(Base):
     (记录填写清晰准确, 无涂改), so a change is added, never written over."""
 
     __tablename__ = "entry_revisions"
+    #: A person's action on an entry: relay on time, call-backs (migration 0015).
+    __table_args__ = (
+        Index("ix_entry_revisions_entry_acted", "entry_id", "field", "user_id", "changed_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("log_entries.id"), index=True)
@@ -493,6 +507,8 @@ class WorkOrder(Base):
         # An entry's first work order, its department read from the index (migration 0012).
         Index("ix_work_orders_entry_first", "entry_id", "dispatched_at", "id", "department"),
         Index("ix_work_orders_completed_at", "completed_at"),
+        # A completed work order of an entry (migration 0015).
+        Index("ix_work_orders_entry_done", "entry_id", "completed", "completed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -526,7 +542,11 @@ class FollowUp(Base):
     """A follow-up call to the resident (回访): reached? satisfied? notes."""
 
     __tablename__ = "follow_ups"
-    __table_args__ = (Index("ix_follow_ups_at", "at"),)
+    __table_args__ = (
+        Index("ix_follow_ups_at", "at"),
+        # A follow-up of an entry that reached someone (migration 0015).
+        Index("ix_follow_ups_entry_reached", "entry_id", "reached", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("log_entries.id"), index=True)

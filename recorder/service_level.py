@@ -39,7 +39,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
-from recorder.models import Call, Direction, Disposition
+from recorder.models import Call, Direction, Disposition, User
 
 #: The calls service level counts: not those the agent placed.
 INBOUND_SIDE = Call.direction != Direction.OUTBOUND
@@ -182,3 +182,25 @@ def service_level_by_bucket(
     for index, *figures in session.execute(union_all(*parts)).all():
         levels[int(index)] = ServiceLevel(*(int(v) for v in figures))
     return levels
+
+
+def answered_elsewhere_by(session: Session, start: datetime, end: datetime) -> list[Any]:
+    """Who answered the calls of [start, end) elsewhere in the ring group, most first:
+    (the user the PBX's extension names, else the name it gave, else None for "a
+    colleague", count)."""
+    who = func.coalesce(User.display_name, Call.answered_elsewhere_by)
+    return list(
+        session.execute(
+            select(who, func.count())
+            .select_from(Call)
+            .outerjoin(User, User.id == Call.answered_by_user_id)
+            .where(
+                Call.invite_at >= start,
+                Call.invite_at < end,
+                Call.answered_elsewhere.is_(True),
+                Call.disposition == Disposition.ANSWERED,
+            )
+            .group_by(who)
+            .order_by(func.count().desc(), who)
+        ).all()
+    )

@@ -68,8 +68,19 @@ class OrganizationSettings(Section):
     kpi_callback_same_day: float = Field(default=1.0, ge=0, le=1)
     #: A repair is timely when completed within this many hours of the report.
     kpi_repair_limit_hours: float = Field(default=72.0, gt=0)
+    #: A department's own limit, in hours, where it differs (工程部 = 48.0): the work
+    #: order's department decides (issue 20: completion within the department's limit).
+    kpi_repair_limit_hours_by_department: dict[str, float] = Field(default_factory=dict)
     #: A repair is reworked when the same unit reports the same thing again this soon.
     kpi_rework_days: int = Field(default=30, ge=1, le=366)
+
+    @field_validator("kpi_repair_limit_hours_by_department")
+    @classmethod
+    def _department_limits(cls, value: dict[str, float]) -> dict[str, float]:
+        wrong = sorted(name for name, hours in value.items() if not hours > 0)
+        if wrong:
+            raise ValueError(f"repair limits must be above 0 hours: {', '.join(wrong)}")
+        return value
 
     @field_validator("opening_hours")
     @classmethod

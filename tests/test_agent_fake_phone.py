@@ -50,3 +50,43 @@ def test_a_call_on_the_fake_phone_is_answered_recorded_and_logged(
     with wave.open(str(settings.paths.data_dir / recording.path)) as wav:
         recorded = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
     assert np.abs(recorded).max() > 3000
+
+
+def test_a_ring_group_cancel_naming_the_clerk_leaves_a_call_answered_by_them(
+    tmp_path: Path, sqlite_sessions: sessionmaker[Session]
+) -> None:
+    """The PBX CANCELs the agent's leg while it rings, saying another phone answered and
+    who (a header the site named, ivr/cancel_reason.answerer): the call is answered by
+    that clerk (their extension), never missed; a CANCEL naming nobody: "a colleague"."""
+    from ivr.cancel_reason import header_fields, reason_headers
+    from recorder import staff
+    from recorder.models import Role
+    from recorder.service_level import answered_elsewhere_by
+    from tests.test_cancel_reason import FREESWITCH_CANCEL, KAMAILIO_CANCEL
+
+    with sqlite_sessions.begin() as session:
+        user = staff.add_user(
+            session, "zhang", "张三", "0802", Role.CLERK, "x" * 12, extension="8002"
+        )
+        session.flush()
+        clerk = user.id
+    settings = Settings.model_validate(
+        {"paths": {"data_dir": tmp_path / "var"}, "ringing": {"answer_after_rings": 1}}
+    )
+    agent = Agent(settings, Script(b"", b""), DatabaseCallLog(sqlite_sessions))
+    for name, raw in (("named", FREESWITCH_CANCEL), ("nobody", KAMAILIO_CANCEL)):
+        call = FakeCall(name)
+        call.ended = True  # cancelled while it rang
+        call.cancel_reasons, call.cancel_headers = reason_headers(raw), header_fields(raw)
+        FakePhone(agent.on_call).ring(call)
+    with sqlite_sessions() as session:
+        calls = {c.call_id: c for c in session.scalars(select(Call))}
+        named, nobody = calls["named"], calls["nobody"]
+        assert named.disposition is Disposition.ANSWERED and named.answered_elsewhere
+        assert named.answered_by is AnsweredBy.STAFF and named.answered_by_user_id == clerk
+        assert named.answered_elsewhere_by == "张三 (8002)"
+        assert nobody.disposition is Disposition.ANSWERED and nobody.answered_elsewhere
+        assert (nobody.answered_by_user_id, nobody.answered_elsewhere_by) == (None, None)
+        # What the dashboard lists: the clerk by their name, the other as a colleague.
+        day = (named.invite_at.replace(hour=0), named.invite_at.replace(hour=23, minute=59))
+        assert sorted(answered_elsewhere_by(session, *day), key=str) == [("张三", 1), (None, 1)]

@@ -269,6 +269,27 @@ def test_the_call_flows_events_survive_a_restart_from_disk(
         ]
 
 
+def test_who_answered_elsewhere_survives_a_restart_from_disk(
+    tmp_path: Path, sqlite_sessions: sessionmaker[Session]
+) -> None:
+    """What is kept: the clerk the PBX's CANCEL named (issue 20), journaled while the
+    database was away and stored on the call by the next run."""
+    folder = tmp_path / "journal"
+    away = FakeTarget()
+    away.fail("call_started", *(unreachable() for _ in range(1000)))
+    with JournaledCallLog(away, folder, FAST) as log:
+        log.call_started("ring-1", "13800138000", "8001", T0)
+        at = T0 + timedelta(seconds=6)
+        log.call_answered("ring-1", at, 2, AnsweredBy.STAFF, answerer="张三 (8002)")
+        log.call_ended("ring-1", at, Disposition.ANSWERED, "CANCEL", "elsewhere")
+        assert not log.close(timeout=0.2)
+    with JournaledCallLog(DatabaseCallLog(sqlite_sessions), folder, FAST) as log:
+        assert log.wait_applied(5)
+    with sqlite_sessions() as s:
+        call = s.scalars(select(Call)).one()
+        assert (call.answered_elsewhere, call.answered_elsewhere_by) == (True, "张三 (8002)")
+
+
 def test_an_event_applied_but_not_yet_marked_is_applied_again(tmp_path: Path) -> None:
     """A kill between apply and watermark: the event is applied a second time, once; the
     target must be idempotent (DatabaseCallLog is: see the PostgreSQL tests below)."""

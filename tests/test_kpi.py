@@ -229,3 +229,31 @@ def test_call_backs_counted_in_the_zones_days_across_a_daylight_saving_change(
             datetime(2026, 12, 1, tzinfo=berlin),
         )
         assert same_day(berlin, *november_berlin) == (2, 2)
+
+
+def test_a_departments_own_repair_limit_decides_completion_on_time(
+    sessions: sessionmaker[Session],
+) -> None:
+    """November's repairs are all 工程部's. By hand, hours from report to completion:
+    r1 6 h, r2 3 h (but dispatched late), r3 120 h, r4 never, r5 2 h."""
+    with sessions.begin() as s:
+        november(s)
+
+    def timely(*limits: tuple[str, float]) -> tuple[int, int]:
+        with sessions() as s:
+            report = monthly_kpis(
+                s,
+                at(11, 1, 0),
+                at(12, 1, 0),
+                ZONE,
+                reply_minutes=REPLY.__getitem__,
+                category_department=lambda c: DEPARTMENT.get(c, "客服部"),
+                targets=Targets(repair_limit_hours_by_department=limits),
+            )
+        figure = report.desk["repair_timely"]
+        return figure.met, figure.counted
+
+    assert timely() == (2, 5)  # 72 h for all: r1 and r5
+    assert timely(("工程部", 4.0)) == (1, 5)  # 4 h: r1's 6 h is late, r5's 2 h is not
+    assert timely(("工程部", 200.0)) == (3, 5)  # 200 h: r3's 120 h is on time too
+    assert timely(("保洁部", 1.0)) == (2, 5)  # another department's limit changes nothing

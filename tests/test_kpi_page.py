@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -93,3 +93,43 @@ def test_a_typed_name_never_runs_as_a_formula_in_the_workbook(tmp_path: Path) ->
             assert all(c.data_type != "f" for c in cells), url
             if "year" not in url:
                 assert any(c.value == payload for c in cells), url
+
+
+def test_a_closed_month_is_counted_again_after_a_new_row_or_a_correction(
+    tmp_path: Path,
+) -> None:
+    """November is closed (it ended before today), so its figures are kept once counted
+    (recorder/kpi_cache.py); a follow-up recorded later, and r4's work order reported
+    done (a correction with its revision row), each change the page at once."""
+    from sqlalchemy import select
+
+    from recorder.models import FollowUp, LogEntry, WorkOrder
+    from recorder.work_orders import complete
+    from tests.test_kpi import at
+
+    def desk(key: str) -> str:
+        page = web.client.get("/supervision/kpi/?month=2026-11").text
+        row = re.search(rf'<tr data-key="{key}" data-value="([^"]*)"', page)
+        assert row, key
+        return row.group(1)
+
+    for web in build(tmp_path, f"sqlite:///{tmp_path / 'hotline.db'}"):
+        with web.app.sessions.begin() as s:
+            november(s)
+        web.flask.config["CLOCK"] = lambda: datetime(2026, 12, 10, 2, tzinfo=UTC)
+        web.login("supervisor")
+        assert desk("follow_up") == "0.5" and desk("follow_up") == "0.5"  # r1, r3 of 4
+        kept = web.flask.extensions["kpi_months"]
+        assert (kept.misses, kept.hits) == (1, 1)  # the second time from the store
+        with web.app.sessions.begin() as s:  # r2's resident reached on a second try
+            r2 = s.scalars(
+                select(LogEntry).where(LogEntry.unit == "2-202", LogEntry.category == "repair")
+            ).one()
+            s.add(FollowUp(entry_id=r2.id, at=at(12, 1, 10), reached=True, satisfied=True))
+        assert desk("follow_up") == "0.75"  # 3 of 4, counted again
+        assert desk("rework") == "0.5"  # r1 and r5 of the 4 completed
+        with web.app.sessions.begin() as s:  # r4 reported done on 11-21: 5 completed
+            r4 = s.scalars(select(WorkOrder).where(WorkOrder.completed.is_(None))).one()
+            complete(s, r4, True, None, now=at(11, 21, 9))
+        assert desk("rework") == "0.4"  # 2 of 5: the correction is counted
+        assert kept.misses == 3

@@ -155,7 +155,10 @@ def test_the_dashboard_says_how_each_figure_is_computed_with_its_numbers(tmp_pat
             key: re.sub(r"\s+", " ", html.unescape(text))
             for key, text in re.findall(r'<li id="how-([a-z-]+)">(.*?)</li>', page, re.S)
         }
-        assert sorted(how) == ["answered", "left-out", "offered"]
+        assert sorted(how) == ["answered", "elsewhere", "left-out", "offered"]
+        # The one answered elsewhere: the PBX's CANCEL named nobody, so "a colleague".
+        answerers = re.findall(r'<span class="answerer">(.*?)</span>', how["elsewhere"])
+        assert answerers == ["同事: 1"]  # 同事: "a colleague" on the zh-CN desk
         assert re.search(r'id="answered-share" data-value="0\.8"', page)
         assert re.search(r'id="offered-share" data-value="0\.6"', page)
         # 5 answered, 1 of them by a colleague's phone in the ring group, 4 within 3 rings.

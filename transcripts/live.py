@@ -121,8 +121,9 @@ class TranscribingCallLog(CallLog):
         answered_by: AnsweredBy,
         user_id: int | None = None,
         codec: str | None = None,
+        answerer: str | None = None,
     ) -> None:
-        self._inner.call_answered(call_id, at, ring_count, answered_by, user_id, codec)
+        self._inner.call_answered(call_id, at, ring_count, answered_by, user_id, codec, answerer)
 
     def menu_chosen(self, call_id: str, category: str) -> None:
         self._inner.menu_chosen(call_id, category)

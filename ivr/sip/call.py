@@ -66,6 +66,11 @@ class SipCall:
         return tuple(getattr(self._call, "cancel_reasons", ()))
 
     @property
+    def cancel_headers(self) -> tuple[tuple[str, str], ...]:
+        """Every header of that CANCEL (name, value), in order; empty when none came."""
+        return tuple(getattr(self._call, "cancel_headers", ()))
+
+    @property
     def final_status(self) -> int | None:
         """The final status (>= 300) of the INVITE the agent sent for this call (fix 24),
         e.g. 486 from a busy clerk's phone; None while it rings, once answered, or for a

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ivr import sdp_check
-from ivr.cancel_reason import reason_headers
+from ivr.cancel_reason import header_fields, reason_headers
 from ivr.memory import IdleTrim
 from ivr.rtp_pacer import RtpPacer
 from ivr.sip.library import CallState, PayloadType, SIPStatus, VoIPCall, VoIPPhone
@@ -87,7 +87,9 @@ class _Phone(VoIPPhone):
         group they say whether another phone answered (ivr/cancel_reason.py)."""
         call = self._get_call(str(request.headers.get("Call-ID", "") or "").strip())
         if call is not None and call.state == CallState.RINGING:
-            call.cancel_reasons = reason_headers(bytes(getattr(request, "raw", b"") or b""))
+            raw = bytes(getattr(request, "raw", b"") or b"")
+            call.cancel_reasons = reason_headers(raw)
+            call.cancel_headers = header_fields(raw)
         super()._callback_MSG_Cancel(request)
 
     def _invite_targets_local_account(self, request: Any) -> bool:
