@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -109,14 +110,15 @@ class PlaneCommands:
         self,
         stream: PacedStream,
         sock: Any,
-        state: tuple[Any, ...],
+        state: Callable[[], tuple[Any, ...]],
         address: tuple[Any, ...],
         payload: bytes,
         play_id: int,
     ) -> bool:
         """Queue an encoded prompt on `stream` (sending from `sock`), commanding it first if
-        it is fed; `state`
-        is (pt, ssrc, seq, ts, samples, size, silence byte, marker) as the stream stands.
+        it is fed; `state()`
+        gives (pt, ssrc, seq, ts, samples, size, silence byte, marker) as the stream stands,
+        read while the pacer thread cannot build one of its packets.
         False when there is no sender process to command (the caller feeds it instead)."""
         sender = self._sender
         schedule = self._schedule_of(stream)
@@ -128,7 +130,7 @@ class PlaneCommands:
                     if schedule.sock is not sock or not sender.is_open(schedule.key):
                         sender.open(schedule.key, sock)  # the call's own socket (its SDP port)
                         schedule.sock = sock
-                    pt, ssrc, seq, ts, samples, size, silence, marker = state
+                    pt, ssrc, seq, ts, samples, size, silence, marker = state()
                     deadline = schedule.deadline()
                     held = not stream.sending()
                     plane = (deadline, stream.period, pt, ssrc, seq, ts, samples, size, silence)

@@ -80,7 +80,8 @@ def build_agent(app: App, metrics: AgentMetrics | None = None) -> tuple[Agent, S
         settings.agent.tts_rate,
         phone_one=settings.agent.tts_phone_one,
     )
-    prompts.prepare(script_prompts(content))  # a first start synthesises all in one go
+    # A first start synthesises what this mode says, all at once (the plain script: two).
+    prompts.prepare(script_prompts(content, flow=settings.agent.mode == "flow"))
     script = Script(
         prompts.audio("greeting", content.prompt("greeting")),
         prompts.audio("closing", content.closing("default")),
@@ -177,10 +178,13 @@ def build_dialer(app: App, phone: SipPhone) -> Dialer:
     )
 
 
-def script_prompts(content: Content) -> list[tuple[str, str]]:
-    """Every (name, text) the phone script says as it is: the prompts and the closings.
-    A prompt with per-call fields (the whisper names the category) is made per call."""
+def script_prompts(content: Content, flow: bool = True) -> list[tuple[str, str]]:
+    """Every (name, text) the phone script says as it is: the prompts and the closings
+    (with `flow` False, the plain script's greeting and closing only). A prompt with
+    per-call fields (the whisper names the category) is made per call."""
     names = [("greeting", content.prompt("greeting")), ("closing", content.closing("default"))]
+    if not flow:
+        return names
     for name in content.script.prompts:
         with contextlib.suppress(KeyError):
             names.append((name, content.prompt(name)))

@@ -289,12 +289,12 @@ def run(args: argparse.Namespace, app: App) -> int:
     from hotline.commands.agent import script_prompts
 
     prompts = _prompts(app)
-    # The caller's words and the agent's script in one go (the agent's own start finds them).
-    prompts.prepare([("demo_request", REQUEST), *script_prompts(app.content)])
-    audio = _caller_audio(args.audio, prompts)
     settings = app.settings
-    greeting_s = _greeting_seconds(app, prompts)
     flow = settings.agent.mode == "flow"
+    # The caller's words and the agent's script in one go (the agent's own start finds them).
+    prompts.prepare([("demo_request", REQUEST), *script_prompts(app.content, flow)])
+    audio = _caller_audio(args.audio, prompts)
+    greeting_s = _greeting_seconds(app, prompts)
     open_now = is_open(Schedule.from_settings(settings.organization), datetime.now(UTC))
     said = f"({args.audio})" if args.audio else REQUEST
     running = args.use_running_agent

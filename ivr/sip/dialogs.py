@@ -118,6 +118,8 @@ class _Dialogs:
             return True
         if _audio_media(request):
             call.renegotiate(request)  # the library answers: 200 with SDP, or 488
+            for client in call._rtp_clients_snapshot():
+                _moved(client)  # the offer may name another address or mode
             sent = self.last_ok.get(call_id)
             if sent is not None and sent[0] == cseq:
                 acked, _new = self._ack_event(call_id, cseq)
@@ -152,4 +154,12 @@ class _Dialogs:
         call.sendmode = mode
         for client, (host, port, _connection) in zip(clients, targets, strict=True):
             client.outIP, client.outPort, client.sendrecv = host, port, mode
+            _moved(client)
         logger.info("[%s] answer in the ACK: RTP to %s:%s, %s", call.call_id, host, port, mode)
+
+
+def _moved(client: Any) -> None:
+    """Tell a stream the media plane sends (ivr/sip/media.py) that its far end changed."""
+    moved = getattr(client, "moved", None)
+    if moved is not None:
+        moved()

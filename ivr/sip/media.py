@@ -171,16 +171,21 @@ class _PacedRTPClient(RTPClient):
         adapter = self._adapter()
         samples = round(self.period * adapter.rate)
         frame = adapter.encode(b"\x00" * adapter.source_frame_size(self.ptime_ms))
-        state = (
-            self.preference_payload_type,
-            self.outSSRC,
-            self.outSequence,
-            self.outTimestamp,
-            samples,
-            len(frame),
-            frame[0] if frame else 0xFF,
-            self._marker,
-        )
+
+        def state() -> tuple[Any, ...]:
+            # Read under the pacer's round lock (RtpPacer.play): a packet the pacer thread
+            # builds meanwhile moves the sequence number, and the child must go on after it.
+            return (
+                self.preference_payload_type,
+                self.outSSRC,
+                self.outSequence,
+                self.outTimestamp,
+                samples,
+                len(frame),
+                frame[0] if frame else 0xFF,
+                self._marker,
+            )
+
         address = self._socket_address(self.outIP, self.outPort)
         with self._socket_lock:
             sock = getattr(self, "sout", None)
@@ -189,6 +194,13 @@ class _PacedRTPClient(RTPClient):
             return False
         self._commanded = True
         return True
+
+    def moved(self) -> None:
+        """The far end's address or mode changed (a re-INVITE, an answer in an ACK): the
+        sender process was told the old one once, so the stream is fed from here again;
+        the next prompt commands it with the new address."""
+        if self._commanded:
+            self.feed()
 
     def feed(self) -> None:
         """Build this stream's packets in the agent again (live audio, a key press), going
