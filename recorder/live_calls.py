@@ -32,7 +32,9 @@ class LiveCall(Base):
 
     __tablename__ = "live_calls"
 
-    call_pk: Mapped[int] = mapped_column(ForeignKey("calls.id"), primary_key=True)
+    call_pk: Mapped[int] = mapped_column(
+        ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True
+    )
     stage: Mapped[str] = mapped_column(String(32))
     #: The stage's particulars: {"category": "repair"} after a menu choice,
     #: {"extension": "8001", "user_id": 3} when bridged to a clerk.

@@ -21,7 +21,12 @@ TS = sa.DateTime(timezone=True)
 def upgrade() -> None:
     op.create_table(
         "live_calls",
-        sa.Column("call_pk", sa.Integer(), sa.ForeignKey("calls.id"), primary_key=True),
+        sa.Column(
+            "call_pk",
+            sa.Integer(),
+            sa.ForeignKey("calls.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
         sa.Column("stage", sa.String(32), nullable=False),
         sa.Column("detail", sa.JSON()),
         sa.Column("changed_at", TS, nullable=False),
