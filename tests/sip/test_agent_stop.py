@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from sqlalchemy import select
@@ -94,6 +95,9 @@ def test_stopping_mid_call_joins_every_thread_and_records_the_calls(tmp_path: Pa
         idle = {t for t in threading.enumerate() if t not in before}
         callers = [_caller(f"127.0.0.1:{port}", tmp_path) for _ in range(CALLS)]
         wait_until(lambda: _answered(app) == CALLS, 30, f"{CALLS} calls answered")
+        # A second into the greeting, so each recording holds audio: a call stopped in the
+        # very packet it was answered has nothing to record (seen on a loaded machine).
+        time.sleep(1.0)
         during = {t for t in threading.enumerate() if t not in before}
         per_call = (len(during) - len(idle)) / CALLS
     finally:
