@@ -158,8 +158,9 @@ def test_a_site_list_of_exact_phrases_still_loads(tmp_path: Path) -> None:
 STAFF = Path(__file__).parent.parent / "corpus" / "staff" / "staff-speech.tsv"
 #: bench/greeting_audit.py, `any finding` recall on the held-out real sources. held-out: first
 #: run 2/8 (precision 1.00), 4/8 after greet4 read its misses. held-out-2: blind run 2/8 (one
-#: false alarm), 4/8 with none after greet4 read it. Floors against regressions, not targets.
-HELD_OUT_RECALL_FLOOR = {"held-out": 0.5, "held-out-2": 0.5}
+#: false alarm), 4/8 with none after greet4 read it. held-out-3: blind 0/3 with no false alarm on
+#: its 9 compliant lines (not tuned on: the test holds its precision). Floors against regressions.
+HELD_OUT_RECALL_FLOOR = {"held-out": 0.5, "held-out-2": 0.5, "held-out-3": 0.0}
 
 
 def _staff_lines() -> list[list[str]]:
@@ -170,7 +171,12 @@ def _staff_lines() -> list[list[str]]:
 def test_the_staff_corpus_labels_name_configured_families(rules: ComplianceRules) -> None:
     names = {family.name for family in rules.families}
     rows = _staff_lines()
-    assert len(rows) >= 100 and {row[5] for row in rows} == {"dev", "held-out", "held-out-2", "held-out-3"}
+    assert len(rows) >= 100 and {row[5] for row in rows} == {
+        "dev",
+        "held-out",
+        "held-out-2",
+        "held-out-3",
+    }
     unknown = {n for row in rows if row[1] != "-" for n in row[1].split(",")} - names
     assert not unknown
 
