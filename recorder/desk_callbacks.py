@@ -38,8 +38,8 @@ from sqlalchemy.orm import Session
 from recorder.actors import Actor, act_as
 from recorder.errors import RecorderError
 from recorder.matter_states import TransitionRefused
-from recorder.missed_calls import mark_called_back, waiting
-from recorder.models import FieldSource, LogEntry, User
+from recorder.missed_calls import WAITING, mark_called_back, waiting
+from recorder.models import Call, EntryStatus, FieldSource, LogEntry, User
 from recorder.outbound import note_attempt
 from recorder.outbound_models import Attempt, OutboundTask, TaskKind, TaskState
 
@@ -203,6 +203,20 @@ def expired(session: Session, now: datetime, timezone: str) -> int:
         _note(session, task, NOT_TAKEN, now, timezone)
     session.flush()
     return len(stale)
+
+
+def is_waiting(session: Session, entry_id: int) -> bool:
+    """The entry is a missed call still on the call-back list (one row read)."""
+    found = session.scalar(
+        select(LogEntry.id)
+        .join(Call, Call.id == LogEntry.call_pk)
+        .where(
+            LogEntry.id == entry_id,
+            Call.disposition.in_(WAITING),
+            LogEntry.status == EntryStatus.RECEIVED,
+        )
+    )
+    return found is not None
 
 
 def of_entry(session: Session, entry_id: int) -> list[OutboundTask]:
