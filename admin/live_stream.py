@@ -14,7 +14,10 @@ handful of rows) and sends only what changed:
   complaint or a missed call the user has not switched off;
 - a comment line every `heartbeat_s` when nothing else was sent (proxies keep the
   connection), and ``bye`` after `lifetime_s`: the stream ends and EventSource
-  reconnects (retry 1 s), so no server thread is held for good.
+  reconnects (retry 1 s), so no server thread is held for good;
+- ``logout`` {}: the login ended (logged out, expired, the user deactivated): checked
+  every `heartbeat_s` (admin/logins.py, one primary-key read), the stream ends there and
+  then; the page goes to the login form instead of reconnecting.
 
 Every wait is bounded by `poll_s`; a closed browser ends the generator at its next write.
 """
@@ -34,7 +37,8 @@ from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from admin import audit, present
+from admin import audit, logins, present
+from admin.db import now
 from admin.residents import past_calls
 from recorder import db, live_calls, residents
 from recorder.live_calls import InProgress
@@ -108,7 +112,13 @@ class _Desk:
             if self.last_entry is None:
                 self.last_entry = session.scalar(select(func.max(LogEntry.id))) or 0
         yield f"retry: {RETRY_MS}\n" + message("reset", {}, self.last_entry)
+        checked = start
         while time.monotonic() - start < self.timing.lifetime_s:
+            if time.monotonic() - checked >= self.timing.heartbeat_s:
+                checked = time.monotonic()
+                if not self._logged_in():  # the residents' data stops with the login
+                    yield message("logout", {})
+                    return
             with self.sessions() as session:
                 for chunk in self._calls(session):
                     sent = time.monotonic()
@@ -123,6 +133,12 @@ class _Desk:
                 yield ": heartbeat\n\n"
             wake.wait(self.timing.poll_s)
         yield message("bye", {})
+
+    def _logged_in(self) -> bool:
+        """The login this stream was opened with still lasts (admin/logins.py)."""
+        with self.sessions() as session:
+            user = logins.user_of(session, getattr(current_user, "token", ""), now())
+            return user is not None and user.id == current_user.id
 
     def _calls(self, session: Session) -> Iterator[str]:
         """What changed since the last poll: calls gone, then every new or moved call at
