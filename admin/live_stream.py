@@ -103,6 +103,7 @@ class _Desk:
     last_entry: int | None
     shown: dict[int, tuple[str, str, str]] = field(default_factory=dict)
     directory: dict[int, str] = field(default_factory=dict)
+    behind: bool = False  # directory cards still to make: poll again at once
 
     def run(self) -> Iterator[str]:
         wake = threading.Event()  # never set: a bounded wait between polls
@@ -131,7 +132,8 @@ class _Desk:
             elif time.monotonic() - sent >= self.timing.heartbeat_s:
                 sent = time.monotonic()
                 yield ": heartbeat\n\n"
-            wake.wait(self.timing.poll_s)
+            if not self.behind:
+                wake.wait(self.timing.poll_s)
         yield message("bye", {})
 
     def _logged_in(self) -> bool:
@@ -142,8 +144,10 @@ class _Desk:
 
     def _calls(self, session: Session) -> Iterator[str]:
         """What changed since the last poll: calls gone, then every new or moved call at
-        once (a new caller's card still looking the directory up), then each new
-        caller's directory card as it is found (its audit row committed first)."""
+        once (a new caller's card still looking the directory up), then one new caller's
+        directory card (its audit row committed first): with more to make, the stream
+        polls again at once, so a call that rings meanwhile is not held behind the
+        directory cards of a burst (bench/results/live-desk.md)."""
         now = {c.call_pk: c for c in live_calls.in_progress(session)}
         gone = [pk for pk in self.shown if pk not in now]
         for pk in gone:
@@ -156,12 +160,14 @@ class _Desk:
         session.commit()  # never wait on the browser inside a transaction
         if out:
             yield "".join(out)
-        for call in moved:
-            if render and call.call_pk not in self.directory:
-                self.directory[call.call_pk] = self._directory(session, call)
-                card = self._card(session, call, render)
-                session.commit()
-                yield card
+        waiting = [call for pk, call in now.items() if pk not in self.directory]
+        self.behind = len(waiting) > 1
+        if waiting:
+            call, render = waiting[0], render or _template("live/_call.html")
+            self.directory[call.call_pk] = self._directory(session, call)
+            card = self._card(session, call, render)
+            session.commit()
+            yield card
 
     def _card(self, session: Session, call: InProgress, render: Callable[..., str]) -> str:
         self.shown[call.call_pk] = call.version
