@@ -20,7 +20,8 @@ outbound calls on) it is given up, and the entry says so.
 
 Each attempt is written on the missed entry's handling, with the clerk's name; once the
 resident answers, the number's missed calls leave the call-back list as by 已回电 by hand
-(recorder.missed_calls.mark_called_back: done, by the clerk, with a revision each).
+(recorder.missed_calls.mark_called_back: done, by the clerk, with a revision each), and
+the agent's own call-back of the number, if one waits, is cancelled.
 
 Functions take a Session; the caller commits.
 """
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from recorder.actors import Actor, act_as
@@ -112,11 +113,15 @@ def request(
 
 
 def _on_the_way(session: Session, number: str) -> bool:
+    """A clerk's call-back of the number is queued or ringing, or any call to it rings now
+    (the agent's own call-back waiting for its hours does not hold the clerk up)."""
     found = session.scalar(
         select(OutboundTask.id).where(
             OutboundTask.number == number,
-            OutboundTask.kind.in_([TaskKind.DESK_CALL_BACK, TaskKind.CALL_BACK]),
-            OutboundTask.state.in_(OPEN),
+            or_(
+                and_(OutboundTask.kind == TaskKind.DESK_CALL_BACK, OutboundTask.state.in_(OPEN)),
+                OutboundTask.state == TaskState.CALLING,
+            ),
         )
     )
     return found is not None
@@ -185,6 +190,16 @@ def reached(
             done = mark_called_back(session, task.entry_id, clerk.id, clerk.role)
         except TransitionRefused:  # marked by hand meanwhile: nothing left to move
             logger.info("[%s] entry %s had left the call-back list", call_id, task.entry_id)
+    # The agent's own call-back of the number, still waiting, is not needed any more.
+    session.execute(
+        update(OutboundTask)
+        .where(
+            OutboundTask.kind == TaskKind.CALL_BACK,
+            OutboundTask.number == task.number,
+            OutboundTask.state == TaskState.DUE,
+        )
+        .values(state=TaskState.CANCELLED, last_attempt="settled")
+    )
     session.flush()
     return done
 

@@ -198,6 +198,17 @@ def test_reached_at_22h_the_numbers_missed_calls_leave_the_list_done_by_the_cler
     first = missed_call(sessions, clock.at - timedelta(minutes=30), n=1)
     second = missed_call(sessions, clock.at - timedelta(minutes=10), n=2)
     clerk_id = clerk(sessions)
+    with sessions.begin() as s:  # the agent's own call-back, waiting for its hours
+        s.add(
+            OutboundTask(
+                kind=TaskKind.CALL_BACK,
+                number=NUMBER,
+                entry_id=first,
+                not_before=clock.at,
+                attempts_left=3,
+                history=[],
+            )
+        )
     queued(sessions, second, clerk_id, clock.at)
     clerk_phone, resident = FakeCall("desk-1"), FakeCall("res-1")
     phone.prepared.update({CLERK_URI: clerk_phone, URI: resident})
@@ -223,7 +234,9 @@ def test_reached_at_22h_the_numbers_missed_calls_leave_the_list_done_by_the_cler
     greeting = next(text for name, text in said if name == "whisper")
     assert "1024号话务员" in greeting  # 报号: the clerk's job number, to the resident
     with sessions() as s:
-        task = s.scalars(select(OutboundTask)).one()
+        task = s.scalars(select(OutboundTask).where(OutboundTask.clerk_user_id.is_not(None))).one()
+        automatic = s.scalars(select(OutboundTask.state).where(OutboundTask.kind == "call_back"))
+        assert automatic.all() == [TaskState.CANCELLED]  # the resident is not called again
         stored = s.scalars(select(Call).where(Call.call_id == "desk-1")).one()
         legs = s.scalars(select(CallLeg)).all()
         recording = s.scalars(select(Recording)).one()
