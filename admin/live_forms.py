@@ -22,3 +22,11 @@ class CalledBackForm(FlaskForm):
     masked for the roles that see numbers masked."""
 
     entry = HiddenField(validators=[DataRequired(), Regexp(r"^\d{1,12}$")])
+
+
+class CallBackForm(FlaskForm):
+    """回电 of one missed call (its entry): the agent rings the clerk's phone, then the
+    resident (recorder/desk_callbacks.py); `back`: the page to return to."""
+
+    entry = HiddenField(validators=[DataRequired(), Regexp(r"^\d{1,12}$")])
+    back = HiddenField(validators=[Regexp(r"^(live|entry)?$")])

@@ -14,7 +14,10 @@ handful of rows) and sends only what changed:
   complaint or a missed call the user has not switched off;
 - a comment line every `heartbeat_s` when nothing else was sent (proxies keep the
   connection), and ``bye`` after `lifetime_s`: the stream ends and EventSource
-  reconnects (retry 1 s), so no server thread is held for good.
+  reconnects (retry 1 s), so no server thread is held for good;
+- ``logout`` {}: the login ended (logged out, expired, the user deactivated): checked
+  every `heartbeat_s` (admin/logins.py, one primary-key read), the stream ends there and
+  then; the page goes to the login form instead of reconnecting.
 
 Every wait is bounded by `poll_s`; a closed browser ends the generator at its next write.
 """
@@ -34,7 +37,8 @@ from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from admin import audit, present
+from admin import audit, logins, present
+from admin.db import now
 from admin.residents import past_calls
 from recorder import db, live_calls, residents
 from recorder.live_calls import InProgress
@@ -99,6 +103,7 @@ class _Desk:
     last_entry: int | None
     shown: dict[int, tuple[str, str, str]] = field(default_factory=dict)
     directory: dict[int, str] = field(default_factory=dict)
+    behind: bool = False  # directory cards still to make: poll again at once
 
     def run(self) -> Iterator[str]:
         wake = threading.Event()  # never set: a bounded wait between polls
@@ -108,7 +113,13 @@ class _Desk:
             if self.last_entry is None:
                 self.last_entry = session.scalar(select(func.max(LogEntry.id))) or 0
         yield f"retry: {RETRY_MS}\n" + message("reset", {}, self.last_entry)
+        checked = start
         while time.monotonic() - start < self.timing.lifetime_s:
+            if time.monotonic() - checked >= self.timing.heartbeat_s:
+                checked = time.monotonic()
+                if not self._logged_in():  # the residents' data stops with the login
+                    yield message("logout", {})
+                    return
             with self.sessions() as session:
                 for chunk in self._calls(session):
                     sent = time.monotonic()
@@ -121,13 +132,22 @@ class _Desk:
             elif time.monotonic() - sent >= self.timing.heartbeat_s:
                 sent = time.monotonic()
                 yield ": heartbeat\n\n"
-            wake.wait(self.timing.poll_s)
+            if not self.behind:
+                wake.wait(self.timing.poll_s)
         yield message("bye", {})
+
+    def _logged_in(self) -> bool:
+        """The login this stream was opened with still lasts (admin/logins.py)."""
+        with self.sessions() as session:
+            user = logins.user_of(session, getattr(current_user, "token", ""), now())
+            return user is not None and user.id == current_user.id
 
     def _calls(self, session: Session) -> Iterator[str]:
         """What changed since the last poll: calls gone, then every new or moved call at
-        once (a new caller's card still looking the directory up), then each new
-        caller's directory card as it is found (its audit row committed first)."""
+        once (a new caller's card still looking the directory up), then one new caller's
+        directory card (its audit row committed first): with more to make, the stream
+        polls again at once, so a call that rings meanwhile is not held behind the
+        directory cards of a burst (bench/results/live-desk.md)."""
         now = {c.call_pk: c for c in live_calls.in_progress(session)}
         gone = [pk for pk in self.shown if pk not in now]
         for pk in gone:
@@ -140,12 +160,14 @@ class _Desk:
         session.commit()  # never wait on the browser inside a transaction
         if out:
             yield "".join(out)
-        for call in moved:
-            if render and call.call_pk not in self.directory:
-                self.directory[call.call_pk] = self._directory(session, call)
-                card = self._card(session, call, render)
-                session.commit()
-                yield card
+        waiting = [call for pk, call in now.items() if pk not in self.directory]
+        self.behind = len(waiting) > 1
+        if waiting:
+            call, render = waiting[0], render or _template("live/_call.html")
+            self.directory[call.call_pk] = self._directory(session, call)
+            card = self._card(session, call, render)
+            session.commit()
+            yield card
 
     def _card(self, session: Session, call: InProgress, render: Callable[..., str]) -> str:
         self.shown[call.call_pk] = call.version

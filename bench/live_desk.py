@@ -13,6 +13,13 @@ calls hang up after 3 s and the next burst starts once the desk is empty again.
 The desk's directory holds --households households, one resident and number each, and
 every caller's unit has past calls and an open work order (so the card has them).
 
+Where the time goes: a watcher reads the live_calls rows every 10 ms, so each call's
+latency splits into the agent's part (INVITE to its row committed: the call thread's
+journal append and fsync, then the journal's applier, one transaction per event) and the
+desk's part (row committed to the card read: the stream's poll interval, its query and
+rendering, and whatever else that stream's loop was doing: the directory cards of the
+calls before, each with its audit row committed).
+
 Figures are wall-clock on a shared machine: `uptime`'s load is printed beside them.
 """
 
@@ -196,6 +203,50 @@ class Client:
                         return
 
 
+class Watcher:
+    """When each call's live_calls row became visible (committed), read every 10 ms."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = db.make_engine(url)
+        self.sessions = db.reading(db.session_factory(self.engine))
+        self.visible: dict[int, float] = {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._watch, name="watcher", daemon=True)
+        self.thread.start()
+
+    def _watch(self) -> None:
+        from recorder.live_calls import LiveCall
+
+        while not self.stop.is_set():
+            with self.sessions() as s:
+                pks = s.scalars(select(LiveCall.call_pk)).all()
+            now = time.time()
+            for pk in pks:
+                self.visible.setdefault(pk, now)
+            self.stop.wait(0.01)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(5)
+        self.engine.dispose()
+
+
+def split(
+    new: dict[int, float], invites: dict[int, float], visible: dict[int, float]
+) -> tuple[list[float], list[float]]:
+    """(INVITE to row committed, row committed to card read) per call, in seconds."""
+    agent = [visible[pk] - invites[pk] for pk in new if pk in invites and pk in visible]
+    desk = [new[pk] - visible[pk] for pk in new if pk in visible]
+    return agent, desk
+
+
+def pct(values: list[float]) -> str:
+    if not values:
+        return "n/a"
+    ms = np.array(values) * 1000
+    return f"p50 {np.percentile(ms, 50):.0f} / p95 {np.percentile(ms, 95):.0f} ms"
+
+
 def desk_only(url: str, calls: int, first: int, client: Client) -> list[float]:
     """The desk's part alone: `calls` call_started written one after the other as the
     journal's applier writes them (DatabaseCallLog, no agent); seconds from each row's
@@ -277,6 +328,9 @@ def run(args: argparse.Namespace, folder: Path, url: str) -> int:
     agent = started([*env_argv, "agent"], folder / "agent.log", "agent ready")
     latencies: list[float] = []
     desk_part: list[float] = []
+    agent_split: list[float] = []
+    desk_split: list[float] = []
+    watcher = Watcher(url)
     cpu: dict[str, float] = {}
     try:
         client = Client(f"http://127.0.0.1:{admin_port}")
@@ -305,8 +359,14 @@ def run(args: argparse.Namespace, folder: Path, url: str) -> int:
             engine.dispose()
             got = [new[pk] - invites[pk].timestamp() for pk in new if pk in invites]
             latencies += got
+            agent_part, desk_of = split(
+                new, {pk: at.timestamp() for pk, at in invites.items()}, watcher.visible
+            )
+            agent_split += agent_part
+            desk_split += desk_of
             print(f"burst {b + 1}: {len(got)}/{args.calls} calls shown, p95 "
-                  f"{np.percentile(got, 95) * 1000 if got else float('nan'):.0f} ms | {load()}")  # fmt: skip
+                  f"{np.percentile(got, 95) * 1000 if got else float('nan'):.0f} ms | "
+                  f"INVITE->row {pct(agent_part)}, row->card {pct(desk_of)} | {load()}")  # fmt: skip
         for b in range(args.bursts):
             got = desk_only(url, args.calls, 1 + (args.bursts + b) * args.calls, client)
             desk_part += got
@@ -315,6 +375,7 @@ def run(args: argparse.Namespace, folder: Path, url: str) -> int:
             time.sleep(1)
         client.stop.set()
     finally:
+        watcher.close()
         for proc in (agent, admin):
             proc.terminate()
             try:
@@ -333,6 +394,8 @@ def run(args: argparse.Namespace, folder: Path, url: str) -> int:
         f"p50 {np.percentile(ms, 50):.0f} ms, p95 {np.percentile(ms, 95):.0f} ms, "
         f"max {ms.max():.0f} ms | {load()}"
     )
+    print(f"where it goes: INVITE to the live_calls row committed (agent, journal, applier) "
+          f"{pct(agent_split)}; row to the card read (the desk) {pct(desk_split)}")  # fmt: skip
     part = np.array(desk_part) * 1000
     print(
         f"desk only (from each row committed to the card read): "

@@ -103,8 +103,11 @@ class _Stereo:
     writer: WavWriter
     left: bytearray = field(default_factory=bytearray)
     right: bytearray = field(default_factory=bytearray)
+    swapped: bool = False  # the call's own side is the staff's (a desk call-back)
 
     def write(self, caller: bytes, clerk: bytes) -> None:
+        if self.swapped:
+            caller, clerk = clerk, caller
         self.left += caller
         self.right += clerk
         n = min(len(self.left), len(self.right)) // 2 * 2
@@ -132,7 +135,11 @@ class CallMedia:
         stopping: threading.Event,
         tap: Callable[[str, bytes], None] | None = None,
         monotonic: Callable[[], float] | None = None,
+        staff_call: bool = False,
     ) -> None:
+        """`staff_call`: the call is a clerk's phone and the leg the resident (a call-back
+        from the desk, ivr/outbound_desk.py): the bridge's recording keeps the resident on
+        the left and the clerk on the right all the same."""
         import time
 
         self.call = call
@@ -143,6 +150,7 @@ class CallMedia:
         self._stopping = stopping
         self._tap = tap
         self._monotonic = monotonic or time.monotonic
+        self._staff_call = staff_call
         self._lock = threading.RLock()
         self._playing: deque[_Playing] = deque()
         self._legs: dict[str, _Leg] = {}
@@ -242,7 +250,8 @@ class CallMedia:
             self._playing.clear()
             if self.stereo is None:
                 writer = self._recorders.open(2, "caller,staff")
-                self.stereo = _Stereo(writer) if writer is not None else None
+                stereo = _Stereo(writer, swapped=self._staff_call) if writer is not None else None
+                self.stereo = stereo
         logger.info("[%s] bridged to the clerk (%s)", self.call.call_id, leg)
 
     def hangup(self, cause: str) -> None:

@@ -40,11 +40,13 @@ from ivr.flow_runner import FlowRunner, Machine, Media, call_disposition
 from ivr.flow_timers import Scheduler
 from ivr.outbound_clerk import ClerkBridge, clerks_rung, survey_bridge, whisper
 from ivr.outbound_comment import Marks, Recordings, Transcribe, keep, note
+from ivr.outbound_desk import DeskCalls
 from ivr.outbound_texts import texts_for
 from ivr.phone import Call
 from ivr.script import ScriptContent
 from ivr.settings import AgentSettings, OutboundSettings, SipSettings
 from ivr.survey import Survey, SurveyTexts, closing_names, prompt_names
+from recorder import desk_callbacks as desk
 from recorder import outbound as tasks
 from recorder import outbound_callbacks as callbacks
 from recorder import outbound_letters as letters
@@ -130,6 +132,10 @@ class Dialer:
         self._recordings = Recordings(call_log, settings.paths.recordings, self._zone, clock)
         self._threads: list[threading.Thread] = []
         self.stopping = threading.Event()
+        self._desk = DeskCalls.of(  # the desk's 回电 (ivr/outbound_desk.py)
+            settings, sessions, call_log, dial, prompts, content, clerks, scheduler, clock
+        )
+        self._desk.recordings, self._desk.stopping = self._recordings, self.stopping
         self.placed: list[Placed] = []
 
     # ------------------------------------------------------------ the queue
@@ -167,7 +173,8 @@ class Dialer:
             if outbound.call_back and self._clerks is not None and self._clerks.flow is not None:
                 within = timedelta(minutes=outbound.call_back_within_minutes)
                 made += callbacks.create_call_backs(session, now, self._plan, within)
-            expired = tasks.expire(session, now) + tasks.cancel_settled(session)
+            expired = desk.expired(session, now, self._zone.key)  # the entry says so
+            expired += tasks.expire(session, now) + tasks.cancel_settled(session)
             stale = timedelta(seconds=outbound.ring_timeout_s) + timedelta(minutes=30)
             tasks.release_stale(session, now, stale)
         if made or expired:
@@ -219,6 +226,9 @@ class Dialer:
         return placed
 
     def _place(self, task: OutboundTask) -> Placed:
+        if task.kind is TaskKind.DESK_CALL_BACK:  # the clerk's phone first (ivr/outbound_desk.py)
+            cid, attempt, result = self._desk.place(task)
+            return Placed(task.id, cid, attempt, result)
         sip = self._settings.sip
         uri = outbound_uri(sip, task.number)
         texts = None if task.kind is TaskKind.CALL_BACK else self._texts(task)

@@ -199,9 +199,9 @@ def release_stale(session: Session, now: datetime, after: timedelta) -> int:
 
 def claim(session: Session, now: datetime, owner: str, hours: CallingHours) -> OutboundTask | None:
     """The next due task, now owned by `owner` (state calling); None when nothing may be
-    called now. Two agents never take one task, nor call one number at once."""
-    if not hours.allows(now):
-        return None
+    called now. Two agents never take one task, nor call one number at once. Outside the
+    calling hours only a clerk's own call-back is taken (recorder/desk_callbacks.py)."""
+    kinds = list(TaskKind) if hours.allows(now) else [TaskKind.DESK_CALL_BACK]
     other = aliased(OutboundTask)
     calling = exists().where(other.number == OutboundTask.number, other.state == TaskState.CALLING)
     stopped = exists().where(OptOut.number == OutboundTask.number, OptOut.kind == OutboundTask.kind)
@@ -209,6 +209,7 @@ def claim(session: Session, now: datetime, owner: str, hours: CallingHours) -> O
         select(OutboundTask.id)
         .where(
             OutboundTask.state == TaskState.DUE,
+            OutboundTask.kind.in_(kinds),
             OutboundTask.not_before <= now,
             or_(OutboundTask.not_after.is_(None), OutboundTask.not_after > now),
             ~calling,

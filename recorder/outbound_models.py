@@ -17,6 +17,9 @@ class TaskKind(enum.StrEnum):
     FOLLOW_UP = "follow_up"  # 回访 after a completed repair (seed 000 1.4.3.6)
     LETTER_CONFIRMATION = "letter_confirmation"  # seed 001 篇1 3.6, three days after mailing
     CALL_BACK = "call_back"  # a missed call (seed 001 篇2 3.1.4-3.1.5; outbound.call_back)
+    #: A clerk's 回电 from the desk: the clerk's phone first, then the resident, bridged
+    #: (issue 19; recorder/desk_callbacks.py, migration 0020).
+    DESK_CALL_BACK = "desk_call_back"
 
 
 class TaskState(enum.StrEnum):
@@ -98,6 +101,8 @@ class OutboundTask(Base):
     result: Mapped[str | None] = mapped_column(String(24))
     #: Every attempt: {"at", "call_id", "attempt"}; each call is also in `calls`.
     history: Mapped[list[Any]] = mapped_column(default=list)
+    #: The clerk whose phone a desk call-back rings first (migration 0020).
+    clerk_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 

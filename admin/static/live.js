@@ -72,6 +72,15 @@ function liveDesk(section) {
   });
   source.addEventListener("alert", function (e) { notify(JSON.parse(e.data)); });
   source.addEventListener("open", function () { section.dataset.connected = "yes"; });
+  // The login ended (logged out in another tab, expired): no reconnecting; the page
+  // itself goes to the login form, and the calls shown go with it.
+  source.addEventListener("logout", function () {
+    source.close();
+    list.replaceChildren();
+    recount();
+    section.dataset.connected = "logged-out";
+    window.location.reload();
+  });
 
   const allow = document.getElementById("allow-notifications");
   if (allow) {
