@@ -263,7 +263,7 @@ class Dialer:
         self._log.call_ended(cid, self._clock.now(), Disposition.ANSWERED, cause, ended_in, rtp=rtp)
         if survey.result is None:
             return self._settled(task, cid, Attempt.NO_KEY, None)
-        return self._settled(task, cid, Attempt.ANSWERED, survey.result, comment)
+        return self._settled(task, cid, Attempt.ANSWERED, survey.result, comment, survey.bridged)
 
     def _rang_to_answer(self, call: Call) -> bool:
         """Let it ring up to ring_timeout_s; CANCEL it then. True once answered."""
@@ -285,6 +285,7 @@ class Dialer:
         attempt: Attempt,
         result: str | None,
         comment: str | None = None,
+        bridged: bool = False,
     ) -> Placed:
         now = self._clock.now()
         with self._sessions.begin() as session:
@@ -298,9 +299,10 @@ class Dialer:
             elif held.kind is TaskKind.CALL_BACK:
                 callbacks.call_back_reached(session, held, cid, now, self._zone.key)
             elif held.kind is TaskKind.LETTER_CONFIRMATION:
-                letters.letter_answered(session, held, LetterResult(result), cid, now)
+                letters.letter_answered(session, held, LetterResult(result), cid, now, bridged)
             else:
-                tasks.survey_answered(session, held, SurveyResult(result), cid, now, comment)
+                answer = SurveyResult(result)
+                tasks.survey_answered(session, held, answer, cid, now, comment, bridged)
         logger.info("[%s] outbound task %d: %s %s", cid, task.id, attempt.value, result or "")
         return Placed(task.id, cid, attempt, result)
 

@@ -10,7 +10,7 @@ made of the outbound call itself, even when the worker's job runs for it.
 Key 0: the resident is put through to the duty clerk, a real baresip registered with the
 same Kamailio that answers by itself, as the inbound flow's 0 does (docs/bridge.md): the
 clerk's ring kept as the call's leg, the clerk as who took the call, the bridged part
-recorded in two channels.
+recorded in two channels, and the desk not also asked to call the resident.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from hotline.content import load_content
 from hotline.settings import Settings
 from recorder.models import (
     AnsweredBy,
+    AuditEvent,
     Call,
     CallLeg,
     Direction,
@@ -39,6 +40,7 @@ from recorder.models import (
     Recording,
     Role,
 )
+from recorder.outbound import CLERK_ASKED
 from recorder.outbound_models import OutboundTask, TaskState
 from recorder.reception_log import new_entry
 from recorder.staff import add_user
@@ -196,6 +198,7 @@ def test_key_0_puts_the_resident_through_to_the_duty_clerks_baresip_recorded(
         with site.sessions() as s:
             legs = list(s.scalars(select(CallLeg)))
             recordings = [r.channels for r in s.scalars(select(Recording).order_by(Recording.id))]
+            asked = s.scalars(select(AuditEvent.action)).all()
         task = _task(site)
         clerk_log = (tmp_path / "baresip.log").read_text(errors="replace")
     assert (stored.direction, stored.disposition) == (Direction.OUTBOUND, Disposition.ANSWERED)
@@ -208,6 +211,7 @@ def test_key_0_puts_the_resident_through_to_the_duty_clerks_baresip_recorded(
     assert recordings == ["caller", "caller,staff"]
     assert "Call established" in clerk_log, clerk_log[-2000:]
     assert task.result == "clerk"
+    assert CLERK_ASKED not in asked, "put through: the desk is not also asked to call back"
 
 
 def _completed_repair(s: Session) -> int:
