@@ -36,7 +36,7 @@ from ivr.call_media import BUSY_STATUSES, NO_ANSWER_STATUSES, CallMedia, Recorde
 from ivr.flow import CallFlow
 from ivr.flow_config import Greeting
 from ivr.flow_events import Answered, CallContext
-from ivr.flow_runner import FlowRunner, Machine, Media, call_disposition
+from ivr.flow_runner import FlowRunner, Machine, Media
 from ivr.flow_timers import Scheduler
 from ivr.outbound_clerk import ClerkBridge, clerks_rung, survey_bridge, whisper
 from ivr.outbound_comment import Marks, Recordings, Transcribe, keep, note
@@ -340,7 +340,8 @@ class Dialer:
 
     def _call_back(self, call: Call) -> tuple[Disposition, str, str]:
         """A missed call returned (outbound.call_back): the call-back greeting, then the
-        usual menu (ivr/flow.py); (disposition, where it ended, cause)."""
+        usual menu (ivr/flow.py); (disposition, where it ended, cause). Answered, whoever
+        hangs up: the resident was reached, not an inbound caller who gave up (abandoned)."""
         clerks, cid = self._clerks, call.call_id
         assert clerks is not None and clerks.flow is not None
         greeting = Greeting(prompt=CALL_BACK_GREETING, barge_in=False)
@@ -357,7 +358,7 @@ class Dialer:
         if category not in (None, "other") and outcome.get("menu_digit"):  # a message left
             self._log.menu_chosen(cid, str(category))
         ended_in = str(outcome.get("ended_in", machine.stage.value))
-        return call_disposition(outcome), ended_in, cause
+        return Disposition.ANSWERED, ended_in, cause
 
     def _media(self, call: Call) -> CallMedia:
         """The answered call's media, its mono recording open."""

@@ -11,6 +11,10 @@ Key 0: the resident is put through to the duty clerk, a real baresip registered 
 same Kamailio that answers by itself, as the inbound flow's 0 does (docs/bridge.md): the
 clerk's ring kept as the call's leg, the clerk as who took the call, the bridged part
 recorded in two channels, and the desk not also asked to call the resident.
+
+Call-back (outbound.call_back): a missed call on the desk's call-back list; the agent
+calls the SIPp resident back, who answers, presses a key in the menu and hangs up: the
+missed entry says it was reached (自动回电：已接通), is done, and leaves the list.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from hotline.content import load_content
 from hotline.settings import Settings
+from recorder import missed_calls
 from recorder.models import (
     AnsweredBy,
     AuditEvent,
@@ -41,7 +46,7 @@ from recorder.models import (
     Role,
 )
 from recorder.outbound import CLERK_ASKED
-from recorder.outbound_models import OutboundTask, TaskState
+from recorder.outbound_models import OutboundTask, TaskKind, TaskState
 from recorder.reception_log import new_entry
 from recorder.staff import add_user
 from recorder.work_orders import complete, dispatch
@@ -75,7 +80,7 @@ def short_config(short_config: Path, tmp_path_factory: pytest.TempPathFactory) -
     script = target / "scripts" / "zh-CN.toml"
     short = {"survey_intro": SURVEY_INTRO, "survey_question": SURVEY_QUESTION}
     # Key 0's transfer prompt and the clerk's whisper, short too.
-    bridge = {"transfer": "请稍等。", "whisper": "{unit}"}
+    bridge = {"transfer": "请稍等。", "whisper": "{unit}", "call_back_greeting": "您好，回电。"}
     lines = []
     for line in script.read_text(encoding="utf-8").splitlines():
         name = line.split(" = ")[0]
@@ -212,6 +217,71 @@ def test_key_0_puts_the_resident_through_to_the_duty_clerks_baresip_recorded(
     assert "Call established" in clerk_log, clerk_log[-2000:]
     assert task.result == "clerk"
     assert CLERK_ASKED not in asked, "put through: the desk is not also asked to call back"
+
+
+def test_a_missed_call_is_called_back_reached_and_leaves_the_call_back_list(
+    agent: AgentFactory, kamailio: int, tmp_path: Path, short_config: Path
+) -> None:
+    with (
+        agent(
+            "--registrar",
+            f"127.0.0.1:{kamailio}",
+            "--user",
+            "agent",
+            **OUTBOUND,
+            outbound__call_back="true",
+        ) as site,
+        _sipp_phone(
+            tmp_path,
+            kamailio,
+            RESIDENT,
+            "uas_survey_bridge.xml",
+            KEY_AT_MS="1500",  # in the greeting or the menu: a key, as a resident would
+            KEY="1",
+            HOLD_MS="1500",  # then hangs up itself
+        ) as resident,
+    ):
+        with site.sessions.begin() as s:
+            entry_id = _missed_call(s)
+            assert [g.entries for g in missed_calls.waiting(s)] == [[entry_id]]
+        assert resident.wait(timeout=60) == 0
+        wait_until(lambda: _state(site) is TaskState.DONE, 20, "the call-back on the task")
+        (stored,) = [c for c in _ended(site, 2) if c.direction is Direction.OUTBOUND]
+        with site.sessions() as s:
+            entry = s.get_one(LogEntry, entry_id)
+            waiting = missed_calls.waiting(s)
+        task = _task(site)
+    assert (stored.called_number, stored.disposition) == (RESIDENT, Disposition.ANSWERED)
+    assert (task.kind, task.result, task.history[-1]["call_id"]) == (
+        TaskKind.CALL_BACK,
+        "reached",
+        stored.call_id,
+    )
+    assert entry.status is EntryStatus.DONE
+    assert "自动回电：已接通" in (entry.handling or "")
+    assert waiting == [], "reached: the missed call left the call-back list"
+
+
+def _missed_call(s: Session) -> int:
+    """A call the desk missed two minutes ago, waiting on the call-back list."""
+    at = datetime.now(UTC) - timedelta(minutes=2)
+    call = Call(
+        call_id="missed-1@test",
+        direction=Direction.INBOUND,
+        caller_number=RESIDENT,
+        invite_at=at,
+        ended_at=at + timedelta(seconds=20),
+        disposition=Disposition.MISSED,
+    )
+    s.add(call)
+    s.flush()
+    entry = new_entry(
+        s,
+        {"call_pk": call.id, "received_at": at, "caller_number": RESIDENT, "summary": "未接来电"},
+        FieldSource.AUTO,
+    )
+    s.flush()
+    return entry.id
 
 
 def _completed_repair(s: Session) -> int:
