@@ -10,9 +10,10 @@ with PCMU and telephone-event, presses --key as an RFC 4733 event a second after
 ACK, waits for the agent's BYE), registered with Kamailio under each of the --tasks
 residents' numbers, and `hotline agent` registered as `agent` with outbound calls on
 (outbound.max_calls = --concurrent, any hour, the follow-up due as soon as the work is
-returned, the spoken comment cut at 5 s / 1 s of silence). The database (SQLite under
-the run's data_dir) holds --tasks completed repairs, one per resident, before the agent
-starts: at its first look every follow-up falls due at once.
+returned, the spoken comment cut at 5 s / 1 s of silence, one attempt per task: a
+call that goes wrong is counted as given up, not tried again an hour later). The
+database (SQLite under the run's data_dir) holds --tasks completed repairs, one per
+resident, before the agent starts: at its first look every follow-up falls due at once.
 
 Figures:
 - tasks done (the resident's key on the entry's follow-up), given up, still open;
@@ -96,6 +97,7 @@ def register_all(work: Path, proxy: int, contact_port: int, residents: list[str]
     csv.write_text("SEQUENTIAL\n" + "".join(f"{n};\n" for n in residents))
     scenario = (TESTS / "scenarios" / "register.xml").read_text()
     scenario = scenario.replace("EXTENSION", "[field0]").replace("CONTACT_PORT", str(contact_port))
+    scenario = scenario.replace("Expires: 120", "Expires: 3600")  # the whole run
     (work / "register-all.xml").write_text(scenario)
     argv = ["sipp", f"127.0.0.1:{proxy}", "-sf", "register-all.xml", "-inf", str(csv)]
     argv += ["-i", "127.0.0.1", "-p", str(free_port()), "-m", str(len(residents))]
@@ -122,7 +124,10 @@ def agent_config(work: Path, proxy: int, concurrent: int) -> Path:
         f'user = "agent"\nmax_calls = {concurrent + 20}\n'
         "[outbound]\nenabled = true\n"
         f'hours = "00:00-24:00"\nmax_calls = {concurrent}\nfollow_up_after_hours = 0\n'
-        "poll_s = 0.5\nring_timeout_s = 20\ncomment_s = 5\ncomment_silence_s = 1.0\n",
+        "poll_s = 0.5\nring_timeout_s = 20\ncomment_s = 5\ncomment_silence_s = 1.0\n"
+        # One attempt each: a call that went wrong is given up (and counted), not tried
+        # again an hour later.
+        "attempts = 1\n",
         encoding="utf-8",
     )
     return config

@@ -2,6 +2,10 @@
 with a real Kamailio places the follow-up survey call of a completed repair to a SIPp
 resident (registered as 13800138000) who answers and presses 1 (an RFC 4733 event).
 
+The registrar asks the agent's INVITE for credentials and refuses a From user other than
+the account it authenticated (kamailio-from-auth.cfg): the resident is shown the site's
+name in From (the account as its user) and its number in P-Asserted-Identity.
+
 What is kept: the entry's follow-up, reached and satisfied, as a clerk's would be (the
 entry moves to followed_up); the call in the call log with direction outbound,
 answered, with its recording; the task done with the call's id; no reception-log entry
@@ -93,12 +97,20 @@ def short_config(short_config: Path, tmp_path_factory: pytest.TempPathFactory) -
 
 
 def test_the_agent_calls_a_resident_whose_key_1_is_the_entrys_satisfied_follow_up(
-    agent: AgentFactory, kamailio: int, tmp_path: Path, short_config: Path
+    agent: AgentFactory, kamailio_from_auth: int, tmp_path: Path, short_config: Path
 ) -> None:
+    kamailio = kamailio_from_auth  # From user must be the account it authenticates
     shown = {"sip__caller_id_name": f'"{SITE_NAME}"', "sip__caller_id_number": f'"{SITE_NUMBER}"'}
     with (
         agent(
-            "--registrar", f"127.0.0.1:{kamailio}", "--user", "agent", **OUTBOUND, **shown
+            "--registrar",
+            f"127.0.0.1:{kamailio}",
+            "--user",
+            "agent",
+            "--password",
+            "s3cret",
+            **OUTBOUND,
+            **shown,
         ) as site,
         _sipp_phone(
             tmp_path, kamailio, RESIDENT, "uas_survey.xml", KEY_AT_MS="1000", KEY="1"
@@ -150,10 +162,12 @@ def test_the_agent_calls_a_resident_whose_key_1_is_the_entrys_satisfied_follow_u
     assert recording.call_pk == stored.id
     assert (task.result, task.history[-1]["call_id"]) == ("satisfied", stored.call_id)
     assert entries == [entry_id]  # the outbound call made no entry of its own
-    # The resident's phone was shown the site's caller ID (sip.caller_id_*), through
-    # Kamailio: From's display name and user, and P-Asserted-Identity.
+    # The resident's phone was shown the site's caller ID (sip.caller_id_*), through a
+    # Kamailio that authenticates the agent's INVITE and refuses a From user other than
+    # the account: From keeps the account with the site's name, P-Asserted-Identity
+    # carries the site's number.
     invite = _received_invite(tmp_path)
-    assert f'From: "{SITE_NAME}" <sip:{SITE_NUMBER}@127.0.0.1' in invite, invite
+    assert f'From: "{SITE_NAME}" <sip:agent@127.0.0.1' in invite, invite
     assert f'P-Asserted-Identity: "{SITE_NAME}" <sip:{SITE_NUMBER}@127.0.0.1' in invite, invite
 
 
