@@ -22,7 +22,10 @@ Figures:
 - the most calls in progress at once (call log: INVITE to end intervals);
 - INVITEs per number as the residents' SIPp saw them (distinct Call-IDs per To user):
   the most to one number, and numbers called more than once (must be 0);
-- the agent's CPU (% of one core over the run, with its RTP sender process) and peak RSS;
+- the agent's CPU (% of one core over the run, with its RTP sender process and the
+  espeak-ng runs it waited for) and peak RSS;
+- calls the residents' SIPp aborted itself (its errors log: on an overloaded machine it
+  takes the ACK the agent sends again for a 200 OK SIPp sent again as unexpected);
 - machine load (`uptime`) before and after: the 2-core machine is shared, so figures
   are noisy.
 """
@@ -182,7 +185,7 @@ def measure(
                 started = time.monotonic()
                 with (
                     process([*base, "agent"], work / "agent.log", "agent ready", env=env) as agent,
-                    Meter(agent.pid) as meter,
+                    AgentMeter(agent.pid) as meter,
                 ):
                     sessions = sessionmaker(create_engine(f"sqlite:///{database}"))
                     open_left = tasks
@@ -204,6 +207,7 @@ def measure(
                         select(Call).where(Call.direction == Direction.OUTBOUND)
                     ).all()
             per_number = invites_per_number(work)
+            aborted = aborted_by_sipp(work)
     answered = [c for c in calls if c.disposition is Disposition.ANSWERED and c.ended_at]
     first = min((c.invite_at for c in calls), default=None)
     last = max((c.ended_at for c in answered if c.ended_at), default=None)
@@ -215,6 +219,7 @@ def measure(
         "tasks done (key on the entry)": str(states.get(TaskState.DONE, 0)),
         "tasks given up": str(states.get(TaskState.GAVE_UP, 0)),
         "tasks still open": str(open_left),
+        "calls the residents' SIPp aborted itself (overloaded)": str(aborted),
         "outbound calls in the log": str(len(calls)),
         "answered calls": str(len(answered)),
         "calls per minute (first INVITE to last end)": f"{60 * len(answered) / span:.1f}"
@@ -230,6 +235,27 @@ def measure(
         "wall time": f"{wall:.0f} s",
         "load (1 min) before / after": f"{before} / {load()}",
     }
+
+
+class AgentMeter(Meter):
+    """bench/sip_load.py's Meter, with the CPU of the children the agent has waited for
+    (cutime, cstime: the espeak-ng runs that synthesise each call's intro)."""
+
+    def _cpu(self) -> float:
+        total = super()._cpu()
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+        return total
+
+
+def aborted_by_sipp(work: Path) -> int:
+    """Calls the residents' SIPp gave up on itself (an unexpected message while it was
+    overloaded, e.g. an ACK sent again for a 200 OK it sent again)."""
+    return sum(
+        log.read_text(errors="replace").count("Aborting call")
+        for log in work.glob("uas_load_*_errors.log")
+    )
 
 
 def _open(s: Session, tasks: int) -> int:
