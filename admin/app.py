@@ -96,6 +96,9 @@ def create_app(
     from admin import live  # the live desk: calls in progress, alerts, call-backs (issue 19)
 
     web.register_blueprint(live.bp)
+    from admin import outbound  # the day's outbound plan and results (issue 22)
+
+    web.register_blueprint(outbound.bp)
 
     from admin import health  # /healthz, /readyz, /metrics for the IT team (issue 23)
 

@@ -36,7 +36,7 @@ from ivr.call_media import BUSY_STATUSES, NO_ANSWER_STATUSES, CallMedia, Recorde
 from ivr.flow import CallFlow
 from ivr.flow_config import Greeting
 from ivr.flow_events import Answered, CallContext
-from ivr.flow_runner import FlowRunner, Machine, Media, call_disposition
+from ivr.flow_runner import FlowRunner, Machine, Media
 from ivr.flow_timers import Scheduler
 from ivr.outbound_clerk import ClerkBridge, clerks_rung, survey_bridge, whisper
 from ivr.outbound_comment import Marks, Recordings, Transcribe, keep, note
@@ -273,7 +273,7 @@ class Dialer:
         self._log.call_ended(cid, self._clock.now(), Disposition.ANSWERED, cause, ended_in, rtp=rtp)
         if survey.result is None:
             return self._settled(task, cid, Attempt.NO_KEY, None)
-        return self._settled(task, cid, Attempt.ANSWERED, survey.result, comment)
+        return self._settled(task, cid, Attempt.ANSWERED, survey.result, comment, survey.bridged)
 
     def _rang_to_answer(self, call: Call) -> bool:
         """Let it ring up to ring_timeout_s; CANCEL it then. True once answered."""
@@ -295,6 +295,7 @@ class Dialer:
         attempt: Attempt,
         result: str | None,
         comment: str | None = None,
+        bridged: bool = False,
     ) -> Placed:
         now = self._clock.now()
         with self._sessions.begin() as session:
@@ -308,9 +309,10 @@ class Dialer:
             elif held.kind is TaskKind.CALL_BACK:
                 callbacks.call_back_reached(session, held, cid, now, self._zone.key)
             elif held.kind is TaskKind.LETTER_CONFIRMATION:
-                letters.letter_answered(session, held, LetterResult(result), cid, now)
+                letters.letter_answered(session, held, LetterResult(result), cid, now, bridged)
             else:
-                tasks.survey_answered(session, held, SurveyResult(result), cid, now, comment)
+                answer = SurveyResult(result)
+                tasks.survey_answered(session, held, answer, cid, now, comment, bridged)
         logger.info("[%s] outbound task %d: %s %s", cid, task.id, attempt.value, result or "")
         return Placed(task.id, cid, attempt, result)
 
@@ -348,7 +350,8 @@ class Dialer:
 
     def _call_back(self, call: Call) -> tuple[Disposition, str, str]:
         """A missed call returned (outbound.call_back): the call-back greeting, then the
-        usual menu (ivr/flow.py); (disposition, where it ended, cause)."""
+        usual menu (ivr/flow.py); (disposition, where it ended, cause). Answered, whoever
+        hangs up: the resident was reached, not an inbound caller who gave up (abandoned)."""
         clerks, cid = self._clerks, call.call_id
         assert clerks is not None and clerks.flow is not None
         greeting = Greeting(prompt=CALL_BACK_GREETING, barge_in=False)
@@ -365,7 +368,7 @@ class Dialer:
         if category not in (None, "other") and outcome.get("menu_digit"):  # a message left
             self._log.menu_chosen(cid, str(category))
         ended_in = str(outcome.get("ended_in", machine.stage.value))
-        return call_disposition(outcome), ended_in, cause
+        return Disposition.ANSWERED, ended_in, cause
 
     def _media(self, call: Call) -> CallMedia:
         """The answered call's media, its mono recording open."""

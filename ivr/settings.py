@@ -49,8 +49,9 @@ class SipSettings(Section):
     #: the registrar in registered mode, the PBX or trunk in direct mode ("sip:{number}@pbx").
     outbound_uri_template: str = "sip:{number}@{registrar}"
     #: What a resident's phone shows for a call the agent places (issue 22): the display
-    #: name of the From header, and the number put in its user part and in a
-    #: P-Asserted-Identity (RFC 3325), which PBXs and trunks pass on. Empty: the SIP
+    #: name of the From header, and the number put in a P-Asserted-Identity (RFC 3325),
+    #: which PBXs and trunks pass on, and in From's user part in direct mode only
+    #: (registered, From keeps the account the registrar authenticates). Empty: the SIP
     #: account as it is (sip.user), no P-Asserted-Identity.
     caller_id_name: str = Field(default="", max_length=64)
     caller_id_number: str = Field(default="", pattern=r"^(\+?[0-9]{3,20})?$")

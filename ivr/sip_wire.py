@@ -239,6 +239,10 @@ class CallerId:
 
     name: str = ""
     number: str = ""
+    keep_user: bool = False
+    """Registered mode: From keeps the account as its user (a registrar may refuse an
+    INVITE whose From user is not the one it authenticated); the number goes in
+    P-Asserted-Identity only."""
 
 
 _FROM_LINE = re.compile(r"^From:[ \t]*<sips?:([^@>]*)@([^>]*)>([^\r\n]*)", re.MULTILINE)
@@ -252,15 +256,17 @@ def _quoted(name: str) -> str:
 def with_caller_id(invite: str, shown: CallerId) -> str:
     """The INVITE with the site's caller ID: the From header's display name and user
     (its host and tag kept: the dialog is the same), and a P-Asserted-Identity naming
-    the same (RFC 3325 9.1), which PBXs and trunks pass on as the number shown."""
+    the same (RFC 3325 9.1), which PBXs and trunks pass on as the number shown. With
+    `keep_user` From's user stays the account and only its display name changes."""
     match = _FROM_LINE.search(invite)
     if match is None or not (shown.name or shown.number):
         return invite
     user, host, rest = match.group(1), match.group(2), match.group(3)
     scheme = "sips" if invite[match.start() :].startswith("From: <sips:") else "sip"
-    address = f"<{scheme}:{shown.number or user}@{host}>"
+    asserted = f"<{scheme}:{shown.number or user}@{host}>"
+    address = f"<{scheme}:{user}@{host}>" if shown.keep_user else asserted
     display = f"{_quoted(shown.name)} " if shown.name else ""
     lines = f"From: {display}{address}{rest}"
     if shown.number:
-        lines += f"\r\nP-Asserted-Identity: {display}{address}"
+        lines += f"\r\nP-Asserted-Identity: {display}{asserted}"
     return invite[: match.start()] + lines + invite[match.end() :]

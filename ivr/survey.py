@@ -177,6 +177,8 @@ class Survey:
         self.stage = "intro"
         self.result: str | None = None
         self.ended = False
+        self.bridged = False
+        """Key 0 reached a clerk, who answered (the desk need not call the resident)."""
 
     def handle(self, event: Event) -> list[Action]:
         if self.ended:
@@ -297,7 +299,7 @@ class Survey:
             return [DropLeg(event.leg)] if isinstance(event, FarEndAnswered) else []
         if isinstance(event, FarEndAnswered):
             clerk = dialling.ended("answered")
-            self.stage = "bridge"
+            self.stage, self.bridged = "bridge", True
             values = {"clerks_tried": list(dialling.tried), "answered_by_user_id": clerk.user_id}
             return [CancelTimer(RING_TIMER), Bridge(event.leg), Log(values)]
         dialling.ended("busy" if isinstance(event, FarEndBusy) else "no_answer")

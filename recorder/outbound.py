@@ -236,10 +236,19 @@ def claim(session: Session, now: datetime, owner: str, hours: CallingHours) -> O
     return None
 
 
-def note_attempt(task: OutboundTask, attempt: Attempt, call_id: str | None, now: datetime) -> None:
+def note_attempt(
+    task: OutboundTask,
+    attempt: Attempt,
+    call_id: str | None,
+    now: datetime,
+    put_through: bool = False,
+) -> None:
+    """One attempt on the task's history; `put_through`: key 0 reached a clerk, who
+    answered (the desk's plan page shows it)."""
+    more = {"put_through": True} if put_through else {}
     task.history = [
         *task.history,
-        {"at": now.isoformat(), "call_id": call_id, "attempt": attempt.value},
+        {"at": now.isoformat(), "call_id": call_id, "attempt": attempt.value, **more},
     ]
     task.last_attempt = attempt.value
     task.owner = None
@@ -305,15 +314,21 @@ def survey_answered(
     call_id: str,
     now: datetime,
     comment: str | None = None,
+    put_through: bool = False,
 ) -> OutboundTask:
     """The resident's key, written on the matter: the follow-up (reached, satisfied) as a
     clerk's, with the resident's spoken comment in its notes as a clerk writes it (`comment`:
-    住户意见：...); 3 reopens the work; 0 asks the desk for a clerk's call; 9 stops survey
-    calls."""
-    note_attempt(task, Attempt.ANSWERED, call_id, now)
+    住户意见：...); 3 reopens the work; 0 asks the desk for a clerk's call unless a clerk
+    took the call then (`put_through`: the clerk spoke with the resident and records the
+    follow-up, so the desk is not asked again); 9 stops survey calls."""
+    note_attempt(task, Attempt.ANSWERED, call_id, now, put_through)
     task.state, task.result = TaskState.DONE, result.value
     entry = session.get_one(LogEntry, task.entry_id)
     target = f"entry {entry.id}"
+    if result is SurveyResult.CLERK and put_through:
+        logger.info("[%s] %s: the resident was put through to a clerk", call_id, target)
+        session.flush()
+        return task
     if result is SurveyResult.CLERK:  # no follow-up yet: a clerk calls and records it
         session.add(
             AuditEvent(at=now, action=CLERK_ASKED, target=target, detail={"call_id": call_id})

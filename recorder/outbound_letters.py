@@ -95,11 +95,17 @@ def letter_facts(session: Session, task: OutboundTask, timezone: str) -> LetterF
 
 
 def letter_answered(
-    session: Session, task: OutboundTask, result: LetterResult, call_id: str, now: datetime
+    session: Session,
+    task: OutboundTask,
+    result: LetterResult,
+    call_id: str,
+    now: datetime,
+    put_through: bool = False,
 ) -> OutboundTask:
     """1: the letter is confirmed, as a clerk's confirmation; 2: noted, and the desk told to
-    send it again; 0: the desk is asked to call. Only 1 settles the letter."""
-    note_attempt(task, Attempt.ANSWERED, call_id, now)
+    send it again; 0: the desk is asked to call, unless a clerk took the call then
+    (`put_through`). Only 1 settles the letter."""
+    note_attempt(task, Attempt.ANSWERED, call_id, now, put_through)
     task.state, task.result = TaskState.DONE, result.value
     letter = session.get_one(ReplyLetter, task.letter_id)
     target = f"letter {letter.id}"
@@ -113,7 +119,7 @@ def letter_answered(
                 at=now, action=LETTER_NOT_RECEIVED, target=target, detail={"call_id": call_id}
             )
         )
-    elif result is LetterResult.CLERK:
+    elif result is LetterResult.CLERK and not put_through:
         session.add(
             AuditEvent(
                 at=now, action=LETTER_CLERK_ASKED, target=target, detail={"call_id": call_id}

@@ -105,6 +105,7 @@ ROLE_TABLE = [
     ("/admin/retention", "GET", "admin"),
     ("/audit/", "GET", "supervisor"),  # issue 21: supervisors read who looked at what
     ("/residents/", "GET", "clerk"),  # issue 19: the resident directory
+    ("/outbound/", "GET", "clerk"),  # issue 22: the day's outbound plan and results
 ]
 RANKS = ["clerk", "supervisor", "admin"]
 

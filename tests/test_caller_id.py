@@ -30,6 +30,15 @@ def test_the_site_name_and_number_go_in_from_and_p_asserted_identity() -> None:
     assert shown.endswith("\r\n\r\nv=0\r\n")
 
 
+def test_registered_mode_keeps_the_account_in_from_and_asserts_the_site_number() -> None:
+    """A registrar that authenticated `agent` may refuse a From naming another user:
+    From keeps the account (the display name is the site's), the number is asserted."""
+    shown = with_caller_id(INVITE, CallerId("幸福家园物业", "057188880000", keep_user=True))
+    lines = shown.split("\r\n")
+    assert lines[2] == 'From: "幸福家园物业" <sip:agent@127.0.0.1:5060>;tag=4f2a'
+    assert lines[3] == 'P-Asserted-Identity: "幸福家园物业" <sip:057188880000@127.0.0.1:5060>'
+
+
 def test_a_name_alone_keeps_the_account_and_asserts_nothing() -> None:
     shown = with_caller_id(INVITE, CallerId('物业"服务\\中心'))
     assert 'From: "物业\\"服务\\\\中心" <sip:agent@127.0.0.1:5060>;tag=4f2a\r\n' in shown

@@ -3,8 +3,9 @@ clerk as the inbound flow's 0 does (docs/bridge.md), on the fake phone (ivr/phon
 
 What the resident and the desk would notice: the transfer prompt, the clerk's phone
 rung and whispered to, the two joined and recorded in two channels; the clerk's ring
-kept as the call's leg and the clerk as who took the call; nobody answering ends in the
-"a clerk will call you" closing, with each clerk's ring kept and the desk asked.
+kept as the call's leg and the clerk as who took the call, and the desk NOT asked to call
+the resident again (the clerk spoke with them); nobody answering ends in the "a clerk will
+call you" closing, with each clerk's ring kept and the desk asked.
 """
 
 from __future__ import annotations
@@ -114,10 +115,13 @@ def test_key_0_bridges_the_resident_to_the_duty_clerk_recorded_in_two_channels(
         recordings = [r.channels for r in s.scalars(select(Recording).order_by(Recording.id))]
         clerk_id = s.scalars(select(CallLeg.user_id)).one()
         task = s.scalars(select(OutboundTask)).one()
+        asked = s.scalars(select(AuditEvent.action)).all()
     assert [(leg.extension, leg.result) for leg in legs] == [("8002", LegResult.ANSWERED)]
     assert (stored.answered_by, stored.answered_by_user_id) == (AnsweredBy.STAFF, clerk_id)
     assert recordings == ["caller", "caller,staff"]
     assert task.result == "clerk"
+    assert task.history[-1]["put_through"] is True
+    assert tasks.CLERK_ASKED not in asked, "a resident the clerk spoke with is not queued again"
 
 
 def test_key_0_with_no_clerk_answering_says_a_clerk_will_call_and_asks_the_desk(
@@ -138,3 +142,6 @@ def test_key_0_with_no_clerk_answering_says_a_clerk_will_call_and_asks_the_desk(
     assert [(leg.extension, leg.result) for leg in legs] == [("8002", LegResult.NO_ANSWER)]
     assert stored.answered_by is AnsweredBy.AGENT
     assert asked == [tasks.CLERK_ASKED]
+    with sessions() as s:
+        task = s.scalars(select(OutboundTask)).one()
+    assert "put_through" not in task.history[-1]

@@ -22,7 +22,7 @@ from recorder import letters
 from recorder import outbound_letters as confirmations
 from recorder.calls import DatabaseCallLog
 from recorder.models import AuditEvent, Call, Direction, FieldSource, ReplyLetter, Role
-from recorder.outbound_models import OutboundTask, TaskKind, TaskState
+from recorder.outbound_models import LetterResult, OutboundTask, TaskKind, TaskState
 from recorder.reception_log import new_entry, register_complaint
 from recorder.staff import add_user
 from tests.test_outbound import MONDAY_10, NUMBER, URI, Clock, resident, run_once, short_prompt
@@ -124,3 +124,28 @@ def test_a_letter_is_not_called_before_its_confirmation_is_due(
         assert confirmations.create_confirmations(s, MAILED + timedelta(days=2), plan) == []
         made = confirmations.create_confirmations(s, MONDAY_10, plan)
         assert [task.number for task in made] == [NUMBER]
+
+
+def test_key_0_asks_the_desk_to_call_unless_a_clerk_took_the_call(desk: tuple) -> None:
+    """Without a clerk on the line the desk is asked to call the complainant; a call put
+    through to a clerk who answered is not queued again (the clerk spoke with them). The
+    letter stays unconfirmed either way: only the complainant's 1 or a clerk confirms."""
+    sessions, phone, dialer, letter_id = desk
+    resident(phone, keys="0")
+    run_once(dialer)  # no duty clerks to put through to
+    with sessions() as s:
+        asked = s.scalars(select(AuditEvent.action)).all()
+        task = s.scalars(select(OutboundTask)).one()
+    assert asked == [confirmations.LETTER_CLERK_ASKED]
+    assert task.result == "clerk"
+    with sessions.begin() as s:  # the same answer, a clerk having taken the call
+        held = s.get_one(OutboundTask, task.id)
+        held.state = TaskState.CALLING
+        confirmations.letter_answered(s, held, LetterResult.CLERK, "out-2", MONDAY_10, True)
+    with sessions() as s:
+        asked = s.scalars(select(AuditEvent.action)).all()
+        task = s.get_one(OutboundTask, task.id)
+        letter = s.get_one(ReplyLetter, letter_id)
+    assert asked == [confirmations.LETTER_CLERK_ASKED], "no second request for the desk"
+    assert task.history[-1]["put_through"] is True
+    assert letter.confirmed_at is None

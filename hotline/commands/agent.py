@@ -161,7 +161,9 @@ def build_dialer(app: App, phone: SipPhone) -> Dialer:
         logger.warning("outbound.call_back: no address for the clerks' phones; not calling back")
     per_call = ("_intro", "whisper")
     sip = settings.sip
-    shown = CallerId(sip.caller_id_name, sip.caller_id_number)
+    # Registered: From stays the account the registrar authenticates (the number goes in
+    # P-Asserted-Identity); direct to a PBX or trunk: From shows the site's number too.
+    shown = CallerId(sip.caller_id_name, sip.caller_id_number, keep_user=bool(sip.registrar))
     return Dialer(
         settings,
         app.ready_database(),

@@ -167,6 +167,14 @@ def kamailio_auth(tmp_path: Path) -> Iterator[int]:
         yield port
 
 
+@pytest.fixture
+def kamailio_from_auth(tmp_path: Path) -> Iterator[int]:
+    """A Kamailio that asks the agent's INVITEs for credentials (s3cret) and refuses one
+    whose From user is not the user authenticated (kamailio-from-auth.cfg)."""
+    with _kamailio(tmp_path, "kamailio-from-auth.cfg") as port:
+        yield port
+
+
 def sipp(
     target: str, *args: str, cwd: Path, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:

@@ -2,6 +2,10 @@
 with a real Kamailio places the follow-up survey call of a completed repair to a SIPp
 resident (registered as 13800138000) who answers and presses 1 (an RFC 4733 event).
 
+The registrar asks the agent's INVITE for credentials and refuses a From user other than
+the account it authenticated (kamailio-from-auth.cfg): the resident is shown the site's
+name in From (the account as its user) and its number in P-Asserted-Identity.
+
 What is kept: the entry's follow-up, reached and satisfied, as a clerk's would be (the
 entry moves to followed_up); the call in the call log with direction outbound,
 answered, with its recording; the task done with the call's id; no reception-log entry
@@ -10,7 +14,11 @@ made of the outbound call itself, even when the worker's job runs for it.
 Key 0: the resident is put through to the duty clerk, a real baresip registered with the
 same Kamailio that answers by itself, as the inbound flow's 0 does (docs/bridge.md): the
 clerk's ring kept as the call's leg, the clerk as who took the call, the bridged part
-recorded in two channels.
+recorded in two channels, and the desk not also asked to call the resident.
+
+Call-back (outbound.call_back): a missed call on the desk's call-back list; the agent
+calls the SIPp resident back, who answers, presses a key in the menu and hangs up: the
+missed entry says it was reached (自动回电：已接通), is done, and leaves the list.
 """
 
 from __future__ import annotations
@@ -25,8 +33,10 @@ from sqlalchemy.orm import Session
 
 from hotline.content import load_content
 from hotline.settings import Settings
+from recorder import missed_calls
 from recorder.models import (
     AnsweredBy,
+    AuditEvent,
     Call,
     CallLeg,
     Direction,
@@ -39,7 +49,8 @@ from recorder.models import (
     Recording,
     Role,
 )
-from recorder.outbound_models import OutboundTask, TaskState
+from recorder.outbound import CLERK_ASKED
+from recorder.outbound_models import OutboundTask, TaskKind, TaskState
 from recorder.reception_log import new_entry
 from recorder.staff import add_user
 from recorder.work_orders import complete, dispatch
@@ -73,7 +84,7 @@ def short_config(short_config: Path, tmp_path_factory: pytest.TempPathFactory) -
     script = target / "scripts" / "zh-CN.toml"
     short = {"survey_intro": SURVEY_INTRO, "survey_question": SURVEY_QUESTION}
     # Key 0's transfer prompt and the clerk's whisper, short too.
-    bridge = {"transfer": "请稍等。", "whisper": "{unit}"}
+    bridge = {"transfer": "请稍等。", "whisper": "{unit}", "call_back_greeting": "您好，回电。"}
     lines = []
     for line in script.read_text(encoding="utf-8").splitlines():
         name = line.split(" = ")[0]
@@ -86,12 +97,20 @@ def short_config(short_config: Path, tmp_path_factory: pytest.TempPathFactory) -
 
 
 def test_the_agent_calls_a_resident_whose_key_1_is_the_entrys_satisfied_follow_up(
-    agent: AgentFactory, kamailio: int, tmp_path: Path, short_config: Path
+    agent: AgentFactory, kamailio_from_auth: int, tmp_path: Path, short_config: Path
 ) -> None:
+    kamailio = kamailio_from_auth  # From user must be the account it authenticates
     shown = {"sip__caller_id_name": f'"{SITE_NAME}"', "sip__caller_id_number": f'"{SITE_NUMBER}"'}
     with (
         agent(
-            "--registrar", f"127.0.0.1:{kamailio}", "--user", "agent", **OUTBOUND, **shown
+            "--registrar",
+            f"127.0.0.1:{kamailio}",
+            "--user",
+            "agent",
+            "--password",
+            "s3cret",
+            **OUTBOUND,
+            **shown,
         ) as site,
         _sipp_phone(
             tmp_path, kamailio, RESIDENT, "uas_survey.xml", KEY_AT_MS="1000", KEY="1"
@@ -143,10 +162,12 @@ def test_the_agent_calls_a_resident_whose_key_1_is_the_entrys_satisfied_follow_u
     assert recording.call_pk == stored.id
     assert (task.result, task.history[-1]["call_id"]) == ("satisfied", stored.call_id)
     assert entries == [entry_id]  # the outbound call made no entry of its own
-    # The resident's phone was shown the site's caller ID (sip.caller_id_*), through
-    # Kamailio: From's display name and user, and P-Asserted-Identity.
+    # The resident's phone was shown the site's caller ID (sip.caller_id_*), through a
+    # Kamailio that authenticates the agent's INVITE and refuses a From user other than
+    # the account: From keeps the account with the site's name, P-Asserted-Identity
+    # carries the site's number.
     invite = _received_invite(tmp_path)
-    assert f'From: "{SITE_NAME}" <sip:{SITE_NUMBER}@127.0.0.1' in invite, invite
+    assert f'From: "{SITE_NAME}" <sip:agent@127.0.0.1' in invite, invite
     assert f'P-Asserted-Identity: "{SITE_NAME}" <sip:{SITE_NUMBER}@127.0.0.1' in invite, invite
 
 
@@ -196,6 +217,7 @@ def test_key_0_puts_the_resident_through_to_the_duty_clerks_baresip_recorded(
         with site.sessions() as s:
             legs = list(s.scalars(select(CallLeg)))
             recordings = [r.channels for r in s.scalars(select(Recording).order_by(Recording.id))]
+            asked = s.scalars(select(AuditEvent.action)).all()
         task = _task(site)
         clerk_log = (tmp_path / "baresip.log").read_text(errors="replace")
     assert (stored.direction, stored.disposition) == (Direction.OUTBOUND, Disposition.ANSWERED)
@@ -208,6 +230,72 @@ def test_key_0_puts_the_resident_through_to_the_duty_clerks_baresip_recorded(
     assert recordings == ["caller", "caller,staff"]
     assert "Call established" in clerk_log, clerk_log[-2000:]
     assert task.result == "clerk"
+    assert CLERK_ASKED not in asked, "put through: the desk is not also asked to call back"
+
+
+def test_a_missed_call_is_called_back_reached_and_leaves_the_call_back_list(
+    agent: AgentFactory, kamailio: int, tmp_path: Path, short_config: Path
+) -> None:
+    with (
+        agent(
+            "--registrar",
+            f"127.0.0.1:{kamailio}",
+            "--user",
+            "agent",
+            **OUTBOUND,
+            outbound__call_back="true",
+        ) as site,
+        _sipp_phone(
+            tmp_path,
+            kamailio,
+            RESIDENT,
+            "uas_survey_bridge.xml",
+            KEY_AT_MS="1500",  # in the greeting or the menu: a key, as a resident would
+            KEY="1",
+            HOLD_MS="1500",  # then hangs up itself
+        ) as resident,
+    ):
+        with site.sessions.begin() as s:
+            entry_id = _missed_call(s)
+            assert [g.entries for g in missed_calls.waiting(s)] == [[entry_id]]
+        assert resident.wait(timeout=60) == 0
+        wait_until(lambda: _state(site) is TaskState.DONE, 20, "the call-back on the task")
+        (stored,) = [c for c in _ended(site, 2) if c.direction is Direction.OUTBOUND]
+        with site.sessions() as s:
+            entry = s.get_one(LogEntry, entry_id)
+            waiting = missed_calls.waiting(s)
+        task = _task(site)
+    assert (stored.called_number, stored.disposition) == (RESIDENT, Disposition.ANSWERED)
+    assert (task.kind, task.result, task.history[-1]["call_id"]) == (
+        TaskKind.CALL_BACK,
+        "reached",
+        stored.call_id,
+    )
+    assert entry.status is EntryStatus.DONE
+    assert "自动回电：已接通" in (entry.handling or "")
+    assert waiting == [], "reached: the missed call left the call-back list"
+
+
+def _missed_call(s: Session) -> int:
+    """A call the desk missed two minutes ago, waiting on the call-back list."""
+    at = datetime.now(UTC) - timedelta(minutes=2)
+    call = Call(
+        call_id="missed-1@test",
+        direction=Direction.INBOUND,
+        caller_number=RESIDENT,
+        invite_at=at,
+        ended_at=at + timedelta(seconds=20),
+        disposition=Disposition.MISSED,
+    )
+    s.add(call)
+    s.flush()
+    entry = new_entry(
+        s,
+        {"call_pk": call.id, "received_at": at, "caller_number": RESIDENT, "summary": "未接来电"},
+        FieldSource.AUTO,
+    )
+    s.flush()
+    return entry.id
 
 
 def _completed_repair(s: Session) -> int:
