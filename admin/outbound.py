@@ -22,6 +22,7 @@ KIND_LABELS = {
     TaskKind.FOLLOW_UP: _l("Follow-up survey"),
     TaskKind.LETTER_CONFIRMATION: _l("Letter confirmation"),
     TaskKind.CALL_BACK: _l("Call-back"),
+    TaskKind.DESK_CALL_BACK: _l("Call-back from the desk"),
 }
 STATE_LABELS = {
     TaskState.DUE: _l("Waiting"),
@@ -48,6 +49,13 @@ OUTCOME_LABELS = {
     "no_key": _l("Answered, no key pressed"),
     "interrupted": _l("Interrupted"),
     "cancelled": _l("Cancelled"),
+    # A call-back from the desk (回电) rings the clerk first (recorder/desk_callbacks.py).
+    "clerk_no_answer": _l("The clerk's phone did not answer"),
+    "clerk_busy": _l("The clerk's phone was busy"),
+    "clerk_rejected": _l("The clerk's phone rejected the call"),
+    "clerk_failed": _l("The clerk's phone could not be rung"),
+    "expired": _l("No agent took the request"),
+    "settled": _l("Not needed: the caller was reached"),
 }
 
 
