@@ -42,6 +42,7 @@ from recorder.models import (
     User,
     WorkOrder,
 )
+from recorder.residents import phone_key
 from recorder.settings import OrganizationSettings, load_data
 
 #: The session's `info` key holding the estate ids it may read (absent: all).
@@ -145,11 +146,13 @@ def load_estates(path: Path) -> list[EstateData]:
                     f"{path}: estate {estate.code}: holiday {item!r} is not a date such as 2026-10-01"
                 ) from None
         for number in estate.numbers:
-            if number in seen:
+            key = phone_key(number)
+            same = key.number if key is not None else number  # +86 10 8888 8888 = 01088888888
+            if same in seen:
                 raise ConfigError(
-                    f"{path}: number {number} reaches both {seen[number]} and {estate.code}"
+                    f"{path}: number {number} reaches both {seen[same]} and {estate.code}"
                 )
-            seen[number] = estate.code
+            seen[same] = estate.code
     return list(data.estate)
 
 
@@ -177,8 +180,26 @@ def save_estates(session: Session, estates: Iterable[EstateData]) -> list[Estate
     return saved
 
 
+def reaches(called: str, number: str) -> int:
+    """How a call to `called` meets an estate's `number`, both normalised as the caller's
+    number is (recorder.residents.phone_key): 2 the same number (+86 10 8888 8888,
+    01088888888, 861088888888, 008610...; a mobile with or without +86), 1 the same
+    subscriber number where one side lacks its area code (88888888 and 010-88888888),
+    0 not the same (another area code, another number)."""
+    if called == number:
+        return 2
+    ours, theirs = phone_key(called), phone_key(number)
+    if ours is None or theirs is None:
+        return 0
+    if ours.number == theirs.number:
+        return 2
+    complete = ours.number.startswith("+"), theirs.number.startswith("+")
+    return 1 if complete[0] != complete[1] and ours.local == theirs.local else 0
+
+
 def estate_for(session: Session, called: str | None) -> Estate | None:
-    """The estate a call to `called` reaches: by its number; otherwise a one-estate
+    """The estate a call to `called` reaches: by its number as written, else as the same
+    number written otherwise (`reaches`), when one estate has it; otherwise a one-estate
     company's estate; otherwise none (the company answers)."""
     if called:
         estate = session.scalar(
@@ -186,6 +207,15 @@ def estate_for(session: Session, called: str | None) -> Estate | None:
         )
         if estate is not None:
             return estate
+        found: dict[int, set[int]] = {2: set(), 1: set()}
+        for number, estate_id in session.execute(
+            select(EstateNumber.number, EstateNumber.estate_id)
+        ):
+            if match := reaches(called, number):
+                found[match].add(estate_id)
+        ids = found[2] or found[1]
+        if len(ids) == 1:  # several: the area code that would tell them apart is missing
+            return session.get(Estate, ids.pop())
     only = session.scalars(select(Estate).limit(2)).all()
     return only[0] if len(only) == 1 else None
 
