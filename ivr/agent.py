@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 
 from ivr.call_media import CallMedia, Recorders
 from ivr.cancel_reason import answered_elsewhere, answerer, summary
-from ivr.estates import EstateFor, answer_with
+from ivr.estates import EstateFor, EstateGreeting, answer_with
 from ivr.flow import CallFlow
 from ivr.flow_config import FlowConfig
 from ivr.flow_dial import Clerk
@@ -61,6 +61,8 @@ AudioTap = Callable[[str, str, bytes], None]
 class Script:
     greeting: bytes
     closing: bytes
+    estates: EstateGreeting | None = None
+    """The greeting of the estate a call reached (issue 23); None: the company's, always."""
 
 
 @dataclass(frozen=True)
@@ -263,8 +265,11 @@ class Agent:
         path = recording_path(self._settings.paths.recordings, local, cid)
         writer = self._open_recording(cid, path, answered_at)
         record_frames = int(self._settings.agent.record_seconds / FRAME_S)
+        greeting = self._script.greeting
+        if self._script.estates is not None:
+            greeting = self._script.estates.greeting(call, greeting)
         plan = [
-            ("greeting", self._script.greeting),
+            ("greeting", greeting),
             ("recording", b"\x00" * FRAME_BYTES * record_frames),
             ("closing", self._script.closing),
         ]

@@ -82,9 +82,17 @@ def build_agent(app: App, metrics: AgentMetrics | None = None) -> tuple[Agent, S
     )
     # A first start synthesises what this mode says, all at once (the plain script: two).
     prompts.prepare(script_prompts(content, flow=settings.agent.mode == "flow"))
+    estates = None
+    if settings.agent.mode != "flow":  # the flow's estates are its own (FlowSetup)
+        from hotline.estates import estate_lookup
+        from ivr.estates import EstateGreeting
+
+        lookup = estate_lookup(settings, content, sessions, prompts.audio, flow=False)
+        estates = EstateGreeting(lookup, prompts.audio)
     script = Script(
         prompts.audio("greeting", content.prompt("greeting")),
         prompts.audio("closing", content.closing("default")),
+        estates,
     )
     live = LiveTranscriber(app.pipeline.engine)  # type: ignore[arg-type]
     if not live.preload():  # the model loads here, not on the first call's audio thread
