@@ -6,6 +6,7 @@ one estate without losing a row.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -184,6 +185,34 @@ def test_each_clerk_logs_into_their_own_estate_on_the_desk(
         with web.app.sessions() as s:  # both entries are still there, as they were
             assert s.get_one(LogEntry, seeded.missed_entry).summary == "未接来电"
             assert s.get_one(LogEntry, seeded.entry).estate_id == hx.id
+        # Printed notices carry the matter's estate's name, else the company's.
+        with web.app.sessions.begin() as s:
+            company = new_entry(s, {"received_at": T0, "summary": "总部来信"}, FieldSource.AUTO)
+            s.flush()  # two estates, no call: the company's matter
+            assert company.estate_id is None
+            of_hx = register_complaint(s, s.get_one(LogEntry, seeded.entry), 2026)
+            missed = s.get_one(LogEntry, seeded.missed_entry)
+            of_ly = dispatch(s, missed, "工程部", ["工程部"], None, T0)
+            of_company = register_complaint(s, company, 2026)
+            printed = {
+                "HX": f"/complaints/{of_hx.id}/notice",
+                "LY": f"/orders/{of_ly.id}",
+                "-": f"/complaints/{of_company.id}/notice",
+            }
+        heads = {}
+        for key, url in printed.items():  # the admin's browser, the last one logged in
+            page = web.client.get(url)
+            assert page.status_code == 200, url
+            heads[key] = re.search(r'<div class="org"[^>]*>([^<]*)</div>', page.text).group(1)
+        assert heads == {
+            "HX": "和谐花园物业服务中心",
+            "LY": "绿园小区物业服务中心",
+            "-": "幸福家园物业服务中心",
+        }
+        web.client = web.flask.test_client()  # the clerk of 和谐花园 prints only its notice
+        assert web.login("clerk") == 302
+        assert web.client.get(printed["HX"]).status_code == 200
+        assert web.client.get(printed["LY"]).status_code == 404
     finally:
         gen.close()
 
