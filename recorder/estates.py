@@ -13,13 +13,13 @@ Kept in the database (migration 0016; `hotline estates import config/estates.tom
 - an entry takes its call's estate, a complaint or work order its entry's;
 - `restrict(session, ids)` makes every ORM read of that session see only those estates'
   entries, calls, complaints and work orders (SQLAlchemy's `with_loader_criteria`): the
-  desk scopes a clerk's or supervisor's session once, not page by page.
+  desk scopes a clerk's or supervisor's session once, not page by page;
+- the estates side by side for a month: recorder/estate_figures.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -35,8 +35,6 @@ from recorder.models import (
     Base,
     Call,
     Complaint,
-    Disposition,
-    EntryStatus,
     LogEntry,
     Role,
     User,
@@ -322,65 +320,3 @@ def _stamp(session: Session, _context: object, _instances: object) -> None:
 def _only(session: Session) -> int | None:
     estate = estate_for(session, None)
     return estate.id if estate is not None else None
-
-
-@dataclass(frozen=True)
-class EstateFigures:
-    """One estate's row of the company's comparison."""
-
-    code: str
-    name: str
-    calls: int
-    answered: int
-    missed: int
-    entries: int
-    open_entries: int
-    complaints: int
-
-
-def compare(session: Session, start: datetime, end: datetime) -> list[EstateFigures]:
-    """Each estate's calls (by invite time), entries (by received time) and complaints
-    (by registration) in [start, end), and its entries still open; the company's own
-    (no estate) last, when it has any."""
-    calls = dict.fromkeys(("calls", "answered", "missed"), 0)
-    per: dict[int | None, dict[str, int]] = {}
-    in_range = Call.invite_at >= start, Call.invite_at < end
-    for estate_id, disposition, count in session.execute(
-        select(Call.estate_id, Call.disposition, func.count())
-        .where(*in_range)
-        .group_by(Call.estate_id, Call.disposition)
-    ):
-        row = per.setdefault(estate_id, {**calls})
-        row["calls"] += count
-        row["answered"] += count if disposition is Disposition.ANSWERED else 0
-        row["missed"] += count if disposition is Disposition.MISSED else 0
-    for key, stmt in (
-        (
-            "entries",
-            select(LogEntry.estate_id, func.count())
-            .where(LogEntry.received_at >= start, LogEntry.received_at < end)
-            .group_by(LogEntry.estate_id),
-        ),
-        (
-            "open_entries",
-            select(LogEntry.estate_id, func.count())
-            .where(LogEntry.status != EntryStatus.CLOSED)
-            .group_by(LogEntry.estate_id),
-        ),
-        (
-            "complaints",
-            select(Complaint.estate_id, func.count())
-            .where(Complaint.registered_at >= start, Complaint.registered_at < end)
-            .group_by(Complaint.estate_id),
-        ),
-    ):
-        for estate_id, count in session.execute(stmt):
-            per.setdefault(estate_id, {**calls})[key] = count
-    rows = [
-        (e.code, e.name, per.pop(e.id, {}))
-        for e in session.scalars(select(Estate).order_by(Estate.code))
-    ]
-    if None in per:
-        rows.append(("-", "", per.pop(None)))
-    fields = ("calls", "answered", "missed", "entries", "open_entries", "complaints")
-    return [EstateFigures(code, name, *(row.get(f, 0) for f in fields)) for code, name, row in rows]

@@ -24,6 +24,7 @@ from recorder.models import (
     Direction,
     Disposition,
     FieldSource,
+    FollowUp,
     LogEntry,
     Role,
     User,
@@ -32,6 +33,7 @@ from recorder.models import (
 from recorder.reception_log import new_entry, register_complaint
 from recorder.staff import add_user
 from recorder.work_orders import dispatch
+from tests.browser.desk import PASSWORD
 
 T0 = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 EXAMPLE = CONFIG_DIR / "estates.example.toml"
@@ -282,3 +284,71 @@ def test_the_estates_command_imports_assigns_and_compares(tmp_path: Path) -> Non
             _month("11/2026", "Asia/Shanghai")
     finally:
         engine.dispose()
+
+
+def test_the_company_compares_its_estates_on_the_desk(tmp_path: Path) -> None:
+    """The desk's comparison page (Flask's test client, the real app, SQLite: the figures
+    are the CLI's, counted on both databases above) on constructed calls: 和谐花园
+    answered 2 of 3 (one within three rings), 绿园 its one within; a completed repair of
+    和谐花园 followed up. A supervisor of one estate and a clerk are refused (403): the
+    other estates' figures are not theirs; the company's supervisor sees them."""
+    from tests.test_admin import build
+
+    gen = build(tmp_path, f"sqlite:///{tmp_path / 'hotline.db'}")
+    web = next(gen)
+    try:
+        with web.app.sessions.begin() as s:
+            estates.save_estates(s, estates.load_estates(EXAMPLE))
+            for n, (called, disposition, rings) in enumerate(
+                [
+                    ("02088880001", Disposition.ANSWERED, 2),
+                    ("02088880001", Disposition.ANSWERED, 5),
+                    ("02088880001", Disposition.MISSED, 4),
+                    ("02088880002", Disposition.ANSWERED, 1),
+                ]
+            ):
+                s.add(
+                    Call(
+                        call_id=f"{n}@cmp",
+                        direction=Direction.INBOUND,
+                        called_number=called,
+                        invite_at=T0,
+                        ended_at=T0.replace(minute=31),
+                        disposition=disposition,
+                        ring_count=rings,
+                    )
+                )
+            entry = _call_and_entry(s, "e@hx", "02088880001", "7栋漏水")
+            order = dispatch(s, entry, "工程部", ["工程部"], None, T0)
+            order.completed, order.completed_at = True, T0.replace(hour=11)
+            s.add(FollowUp(entry_id=entry.id, at=T0.replace(hour=12), reached=True))
+            estates.assign(s, s.get_one(User, web.seeded.supervisor), ["LY"])
+            add_user(s, "boss", "总部主管", "0099", Role.SUPERVISOR, PASSWORD)
+        assert web.login("admin") == 302
+        page = web.client.get("/supervision/estates/?month=2026-11")
+        assert page.status_code == 200
+        cells = {
+            code: dict(re.findall(r'<td class="([a-z-]+)">([^<]*)', row))
+            for code, row in re.findall(r'<tr data-estate="(\w+)">(.*?)</tr>', page.text, re.S)
+        }
+        # calls, answered, within three rings, service level, missed, orders, follow-up
+        shown = {
+            code: tuple(
+                c[k].strip()
+                for k in ("calls", "answered", "within", "level", "missed", "orders", "follow-up")
+            )
+            for code, c in cells.items()
+            if code in ("HX", "LY")
+        }
+        # The entry's own call (no disposition) counts among HX's calls: 4.
+        assert shown == {
+            "HX": ("4", "2", "1", "50.0%", "1", "1", "100.0%"),
+            "LY": ("1", "1", "1", "100.0%", "0", "0", "—"),
+        }
+        assert web.client.get("/supervision/estates/?month=2026-13").status_code == 400
+        for username, status in (("supervisor", 403), ("clerk", 403), ("boss", 200)):
+            web.client = web.flask.test_client()
+            assert web.login(username) == 302
+            assert web.client.get("/supervision/estates/").status_code == status, username
+    finally:
+        gen.close()
