@@ -79,7 +79,17 @@ def answer_with(
     """The content to answer `call` with and the flow's context (its estate's hours
     decide daytime or after hours); says in the log which estate answers, whether it
     is open, and the greeting the caller hears."""
-    chosen = estate_of(estate_for, call)
+    return answer_as(estate_of(estate_for, call), call, content, schedule, answered_at)
+
+
+def answer_as(
+    chosen: EstateCall | None,
+    call: Call,
+    content: ScriptContent,
+    schedule: Schedule,
+    answered_at: datetime,
+) -> tuple[ScriptContent, CallContext]:
+    """`answer_with` for the estate already found (None: the company's)."""
     if chosen is not None:
         content, schedule = chosen.content, chosen.schedule
     context = call_context(schedule, answered_at, caller_number=call.caller)

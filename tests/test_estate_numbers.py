@@ -2,7 +2,8 @@
 To user as +86 10 8888 8888, 01088888888, 861088888888, 0086..., the subscriber number
 alone, a mobile with or without +86; both sides normalised as a caller's number is
 (recorder.residents.phone_key). What is kept: a number that is not the estate's (another
-area code, another subscriber) reaches no estate, and the company answers it.
+area code, another subscriber) reaches no estate, and the company answers it. The call
+then rings its estate's duty roster, else the company's.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.errors import ConfigError
 from recorder import estates
 from recorder.estates import EstateData
+from recorder.models import Role
+from recorder.staff import add_user, duty_roster
 
 BJ, SH, MOBILE = "+86 10 8888 8888", "021-66666666", "13912345678"
+PW = "pw-1234567890"
 
 
 @pytest.mark.parametrize(
@@ -95,3 +99,40 @@ def test_one_number_written_two_ways_for_two_estates_is_refused(tmp_path: Path) 
     )
     with pytest.raises(ConfigError, match="01088888888 reaches both A and B"):
         estates.load_estates(path)
+
+
+def test_each_estate_rings_its_own_duty_roster_else_the_company_s(
+    sessions: sessionmaker[Session],
+) -> None:
+    """The bridge rings the duty roster of the estate called (recorder.staff.duty_roster):
+    its own staff on duty; an estate with none, the company's central desk (staff of no
+    estate); a company call, everyone on duty. Staff off duty (no extension, not
+    independent) are rung for none."""
+    with sessions.begin() as s:
+        bj, sh, mb = estates.save_estates(
+            s,
+            [
+                EstateData(code="BJ", name="京华苑", numbers=[BJ]),
+                EstateData(code="SH", name="沪景苑", numbers=[SH]),
+                EstateData(code="MB", name="移动苑", numbers=[MOBILE]),
+            ],
+        )
+        people = {
+            name: add_user(s, name, name, f"9{extension}", Role.CLERK, PW, extension=extension)
+            for name, extension in (("bj1", "801"), ("bj2", "802"), ("sh1", "803"), ("hq", "800"))
+        }
+        trainee = add_user(s, "bj3", "bj3", "9804", Role.CLERK, PW, False, "804")
+        add_user(s, "nophone", "nophone", "9805", Role.CLERK, PW)  # no extension: off duty
+        for name, code in (("bj1", "BJ"), ("bj2", "BJ"), ("sh1", "SH"), ("bj3", "BJ")):
+            estates.assign(s, people.get(name, trainee), [code])
+        s.flush()
+        rung = {
+            key: [u.username for u in duty_roster(s, estate_id)]
+            for key, estate_id in (("BJ", bj.id), ("SH", sh.id), ("MB", mb.id), ("-", None))
+        }
+    assert rung == {
+        "BJ": ["bj1", "bj2"],
+        "SH": ["sh1"],
+        "MB": ["hq"],  # no staff of its own: the central desk
+        "-": ["bj1", "bj2", "sh1", "hq"],
+    }
