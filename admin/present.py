@@ -130,6 +130,16 @@ def organization_name(estate_id: int | None = None) -> str:
     return settings().organization.name
 
 
+def departments(estate_id: int | None = None) -> list[str]:
+    """The departments a matter's work orders may go to: its estate's own (issue 23),
+    else the company's ([departments] of the category rules)."""
+    if estate_id is not None:
+        estate = get_session().get(Estate, estate_id)
+        if estate is not None and estate.departments:
+            return [str(name) for name in estate.departments]
+    return list(content().categories.departments.names)
+
+
 def content() -> Content:
     content: Content = current_app.extensions["hotline"].content
     return content

@@ -60,6 +60,8 @@ class Estate(Base):
     holidays: Mapped[list[Any] | None]
     #: A phone script of its own (a path under config/); None: the company's.
     script: Mapped[str | None] = mapped_column(String(200))
+    #: The departments its work orders go to; None: the company's (migration 0019).
+    departments: Mapped[list[Any] | None]
     #: "company": complaints and work orders take the company's numbers (TS-2026-0001);
     #: "estate": the estate's own (TS-HX-2026-0001).
     numbering: Mapped[str] = mapped_column(String(8), default="company", server_default="company")
@@ -115,6 +117,7 @@ class EstateData(BaseModel):
     holidays: list[str] | None = None
     script: str | None = None
     numbering: Literal["company", "estate"] = "company"
+    departments: list[str] | None = Field(default=None, min_length=1)
 
 
 class EstatesFile(BaseModel):
@@ -164,7 +167,7 @@ def save_estates(session: Session, estates: Iterable[EstateData]) -> list[Estate
             session.add(row)
         row.name, row.opening_hours = data.name, data.opening_hours
         row.working_days, row.holidays, row.script = data.working_days, data.holidays, data.script
-        row.numbering = data.numbering
+        row.numbering, row.departments = data.numbering, data.departments
         session.flush()
         session.execute(delete(EstateNumber).where(EstateNumber.estate_id == row.id))
         for number in data.numbers:

@@ -352,3 +352,43 @@ def test_the_company_compares_its_estates_on_the_desk(tmp_path: Path) -> None:
             assert web.client.get("/supervision/estates/").status_code == status, username
     finally:
         gen.close()
+
+
+def test_an_estate_s_work_orders_go_to_its_own_departments(tmp_path: Path) -> None:
+    """An estate with departments of its own (0019) dispatches to those; one without, to
+    the company's. What is kept: a work order to a department the entry's estate does not
+    have is refused (400) and none is written."""
+    from tests.test_admin import build
+
+    gen = build(tmp_path, f"sqlite:///{tmp_path / 'hotline.db'}")
+    web = next(gen)
+    try:
+        own = estates.load_estates(EXAMPLE)
+        own[0] = own[0].model_copy(update={"departments": ["和谐工程部", "和谐保洁部"]})
+        with web.app.sessions.begin() as s:
+            estates.save_estates(s, own)
+            hx = _call_and_entry(s, "d@hx", "02088880001", "7栋漏水").id
+            ly = _call_and_entry(s, "d@ly", "02088880002", "3栋漏水").id
+        assert web.login("clerk") == 302
+        listed = {
+            key: web.client.get(f"/entries/{entry}").text for key, entry in (("HX", hx), ("LY", ly))
+        }
+        assert '<option value="和谐工程部">' in listed["HX"]
+        assert '<option value="工程部">' not in listed["HX"]
+        assert '<option value="工程部">' in listed["LY"] and "和谐工程部" not in listed["LY"]
+        sent = {}
+        for key, entry, department in (
+            ("HX other", hx, "工程部"),
+            ("HX own", hx, "和谐工程部"),
+            ("LY company", ly, "工程部"),
+            ("LY other", ly, "和谐工程部"),
+        ):
+            page = f"/entries/{entry}"
+            order = {"department": department, "technician": "李师傅"}
+            sent[key] = web.post(f"{page}/orders", order, page=page)
+        assert sent == {"HX other": 400, "HX own": 302, "LY company": 302, "LY other": 400}
+        with web.app.sessions() as s:
+            orders = {(o.entry_id, o.department) for o in s.scalars(select(WorkOrder))}
+        assert orders == {(hx, "和谐工程部"), (ly, "工程部")}
+    finally:
+        gen.close()
