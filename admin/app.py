@@ -90,6 +90,9 @@ def create_app(
     from admin import kpi  # the desk's KPIs against their targets (issue 20)
 
     web.register_blueprint(kpi.bp)
+    from admin import estates  # the estates side by side (issue 23)
+
+    web.register_blueprint(estates.bp)
     from admin import residents  # the resident directory (issue 19)
 
     web.register_blueprint(residents.bp)

@@ -131,7 +131,7 @@ def notice_page(
         complaint=complaint,
         form=form,
         escalate_form=EmptyForm(),
-        organization=present.organization_name(),
+        organization=present.organization_name(complaint.estate_id),
         reply_by=entry.promised_reply_at
         or entry.received_at + timedelta(minutes=remedy.reply_minutes),
         # 1.4.4.3: 补救最长不应超过三天 (the complaint rule's follow-up days).

@@ -68,7 +68,7 @@ def _form(entry: LogEntry, data: bool) -> EntryForm:
     form = EntryForm(data=None if data else editing.form_values(entry, zone()))
     form.category.choices = choices(present.category_choices())
     form.urgency.choices = choices((u.value, str(n)) for u, n in present.URGENCY_LABELS.items())
-    departments = present.content().categories.departments.names
+    departments = present.departments(entry.estate_id)
     form.dispatch_department.choices = choices([("", "—"), *((d, d) for d in departments)])
     return form
 
@@ -130,7 +130,7 @@ def _matter(entry: LogEntry) -> dict[str, object]:
     follow_ups = list(
         session.scalars(select(FollowUp).where(FollowUp.entry_id == entry.id).order_by(FollowUp.at))
     )
-    names = present.content().categories.departments.names
+    names = present.departments(entry.estate_id)
     moves = matter_states.targets(entry.status, current_user.role, Via.FORM)
     move_form = MoveForm()
     move_form.to.choices = choices((s.value, str(present.STATUS_LABELS[s])) for s in moves)

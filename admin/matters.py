@@ -39,8 +39,8 @@ logger = logging.getLogger(__name__)
 bp = Blueprint("matters", __name__, url_prefix="/entries")
 
 
-def departments() -> list[str]:
-    return list(present.content().categories.departments.names)
+def departments(entry: LogEntry) -> list[str]:
+    return present.departments(entry.estate_id)
 
 
 def _back(entry: LogEntry) -> ResponseReturnValue:
@@ -77,7 +77,7 @@ def _order(entry: LogEntry, order_id: int) -> WorkOrder:
 def new_order(entry_id: int) -> ResponseReturnValue:
     """派工 from any entry: numbered, due by the category's rule."""
     entry = _entry(entry_id)
-    form = OrderForm().with_departments(departments())
+    form = OrderForm().with_departments(departments(entry))
     if not form.validate_on_submit():
         return _invalid(entry, form)
     session, at = get_session(), now()
@@ -86,7 +86,7 @@ def new_order(entry_id: int) -> ResponseReturnValue:
             session,
             entry,
             form.department.data or "",
-            departments(),
+            departments(entry),
             current_user.id,
             at,
             technician=form.technician.data,
@@ -148,7 +148,7 @@ def order_redispatch(entry_id: int, order_id: int) -> ResponseReturnValue:
     """改派: to another department or technician, with the reason."""
     entry = _entry(entry_id)
     order = _order(entry, order_id)
-    form = RedispatchForm().with_departments(departments())
+    form = RedispatchForm().with_departments(departments(entry))
     if not form.validate_on_submit():
         return _invalid(entry, form)
     session, at = get_session(), now()
@@ -157,7 +157,7 @@ def order_redispatch(entry_id: int, order_id: int) -> ResponseReturnValue:
             session,
             order,
             form.department.data or "",
-            departments(),
+            departments(entry),
             current_user.id,
             form.reason.data,
             at,

@@ -57,5 +57,5 @@ def show(order_id: int) -> ResponseReturnValue:
         entry=entry,
         dispatcher=by,
         return_form=ReturnForm(),
-        organization=present.organization_name(),
+        organization=present.organization_name(order.estate_id),
     )

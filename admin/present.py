@@ -10,7 +10,8 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from admin.db import local, local_today, settings
+from admin.db import get_session, local, local_today, settings
+from recorder.estates import Estate
 from recorder.models import EntryStatus, LogEntry, Urgency
 from transcripts.rules import DeskContent as Content
 
@@ -119,9 +120,24 @@ def masked_words(words: list[dict[str, Any]]) -> list[str]:
     return shown
 
 
-def organization_name() -> str:
-    """The letterhead of prints (organization.name)."""
+def organization_name(estate_id: int | None = None) -> str:
+    """The letterhead of prints: the matter's estate's name (issue 23), else the
+    company's (organization.name)."""
+    if estate_id is not None:
+        estate = get_session().get(Estate, estate_id)
+        if estate is not None and estate.name:
+            return estate.name
     return settings().organization.name
+
+
+def departments(estate_id: int | None = None) -> list[str]:
+    """The departments a matter's work orders may go to: its estate's own (issue 23),
+    else the company's ([departments] of the category rules)."""
+    if estate_id is not None:
+        estate = get_session().get(Estate, estate_id)
+        if estate is not None and estate.departments:
+            return [str(name) for name in estate.departments]
+    return list(content().categories.departments.names)
 
 
 def content() -> Content:

@@ -36,6 +36,7 @@ from admin.supervision_forms import (
 from recorder import dispatch, service_level, supervision
 from recorder.dispatch import DAILY_CHECK_AT, DispatchError
 from recorder.errors import HotlineError
+from recorder.estates import Estate
 from recorder.models import LogEntry, Role, User, WorkOrder
 
 logger = logging.getLogger(__name__)
@@ -76,7 +77,13 @@ def _threshold() -> supervision.Threshold:
 
 
 def _departments() -> list[str]:
-    return list(present.content().categories.departments.names)
+    """The company's departments, then those of estates with their own (issue 23): the
+    overdue page's one form serves every estate's entries; dispatching an entry to
+    another estate's department is refused (dispatch_entry checks the entry's own)."""
+    names = list(present.content().categories.departments.names)
+    for own in get_session().scalars(select(Estate.departments).order_by(Estate.code)):
+        names += [str(n) for n in own or () if str(n) not in names]
+    return names
 
 
 def _name(user_id: int) -> str:
@@ -205,7 +212,8 @@ def _refused(exc: HotlineError, entry: LogEntry) -> ResponseReturnValue:
 def dispatch_entry(entry_id: int) -> ResponseReturnValue:
     """派工: a numbered work order for a configured department."""
     entry = _entry(entry_id)
-    form = DispatchForm.with_departments(_departments())
+    names = present.departments(entry.estate_id)  # its estate's own, else the company's
+    form = DispatchForm.with_departments(names)
     if not form.validate_on_submit():
         return _overdue_page(400, dispatch=form, entry_id=entry_id)
     session, department = get_session(), form.department.data or ""
@@ -215,7 +223,7 @@ def dispatch_entry(entry_id: int) -> ResponseReturnValue:
             session,
             entry,
             department,
-            _departments(),
+            names,
             current_user.id,
             now=at,
             due_at=clocks.order_due(entry, at),

@@ -1,7 +1,7 @@
 """MEASUREMENT SCRIPT (run by hand, not in CI): the desk scaled out on one machine (issue 23).
 
     .venv/bin/python bench/scale_out.py [--calls 1000] [--concurrent 100] [--seconds 15]
-                                        [--no-chaos]
+                                        [--no-chaos] [--estates 20]
 
 What README "Scaling out" describes, on loopback: one PostgreSQL, one Redis, two
 agents (`hotline agent`, direct mode, each named: agent.name), two workers
@@ -18,6 +18,12 @@ Then it waits for the work to drain and counts what a supervisor would check:
 calls in the log, answered within three rings (the agent's own ring count),
 entries written exactly once per call, recordings complete (state and file),
 calls still waiting for their entry, and the admin's /readyz.
+
+With --estates N, N estates are imported first (`hotline estates import`: E01..EN, each
+its own number 0208888xxxx and name, said in its greeting), and the callers dial them in
+turn, the number in the To header (the PBX's DID; SIPp's -inf field0), so each call
+is routed by its called number; then each estate's calls, entries written exactly once
+and answers within three rings are counted, and the calls that reached no estate.
 """
 
 from __future__ import annotations
@@ -84,15 +90,43 @@ class RedisServer:
             self.proc.wait(timeout=10)
 
 
-def place_calls(work: Path, name: str, port: int, calls: int, limit: int, seconds: int) -> int:
-    """One SIPp caller: `calls` calls to the agent at `port`, `limit` at once; SIPp's exit."""
+def estate_number(n: int) -> str:
+    return f"0208888{n:04d}"
+
+
+def estates_file(work: Path, count: int) -> Path:
+    """`count` estates, each with its own number and name (E01: 第1号小区)."""
+    path = work / "estates.toml"
+    path.write_text(
+        "".join(
+            f'[[estate]]\ncode = "E{n:02d}"\nname = "第{n}号小区"\n'
+            f'numbers = ["{estate_number(n)}"]\nopening_hours = "00:00-24:00"\n\n'
+            for n in range(1, count + 1)
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+def place_calls(
+    work: Path, name: str, port: int, calls: int, limit: int, seconds: int, estates: int = 0
+) -> int:
+    """One SIPp caller: `calls` calls to the agent at `port`, `limit` at once; SIPp's exit.
+    With `estates`, the calls dial the estates' numbers in turn (the To user)."""
     audio, _sent = caller_audio(work, "PCMU")
     text = SCENARIO.read_text().replace("AUDIO_FILE,1,PAYLOAD", f"{audio},-1,0")
     text = text.replace("PAUSE_MS", str(seconds * 1000)).replace("PTIME", "20")
     text = text.replace("PAYLOAD", "0").replace("CODEC", "PCMU")
+    if estates:
+        text = text.replace("To: <sip:[service]@", "To: <sip:[field0]@")
     scenario = work / f"uac_{name}.xml"
     scenario.write_text(text)
     argv = ["sipp", f"127.0.0.1:{port}", "-sf", str(scenario), "-s", "8001", "-i", "127.0.0.1"]
+    if estates:
+        dialled = work / f"dialled_{name}.csv"
+        lines = (f"{estate_number(n % estates + 1)};\n" for n in range(calls))
+        dialled.write_text("SEQUENTIAL\n" + "".join(lines))
+        argv += ["-inf", str(dialled)]
     argv += ["-p", str(free_port()), "-l", str(limit), "-m", str(calls), "-r", "10"]
     argv += ["-timeout", str(calls // max(1, limit) * (seconds + 30) + 300), "-trace_err"]
     with open(work / f"sipp_{name}.log", "wb") as log:
@@ -172,12 +206,34 @@ def counts(url: str, data_dir: Path, seconds: int) -> dict[str, int]:
     }
 
 
+def per_estate(url: str) -> list[tuple[str, int, int, int]]:
+    """(estate code or "-" for none, calls, entries exactly once, answered within three
+    rings) per estate, by code."""
+    from recorder.estates import Estate
+
+    sessions = db.session_factory(db.make_engine(url))
+    with sessions() as session:
+        codes = dict(session.execute(select(Estate.id, Estate.code)).all())
+        calls = session.scalars(select(Call)).all()
+        entries = dict(
+            session.execute(select(LogEntry.call_pk, func.count()).group_by(LogEntry.call_pk)).all()
+        )
+    rows: dict[str, list[int]] = {}
+    for call in calls:
+        row = rows.setdefault(codes.get(call.estate_id or 0, "-"), [0, 0, 0])
+        row[0] += 1
+        row[1] += entries.get(call.id, 0) == 1
+        row[2] += call.answered_at is not None and (call.ring_count or 0) <= 3
+    return [(code, row[0], row[1], row[2]) for code, row in sorted(rows.items())]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--concurrent", type=int, default=100)
     parser.add_argument("--seconds", type=int, default=15, help="each caller's time on the line")
     parser.add_argument("--no-chaos", action="store_true")
+    parser.add_argument("--estates", type=int, default=0, help="route calls across N estates")
     args = parser.parse_args()
     half, limit = args.calls // 2, max(1, args.concurrent // 2)
     with tempfile.TemporaryDirectory(prefix="scale-out-") as tmp:
@@ -214,6 +270,14 @@ def main() -> int:
                     check=True,
                     capture_output=True,
                 )
+                if args.estates:
+                    listed = str(estates_file(work, args.estates))
+                    subprocess.run(
+                        [*base, str(work / "admin.toml"), "estates", "import", listed],
+                        env=_env(),
+                        check=True,
+                        capture_output=True,
+                    )
                 with contextlib.ExitStack() as stack:
                     for n in (1, 2):
                         stack.enter_context(
@@ -250,7 +314,10 @@ def main() -> int:
                     callers = [
                         threading.Thread(
                             target=lambda n=n, port=port: exits.__setitem__(
-                                n, place_calls(work, f"c{n}", port, half, limit, args.seconds)
+                                n,
+                                place_calls(
+                                    work, f"c{n}", port, half, limit, args.seconds, args.estates
+                                ),
                             )
                         )
                         for n, port in enumerate(agents, 1)
@@ -265,6 +332,7 @@ def main() -> int:
                     drained = _drain(url, work / "var", args.calls, args.seconds)
                     ready = _readyz(admin_port)
                 figures = counts(url, work / "var", args.seconds)
+                estates = per_estate(url) if args.estates else []
             finally:
                 store.kill()
     print(f"\n{args.calls} calls, {args.concurrent} at once, two agents, two workers, ", end="")
@@ -282,6 +350,10 @@ def main() -> int:
         print(f"{name:<32} {value:>7}  {goal}")
     print(f"{'work drained after the calls':<32} {drained:>6.0f}s")
     print(f"{'admin /readyz':<32} {ready}")
+    if estates:
+        print(f"\n{'estate':<8} {'calls':>6} {'entries once':>13} {'within 3 rings':>15}")
+        for code, calls, once, within in estates:
+            print(f"{code:<8} {calls:>6} {once:>13} {within:>15}")
     print(f"machine load (1-min average): {os.getloadavg()[0]:.2f}")
     return 0
 

@@ -70,9 +70,13 @@ def _key(estate: Estate) -> tuple[object, ...]:
     )
 
 
-def warm(call: EstateCall, synthesise: Synthesise) -> None:
-    """Synthesise the estate's fixed prompts now, not on a call's media thread."""
+def warm(call: EstateCall, synthesise: Synthesise, flow: bool = True) -> None:
+    """Synthesise the estate's fixed prompts now, not on a call's media thread (with
+    `flow` False, message mode: its greeting alone)."""
     content = call.content
+    if not flow:
+        synthesise("greeting", content.prompt("greeting"))
+        return
     for name in content.script.prompts:
         try:
             synthesise(name, content.prompt(name))
@@ -87,8 +91,10 @@ def estate_lookup(
     content: Content,
     sessions: sessionmaker[Session],
     synthesise: Synthesise,
+    flow: bool = True,
 ) -> EstateFor:
-    """called number -> its estate's EstateCall (None: the company answers)."""
+    """called number -> its estate's EstateCall (None: the company answers); `flow`
+    False: only the greetings are synthesised (message mode says nothing else)."""
     built: dict[tuple[object, ...], EstateCall] = {}
     lock = threading.Lock()
 
@@ -103,7 +109,7 @@ def estate_lookup(
             if found is not None:
                 return found
             made = estate_content(settings, content, estate)
-        warm(made, synthesise)
+        warm(made, synthesise, flow)
         with lock:
             built[key] = made
         return made
@@ -111,7 +117,7 @@ def estate_lookup(
     with sessions() as session:
         for estate in session.query(Estate).order_by(Estate.id):
             made = estate_content(settings, content, estate)
-            warm(made, synthesise)
+            warm(made, synthesise, flow)
             built[_key(estate)] = made
             logger.info("estate %s: %s", estate.code, made.content.prompt("greeting"))
     return lookup

@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 
 from ivr.call_media import CallMedia, Recorders
 from ivr.cancel_reason import answered_elsewhere, answerer, summary
-from ivr.estates import EstateFor, answer_with
+from ivr.estates import EstateFor, EstateGreeting, answer_as, estate_of
 from ivr.flow import CallFlow
 from ivr.flow_config import FlowConfig
 from ivr.flow_dial import Clerk
@@ -61,6 +61,8 @@ AudioTap = Callable[[str, str, bytes], None]
 class Script:
     greeting: bytes
     closing: bytes
+    estates: EstateGreeting | None = None
+    """The greeting of the estate a call reached (issue 23); None: the company's, always."""
 
 
 @dataclass(frozen=True)
@@ -71,8 +73,9 @@ class FlowSetup:
     content: ScriptContent
     schedule: Schedule
     scheduler: Scheduler
-    roster: Callable[[], list[Clerk]]
-    """The duty clerks, read afresh for every call."""
+    roster: Callable[[str | None], list[Clerk]]
+    """The duty clerks of the estate called (its code; None: the company's), read afresh
+    for every call."""
     prompts: Callable[[str, str], bytes]
     """(name, text) -> 8 kHz 16-bit audio; cached, synthesised at start-up."""
     dial: Callable[[str], Call]
@@ -263,8 +266,11 @@ class Agent:
         path = recording_path(self._settings.paths.recordings, local, cid)
         writer = self._open_recording(cid, path, answered_at)
         record_frames = int(self._settings.agent.record_seconds / FRAME_S)
+        greeting = self._script.greeting
+        if self._script.estates is not None:
+            greeting = self._script.estates.greeting(call, greeting)
         plan = [
-            ("greeting", self._script.greeting),
+            ("greeting", greeting),
             ("recording", b"\x00" * FRAME_BYTES * record_frames),
             ("closing", self._script.closing),
         ]
@@ -327,14 +333,13 @@ class Agent:
             monotonic=self._clock.monotonic,
         )
         media.mono = open_recording(1, "caller")
+        chosen = estate_of(flow.estate_for, call)
         try:
-            roster = flow.roster()
+            roster = flow.roster(chosen.code if chosen is not None else None)
         except Exception:  # the database is away: the flow takes a message instead
             logger.exception("[%s] no duty roster; nobody can be rung", cid)
             roster = []
-        content, context = answer_with(
-            flow.estate_for, call, flow.content, flow.schedule, answered_at
-        )
+        content, context = answer_as(chosen, call, flow.content, flow.schedule, answered_at)
         machine = CallFlow(flow.config, content, roster, context)
         stages = partial(self._stage, cid)  # the live desk's view of the call
         runner = FlowRunner(machine, media, flow.scheduler, flow.uri_for, cid, stages)

@@ -13,13 +13,13 @@ Kept in the database (migration 0016; `hotline estates import config/estates.tom
 - an entry takes its call's estate, a complaint or work order its entry's;
 - `restrict(session, ids)` makes every ORM read of that session see only those estates'
   entries, calls, complaints and work orders (SQLAlchemy's `with_loader_criteria`): the
-  desk scopes a clerk's or supervisor's session once, not page by page.
+  desk scopes a clerk's or supervisor's session once, not page by page;
+- the estates side by side for a month: recorder/estate_figures.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -35,13 +35,12 @@ from recorder.models import (
     Base,
     Call,
     Complaint,
-    Disposition,
-    EntryStatus,
     LogEntry,
     Role,
     User,
     WorkOrder,
 )
+from recorder.residents import phone_key
 from recorder.settings import OrganizationSettings, load_data
 
 #: The session's `info` key holding the estate ids it may read (absent: all).
@@ -61,6 +60,8 @@ class Estate(Base):
     holidays: Mapped[list[Any] | None]
     #: A phone script of its own (a path under config/); None: the company's.
     script: Mapped[str | None] = mapped_column(String(200))
+    #: The departments its work orders go to; None: the company's (migration 0019).
+    departments: Mapped[list[Any] | None]
     #: "company": complaints and work orders take the company's numbers (TS-2026-0001);
     #: "estate": the estate's own (TS-HX-2026-0001).
     numbering: Mapped[str] = mapped_column(String(8), default="company", server_default="company")
@@ -116,6 +117,7 @@ class EstateData(BaseModel):
     holidays: list[str] | None = None
     script: str | None = None
     numbering: Literal["company", "estate"] = "company"
+    departments: list[str] | None = Field(default=None, min_length=1)
 
 
 class EstatesFile(BaseModel):
@@ -145,11 +147,13 @@ def load_estates(path: Path) -> list[EstateData]:
                     f"{path}: estate {estate.code}: holiday {item!r} is not a date such as 2026-10-01"
                 ) from None
         for number in estate.numbers:
-            if number in seen:
+            key = phone_key(number)
+            same = key.number if key is not None else number  # +86 10 8888 8888 = 01088888888
+            if same in seen:
                 raise ConfigError(
-                    f"{path}: number {number} reaches both {seen[number]} and {estate.code}"
+                    f"{path}: number {number} reaches both {seen[same]} and {estate.code}"
                 )
-            seen[number] = estate.code
+            seen[same] = estate.code
     return list(data.estate)
 
 
@@ -163,7 +167,7 @@ def save_estates(session: Session, estates: Iterable[EstateData]) -> list[Estate
             session.add(row)
         row.name, row.opening_hours = data.name, data.opening_hours
         row.working_days, row.holidays, row.script = data.working_days, data.holidays, data.script
-        row.numbering = data.numbering
+        row.numbering, row.departments = data.numbering, data.departments
         session.flush()
         session.execute(delete(EstateNumber).where(EstateNumber.estate_id == row.id))
         for number in data.numbers:
@@ -177,8 +181,26 @@ def save_estates(session: Session, estates: Iterable[EstateData]) -> list[Estate
     return saved
 
 
+def reaches(called: str, number: str) -> int:
+    """How a call to `called` meets an estate's `number`, both normalised as the caller's
+    number is (recorder.residents.phone_key): 2 the same number (+86 10 8888 8888,
+    01088888888, 861088888888, 008610...; a mobile with or without +86), 1 the same
+    subscriber number where one side lacks its area code (88888888 and 010-88888888),
+    0 not the same (another area code, another number)."""
+    if called == number:
+        return 2
+    ours, theirs = phone_key(called), phone_key(number)
+    if ours is None or theirs is None:
+        return 0
+    if ours.number == theirs.number:
+        return 2
+    complete = ours.number.startswith("+"), theirs.number.startswith("+")
+    return 1 if complete[0] != complete[1] and ours.local == theirs.local else 0
+
+
 def estate_for(session: Session, called: str | None) -> Estate | None:
-    """The estate a call to `called` reaches: by its number; otherwise a one-estate
+    """The estate a call to `called` reaches: by its number as written, else as the same
+    number written otherwise (`reaches`), when one estate has it; otherwise a one-estate
     company's estate; otherwise none (the company answers)."""
     if called:
         estate = session.scalar(
@@ -186,6 +208,15 @@ def estate_for(session: Session, called: str | None) -> Estate | None:
         )
         if estate is not None:
             return estate
+        found: dict[int, set[int]] = {2: set(), 1: set()}
+        for number, estate_id in session.execute(
+            select(EstateNumber.number, EstateNumber.estate_id)
+        ):
+            if match := reaches(called, number):
+                found[match].add(estate_id)
+        ids = found[2] or found[1]
+        if len(ids) == 1:  # several: the area code that would tell them apart is missing
+            return session.get(Estate, ids.pop())
     only = session.scalars(select(Estate).limit(2)).all()
     return only[0] if len(only) == 1 else None
 
@@ -292,65 +323,3 @@ def _stamp(session: Session, _context: object, _instances: object) -> None:
 def _only(session: Session) -> int | None:
     estate = estate_for(session, None)
     return estate.id if estate is not None else None
-
-
-@dataclass(frozen=True)
-class EstateFigures:
-    """One estate's row of the company's comparison."""
-
-    code: str
-    name: str
-    calls: int
-    answered: int
-    missed: int
-    entries: int
-    open_entries: int
-    complaints: int
-
-
-def compare(session: Session, start: datetime, end: datetime) -> list[EstateFigures]:
-    """Each estate's calls (by invite time), entries (by received time) and complaints
-    (by registration) in [start, end), and its entries still open; the company's own
-    (no estate) last, when it has any."""
-    calls = dict.fromkeys(("calls", "answered", "missed"), 0)
-    per: dict[int | None, dict[str, int]] = {}
-    in_range = Call.invite_at >= start, Call.invite_at < end
-    for estate_id, disposition, count in session.execute(
-        select(Call.estate_id, Call.disposition, func.count())
-        .where(*in_range)
-        .group_by(Call.estate_id, Call.disposition)
-    ):
-        row = per.setdefault(estate_id, {**calls})
-        row["calls"] += count
-        row["answered"] += count if disposition is Disposition.ANSWERED else 0
-        row["missed"] += count if disposition is Disposition.MISSED else 0
-    for key, stmt in (
-        (
-            "entries",
-            select(LogEntry.estate_id, func.count())
-            .where(LogEntry.received_at >= start, LogEntry.received_at < end)
-            .group_by(LogEntry.estate_id),
-        ),
-        (
-            "open_entries",
-            select(LogEntry.estate_id, func.count())
-            .where(LogEntry.status != EntryStatus.CLOSED)
-            .group_by(LogEntry.estate_id),
-        ),
-        (
-            "complaints",
-            select(Complaint.estate_id, func.count())
-            .where(Complaint.registered_at >= start, Complaint.registered_at < end)
-            .group_by(Complaint.estate_id),
-        ),
-    ):
-        for estate_id, count in session.execute(stmt):
-            per.setdefault(estate_id, {**calls})[key] = count
-    rows = [
-        (e.code, e.name, per.pop(e.id, {}))
-        for e in session.scalars(select(Estate).order_by(Estate.code))
-    ]
-    if None in per:
-        rows.append(("-", "", per.pop(None)))
-    fields = ("calls", "answered", "missed", "entries", "open_entries", "complaints")
-    return [EstateFigures(code, name, *(row.get(f, 0) for f in fields)) for code, name, row in rows]

@@ -152,6 +152,21 @@ def service_level(
     return ServiceLevel(*(int(v) for v in row))
 
 
+def service_level_by(
+    session: Session, start: datetime, end: datetime, key: Any, threshold: Threshold | int = 3
+) -> dict[Any, ServiceLevel]:
+    """`service_level` for each value of `key`, a column of calls (the estate, issue 23),
+    in one grouped statement."""
+    if isinstance(threshold, int):
+        threshold = Threshold(threshold)
+    rows = session.execute(
+        select(key, *_figures(session, threshold))
+        .where(Call.invite_at >= start, Call.invite_at < end, INBOUND_SIDE)
+        .group_by(key)
+    )
+    return {value: ServiceLevel(*(int(v) for v in figures)) for value, *figures in rows}
+
+
 def total(levels: list[ServiceLevel]) -> ServiceLevel:
     """The figures of consecutive buckets together (every field is a count): the
     dashboard's period from its chart's buckets, without counting the calls twice."""

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from recorder.errors import RecorderError
+from recorder.estates import StaffEstate
 from recorder.models import Role, User
 
 MIN_PASSWORD = 10
@@ -72,15 +73,24 @@ def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.username)))
 
 
-def duty_roster(session: Session) -> list[User]:
+def duty_roster(session: Session, estate_id: int | None = None) -> list[User]:
     """Staff who may answer calls: active, independent, with an extension.
 
-    The seeds forbid new staff who cannot yet work alone from answering calls.
+    The seeds forbid new staff who cannot yet work alone from answering calls. For a
+    call to an estate (issue 23): its own staff on duty; none, the company's (staff of
+    no estate: the central desk); none either, everyone on duty, as with no estates.
     """
-    return list(
-        session.scalars(
-            select(User)
-            .where(User.active, User.independent, User.extension.is_not(None))
-            .order_by(User.id)
-        )
+    on_duty = (
+        select(User)
+        .where(User.active, User.independent, User.extension.is_not(None))
+        .order_by(User.id)
     )
+    if estate_id is not None:
+        staff_of = select(StaffEstate.user_id)
+        own = session.scalars(
+            on_duty.where(User.id.in_(staff_of.where(StaffEstate.estate_id == estate_id)))
+        )
+        found = list(own) or list(session.scalars(on_duty.where(User.id.not_in(staff_of))))
+        if found:
+            return found
+    return list(session.scalars(on_duty))

@@ -6,6 +6,7 @@ one estate without losing a row.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from recorder.models import (
     Direction,
     Disposition,
     FieldSource,
+    FollowUp,
     LogEntry,
     Role,
     User,
@@ -31,6 +33,7 @@ from recorder.models import (
 from recorder.reception_log import new_entry, register_complaint
 from recorder.staff import add_user
 from recorder.work_orders import dispatch
+from tests.browser.desk import PASSWORD
 
 T0 = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 EXAMPLE = CONFIG_DIR / "estates.example.toml"
@@ -184,6 +187,34 @@ def test_each_clerk_logs_into_their_own_estate_on_the_desk(
         with web.app.sessions() as s:  # both entries are still there, as they were
             assert s.get_one(LogEntry, seeded.missed_entry).summary == "未接来电"
             assert s.get_one(LogEntry, seeded.entry).estate_id == hx.id
+        # Printed notices carry the matter's estate's name, else the company's.
+        with web.app.sessions.begin() as s:
+            company = new_entry(s, {"received_at": T0, "summary": "总部来信"}, FieldSource.AUTO)
+            s.flush()  # two estates, no call: the company's matter
+            assert company.estate_id is None
+            of_hx = register_complaint(s, s.get_one(LogEntry, seeded.entry), 2026)
+            missed = s.get_one(LogEntry, seeded.missed_entry)
+            of_ly = dispatch(s, missed, "工程部", ["工程部"], None, T0)
+            of_company = register_complaint(s, company, 2026)
+            printed = {
+                "HX": f"/complaints/{of_hx.id}/notice",
+                "LY": f"/orders/{of_ly.id}",
+                "-": f"/complaints/{of_company.id}/notice",
+            }
+        heads = {}
+        for key, url in printed.items():  # the admin's browser, the last one logged in
+            page = web.client.get(url)
+            assert page.status_code == 200, url
+            heads[key] = re.search(r'<div class="org"[^>]*>([^<]*)</div>', page.text).group(1)
+        assert heads == {
+            "HX": "和谐花园物业服务中心",
+            "LY": "绿园小区物业服务中心",
+            "-": "幸福家园物业服务中心",
+        }
+        web.client = web.flask.test_client()  # the clerk of 和谐花园 prints only its notice
+        assert web.login("clerk") == 302
+        assert web.client.get(printed["HX"]).status_code == 200
+        assert web.client.get(printed["LY"]).status_code == 404
     finally:
         gen.close()
 
@@ -253,3 +284,111 @@ def test_the_estates_command_imports_assigns_and_compares(tmp_path: Path) -> Non
             _month("11/2026", "Asia/Shanghai")
     finally:
         engine.dispose()
+
+
+def test_the_company_compares_its_estates_on_the_desk(tmp_path: Path) -> None:
+    """The desk's comparison page (Flask's test client, the real app, SQLite: the figures
+    are the CLI's, counted on both databases above) on constructed calls: 和谐花园
+    answered 2 of 3 (one within three rings), 绿园 its one within; a completed repair of
+    和谐花园 followed up. A supervisor of one estate and a clerk are refused (403): the
+    other estates' figures are not theirs; the company's supervisor sees them."""
+    from tests.test_admin import build
+
+    gen = build(tmp_path, f"sqlite:///{tmp_path / 'hotline.db'}")
+    web = next(gen)
+    try:
+        with web.app.sessions.begin() as s:
+            estates.save_estates(s, estates.load_estates(EXAMPLE))
+            for n, (called, disposition, rings) in enumerate(
+                [
+                    ("02088880001", Disposition.ANSWERED, 2),
+                    ("02088880001", Disposition.ANSWERED, 5),
+                    ("02088880001", Disposition.MISSED, 4),
+                    ("02088880002", Disposition.ANSWERED, 1),
+                ]
+            ):
+                s.add(
+                    Call(
+                        call_id=f"{n}@cmp",
+                        direction=Direction.INBOUND,
+                        called_number=called,
+                        invite_at=T0,
+                        ended_at=T0.replace(minute=31),
+                        disposition=disposition,
+                        ring_count=rings,
+                    )
+                )
+            entry = _call_and_entry(s, "e@hx", "02088880001", "7栋漏水")
+            order = dispatch(s, entry, "工程部", ["工程部"], None, T0)
+            order.completed, order.completed_at = True, T0.replace(hour=11)
+            s.add(FollowUp(entry_id=entry.id, at=T0.replace(hour=12), reached=True))
+            estates.assign(s, s.get_one(User, web.seeded.supervisor), ["LY"])
+            add_user(s, "boss", "总部主管", "0099", Role.SUPERVISOR, PASSWORD)
+        assert web.login("admin") == 302
+        page = web.client.get("/supervision/estates/?month=2026-11")
+        assert page.status_code == 200
+        cells = {
+            code: dict(re.findall(r'<td class="([a-z-]+)">([^<]*)', row))
+            for code, row in re.findall(r'<tr data-estate="(\w+)">(.*?)</tr>', page.text, re.S)
+        }
+        # calls, answered, within three rings, service level, missed, orders, follow-up
+        shown = {
+            code: tuple(
+                c[k].strip()
+                for k in ("calls", "answered", "within", "level", "missed", "orders", "follow-up")
+            )
+            for code, c in cells.items()
+            if code in ("HX", "LY")
+        }
+        # The entry's own call (no disposition) counts among HX's calls: 4.
+        assert shown == {
+            "HX": ("4", "2", "1", "50.0%", "1", "1", "100.0%"),
+            "LY": ("1", "1", "1", "100.0%", "0", "0", "—"),
+        }
+        assert web.client.get("/supervision/estates/?month=2026-13").status_code == 400
+        for username, status in (("supervisor", 403), ("clerk", 403), ("boss", 200)):
+            web.client = web.flask.test_client()
+            assert web.login(username) == 302
+            assert web.client.get("/supervision/estates/").status_code == status, username
+    finally:
+        gen.close()
+
+
+def test_an_estate_s_work_orders_go_to_its_own_departments(tmp_path: Path) -> None:
+    """An estate with departments of its own (0019) dispatches to those; one without, to
+    the company's. What is kept: a work order to a department the entry's estate does not
+    have is refused (400) and none is written."""
+    from tests.test_admin import build
+
+    gen = build(tmp_path, f"sqlite:///{tmp_path / 'hotline.db'}")
+    web = next(gen)
+    try:
+        own = estates.load_estates(EXAMPLE)
+        own[0] = own[0].model_copy(update={"departments": ["和谐工程部", "和谐保洁部"]})
+        with web.app.sessions.begin() as s:
+            estates.save_estates(s, own)
+            hx = _call_and_entry(s, "d@hx", "02088880001", "7栋漏水").id
+            ly = _call_and_entry(s, "d@ly", "02088880002", "3栋漏水").id
+        assert web.login("clerk") == 302
+        listed = {
+            key: web.client.get(f"/entries/{entry}").text for key, entry in (("HX", hx), ("LY", ly))
+        }
+        assert '<option value="和谐工程部">' in listed["HX"]
+        assert '<option value="工程部">' not in listed["HX"]
+        assert '<option value="工程部">' in listed["LY"] and "和谐工程部" not in listed["LY"]
+        sent = {}
+        for key, entry, department in (
+            ("HX other", hx, "工程部"),
+            ("HX own", hx, "和谐工程部"),
+            ("LY company", ly, "工程部"),
+            ("LY other", ly, "和谐工程部"),
+        ):
+            page = f"/entries/{entry}"
+            order = {"department": department, "technician": "李师傅"}
+            sent[key] = web.post(f"{page}/orders", order, page=page)
+        assert sent == {"HX other": 400, "HX own": 302, "LY company": 302, "LY other": 400}
+        with web.app.sessions() as s:
+            orders = {(o.entry_id, o.department) for o in s.scalars(select(WorkOrder))}
+        assert orders == {(hx, "和谐工程部"), (ly, "工程部")}
+    finally:
+        gen.close()

@@ -82,9 +82,17 @@ def build_agent(app: App, metrics: AgentMetrics | None = None) -> tuple[Agent, S
     )
     # A first start synthesises what this mode says, all at once (the plain script: two).
     prompts.prepare(script_prompts(content, flow=settings.agent.mode == "flow"))
+    estates = None
+    if settings.agent.mode != "flow":  # the flow's estates are its own (FlowSetup)
+        from hotline.estates import estate_lookup
+        from ivr.estates import EstateGreeting
+
+        lookup = estate_lookup(settings, content, sessions, prompts.audio, flow=False)
+        estates = EstateGreeting(lookup, prompts.audio)
     script = Script(
         prompts.audio("greeting", content.prompt("greeting")),
         prompts.audio("closing", content.closing("default")),
+        estates,
     )
     live = LiveTranscriber(app.pipeline.engine)  # type: ignore[arg-type]
     if not live.preload():  # the model loads here, not on the first call's audio thread
@@ -254,12 +262,15 @@ def _flow_setup(
     app: App, prompts: PromptCache, dial: Callable[[str], SipCall], timers: Scheduler
 ) -> FlowSetup:
     """The call flow (agent.mode = "flow"): checked and its prompts synthesised before any call."""
+    from sqlalchemy import select
+
     from hotline.errors import ConfigError
     from hotline.estates import estate_lookup
     from ivr.agent import FlowSetup
     from ivr.flow_config import load_flow
     from ivr.flow_runner import clerk_uri, roster_clerks
     from ivr.schedule import Schedule
+    from recorder.estates import Estate
     from recorder.staff import duty_roster
 
     settings, content = app.settings, app.content
@@ -272,16 +283,20 @@ def _flow_setup(
         prompts.audio(f"closing.{name}", content.closing(name))
     sessions = app.ready_database()
 
-    def roster() -> list[Clerk]:
+    def roster(estate: str | None, /) -> list[Clerk]:
+        """The estate's duty roster (recorder.staff.duty_roster), by its code."""
         with sessions() as session:
-            return roster_clerks(duty_roster(session))
+            estate_id = None
+            if estate is not None:
+                estate_id = session.scalar(select(Estate.id).where(Estate.code == estate))
+            return roster_clerks(duty_roster(session, estate_id))
 
     try:
         uri_for = clerk_uri(settings.sip)
     except ConfigError as exc:  # direct mode and no address for the clerks' phones
         logger.warning("%s; until then callers who press 0 leave a message", exc)
 
-        def no_clerks() -> list[Clerk]:
+        def no_clerks(_estate: str | None, /) -> list[Clerk]:
             return []
 
         roster, uri_for = no_clerks, str

@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from hotline.app import App
+
+if TYPE_CHECKING:
+    from recorder.service_level import Threshold
 
 NAME = "estates"
 HELP = "manage estates (import from TOML, list, assign staff, compare a month)"
@@ -42,11 +46,23 @@ def _month(text: str | None, timezone: str) -> tuple[datetime, datetime]:
     return first, after
 
 
+def _threshold(app: App, rings: int) -> Threshold:
+    from recorder.service_level import Threshold
+
+    ringing = app.settings.ringing
+    return Threshold(rings, ringing.ring_on_s, ringing.ring_off_s, ringing.short_abandon_s)
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
 def run(args: argparse.Namespace, app: App) -> int:
     from sqlalchemy import select
 
     from hotline.errors import HotlineError
     from recorder import estates
+    from recorder.estate_figures import compare
     from recorder.models import User
 
     if args.estates_action == "import":
@@ -64,11 +80,17 @@ def run(args: argparse.Namespace, app: App) -> int:
             print(f"{user.username}: {' '.join(args.codes) or 'the whole company'}")
         elif args.estates_action == "compare":
             start, end = _month(args.month, app.settings.organization.timezone)
-            print(f"{start:%Y-%m}  calls  answered  missed  entries  open  complaints  estate")
-            for r in estates.compare(session, start, end):
+            rings = app.content.compliance.max_rings
+            print(
+                f"{start:%Y-%m}  calls  answered  missed  entries  open  complaints"
+                f"  in{rings}rings  level  orders  followed  estate"
+            )
+            for r in compare(session, start, end, _threshold(app, rings)):
                 print(
                     f"{r.code:<8}{r.calls:>6}{r.answered:>10}{r.missed:>8}{r.entries:>9}"
-                    f"{r.open_entries:>6}{r.complaints:>12}  {r.name or '-'}"
+                    f"{r.open_entries:>6}{r.complaints:>12}{r.answered_within:>10}"
+                    f"{_share(r.service_level):>7}{r.work_orders:>8}"
+                    f"{_share(r.follow_up_rate):>10}  {r.name or '-'}"
                 )
         else:
             org = app.settings.organization
