@@ -32,12 +32,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.call_media import BUSY_STATUSES, NO_ANSWER_STATUSES, CallMedia, Recorders
+from ivr.call_media import CallMedia, Recorders
 from ivr.flow import CallFlow
 from ivr.flow_config import Greeting
 from ivr.flow_events import Answered, CallContext
 from ivr.flow_runner import FlowRunner, Machine, Media
 from ivr.flow_timers import Scheduler
+from ivr.outbound_attempts import attempt_of, outbound_uri
 from ivr.outbound_clerk import ClerkBridge, clerks_rung, survey_bridge, whisper
 from ivr.outbound_comment import Marks, Recordings, Transcribe, keep, note
 from ivr.outbound_desk import DeskCalls
@@ -56,7 +57,6 @@ from recorder.outbound_models import Attempt, LetterResult, OutboundTask, Survey
 from recorder.settings import OrganizationSettings, PathSettings
 
 logger = logging.getLogger(__name__)
-REJECTED_STATUSES = frozenset({603})
 CALL_BACK_GREETING = "call_back_greeting"  # a call-back's first words, before the menu
 
 
@@ -76,19 +76,6 @@ class DialerSettings(Protocol):
 class Clock(Protocol):
     def now(self) -> datetime: ...
     def monotonic(self) -> float: ...
-
-
-def attempt_of(status: int | None) -> Attempt:
-    """How an unanswered attempt ended, from the final status of its INVITE."""
-    if status is None or status in NO_ANSWER_STATUSES:
-        return Attempt.NO_ANSWER
-    if status in REJECTED_STATUSES:
-        return Attempt.REJECTED
-    return Attempt.BUSY if status in BUSY_STATUSES else Attempt.FAILED
-
-
-def outbound_uri(sip: SipSettings, number: str) -> str:
-    return sip.outbound_uri_template.format(number=number, registrar=sip.registrar)
 
 
 @dataclass(frozen=True)

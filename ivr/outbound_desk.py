@@ -47,6 +47,7 @@ from ivr.flow_events import (
 )
 from ivr.flow_runner import FlowRunner
 from ivr.flow_timers import Scheduler
+from ivr.outbound_attempts import outbound_uri
 from ivr.outbound_clerk import ClerkBridge
 from ivr.outbound_comment import Recordings
 from ivr.phone import Call
@@ -194,7 +195,7 @@ class DeskCalls:
             dial,
             clerks.dial if clerks is not None else unreachable,
             clerks.uri_for if clerks is not None else str,
-            lambda number: sip.outbound_uri_template.format(number=number, registrar=sip.registrar),
+            lambda number: outbound_uri(sip, number),
             prompts,
             content,
             scheduler,

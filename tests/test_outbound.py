@@ -23,7 +23,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from hotline.content import load_content
 from hotline.settings import CONFIG_DIR, OutboundSettings, PathSettings, Settings, SipSettings
 from ivr.flow_timers import ThreadScheduler
-from ivr.outbound import Dialer, attempt_of
+from ivr.outbound import Dialer
+from ivr.outbound_attempts import attempt_of
 from ivr.phone_fake import FakeCall, FakePhone
 from recorder import outbound as tasks
 from recorder.calls import DatabaseCallLog

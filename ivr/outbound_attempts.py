@@ -1,0 +1,23 @@
+"""How an outbound attempt ended, and where it is sent (issue 22): shared by the dialer's
+surveys and call-backs (ivr/outbound.py) and the desk's call-backs (ivr/outbound_desk.py)."""
+
+from __future__ import annotations
+
+from ivr.call_media import BUSY_STATUSES, NO_ANSWER_STATUSES
+from ivr.settings import SipSettings
+from recorder.outbound_models import Attempt
+
+REJECTED_STATUSES = frozenset({603})
+
+
+def attempt_of(status: int | None) -> Attempt:
+    """How an unanswered attempt ended, from the final status of its INVITE."""
+    if status is None or status in NO_ANSWER_STATUSES:
+        return Attempt.NO_ANSWER
+    if status in REJECTED_STATUSES:
+        return Attempt.REJECTED
+    return Attempt.BUSY if status in BUSY_STATUSES else Attempt.FAILED
+
+
+def outbound_uri(sip: SipSettings, number: str) -> str:
+    return sip.outbound_uri_template.format(number=number, registrar=sip.registrar)
