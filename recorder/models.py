@@ -164,11 +164,13 @@ class Call(Base):
         # Who answered elsewhere in the ring group, the dashboard's list (migration 0022).
         Index(
             "ix_calls_answered_elsewhere",
+            "disposition",
             "invite_at",
             "answered_by_user_id",
             "answered_elsewhere_by",
+            "answered_elsewhere",
             postgresql_where=text("answered_elsewhere"),
-            sqlite_where=text("answered_elsewhere"),
+            sqlite_where=text("answered_elsewhere = 1"),
         ),
     )
 

@@ -6,10 +6,13 @@
   the completion, of the same department where both name one (recorder/kpi_counts.py
   completed_repairs). Every column the lookup tests is in the index, so it is read from
   the index alone (PostgreSQL: an index-only scan once the table is vacuumed).
-- `ix_calls_answered_elsewhere (invite_at, answered_by_user_id, answered_elsewhere_by)
-  WHERE answered_elsewhere`: the dashboard's list of who answered elsewhere in the ring
-  group (recorder/service_level.py answered_elsewhere_by) read the period's answered
-  calls from the table; the partial index holds only the calls answered elsewhere.
+- `ix_calls_answered_elsewhere (disposition, invite_at, answered_by_user_id,
+  answered_elsewhere_by, answered_elsewhere) WHERE answered_elsewhere`: the dashboard's list of who answered
+  elsewhere in the ring group (recorder/service_level.py answered_elsewhere_by) read
+  the period's calls from the table (PostgreSQL: a sequential scan of all 100,000 to
+  keep 13,859); the partial index holds only the calls answered elsewhere, with every
+  column the list reads (the condition's too: SQLite then reads the index alone). Its condition is written as each database's query has it
+  (SQLite uses a partial index only when the query's WHERE has the same term).
 
 Revision ID: 0022
 Revises: 0015 (its KPI indexes and calls.answered_elsewhere_by)
@@ -26,7 +29,8 @@ branch_labels = None
 depends_on = None
 
 REWORK = ["unit", "category", "urgency", "received_at", "dispatch_department", "id"]
-ELSEWHERE = ["invite_at", "answered_by_user_id", "answered_elsewhere_by"]
+ELSEWHERE = ["disposition", "invite_at", "answered_by_user_id", "answered_elsewhere_by",
+             "answered_elsewhere"]  # fmt: skip
 
 
 def upgrade() -> None:
@@ -36,7 +40,7 @@ def upgrade() -> None:
         "calls",
         ELSEWHERE,
         postgresql_where=sa.text("answered_elsewhere"),
-        sqlite_where=sa.text("answered_elsewhere"),
+        sqlite_where=sa.text("answered_elsewhere = 1"),
     )
 
 
