@@ -68,6 +68,7 @@ def targets() -> kpi.Targets:
             sorted(org.kpi_repair_limit_hours_by_department.items())
         ),
         rework_days=org.kpi_rework_days,
+        rework_same=tuple(org.kpi_rework_same),
     )
 
 

@@ -10,9 +10,13 @@ the day (首问责任制, seed 001 篇3). Definitions, for a month [start, end):
   reply_within_minutes after receipt) and completed (done) within `repair_limit_hours`
   of receipt (the work order's department's own limit where one is set:
   repair_limit_hours_by_department). A repair never completed is not timely.
-- rework: repairs whose work order was completed in the month; reworked when an entry of
-  the same unit and category was received after the completion and within
-  `rework_days` days of it (it may fall in the next month: it is looked for there).
+- rework: repairs whose work order was completed in the month; reworked when the same
+  unit reported the same thing again (issue 20; seed 002 plan 三.3): a repair entry of
+  the same unit received after the completion and within `rework_days` days of it (it
+  may fall in the next month: it is looked for there), of the same kind (`urgency`:
+  safety facility, leak or other, seed 000 1.4.3.6.2) and the same department
+  (`dispatch_department`, where both entries name one): `rework_same`, configurable
+  (empty: any repair of the unit).
 - follow_up: the same completed repairs; followed up when a follow-up call reached the
   resident (FollowUp.reached).
 - satisfaction: follow-ups that reached someone in the month and recorded an answer;
@@ -74,6 +78,8 @@ class Targets:
     #: (department, hours) where a department's own limit differs from repair_limit_hours.
     repair_limit_hours_by_department: tuple[tuple[str, float], ...] = ()
     rework_days: int = 30
+    #: What else a repair reported again shares to be "the same thing" (kpi_counts.REWORK_SAME).
+    rework_same: tuple[str, ...] = kpi_counts.REWORK_SAME
 
 
 @dataclass
@@ -171,7 +177,8 @@ def monthly_kpis(
     timely = kpi_counts.repair_timely(session, start, end, reply_s["repair"], limit_s, limits_s)
     add("repair_timely", timely)
     add("relay_on_time", kpi_counts.relay_on_time(session, start, end, reply_s["message"]))
-    done = kpi_counts.completed_repairs(session, start, end, targets.rework_days * 86400.0)
+    window_s = targets.rework_days * 86400.0
+    done = kpi_counts.completed_repairs(session, start, end, window_s, targets.rework_same)
     add("rework", done, 0)
     add("follow_up", done, 1)
     add("satisfaction", kpi_counts.satisfaction(session, start, end))

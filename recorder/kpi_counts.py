@@ -15,7 +15,19 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, Interval, and_, case, cast, exists, func, literal, or_, select
+from sqlalchemy import (
+    Integer,
+    Interval,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session, aliased
 
 from recorder.models import (
@@ -60,13 +72,44 @@ def first_department() -> Any:
     )
 
 
-def grouped(session: Session, inner: Any, *met: Any) -> list[Counted]:
+def first_orders() -> Any:
+    """Each entry's first work order (first dispatched, as first_department): one row per
+    entry that has orders, with its department and dispatch time. PostgreSQL joins it
+    by hash (a window over ix_work_orders_entry_first, no sort) where the correlated
+    first_department() ran as a subplan once per counted row: ~2-4 µs each, 170,000 of
+    them for a month's page at 100,000 calls (bench/kpi_explain.py)."""
+    rank = func.row_number().over(
+        partition_by=WorkOrder.entry_id, order_by=(WorkOrder.dispatched_at, WorkOrder.id)
+    )
+    ranked = select(
+        WorkOrder.entry_id, WorkOrder.department, WorkOrder.dispatched_at, rank.label("rank")
+    ).subquery("ranked_orders")
+    return (
+        select(ranked.c.entry_id, ranked.c.department, ranked.c.dispatched_at)
+        .where(ranked.c.rank == 1)
+        .subquery("first_order")
+    )
+
+
+def joins_orders(session: Session) -> bool:
+    """PostgreSQL: the first order joined (first_orders); SQLite: looked up per row from
+    the covering index (first_department), the plan measured in bench/results/kpi-report.md."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def grouped(session: Session, inner: Any, *met: Any, first: Any = None) -> list[Counted]:
     """Count `inner`'s rows (a select from log_entries, joined as it needs) per group,
-    with how many meet each of the conditions `met`."""
+    with how many meet each of the conditions `met`. `first`: first_orders() when the
+    conditions read it too (else made here on PostgreSQL)."""
     flags = [case((condition, 1), else_=0).label(f"met_{i}") for i, condition in enumerate(met)]
+    if first is None and joins_orders(session):
+        first = first_orders()
+    if first is not None:
+        inner = inner.outerjoin(first, first.c.entry_id == LogEntry.id)
+    department = first.c.department if first is not None else first_department()
     rows = inner.add_columns(
         LogEntry.category.label("category"),
-        first_department().label("department"),
+        department.label("department"),
         LogEntry.responsible_user_id.label("staff"),
         *flags,
     ).subquery()
@@ -95,8 +138,11 @@ def repair_timely(
             *((WorkOrder.department == name, seconds) for name, seconds in limits_s.items()),
             else_=limit_s,
         )
+    first = first_orders() if joins_orders(session) else None
     first_dispatch = (
-        select(func.min(WorkOrder.dispatched_at))
+        first.c.dispatched_at
+        if first is not None
+        else select(func.min(WorkOrder.dispatched_at))
         .where(WorkOrder.entry_id == LogEntry.id)
         .correlate(LogEntry)
         .scalar_subquery()
@@ -112,7 +158,7 @@ def repair_timely(
         LogEntry.category == "repair", LogEntry.received_at >= start, LogEntry.received_at < end
     )
     met = and_(elapsed(session, LogEntry.received_at, first_dispatch) <= promised, completed)
-    return grouped(session, inner, met)
+    return grouped(session, inner, met, first=first)
 
 
 def _acted(session: Session, within: Any) -> Any:
@@ -133,19 +179,64 @@ def relay_on_time(
     session: Session, start: datetime, end: datetime, reply_s: float
 ) -> list[Counted]:
     """转告 entries received in [start, end), acted on within reply_s of receipt."""
-    inner = _entries().where(
-        LogEntry.category == "message", LogEntry.received_at >= start, LogEntry.received_at < end
+    month = (
+        LogEntry.category == "message",
+        LogEntry.received_at >= start,
+        LogEntry.received_at < end,
     )
-    met = _acted(session, lambda at: elapsed(session, LogEntry.received_at, at) <= reply_s)
-    return grouped(session, inner, met)
+    inner = _entries().where(*month)
+    if not joins_orders(session):
+        met = _acted(session, lambda at: elapsed(session, LogEntry.received_at, at) <= reply_s)
+        return grouped(session, inner, met)
+    first = _first_actions(select(LogEntry.id).where(*month))
+    inner = inner.outerjoin(first, first.c.entry_id == LogEntry.id)
+    return grouped(session, inner, elapsed(session, LogEntry.received_at, first.c.at) <= reply_s)
+
+
+def _first_actions(entries: Any) -> Any:
+    """The first time a person acted (as _acted) on each of `entries` (a select of ids):
+    acted within n seconds of receipt when the first action was. PostgreSQL aggregates
+    the month's actions once and joins them, where the two EXISTS of _acted ran as
+    subplans per entry (60,000 buffers for 13,000 messages: bench/kpi_explain.py)."""
+    actions = union_all(
+        select(
+            EntryRevision.entry_id.label("entry_id"), EntryRevision.changed_at.label("at")
+        ).where(
+            EntryRevision.entry_id.in_(entries),
+            EntryRevision.user_id.is_not(None),
+            EntryRevision.field.in_(ACTED_FIELDS),
+        ),
+        select(FollowUp.entry_id, FollowUp.at).where(FollowUp.entry_id.in_(entries)),
+    ).subquery("actions")
+    return (
+        select(actions.c.entry_id, func.min(actions.c.at).label("at"))
+        .group_by(actions.c.entry_id)
+        .subquery("first_action")
+    )
+
+
+#: What makes a later repair "the same thing" (返修率, seed 002 plan 三.3), beside the same
+#: unit: the entry's own fields the classifier fills (transcripts/fields.py) and a clerk
+#: may correct. `urgency`: the kind of repair (safety facility, leak, other: the kinds
+#: seed 000 1.4.3.6.2 follows up on their own clocks); `dispatch_department`: the trade
+#: that does the work (a NULL on either side matches: not known to differ).
+REWORK_SAME = ("urgency", "dispatch_department")
 
 
 def completed_repairs(
-    session: Session, start: datetime, end: datetime, window_s: float
+    session: Session,
+    start: datetime,
+    end: datetime,
+    window_s: float,
+    same: tuple[str, ...] = REWORK_SAME,
 ) -> list[Counted]:
     """Repairs whose first completion in [start, end) (a repair counts once): reported
-    again (the same unit, another repair received within window_s after the completion;
-    the index ix_log_entries_unit_received_at finds it), and followed up by phone."""
+    again (the same unit and the same thing, `same` of REWORK_SAME: another repair
+    received within window_s after the completion; the index ix_log_entries_rework
+    finds it), and followed up by phone."""
+    unknown = sorted(set(same) - set(REWORK_SAME))
+    if unknown:
+        raise ValueError(f"rework: cannot match on {', '.join(unknown)}; only {REWORK_SAME}")
     done = (
         select(WorkOrder.entry_id, func.min(WorkOrder.completed_at).label("done_at"))
         .where(
@@ -165,6 +256,11 @@ def completed_repairs(
         other.received_at <= later(session, done.c.done_at, window_s + 1),  # the index's range
         elapsed(session, done.c.done_at, other.received_at) <= window_s,
     )
+    if "urgency" in same:
+        again = again.where(other.urgency == LogEntry.urgency)
+    if "dispatch_department" in same:
+        mine, theirs = LogEntry.dispatch_department, other.dispatch_department
+        again = again.where(or_(mine.is_(None), theirs.is_(None), theirs == mine))
     reached = exists().where(FollowUp.entry_id == LogEntry.id, FollowUp.reached.is_(True))
     inner = (
         _entries().join(done, done.c.entry_id == LogEntry.id).where(LogEntry.category == "repair")
@@ -245,15 +341,13 @@ def complaints(session: Session, start: datetime, end: datetime) -> list[Any]:
     """Complaints registered in [start, end), one row each (a month has few): category,
     department, staff, hours to close (None while open)."""
     hours = elapsed(session, Complaint.registered_at, Complaint.closed_at) / 3600.0
-    return list(
-        session.execute(
-            select(
-                LogEntry.category,
-                first_department(),
-                LogEntry.responsible_user_id,
-                hours,
-            )
-            .join(Complaint, Complaint.entry_id == LogEntry.id)
-            .where(Complaint.registered_at >= start, Complaint.registered_at < end)
-        ).all()
-    )
+    query = select().select_from(LogEntry).join(Complaint, Complaint.entry_id == LogEntry.id)
+    department = first_department()
+    if joins_orders(session):
+        first = first_orders()
+        query = query.outerjoin(first, first.c.entry_id == LogEntry.id)
+        department = first.c.department
+    query = query.add_columns(
+        LogEntry.category, department, LogEntry.responsible_user_id, hours
+    ).where(Complaint.registered_at >= start, Complaint.registered_at < end)
+    return list(session.execute(query).all())

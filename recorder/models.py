@@ -26,6 +26,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     func,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -160,6 +161,17 @@ class Call(Base):
         Index("ix_calls_invite_at", "invite_at"),
         # The month's missed and abandoned calls: call-backs (recorder/kpi_counts.py, 0015).
         Index("ix_calls_disposition_invite_at", "disposition", "invite_at"),
+        # Who answered elsewhere in the ring group, the dashboard's list (migration 0022).
+        Index(
+            "ix_calls_answered_elsewhere",
+            "disposition",
+            "invite_at",
+            "answered_by_user_id",
+            "answered_elsewhere_by",
+            "answered_elsewhere",
+            postgresql_where=text("answered_elsewhere"),
+            sqlite_where=text("answered_elsewhere = 1"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -323,6 +335,17 @@ class LogEntry(Base):
         # The month's repairs and messages; a unit's repairs in a range (migration 0015).
         Index("ix_log_entries_category_received_at", "category", "received_at"),
         Index("ix_log_entries_unit_category_received_at", "unit", "category", "received_at"),
+        # 返修率: the same unit's repair of the same kind in a range, read from the index
+        # alone (recorder/kpi_counts.py completed_repairs; migration 0022).
+        Index(
+            "ix_log_entries_rework",
+            "unit",
+            "category",
+            "urgency",
+            "received_at",
+            "dispatch_department",
+            "id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -202,7 +202,8 @@ def service_level_by_bucket(
 def answered_elsewhere_by(session: Session, start: datetime, end: datetime) -> list[Any]:
     """Who answered the calls of [start, end) elsewhere in the ring group, most first:
     (the user the PBX's extension names, else the name it gave, else None for "a
-    colleague", count)."""
+    colleague", count). Read from the partial index ix_calls_answered_elsewhere
+    (migration 0022), whose condition is the bare `answered_elsewhere` term below."""
     who = func.coalesce(User.display_name, Call.answered_elsewhere_by)
     return list(
         session.execute(
@@ -212,7 +213,7 @@ def answered_elsewhere_by(session: Session, start: datetime, end: datetime) -> l
             .where(
                 Call.invite_at >= start,
                 Call.invite_at < end,
-                Call.answered_elsewhere.is_(True),
+                Call.answered_elsewhere,
                 Call.disposition == Disposition.ANSWERED,
             )
             .group_by(who)

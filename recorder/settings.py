@@ -73,6 +73,12 @@ class OrganizationSettings(Section):
     kpi_repair_limit_hours_by_department: dict[str, float] = Field(default_factory=dict)
     #: A repair is reworked when the same unit reports the same thing again this soon.
     kpi_rework_days: int = Field(default=30, ge=1, le=366)
+    #: "The same thing", beside the same unit and category (seed 002 plan 三.3): the same
+    #: kind of repair ("urgency": safety, leak, other; seed 000 1.4.3.6.2) and the same
+    #: department ("dispatch_department", where both entries name one). []: any repair.
+    kpi_rework_same: list[Literal["urgency", "dispatch_department"]] = Field(
+        default=["urgency", "dispatch_department"]
+    )
 
     @field_validator("kpi_repair_limit_hours_by_department")
     @classmethod

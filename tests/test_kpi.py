@@ -19,6 +19,7 @@ from recorder.models import (
     FollowUp,
     LogEntry,
     Role,
+    Urgency,
     WorkOrder,
 )
 from recorder.staff import add_user
@@ -257,3 +258,74 @@ def test_a_departments_own_repair_limit_decides_completion_on_time(
     assert timely(("工程部", 4.0)) == (1, 5)  # 4 h: r1's 6 h is late, r5's 2 h is not
     assert timely(("工程部", 200.0)) == (3, 5)  # 200 h: r3's 120 h is on time too
     assert timely(("保洁部", 1.0)) == (2, 5)  # another department's limit changes nothing
+
+
+def test_rework_is_the_same_unit_reporting_the_same_thing_again(
+    sessions: sessionmaker[Session],
+) -> None:
+    """返修率 counts "the same unit and the same thing reported again within 30 days"
+    (issue 20; seed 002 plan 三.3). Five repairs completed in November, by hand:
+
+    - a 1-101 leak, completed 11-02; 1-101 reports a broken light (other kind) 11-05 and
+      the leak again 11-09 (7 days after): reworked (by the leak, not the light).
+    - b 2-202 leak, completed 11-03; 2-202 reports a lift fault (safety) 11-06: another
+      thing: not reworked; anything of the unit counted it before.
+    - c 3-303 leak by 工程部, completed 11-04; 3-303 reports a leak 11-10 dispatched to 保洁部
+      (another trade's job: another thing): not reworked.
+    - d 4-404 leak by 工程部, completed 11-05; 4-404 reports a leak 11-12 whose department
+      is not yet known (NULL): not known to differ: reworked.
+    - e 5-505 safety, completed 11-06; 5-505 reports a safety fault 12-20 (44 days):
+      outside the 30 days: not reworked.
+
+    The same thing: 2 of 5 (a, d) = 40 %. Any repair of the unit (rework_same=()): a, b,
+    c, d = 4 of 5. Only the kind (urgency): a, c, d = 3 of 5.
+    Kept: every entry stays counted where it was (5 completed repairs in each case)."""
+    leak, safety, normal = Urgency.LEAK, Urgency.SAFETY, Urgency.NORMAL
+    with sessions.begin() as s:
+        m = Month(s)
+
+        def repair(day: datetime, unit: str, urgency: Urgency, department: str | None) -> LogEntry:
+            entry = LogEntry(
+                received_at=day,
+                category="repair",
+                unit=unit,
+                responsible_user_id=m.a,
+                urgency=urgency,
+                dispatch_department=department,
+            )
+            s.add(entry)
+            s.flush()
+            return entry
+
+        for unit, kind, day, again in [
+            ("1-101", leak, 2, [(at(11, 5, 9), normal, "工程部"), (at(11, 9, 9), leak, "工程部")]),
+            ("2-202", leak, 3, [(at(11, 6, 9), safety, "工程部")]),
+            ("3-303", leak, 4, [(at(11, 10, 9), leak, "保洁部")]),
+            ("4-404", leak, 5, [(at(11, 12, 9), leak, None)]),
+            ("5-505", safety, 6, [(at(12, 20, 9), safety, "工程部")]),
+        ]:
+            first = repair(at(11, day, 8), unit, kind, "工程部")
+            m.order(first, at(11, day, 8, 5), at(11, day, 12))
+            for when, urgency, department in again:
+                repair(when, unit, urgency, department)
+
+    def rework(*same: str) -> tuple[int, int]:
+        with sessions() as s:
+            report = monthly_kpis(
+                s,
+                at(11, 1, 0),
+                at(12, 1, 0),
+                ZONE,
+                reply_minutes=REPLY.__getitem__,
+                category_department=lambda c: DEPARTMENT.get(c, "客服部"),
+                targets=Targets(rework_same=same),
+            )
+        figure = report.desk["rework"]
+        return figure.met, figure.counted
+
+    assert rework("urgency", "dispatch_department") == (2, 5)
+    assert Targets().rework_same == ("urgency", "dispatch_department")  # the default
+    assert rework() == (4, 5)
+    assert rework("urgency") == (3, 5)
+    with pytest.raises(ValueError, match="cannot match on estate"):
+        rework("estate")
