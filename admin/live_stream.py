@@ -99,6 +99,7 @@ class _Desk:
     last_entry: int | None
     shown: dict[int, tuple[str, str, str]] = field(default_factory=dict)
     directory: dict[int, str] = field(default_factory=dict)
+    behind: bool = False  # directory cards left for the next turn: poll again at once
 
     def run(self) -> Iterator[str]:
         wake = threading.Event()  # never set: a bounded wait between polls
@@ -121,27 +122,34 @@ class _Desk:
             elif time.monotonic() - sent >= self.timing.heartbeat_s:
                 sent = time.monotonic()
                 yield ": heartbeat\n\n"
-            wake.wait(self.timing.poll_s)
+            wake.wait(0 if self.behind else self.timing.poll_s)
         yield message("bye", {})
 
     def _calls(self, session: Session) -> Iterator[str]:
         """What changed since the last poll: calls gone, then every new or moved call at
         once (a new caller's card still looking the directory up), then each new
-        caller's directory card as it is found (its audit row committed first)."""
+        caller's directory card as it is found (its audit row committed first), for at
+        most `poll_s`: the rest wait for the next turn, after the next poll's new calls
+        (a burst's later callers are not held behind the earlier ones' directory cards)."""
         now = {c.call_pk: c for c in live_calls.in_progress(session)}
         gone = [pk for pk in self.shown if pk not in now]
         for pk in gone:
             del self.shown[pk]
             self.directory.pop(pk, None)
         moved = [call for pk, call in now.items() if self.shown.get(pk) != call.version]
+        lacking = [call for pk, call in now.items() if pk not in self.directory]
         out = [message("gone", {"id": pk}) for pk in gone]
-        render = _template("live/_call.html") if moved else None
+        render = _template("live/_call.html") if moved or lacking else None
         out += [self._card(session, call, render) for call in moved if render]
         session.commit()  # never wait on the browser inside a transaction
         if out:
             yield "".join(out)
-        for call in moved:
-            if render and call.call_pk not in self.directory:
+        until, self.behind = time.monotonic() + self.timing.poll_s, False
+        for call in lacking:
+            if time.monotonic() > until:
+                self.behind = True
+                return
+            if render:
                 self.directory[call.call_pk] = self._directory(session, call)
                 card = self._card(session, call, render)
                 session.commit()
