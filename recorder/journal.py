@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -61,8 +62,11 @@ logger = logging.getLogger(__name__)
 
 #: Under load the watermark is written every so many applied events (and whenever all are).
 MARK_EVERY = 64
-#: At most so many pending events are applied in one transaction (a target with `batch`).
+#: At most so many pending events, or so many seconds of applying them, go in one
+#: transaction (a target with `batch`): a burst's first callers reach the desk while the
+#: later ones are applied.
 BATCH = 64
+BATCH_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -322,7 +326,10 @@ class JournaledCallLog(CallLog):
                 last = len(self._pending) == len(run)
             # What has piled up (a burst of calls) goes in one transaction; when that
             # fails for any reason, the first event alone, retried as before.
-            if len(run) == 1 or not self._apply_batch(run):
+            done = self._apply_batch(run) if len(run) > 1 else 0
+            if done:
+                run, last = run[:done], last and done == len(run)
+            else:
                 run, last = run[:1], last and len(run) == 1
                 if not self._apply(run[0]):
                     if self.applied > marked:
@@ -341,15 +348,20 @@ class JournaledCallLog(CallLog):
                 self._cond.notify_all()
             self._prune()
 
-    def _apply_batch(self, run: list[Event]) -> bool:
-        """Apply `run` in one transaction of the target's; False (nothing applied) if the
-        target cannot batch or anything but a refused event fails."""
+    def _apply_batch(self, run: list[Event]) -> int:
+        """Apply the start of `run` (BATCH_S of work) in one transaction of the target's:
+        how many events; 0 (nothing applied) if the target cannot batch or anything but a
+        refused event fails."""
         if not isinstance(self._target, Batching):
-            return False
+            return 0
         refused: list[tuple[Event, Exception]] = []
+        done, until = 0, time.monotonic() + BATCH_S
         try:
             with self._target.batch():
                 for event in run:
+                    if done and time.monotonic() > until:
+                        break
+                    done += 1
                     try:
                         getattr(self._target, event.name)(**event.kwargs())
                     except Exception as exc:
@@ -357,8 +369,8 @@ class JournaledCallLog(CallLog):
                             raise
                         refused.append((event, exc))  # its savepoint is rolled back
         except Exception as failure:
-            logger.debug("journal: a batch of %d events failed (%s): one by one", len(run), failure)
-            return False
+            logger.debug("journal: a batch of %d events failed (%s): one by one", done, failure)
+            return 0
         for event, error in refused:
             logger.error(
                 "[%s] %s #%d refused by the database; kept in %s",
@@ -366,7 +378,7 @@ class JournaledCallLog(CallLog):
                 exc_info=error,
             )  # fmt: skip
             self._reject(event, f"{type(error).__name__}: {error}")
-        return True
+        return done
 
     def _apply(self, event: Event) -> bool:
         """Apply one event, retrying while the database is unreachable; False if halted."""
