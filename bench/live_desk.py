@@ -13,13 +13,6 @@ calls hang up after 3 s and the next burst starts once the desk is empty again.
 The desk's directory holds --households households, one resident and number each, and
 every caller's unit has past calls and an open work order (so the card has them).
 
-Where the time goes: a watcher reads the live_calls rows every 10 ms, so each call's
-latency splits into the agent's part (INVITE to its row committed: the call thread's
-journal append and fsync, then the journal's applier, one transaction per event) and the
-desk's part (row committed to the card read: the stream's poll interval, its query and
-rendering, and whatever else that stream's loop was doing: the directory cards of the
-calls before, each with its audit row committed).
-
 Figures are wall-clock on a shared machine: `uptime`'s load is printed beside them.
 """
 
@@ -50,6 +43,7 @@ from sqlalchemy import insert, select  # noqa: E402
 from recorder import db, staff  # noqa: E402
 from recorder.calls import DatabaseCallLog  # noqa: E402
 from recorder.directory import Household, Resident, ResidentPhone  # noqa: E402
+from recorder.live_calls import LiveCall  # noqa: E402
 from recorder.models import Call, Disposition, FieldSource, Role, WorkOrder  # noqa: E402
 from recorder.reception_log import new_entry  # noqa: E402
 
@@ -203,48 +197,52 @@ class Client:
                         return
 
 
-class Watcher:
-    """When each call's live_calls row became visible (committed), read every 10 ms."""
+class RowWatch:
+    """When each call's live_calls row became visible to a reader (polled every 5 ms):
+    splits the path into agent + journal applier (INVITE to row) and desk (row to client)."""
 
     def __init__(self, url: str) -> None:
         self.engine = db.make_engine(url)
-        self.sessions = db.reading(db.session_factory(self.engine))
-        self.visible: dict[int, float] = {}
+        self.seen: dict[int, float] = {}
         self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._watch, name="watcher", daemon=True)
+        self.thread = threading.Thread(target=self._run, name="rows", daemon=True)
         self.thread.start()
 
-    def _watch(self) -> None:
-        from recorder.live_calls import LiveCall
-
-        while not self.stop.is_set():
-            with self.sessions() as s:
+    def _run(self) -> None:
+        sessions = db.reading(db.session_factory(self.engine))
+        while not self.stop.wait(0.005):
+            with sessions() as s:
                 pks = s.scalars(select(LiveCall.call_pk)).all()
             now = time.time()
             for pk in pks:
-                self.visible.setdefault(pk, now)
-            self.stop.wait(0.01)
+                self.seen.setdefault(pk, now)
 
     def close(self) -> None:
         self.stop.set()
-        self.thread.join(5)
+        self.thread.join(timeout=5)
         self.engine.dispose()
 
 
-def split(
-    new: dict[int, float], invites: dict[int, float], visible: dict[int, float]
-) -> tuple[list[float], list[float]]:
-    """(INVITE to row committed, row committed to card read) per call, in seconds."""
-    agent = [visible[pk] - invites[pk] for pk in new if pk in invites and pk in visible]
-    desk = [new[pk] - visible[pk] for pk in new if pk in visible]
-    return agent, desk
+def journaled(log: Path) -> dict[str, float]:
+    """Each call's `started` line in the agent's log: when its call_started was journaled."""
+    out: dict[str, float] = {}
+    for m in re.finditer(r"^(\S+ \S+) INFO hotline\.calls: \[([^\]]+)\] started",
+                         log.read_text(errors="replace"), re.M):  # fmt: skip
+        at = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S,%f").astimezone()
+        out.setdefault(m.group(2), at.timestamp())
+    return out
 
 
-def pct(values: list[float]) -> str:
-    if not values:
-        return "n/a"
-    ms = np.array(values) * 1000
-    return f"p50 {np.percentile(ms, 50):.0f} / p95 {np.percentile(ms, 95):.0f} ms"
+def stages(rows: list[tuple[float, float, float, float]]) -> str:
+    """p50 / p95 ms of INVITE -> journaled -> row visible -> client parsed."""
+    if not rows:
+        return "no calls"
+    a = np.array(rows) * 1000
+    parts = (("INVITE->journaled", a[:, 1] - a[:, 0]), ("journaled->row", a[:, 2] - a[:, 1]),
+             ("row->client", a[:, 3] - a[:, 2]), ("total", a[:, 3] - a[:, 0]))  # fmt: skip
+    return ", ".join(
+        f"{name} {np.percentile(v, 50):.0f}/{np.percentile(v, 95):.0f}" for name, v in parts
+    )
 
 
 def desk_only(url: str, calls: int, first: int, client: Client) -> list[float]:
@@ -327,10 +325,9 @@ def run(args: argparse.Namespace, folder: Path, url: str) -> int:
     admin = started([*env_argv, "admin"], folder / "admin.log", "web desk on")
     agent = started([*env_argv, "agent"], folder / "agent.log", "agent ready")
     latencies: list[float] = []
+    split: list[tuple[float, float, float, float]] = []
+    rows = RowWatch(url)
     desk_part: list[float] = []
-    agent_split: list[float] = []
-    desk_split: list[float] = []
-    watcher = Watcher(url)
     cpu: dict[str, float] = {}
     try:
         client = Client(f"http://127.0.0.1:{admin_port}")
@@ -354,19 +351,23 @@ def run(args: argparse.Namespace, folder: Path, url: str) -> int:
             new = {pk: at for pk, at in client.seen.items() if pk not in before}
             engine = db.make_engine(url)
             with db.session_factory(engine)() as s:
-                rows = s.execute(select(Call.id, Call.invite_at).where(Call.id.in_(new)))
-                invites = {pk: at for pk, at in rows}
+                found = s.execute(
+                    select(Call.id, Call.invite_at, Call.call_id).where(Call.id.in_(new))
+                )
+                invites = {pk: (at, cid) for pk, at, cid in found}
             engine.dispose()
-            got = [new[pk] - invites[pk].timestamp() for pk in new if pk in invites]
+            got = [new[pk] - invites[pk][0].timestamp() for pk in new if pk in invites]
             latencies += got
-            agent_part, desk_of = split(
-                new, {pk: at.timestamp() for pk, at in invites.items()}, watcher.visible
-            )
-            agent_split += agent_part
-            desk_split += desk_of
+            logged = journaled(folder / "agent.log")
+            here = [
+                (at.timestamp(), logged[cid], rows.seen[pk], new[pk])
+                for pk, (at, cid) in invites.items()
+                if cid in logged and pk in rows.seen
+            ]
+            split += here
             print(f"burst {b + 1}: {len(got)}/{args.calls} calls shown, p95 "
-                  f"{np.percentile(got, 95) * 1000 if got else float('nan'):.0f} ms | "
-                  f"INVITE->row {pct(agent_part)}, row->card {pct(desk_of)} | {load()}")  # fmt: skip
+                  f"{np.percentile(got, 95) * 1000 if got else float('nan'):.0f} ms | {load()}\n"
+                  f"  p50/p95 ms: {stages(here)}")  # fmt: skip
         for b in range(args.bursts):
             got = desk_only(url, args.calls, 1 + (args.bursts + b) * args.calls, client)
             desk_part += got
@@ -375,7 +376,7 @@ def run(args: argparse.Namespace, folder: Path, url: str) -> int:
             time.sleep(1)
         client.stop.set()
     finally:
-        watcher.close()
+        rows.close()
         for proc in (agent, admin):
             proc.terminate()
             try:
@@ -394,8 +395,7 @@ def run(args: argparse.Namespace, folder: Path, url: str) -> int:
         f"p50 {np.percentile(ms, 50):.0f} ms, p95 {np.percentile(ms, 95):.0f} ms, "
         f"max {ms.max():.0f} ms | {load()}"
     )
-    print(f"where it goes: INVITE to the live_calls row committed (agent, journal, applier) "
-          f"{pct(agent_split)}; row to the card read (the desk) {pct(desk_split)}")  # fmt: skip
+    print(f"where the time goes, p50/p95 ms: {stages(split)}")
     part = np.array(desk_part) * 1000
     print(
         f"desk only (from each row committed to the card read): "

@@ -11,14 +11,16 @@ is idempotent: applying an event twice leaves the same rows.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import re
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -164,8 +166,16 @@ class UnknownCall(LookupError):
     pass
 
 
+@runtime_checkable
+class Batching(Protocol):
+    def batch(self) -> contextlib.AbstractContextManager[None]:
+        """Events reported inside share one transaction (recorder.journal's applier)."""
+        ...
+
+
 class DatabaseCallLog(CallLog):
-    """Writes every event to the database at once, one transaction per event."""
+    """Writes every event to the database at once, one transaction per event, or in
+    `batch()` a run of events in one transaction, each in its own savepoint."""
 
     def __init__(
         self,
@@ -178,6 +188,33 @@ class DatabaseCallLog(CallLog):
         self._on_ended = on_ended
         self._data_dir = data_dir
         self._agent = agent or None  # stamped on each call this log starts
+        self._batch = threading.local()  # .session, .ended: this thread's batch
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """One transaction for the events this thread reports inside: a burst of calls
+        pays one BEGIN/COMMIT (and one write lock on SQLite) instead of one per event.
+        An event that fails rolls back its own savepoint and raises; `on_ended` runs
+        after the commit. Any failure leaves nothing: the caller applies them again."""
+        with self._sessions.begin() as session:
+            self._batch.session, self._batch.ended = session, []
+            try:
+                yield
+            finally:
+                self._batch.session = None
+        for call_id in self._batch.ended:
+            if self._on_ended is not None:
+                self._on_ended(call_id)
+
+    @contextlib.contextmanager
+    def _begin(self) -> Iterator[Session]:
+        session: Session | None = getattr(self._batch, "session", None)
+        if session is None:
+            with self._sessions.begin() as session:
+                yield session
+        else:
+            with session.begin_nested():
+                yield session
 
     def _stored(self, path: Path) -> str:
         """The recording's path as the database keeps it: relative to the data
@@ -200,7 +237,7 @@ class DatabaseCallLog(CallLog):
         at: datetime,
         direction: Direction = Direction.INBOUND,
     ) -> None:
-        with self._sessions.begin() as session:
+        with self._begin() as session:
             if session.scalar(select(Call.id).where(Call.call_id == call_id)) is not None:
                 return  # a retransmitted INVITE or a replayed event
             call = Call(
@@ -217,7 +254,7 @@ class DatabaseCallLog(CallLog):
                 live_calls.started(session, call, at)
 
     def call_ringing(self, call_id: str, at: datetime) -> None:
-        with self._sessions.begin() as session:
+        with self._begin() as session:
             call = self._call(session, call_id)
             call.ringing_at = call.ringing_at or at
 
@@ -231,7 +268,7 @@ class DatabaseCallLog(CallLog):
         codec: str | None = None,
         answerer: str | None = None,
     ) -> None:
-        with self._sessions.begin() as session:
+        with self._begin() as session:
             call = self._call(session, call_id)
             call.answered_at = at
             call.ring_count = ring_count
@@ -244,11 +281,11 @@ class DatabaseCallLog(CallLog):
                 call.answered_by_user_id = user_id or staff_by_extension(session, answerer)
 
     def menu_chosen(self, call_id: str, category: str) -> None:
-        with self._sessions.begin() as session:
+        with self._begin() as session:
             self._call(session, call_id).menu_category = category
 
     def staff_joined(self, call_id: str, user_id: int | None, at: datetime) -> None:
-        with self._sessions.begin() as session:
+        with self._begin() as session:
             call = self._call(session, call_id)
             call.answered_by = AnsweredBy.STAFF
             call.answered_by_user_id = user_id
@@ -257,12 +294,12 @@ class DatabaseCallLog(CallLog):
     def call_stage(
         self, call_id: str, stage: str, at: datetime, detail: dict[str, Any] | None = None
     ) -> None:
-        with self._sessions.begin() as session:
+        with self._begin() as session:
             live_calls.stage(session, self._call(session, call_id), stage, at, detail)
 
     def clerks_rung(self, call_id: str, rings: Sequence[ClerkRing]) -> None:
         """One CallLeg per ring, numbered in order; a replay updates the same rows."""
-        with self._sessions.begin() as session:
+        with self._begin() as session:
             call = self._call(session, call_id)
             kept = {
                 leg.seq: leg
@@ -280,7 +317,7 @@ class DatabaseCallLog(CallLog):
     def recording_started(
         self, call_id: str, path: Path, channels: str, sample_rate: int, at: datetime
     ) -> None:
-        with self._sessions.begin() as session:
+        with self._begin() as session:
             call = self._call(session, call_id)
             stored = self._stored(path)
             if session.scalar(select(Recording.id).where(Recording.path == stored)) is not None:
@@ -297,7 +334,7 @@ class DatabaseCallLog(CallLog):
             )
 
     def recording_closed(self, call_id: str, info: WavInfo, at: datetime) -> None:
-        with self._sessions.begin() as session:
+        with self._begin() as session:
             stored = self._stored(info.path)
             recording = session.scalar(select(Recording).where(Recording.path == stored))
             if recording is None:
@@ -317,7 +354,7 @@ class DatabaseCallLog(CallLog):
         ended_in: str | None,
         rtp: RtpStats | None = None,
     ) -> None:
-        with self._sessions.begin() as session:
+        with self._begin() as session:
             call = self._call(session, call_id)
             call.ended_at = at
             call.disposition = disposition
@@ -335,12 +372,14 @@ class DatabaseCallLog(CallLog):
                 # the cause (an explicit recording_failed before keeps its own reason).
                 self._alarm(session, call_id, NO_RECORDING, at)
         logger.info("[%s] ended: %s (%s) in %s", call_id, disposition.value, cause, ended_in)
-        if self._on_ended is not None:
+        if getattr(self._batch, "session", None) is not None:
+            self._batch.ended.append(call_id)  # once the batch is committed
+        elif self._on_ended is not None:
             self._on_ended(call_id)
 
     def recording_failed(self, call_id: str, reason: str, at: datetime) -> None:
         """An audit row the admin sees under Audit; one per call, however often it is reported."""
-        with self._sessions.begin() as session:
+        with self._begin() as session:
             self._alarm(session, call_id, reason, at)
 
     def _alarm(self, session: Session, call_id: str, reason: str, at: datetime) -> None:

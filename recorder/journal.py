@@ -30,10 +30,12 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +47,7 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from recorder.calls import CallLog, ClerkRing, RtpStats
+from recorder.calls import Batching, CallLog, ClerkRing, RtpStats
 from recorder.errors import DatabaseUnreachable
 from recorder.journal_files import (
     REJECTED,
@@ -60,6 +62,11 @@ logger = logging.getLogger(__name__)
 
 #: Under load the watermark is written every so many applied events (and whenever all are).
 MARK_EVERY = 64
+#: At most so many pending events, or so many seconds of applying them, go in one
+#: transaction (a target with `batch`): a burst's first callers reach the desk while the
+#: later ones are applied.
+BATCH = 64
+BATCH_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -315,21 +322,63 @@ class JournaledCallLog(CallLog):
                 self._cond.wait_for(lambda: bool(self._pending) or self._closing)
                 if not self._pending:
                     return  # closing, and everything is applied and marked
-                event, last = self._pending[0], len(self._pending) == 1
-            if not self._apply(event):
-                if self.applied > marked:
-                    self._mark(self.applied)
-                return  # halted while the database was away
+                run = list(islice(self._pending, BATCH))
+                last = len(self._pending) == len(run)
+            # What has piled up (a burst of calls) goes in one transaction; when that
+            # fails for any reason, the first event alone, retried as before.
+            done = self._apply_batch(run) if len(run) > 1 else 0
+            if done:
+                run, last = run[:done], last and done == len(run)
+            else:
+                run, last = run[:1], last and len(run) == 1
+                if not self._apply(run[0]):
+                    if self.applied > marked:
+                        self._mark(self.applied)
+                    return  # halted while the database was away
             # The watermark is written when the queue runs dry, or every MARK_EVERY events
             # under load: a kill replays at most that many, each harmlessly.
-            if last or event.seq - marked >= MARK_EVERY:
-                self._mark(event.seq)
-                marked = event.seq
+            seq = run[-1].seq
+            if last or seq - marked >= MARK_EVERY:
+                self._mark(seq)
+                marked = seq
             with self._cond:
-                self._pending.popleft()
-                self.applied = event.seq
+                for _ in run:
+                    self._pending.popleft()
+                self.applied = seq
                 self._cond.notify_all()
             self._prune()
+
+    def _apply_batch(self, run: list[Event]) -> int:
+        """Apply the start of `run` (BATCH_S of work) in one transaction of the target's:
+        how many events; 0 (nothing applied) if the target cannot batch or anything but a
+        refused event fails."""
+        if not isinstance(self._target, Batching):
+            return 0
+        refused: list[tuple[Event, Exception]] = []
+        done, until = 0, time.monotonic() + BATCH_S
+        try:
+            with self._target.batch():
+                for event in run:
+                    if done and time.monotonic() > until:
+                        break
+                    done += 1
+                    try:
+                        getattr(self._target, event.name)(**event.kwargs())
+                    except Exception as exc:
+                        if is_unreachable(exc):
+                            raise
+                        refused.append((event, exc))  # its savepoint is rolled back
+        except Exception as failure:
+            logger.debug("journal: a batch of %d events failed (%s): one by one", done, failure)
+            return 0
+        for event, error in refused:
+            logger.error(
+                "[%s] %s #%d refused by the database; kept in %s",
+                event.args.get("call_id"), event.name, event.seq, self.folder / REJECTED,
+                exc_info=error,
+            )  # fmt: skip
+            self._reject(event, f"{type(error).__name__}: {error}")
+        return done
 
     def _apply(self, event: Event) -> bool:
         """Apply one event, retrying while the database is unreachable; False if halted."""

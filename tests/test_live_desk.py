@@ -299,3 +299,33 @@ def test_missed_calls_from_one_number_are_one_row_until_called_back(web: Desk) -
     assert reasons == ["已回电"] * 3
     page = web.client.get("/live/").text
     assert page.count('class="callback"') == 2 and 'data-count="3"' not in page
+
+
+def test_a_new_caller_is_not_held_behind_earlier_callers_directory_cards(web: Desk) -> None:
+    """A burst (issue 19's latency): each turn looks up directory cards for at most
+    `poll_s` (here 0 s: one card), then polls again, so a call that came meanwhile is on
+    the desk before the earlier callers' remaining cards; every card still comes."""
+    web.login("clerk")
+    web.flask.config["LIVE_POLL_S"] = 0.0
+    log = DatabaseCallLog(web.app.sessions)
+    stream = Stream(web)  # the generator runs only as it is read: the order is exact
+    try:
+        stream.next_event("reset")
+        log.call_started("burst-a", "13812345678", "8001", T0)
+        log.call_started("burst-b", "13900000001", "8001", T0)
+        with web.app.sessions() as s:
+            pks = dict(s.execute(select(Call.call_id, Call.id)).tuples().all())
+        both = stream.next_event("call"), stream.next_event("call")
+        assert [e["id"] for e in both] == [pks["burst-a"], pks["burst-b"]]
+        assert all("directory-pending" in e["html"] for e in both)
+        card_a = stream.next_event("call")
+        assert card_a["id"] == pks["burst-a"] and "王建国" in card_a["html"]
+        log.call_started("burst-c", "13900000002", "8001", T0)
+        with web.app.sessions() as s:
+            pks.update(s.execute(select(Call.call_id, Call.id)).tuples().all())
+        then = [stream.next_event("call") for _ in range(3)]
+        assert [e["id"] for e in then] == [pks["burst-c"], pks["burst-b"], pks["burst-c"]]
+        assert "directory-pending" in then[0]["html"]  # c on the desk before b's card
+        assert "directory-pending" not in then[1]["html"] + then[2]["html"]
+    finally:
+        stream.close()
