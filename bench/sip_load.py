@@ -89,6 +89,7 @@ GOALS = {
     "agent CPU (% of one core)": "-",
     "agent RSS peak": "-",
     "RTP sender process: packets handed over / sent late": "-",
+    "RTP sender process: sent late by cause": "-",
     "calls completed (SIPp)": "all",
     "machine load (1-min average after the calls)": "-",
     "decoders beside it": "-",
@@ -509,6 +510,12 @@ def measure(library: str, calls: int, seconds: int, sender: str = "process") -> 
             figures["RTP sender process: packets handed over / sent late"] = sender_lateness(
                 work / "agent.log"
             )
+            causes = re.search(
+                r"rtp-sender: sent late by cause: ([^\n]*)",
+                (work / "agent.log").read_text(errors="replace"),
+            )
+            if causes:
+                figures["RTP sender process: sent late by cause"] = causes.group(1)
         counts = agent_ring_counts(phone)
         if counts:
             figures["answered within three rings"] += (

@@ -22,7 +22,7 @@ Messages (marshalled tuples on the control socket, as ivr/rtp_sender.py's):
 
 and from the child: ("done", key, play_id), ("dropped", key, reason).
 
-Standard library only: the child runs ivr/rtp_sender.py with `python -I`, which loads
+Standard library only: the child runs ivr/rtp_child.py with `python -I`, which loads
 this file by its path.
 """
 
@@ -44,33 +44,6 @@ PIECE_BYTES = 48 * 1024
 LATE_S = 0.002
 
 Reply = tuple[Any, ...]
-
-
-class Lateness:
-    """How late the child's packets were: handed over after their deadline (the agent
-    was later than LEAD_S), and put on the wire after it (the child woke late)."""
-
-    def __init__(self) -> None:
-        self.packets = self.handed_late = self.sent_late = 0
-        self.worst_handover = self.worst_send = 0.0
-
-    def handed(self, deadline: float, now: float) -> None:
-        if now > deadline:
-            self.handed_late += 1
-            self.worst_handover = max(self.worst_handover, now - deadline)
-
-    def sent(self, deadline: float, now: float) -> None:
-        self.packets += 1
-        if now - deadline > LATE_S:
-            self.sent_late += 1
-        self.worst_send = max(self.worst_send, now - deadline)
-
-    def summary(self) -> str:
-        return (
-            f"rtp-sender: {self.packets} packets sent; {self.handed_late} handed over after "
-            f"their deadline (worst {1e3 * self.worst_handover:.1f} ms), {self.sent_late} sent "
-            f"over {1e3 * LATE_S:.0f} ms after it (worst {1e3 * self.worst_send:.1f} ms)"
-        )
 
 
 @dataclass
