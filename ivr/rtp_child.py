@@ -65,6 +65,7 @@ READY = b"ready"
 #: What a late packet's wait is laid over (Round's spans), in the summary's words.
 CAUSES = (
     "handed over late",
+    "commanded after its deadline",
     "asleep past its wake-up time",
     "reading commands",
     "garbage collection",
@@ -95,7 +96,8 @@ class Lateness:
     with the cause of each sent late (CAUSES)."""
 
     def __init__(self) -> None:
-        self.packets = self.handed_late = self.sent_late = 0
+        self.packets = self.fed = self.handed_late = self.sent_late = 0
+        self.fed_streams: set[int] = set()
         self.worst_handover = self.worst_send = 0.0
         self.causes: dict[str, list[float]] = {cause: [0, 0.0] for cause in CAUSES}
         self.worst_round = ""
@@ -105,16 +107,20 @@ class Lateness:
             self.handed_late += 1
             self.worst_handover = max(self.worst_handover, now - deadline)
 
-    def sent(self, deadline: float, now: float, spans: Round | None = None) -> None:
+    def sent(
+        self, deadline: float, now: float, spans: Round | None = None, commanded: bool = False
+    ) -> None:
         self.packets += 1
+        if not commanded:
+            self.fed += 1
         late = now - deadline
         if late > LATE_S:
             self.sent_late += 1
             if spans is not None:
-                self._blame(deadline, now, spans)
+                self._blame(deadline, now, spans, commanded)
         self.worst_send = max(self.worst_send, late)
 
-    def _blame(self, deadline: float, now: float, spans: Round) -> None:
+    def _blame(self, deadline: float, now: float, spans: Round, commanded: bool) -> None:
         collected = sum(_overlap(deadline, now, a, b) for a, b in spans.collections)
         shares = {
             "asleep past its wake-up time": _overlap(
@@ -126,8 +132,8 @@ class Lateness:
         }
         # A packet due before the round that sends it began was handed over after it.
         cause = max(shares, key=shares.__getitem__)
-        if deadline < spans.sent_from:
-            cause = "handed over late"
+        if deadline < spans.sent_from:  # the child did not have it in the round before
+            cause = "commanded after its deadline" if commanded else "handed over late"
         elif shares[cause] < (now - deadline) / 4:
             cause = "other"
         entry = self.causes[cause]
@@ -150,6 +156,8 @@ class Lateness:
             f"rtp-sender: {self.packets} packets sent; {self.handed_late} handed over after "
             f"their deadline (worst {1e3 * self.worst_handover:.1f} ms), {self.sent_late} sent "
             f"over {1e3 * LATE_S:.0f} ms after it (worst {1e3 * self.worst_send:.1f} ms)\n"
+            f"rtp-sender: {self.fed} packets fed by the agent, of {len(self.fed_streams)} "
+            "streams\n"
             f"rtp-sender: sent late by cause: {by_cause or 'none'}; {self.worst_round}"
         )
 
@@ -201,6 +209,7 @@ def serve(control: socket.socket, clock: Any = time.monotonic) -> Lateness:
                 if target is None:
                     continue  # closed meanwhile: the call is over
                 lateness.sent(deadline, now, spans)
+                lateness.fed_streams.add(key)
                 try:
                     target.sendto(packet, address)
                 except OSError:
@@ -217,7 +226,7 @@ def serve(control: socket.socket, clock: Any = time.monotonic) -> Lateness:
                     streams.pop(key, None)
                     target.close()
             # After the packets handed over: a stream's commanded packets follow its fed ones.
-            plane.send_due(now, streams, lambda d, n: lateness.sent(d, n, spans))
+            plane.send_due(now, streams, lambda d, n: lateness.sent(d, n, spans, True))
             spans.sent_from, spans.sent_to = now, clock()
             spans.collections = [c for c in spans.collections if c[1] == 0.0 or c[1] > now]
     finally:

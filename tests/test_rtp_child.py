@@ -46,14 +46,17 @@ def _round(**spans: float | list[tuple[float, float]]) -> Round:
             "sending the round before",
         ),
         ({"woke": 1.030, "read_to": 1.0301}, 0.950, "handed over late"),
+        ({"woke": 1.030, "read_to": 1.0301}, -0.950, "commanded after its deadline"),
     ],
 )
 def test_a_late_send_is_blamed_on_what_the_child_was_doing_meanwhile(
     spans: dict[str, float], deadline: float, cause: str
 ) -> None:
+    """A negative deadline here stands for a commanded stream's (the child's own)."""
     lateness = Lateness()
     turn = _round(**spans)
-    lateness.sent(deadline, turn.read_to, turn)
+    lateness.sent(abs(deadline), turn.read_to, turn, commanded=deadline < 0)
+    deadline = abs(deadline)
     assert lateness.sent_late == 1
     assert {name: int(count) for name, (count, _) in lateness.causes.items() if count} == {cause: 1}
     summary = lateness.summary()
