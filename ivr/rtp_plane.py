@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 
 #: How long a hand-over takes to reach the child, at most (a new stream's first deadline
 #: is the next period after it: issue 17, at 100 calls the agent answering a burst of
-#: calls took up to 0.7 s from a stream's start to its hand-over, and the child sent the
+#: calls took up to 1.5 s from a stream's start to its hand-over, and the child sent the
 #: packets of that time in one burst as soon as it got them).
 HANDOVER_S = 0.002
 
