@@ -194,11 +194,14 @@ def serve(control: socket.socket, clock: Any = time.monotonic) -> Lateness:
             spans.slept = clock()
             spans.wake = spans.slept if wake is None else wake
             timeout = None if wake is None else max(0.0, wake - spans.slept)
+            readable = True  # not asleep: look (a message may be waiting)
             if timeout is None or timeout > 0:
-                select.select([control], [], [], timeout)
+                readable = bool(select.select([control], [], [], timeout)[0])
             spans.woke = clock()
             spans.messages = spans.read_bytes = 0
-            if not _read(control, streams, due, order, plane, lateness, spans, clock):
+            # Woken by the clock, nothing to read: no recv (a syscall and an exception a
+            # round, 5,000 rounds a second at 100 calls).
+            if readable and not _read(control, streams, due, order, plane, lateness, spans, clock):
                 for sock in streams.values():
                     sock.close()
                 return lateness
