@@ -89,6 +89,7 @@ GOALS = {
     "agent CPU (% of one core)": "-",
     "agent RSS peak": "-",
     "RTP sender process: packets handed over / sent late": "-",
+    "RTP sender process: sent late by cause": "-",
     "calls completed (SIPp)": "all",
     "machine load (1-min average after the calls)": "-",
     "decoders beside it": "-",
@@ -509,6 +510,13 @@ def measure(library: str, calls: int, seconds: int, sender: str = "process") -> 
             figures["RTP sender process: packets handed over / sent late"] = sender_lateness(
                 work / "agent.log"
             )
+            log = (work / "agent.log").read_text(errors="replace")
+            causes = re.search(r"rtp-sender: sent late by cause: ([^\n]*)", log)
+            fed = re.search(r"rtp-sender: (\d+ packets fed by the agent, of \d+ streams)", log)
+            if causes:
+                figures["RTP sender process: sent late by cause"] = (
+                    f"{causes.group(1)}; {fed.group(1) if fed else ''}"
+                )
         counts = agent_ring_counts(phone)
         if counts:
             figures["answered within three rings"] += (

@@ -104,12 +104,21 @@ class RtpPacer(PlaneCommands):
         """The sender process the packets go through; None: this thread sends them."""
         return self._sender
 
-    def add(self, stream: PacedStream) -> None:
-        """Pace `stream` from its period's next multiple on the clock."""
+    def add(self, stream: PacedStream, pending: bool = False) -> None:
+        """Pace `stream` from its period's next multiple on the clock; `pending`: it is
+        about to be handed to the sender process (`play`), and this thread builds none of
+        its packets meanwhile (`release` if the hand-over does not happen)."""
         first = math.ceil(self._clock() / stream.period)
         with self._lock:
-            self._schedules.append(_Schedule(stream, first, next(self._keys)))
+            self._schedules.append(_Schedule(stream, first, next(self._keys), pending=pending))
         self._wake.set()
+
+    def release(self, stream: PacedStream) -> None:
+        """The pending hand-over of `stream` did not happen: this thread feeds it."""
+        schedule = self._schedule_of(stream)
+        if schedule is not None:
+            schedule.pending = False
+            self._wake.set()
 
     def remove(self, stream: PacedStream) -> None:
         with self._lock:
@@ -172,6 +181,9 @@ class RtpPacer(PlaneCommands):
                 return False
             period = stream.period
             due = math.floor(now / period + 1e-9) + 1 - schedule.first - schedule.sent
+            if schedule.pending:  # not sent yet: its first packet is the child's
+                schedule.first += max(0, due)
+                return True
             if schedule.plane:  # the sender process paces it: only a hold is passed on
                 schedule.sent += max(0, due)  # the clock only (halt sets it from the child)
                 if stream.sending() == schedule.held and self._sender is not None:

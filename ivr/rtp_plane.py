@@ -18,6 +18,7 @@ the child's, and a silent call is worse than a clean BYE.
 from __future__ import annotations
 
 import logging
+import math
 import socket
 import threading
 from collections.abc import Callable
@@ -28,6 +29,12 @@ from ivr.rtp_sender import RtpSender, SenderGone
 from ivr.sdp_check import sendable
 
 logger = logging.getLogger(__name__)
+
+#: How long a hand-over takes to reach the child, at most (a new stream's first deadline
+#: is the next period after it: issue 17, at 100 calls the agent answering a burst of
+#: calls took up to 1.5 s from a stream's start to its hand-over, and the child sent the
+#: packets of that time in one burst as soon as it got them).
+HANDOVER_S = 0.002
 
 
 class PacedStream(Protocol):
@@ -76,6 +83,8 @@ class _Schedule:
     """The socket the sender process was given for this stream."""
     plane: bool = False
     """Commanded: the sender process paces it itself (ivr/rtp_play.py); this thread skips it."""
+    pending: bool = False
+    """About to be commanded from its first packet: no thread builds any of its packets."""
     held: bool = False
 
     def deadline(self) -> float:
@@ -87,6 +96,7 @@ class _Schedule:
 class PlaneCommands:
     """Mixed into RtpPacer: the commands of the media plane."""
 
+    _clock: Callable[[], float]
     _round: threading.Lock
     _lock: threading.Lock
     _schedules: list[_Schedule]
@@ -122,7 +132,25 @@ class PlaneCommands:
         False when there is no sender process to command (the caller feeds it instead)."""
         sender = self._sender
         schedule = self._schedule_of(stream)
-        if sender is None or schedule is None or not sender.ready() or not sendable(address):
+        if schedule is None:
+            return False
+        try:
+            return self._play(schedule, sender, sock, state, address, payload, play_id)
+        finally:
+            schedule.pending = False  # commanded, or fed from here (the sender is gone)
+
+    def _play(
+        self,
+        schedule: _Schedule,
+        sender: RtpSender | None,
+        sock: Any,
+        state: Callable[[], tuple[Any, ...]],
+        address: tuple[Any, ...],
+        payload: bytes,
+        play_id: int,
+    ) -> bool:
+        stream = schedule.stream
+        if sender is None or not sender.ready() or not sendable(address):
             return False  # fed instead (a bad destination is refused there: its call ends)
         try:
             with self._round:
@@ -131,6 +159,9 @@ class PlaneCommands:
                         sender.open(schedule.key, sock)  # the call's own socket (its SDP port)
                         schedule.sock = sock
                     pt, ssrc, seq, ts, samples, size, silence, marker = state()
+                    if schedule.sent == 0:  # nothing sent yet: no clock to keep but the child's
+                        start = math.ceil((self._clock() + HANDOVER_S) / stream.period)
+                        schedule.first = max(schedule.first, start)
                     deadline = schedule.deadline()
                     held = not stream.sending()
                     plane = (deadline, stream.period, pt, ssrc, seq, ts, samples, size, silence)

@@ -12,8 +12,8 @@ with the deadline, to a small child process that sends it then (fed streams: a
 bridge's live audio, key presses). Prompts and silence are the child's own to pace
 (issue 17: commanded streams, ivr/rtp_play.py, ivr/rtp_plane.py): no per-packet
 traffic. The child sends from the call's own UDP socket (SCM_RIGHTS), so the far end
-sees the port the SDP named. It runs this file with `python -I`: the standard library
-only; its end of the control socket closing (the agent exited, even killed) ends it.
+sees the port the SDP named. It runs ivr/rtp_child.py with `python -I`: the standard
+library only; its end of the control socket closing (the agent exited, even killed) ends it.
 
 Control messages (SOCK_SEQPACKET, one `marshal`led tuple each; the pair is unnamed):
 ("open", key) with the stream's socket attached; ("close", key); ("send", ((key,
@@ -29,65 +29,50 @@ is lost), commanded streams' calls are ended (a BYE, not a silent caller).
 from __future__ import annotations
 
 import contextlib
-import heapq
-import importlib.util
 import logging
 import marshal
-import os
 import select
-import signal
 import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+from ivr import rtp_play
+from ivr.rtp_child import (
+    CHILD_NICE,
+    CHILD_RT_PRIORITY,
+    LATE_S,
+    MESSAGE_BYTES,
+    READY,
+    Lateness,
+    _raise_priority,
+    serve,
+)
+from ivr.rtp_spawn import _Child
 
-def _sibling(name: str) -> ModuleType:
-    """The child runs this file with `python -I`, outside the package: its one helper
-    module (standard library only too) is loaded by its path."""
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-if __package__:
-    from ivr import rtp_play
-    from ivr.rtp_spawn import _Child
-else:  # pragma: no cover -- the child
-    rtp_play = _sibling("rtp_play")
+__all__ = [
+    "CHILD_NICE",
+    "CHILD_RT_PRIORITY",
+    "LATE_S",
+    "Lateness",
+    "_raise_priority",
+    "serve",
+]
 
 logger = logging.getLogger(__name__)
 
 PIECE_BYTES = rtp_play.PIECE_BYTES
+#: What the child runs (standard library only, loaded by path).
+CHILD_PATH = Path(__file__).with_name("rtp_child.py")
 #: How long before its deadline a packet is built and handed to the child.
 LEAD_S = 0.010
 #: Packets per control message (a burst of more calls is split).
 PACKETS_PER_MESSAGE = 128
-#: The child's receive buffer: a message of PACKETS_PER_MESSAGE packets of up to 1,500 bytes.
-MESSAGE_BYTES = 256 * 1024
 #: How long a control message may wait for room before the child is taken for stuck.
 SEND_TIMEOUT_S = 1.0
-LATE_S = rtp_play.LATE_S
-Lateness = rtp_play.Lateness
-#: The child's nice value where real-time scheduling is refused (a negative one needs
-#: privilege too).
-CHILD_NICE = -10
-#: The child's real-time priority (SCHED_RR, 1-99) where the system allows it: above every
-#: ordinary thread, below the kernel's own (its interrupt threads run at 50). The child
-#: sleeps but for a few microseconds a packet, and the kernel's RT throttling (95 % of a
-#: period) bounds it even if it misbehaved.
-CHILD_RT_PRIORITY = 10
-
-#: What the child sends once, when it is ready to take packets.
-READY = b"ready"
 
 Packet = tuple[int, float, tuple[Any, ...], bytes]
 """(stream key, deadline on the monotonic clock, destination address, RTP packet)."""
@@ -119,7 +104,7 @@ class RtpSender:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             self._process = _Child.spawn(
-                [sys.executable, "-I", __file__, str(child.fileno())], child.fileno()
+                [sys.executable, "-I", str(CHILD_PATH), str(child.fileno())], child.fileno()
             )
         except OSError:
             parent.close()
@@ -279,129 +264,3 @@ class RtpSender:
         reader = self._reader
         if reader is not None and reader is not threading.current_thread():
             reader.join(2.0)
-
-
-def serve(control: socket.socket, clock: Any = time.monotonic) -> rtp_play.Lateness:
-    """The child's loop: take messages, send each packet at its deadline, until EOF."""
-    streams: dict[int, socket.socket] = {}
-    due: list[tuple[float, int, int, tuple[Any, ...], bytes]] = []
-    order = 0
-    lateness = Lateness()
-
-    def reply(message: tuple[Any, ...]) -> None:
-        with contextlib.suppress(OSError):
-            control.send(marshal.dumps(message))
-
-    plane = rtp_play.Plane(reply)
-    with contextlib.suppress(OSError):
-        control.send(READY)
-    control.setblocking(False)
-    while True:
-        wake = min(
-            (d for d in (due[0][0] if due else None, plane.next_deadline()) if d), default=None
-        )
-        timeout = None if wake is None else max(0.0, wake - clock())
-        if timeout is None or timeout > 0:
-            select.select([control], [], [], timeout)
-        while True:  # every message waiting, before sending: an open may precede its packets
-            try:
-                data, fds, _flags, _ = socket.recv_fds(control, MESSAGE_BYTES, 4)
-            except BlockingIOError:
-                break
-            except OSError:
-                data, fds = b"", []
-            if not data:
-                for sock in streams.values():
-                    sock.close()
-                return lateness
-            try:
-                message = marshal.loads(data)  # noqa: S302 -- from the parent: the pair is unnamed
-                kind, body = message[0], message[1]
-            except (EOFError, ValueError, TypeError, IndexError):
-                print(f"rtp-sender: a message it cannot read ({len(data)} bytes)", file=sys.stderr)
-                for fd in fds:
-                    os.close(fd)
-                continue
-            if kind == "open":
-                for fd in fds[1:]:
-                    os.close(fd)
-                old = streams.pop(body, None)
-                if old is not None:
-                    old.close()
-                if fds:
-                    streams[body] = socket.socket(fileno=fds[0])
-            elif kind == "close":
-                plane.forget(body)
-                ended = streams.pop(body, None)
-                if ended is not None:
-                    ended.close()
-            elif kind == "send":
-                now = clock()
-                for item in body:
-                    try:
-                        key, deadline, address, packet = item
-                        lateness.handed(deadline, now)
-                        order += 1
-                        heapq.heappush(due, (float(deadline), order, key, address, packet))
-                    except (TypeError, ValueError) as exc:
-                        print(f"rtp-sender: a packet it cannot take: {exc}", file=sys.stderr)
-            else:
-                try:
-                    known = plane.command(kind, message)
-                except (TypeError, ValueError, IndexError) as exc:
-                    known = True
-                    print(f"rtp-sender: a {kind!r} it cannot take: {exc}", file=sys.stderr)
-                if not known:
-                    print(f"rtp-sender: an unknown message {kind!r}", file=sys.stderr)
-        now = clock()
-        while due and due[0][0] <= now:
-            deadline, _order, key, address, packet = heapq.heappop(due)
-            target = streams.get(key)
-            if target is None:
-                continue  # closed meanwhile: the call is over
-            lateness.sent(deadline, now)
-            try:
-                target.sendto(packet, address)
-            except OSError:
-                # The far end hung up and its port is closed (ICMP): the call's own
-                # thread notices the end; the child keeps going.
-                continue
-            except Exception as exc:
-                # A destination sendto() cannot take (a port over 65535 got past the
-                # agent's checks): that stream is dropped, every other call goes on.
-                print(
-                    f"rtp-sender: stream {key} dropped: {type(exc).__name__}: {exc}",
-                    file=sys.stderr,
-                )
-                streams.pop(key, None)
-                target.close()
-        # After the packets handed over: a stream's commanded packets follow its fed ones.
-        plane.send_due(now, streams, lateness.sent)
-
-
-def _raise_priority() -> str:
-    """Real-time scheduling for the child where allowed (root, CAP_SYS_NICE or an
-    RLIMIT_RTPRIO, e.g. systemd's LimitRTPRIO=), else nice -10, else nothing; what it got,
-    as one line for the agent's log (issue 17: say plainly where it is refused)."""
-    try:
-        os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(CHILD_RT_PRIORITY))
-    except (OSError, AttributeError):
-        pass
-    else:
-        return f"rtp-sender: real-time priority (SCHED_RR {CHILD_RT_PRIORITY})"
-    advice = "grant CAP_SYS_NICE or LimitRTPRIO (README: Audio on time on a busy machine)"
-    try:
-        os.nice(CHILD_NICE)
-    except OSError:
-        return f"rtp-sender: real-time priority refused, normal priority: {advice}"
-    return f"rtp-sender: real-time priority refused, nice {CHILD_NICE}: {advice}"
-
-
-if __name__ == "__main__":
-    # Ctrl-C in a terminal and a service manager's SIGTERM reach the whole process group:
-    # the child outlives the agent by nothing, since the agent's exit closes the control
-    # socket, and meanwhile the calls' audio goes on until the agent has hung up.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    print(_raise_priority(), file=sys.stderr, flush=True)
-    print(serve(socket.socket(fileno=int(sys.argv[1]))).summary(), file=sys.stderr)

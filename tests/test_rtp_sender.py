@@ -7,6 +7,7 @@ import marshal
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -165,10 +166,41 @@ class _Stream:
     def skip(self, count: int) -> None:
         self.count += count
 
+    def play_done(self, play_id: int) -> None:
+        pass
+
     failed: list[str]
 
     def fail(self, reason: str) -> None:
         self.failed.append(reason)
+
+
+def test_a_stream_handed_over_late_gets_no_packet_from_the_pacer_and_starts_paced() -> None:
+    """Issue 17: the call thread hands its new stream to the sender process 0.3 s after
+    adding it (a burst of calls being answered). What is kept: the pacer builds none of
+    its packets meanwhile (at 100 calls it fed 18 streams' first packets up to 1.5 s
+    late), and the child's first packet leaves after the hand-over, with the sequence
+    number handed over, the next ones 20 ms apart: not a burst of the time missed."""
+    far_end = _udp()
+    pacer = RtpPacer(name="test pacer", sender=RtpSender("test sender"))
+    stream = _Stream(pacer, far_end.getsockname())
+    pacer.start()
+    try:
+        wait_until(pacer.commandable, 10, "the sender process ready")
+        pacer.add(stream, pending=True)
+        time.sleep(0.3)
+        handed = time.monotonic()
+        state = (0, 0xCAFE, 7, 0, 160, 160, 0xFF, True)
+        assert pacer.play(stream, stream.sock, lambda: state, far_end.getsockname(), b"", 0)
+        got = _receive(far_end, 10)
+    finally:
+        pacer.stop()
+    assert stream.count == 0  # not one packet built by the pacer
+    assert [struct.unpack("!H", data[2:4])[0] for _, data, _ in got] == list(range(7, 17))
+    assert got[0][0] >= handed
+    assert got[-1][0] - got[0][0] >= 9 * stream.period - 0.005
+    stream.sock.close()
+    far_end.close()
 
 
 def test_a_killed_sender_process_is_restarted_and_the_stream_goes_on(
