@@ -158,11 +158,14 @@ def test_a_call_is_answered_and_recorded_faithfully(
         assert best_correlation(sent, recorded) >= 0.99
         # Receive-side RTP quality (adapter fix 25): SIPp sent the file once, 160 samples a
         # packet, on loopback: every packet arrived, none lost, little jitter.
-        # (Measured: 350 of 350 both laws, 0 lost, jitter 0.2-0.6 ms.)
+        # (Measured: 350 of 350 both laws, 0 lost, jitter 0.2-0.6 ms on a quiet machine, up
+        # to 7.2 ms at load 20: the arrival times are the receiver thread's. The jitter
+        # computation itself is checked exactly in tests/test_rtp_stats.py; here the bound
+        # only says the figure is a packet-spacing jitter in ms, not a broken one.)
         figures = (call.rtp_packets_received, call.rtp_packets_lost, call.rtp_jitter_ms)
         assert figures[0] is not None and figures[2] is not None, figures
         assert abs(figures[0] - len(sent) / 160) <= 1, (figures, len(sent) / 160)
-        assert figures[1] == 0 and figures[2] < 5.0, figures
+        assert figures[1] == 0 and 0 <= figures[2] < 20.0, figures
 
 
 def test_a_caller_who_gives_up_while_it_rings_is_a_missed_call(
