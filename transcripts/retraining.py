@@ -21,7 +21,7 @@ from transcripts.ngram_model import ModelFileError, NgramModel
 from transcripts.rules import CategoryRules
 from transcripts.settings import TranscriptsSettings as Settings
 from transcripts.training import MIN_EXAMPLES, TrainingReport, train
-from transcripts.training_data import corrected, read_examples
+from transcripts.training_data import corrected, read_examples, read_sources
 
 logger = logging.getLogger(__name__)
 #: What the last nightly training saw and decided (data_dir/models/): the same corrections
@@ -55,11 +55,17 @@ def retrain(
         )
         return None
     files = shipped_files(settings, config_dir)
+    # Each line's source, so the kept model's safety and leak thresholds are chosen on its own
+    # lines' folds by source as the shipped model's are (transcripts/urgency_thresholds.py):
+    # each corrected call is one caller's own words (real); a corpus line names its source.
+    groups = [f"clerks' correction {n}" for n in range(count)]
     for path in files:
         rows += read_examples(path)
+        groups += read_sources(path)
+    real = [n < count or not source.startswith("own-") for n, source in enumerate(groups)]
     examples = [(said, category) for said, category, _ in rows]
     urgencies = [urgency or "normal" for _, _, urgency in rows]
-    report = train(examples, rules, models, count, urgencies=urgencies)
+    report = train(examples, rules, models, count, urgencies=urgencies, groups=groups, real=real)
     _write_json(
         models / LAST_TRAINING,
         {
