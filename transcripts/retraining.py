@@ -37,7 +37,8 @@ def retrain(
 ) -> TrainingReport | None:
     """The nightly training (the worker's `retrain_categories` task): clerks' corrections of
     category and urgency, and the labelled files the shipped model was trained on (those
-    present, with their urgency column), as `hotline classify train --labelled ...` would;
+    present, with their urgency column and each line's source), as `hotline classify train
+    --labelled ...` would;
     kept only when the model with the rules' overrides wins. The kept model has both heads,
     so it answers urgency as the shipped one did. None, and nothing trained, while there are
     too few corrections or none new since the last training."""
