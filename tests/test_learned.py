@@ -41,6 +41,7 @@ from transcripts.ngram_model import ModelFileError, NgramModel
 from transcripts.retraining import LAST_TRAINING, describe, retrain, shipped_files
 from transcripts.training import TrainingError, _pipeline, answer, fit, train
 from transcripts.training_data import corrected, corrections, fingerprint, read_labelled
+from transcripts.urgency_thresholds import CEILING, FLOOR
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = CONFIG_DIR / Settings().content.category_model
@@ -470,6 +471,11 @@ def test_nightly_training_learns_urgency_from_the_clerks_corrections(
     assert report is not None and report.saved is not None
     trained = LearnedCategories.load(settings)
     assert trained.model is not None and "safety" in trained.model.urgency_classes
+    # Trained with its lines' sources (each corrected call one caller's), as the shipped model:
+    # its safety threshold is chosen for recall on its own lines' folds, not the fixed one.
+    about = trained.model.about
+    assert about["thresholds_chosen_on"] == "the training lines' folds by source"
+    assert FLOOR["safety"] <= about["safety_review"] <= CEILING["safety"]
     fields = fill_entry("北门的大门一直敞着", content, WHEN, learned=trained)
     assert (fields.category, fields.urgency) == ("repair", "safety")
     bench = fill_entry("操场多摆几张长椅", content, WHEN, learned=trained)

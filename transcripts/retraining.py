@@ -21,7 +21,7 @@ from transcripts.ngram_model import ModelFileError, NgramModel
 from transcripts.rules import CategoryRules
 from transcripts.settings import TranscriptsSettings as Settings
 from transcripts.training import MIN_EXAMPLES, TrainingReport, train
-from transcripts.training_data import corrected, read_examples
+from transcripts.training_data import corrected, read_examples, read_sources
 
 logger = logging.getLogger(__name__)
 #: What the last nightly training saw and decided (data_dir/models/): the same corrections
@@ -37,7 +37,8 @@ def retrain(
 ) -> TrainingReport | None:
     """The nightly training (the worker's `retrain_categories` task): clerks' corrections of
     category and urgency, and the labelled files the shipped model was trained on (those
-    present, with their urgency column), as `hotline classify train --labelled ...` would;
+    present, with their urgency column and each line's source), as `hotline classify train
+    --labelled ...` would;
     kept only when the model with the rules' overrides wins. The kept model has both heads,
     so it answers urgency as the shipped one did. None, and nothing trained, while there are
     too few corrections or none new since the last training."""
@@ -55,11 +56,17 @@ def retrain(
         )
         return None
     files = shipped_files(settings, config_dir)
+    # Each line's source, so the kept model's safety and leak thresholds are chosen on its own
+    # lines' folds by source as the shipped model's are (transcripts/urgency_thresholds.py):
+    # each corrected call is one caller's own words (real); a corpus line names its source.
+    groups = [f"clerks' correction {n}" for n in range(count)]
     for path in files:
         rows += read_examples(path)
+        groups += read_sources(path)
+    real = [n < count or not source.startswith("own-") for n, source in enumerate(groups)]
     examples = [(said, category) for said, category, _ in rows]
     urgencies = [urgency or "normal" for _, _, urgency in rows]
-    report = train(examples, rules, models, count, urgencies=urgencies)
+    report = train(examples, rules, models, count, urgencies=urgencies, groups=groups, real=real)
     _write_json(
         models / LAST_TRAINING,
         {

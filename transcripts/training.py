@@ -146,10 +146,14 @@ def train(
     corrections_count: int,
     holdout: Sequence[tuple[str, str]] = (),
     urgencies: Sequence[str] = (),
+    groups: Sequence[str] = (),
+    real: Sequence[bool] = (),
 ) -> TrainingReport:
     """Cross-validates the model (with the rules' overrides) against the rules alone; saves the
     model if it wins. `urgencies` (one per example, then one per holdout line): the saved model
-    gets an urgency head trained on them.
+    gets an urgency head trained on them. `groups` and `real` (one per example: its source, and
+    whether it is a real caller's): the saved model's safety and leak thresholds are chosen on
+    its lines' folds by source (`fit`), as the shipped model's; without them, the fixed ones.
 
     The first `corrections_count` examples are clerks' corrections, the rest labelled lines.
     Cross-validation on lines the rules were written on favours the rules; `holdout`, lines
@@ -215,7 +219,10 @@ def train(
             (model_dir / legacy).unlink(missing_ok=True)
         if wins:
             saved = model_dir / MODEL_FILE
-            fit([*examples, *holdout], figures, urgencies).save(saved)
+            if groups and holdout:  # the holdout lines' sources are not known: each its own
+                groups = [*groups, *(f"held-out line {n}" for n in range(len(holdout)))]
+                real = [*real, *([False] * len(holdout))]
+            fit([*examples, *holdout], figures, urgencies, groups, real).save(saved)
         else:
             (model_dir / MODEL_FILE).unlink(missing_ok=True)  # an older one no longer wins
     return TrainingReport(
