@@ -182,7 +182,7 @@ def _rtp_streams(capture: Path) -> dict[tuple[int, int], np.ndarray]:
 
 def _assert_paced(rows: np.ndarray, ptime_ms: int = 20) -> None:
     """Every packet sent (seq +1), stamped on the clock (+8 samples a ms), no gap over three
-    packet times, and the stream's length in time within 0.5 % of its packets' worth."""
+    packet times, and the interval fitted over the stream within 0.5 % of the packet time."""
     times, seq, stamps = rows[:, 0], rows[:, 1].astype(int), rows[:, 2].astype(np.int64)
     assert np.all(np.diff(seq) % 65536 == 1), "a sequence number missing: a packet not sent"
     audio = rows[:, 3] != 101
@@ -192,7 +192,9 @@ def _assert_paced(rows: np.ndarray, ptime_ms: int = 20) -> None:
     assert span == pytest.approx(len(times) - 1, abs=1), "timestamps off the packet count"
     gaps = np.diff(times) * 1000
     assert gaps.max() < 3 * ptime_ms, f"a gap of {gaps.max():.1f} ms"
-    mean = (times[-1] - times[0]) / (len(times) - 1) * 1000
+    # Drift is the slope of send time over packet number (least squares): a late first
+    # packet caught up at once (seen at load 20: end-to-end mean 19.87 ms) is not drift.
+    mean = float(np.polyfit(np.arange(len(times)), times, 1)[0]) * 1000
     assert mean == pytest.approx(ptime_ms, rel=0.005), f"drift: mean interval {mean:.3f} ms"
 
 
