@@ -38,7 +38,7 @@ from ivr.flow_config import Greeting
 from ivr.flow_events import Answered, CallContext
 from ivr.flow_runner import FlowRunner, Machine, Media
 from ivr.flow_timers import Scheduler
-from ivr.outbound_attempts import attempt_of, outbound_uri
+from ivr.outbound_attempts import attempt_of, outbound_uri, rang_to_answer
 from ivr.outbound_clerk import ClerkBridge, clerks_rung, survey_bridge, whisper
 from ivr.outbound_comment import Marks, Recordings, Transcribe, keep, note
 from ivr.outbound_desk import DeskCalls
@@ -263,17 +263,8 @@ class Dialer:
         return self._settled(task, cid, Attempt.ANSWERED, survey.result, comment, survey.bridged)
 
     def _rang_to_answer(self, call: Call) -> bool:
-        """Let it ring up to ring_timeout_s; CANCEL it then. True once answered."""
-        deadline = self._clock.monotonic() + self._settings.outbound.ring_timeout_s
-        while not call.answered and not call.ended and not self.stopping.is_set():
-            if self._clock.monotonic() >= deadline:
-                break
-            self.stopping.wait(0.05)
-        if call.answered:
-            return True
-        if not call.ended:
-            call.cancel_or_hangup()
-        return False
+        timeout = self._settings.outbound.ring_timeout_s
+        return rang_to_answer(call, timeout, self._clock.monotonic, self.stopping)
 
     def _settled(
         self,

@@ -47,7 +47,7 @@ from ivr.flow_events import (
 )
 from ivr.flow_runner import FlowRunner
 from ivr.flow_timers import Scheduler
-from ivr.outbound_attempts import outbound_uri
+from ivr.outbound_attempts import outbound_uri, rang_to_answer
 from ivr.outbound_clerk import ClerkBridge
 from ivr.outbound_comment import Recordings
 from ivr.phone import Call
@@ -272,16 +272,7 @@ class DeskCalls:
 
     def _rang(self, call: Call) -> bool:
         """The clerk's phone rings up to ring_timeout_s; True once answered."""
-        deadline = self.clock.monotonic() + self.ring_timeout_s
-        while not call.answered and not call.ended and not self.stopping.is_set():
-            if self.clock.monotonic() >= deadline:
-                break
-            self.stopping.wait(0.05)
-        if call.answered:
-            return True
-        if not call.ended:
-            call.cancel_or_hangup()
-        return False
+        return rang_to_answer(call, self.ring_timeout_s, self.clock.monotonic, self.stopping)
 
     def _run(self, call: Call, machine: DeskCallBack) -> tuple[str, str | None]:
         """The call from the clerk's answer on: (the hang-up cause, how the resident's leg
