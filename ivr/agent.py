@@ -220,7 +220,7 @@ class Agent:
 
     def _rings_heard(self, now: datetime, ringing_at: datetime) -> int:
         """The rings the caller heard from the 180 to `now`, at the configured cadence."""
-        from recorder.calls import rings_before_answer
+        from recorder.answering import rings_before_answer
 
         return rings_before_answer(ringing_at, now, self._settings.ringing)
 

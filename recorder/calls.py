@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
-import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from recorder import live_calls
+from recorder.answering import staff_by_extension
 from recorder.models import (
     AnsweredBy,
     AuditEvent,
@@ -36,9 +35,7 @@ from recorder.models import (
     LegResult,
     Recording,
     RecordingState,
-    User,
 )
-from recorder.settings import RingingSettings
 from recorder.stored_paths import to_stored
 from recorder.wav import WavInfo
 
@@ -401,26 +398,3 @@ class DatabaseCallLog(CallLog):
             )
         )
         logger.error("[%s] ALARM recorded for the admin: %s", call_id, reason)
-
-
-def staff_by_extension(session: Session, answerer: str) -> int | None:
-    """The active user whose extension the PBX named (`8002`, or `张三 (8002)`), if one."""
-    match = _EXTENSION.search(answerer)
-    extension = match.group(1) if match else answerer.strip()
-    return session.scalar(
-        select(User.id).where(User.extension == extension, User.active.is_(True)).limit(1)
-    )
-
-
-_EXTENSION = re.compile(r"\(([^()]+)\)\s*$")
-
-
-def rings_before_answer(
-    ringing_at: datetime, answered_at: datetime, ringing: RingingSettings
-) -> int:
-    """How many rings the caller heard, from the ring cadence (China: 1 s on, 4 s off)."""
-    elapsed = (answered_at - ringing_at).total_seconds()
-    if elapsed <= 0:
-        return 0
-    cycle = ringing.ring_on_s + ringing.ring_off_s
-    return math.floor(elapsed / cycle) + 1

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from recorder.calls import rings_before_answer
+from recorder.answering import rings_before_answer
 from recorder.settings import RingingSettings, load_data
 from transcripts import text
 from transcripts.phrase_patterns import (
