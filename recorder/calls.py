@@ -27,7 +27,6 @@ from recorder import live_calls
 from recorder.answering import staff_by_extension
 from recorder.models import (
     AnsweredBy,
-    AuditEvent,
     Call,
     CallLeg,
     Direction,
@@ -36,6 +35,7 @@ from recorder.models import (
     Recording,
     RecordingState,
 )
+from recorder.recording_alarm import NO_RECORDING, raise_alarm
 from recorder.stored_paths import to_stored
 from recorder.wav import WavInfo
 
@@ -154,9 +154,6 @@ class CallLog(RecordingAlarms, Protocol):
 #: `ended_in` of a call another phone of the ring group answered: the PBX CANCELled the
 #: agent's leg with RFC 3326's "call completed elsewhere" (ivr/cancel_reason.py).
 ENDED_ELSEWHERE = "elsewhere"
-#: The audit action under which a recording alarm is shown to the admin (admin/audit.py).
-RECORDING_FAILED = "recording_failed"
-NO_RECORDING = "answered, but no recording was made (recordings directory full or unwritable?)"
 
 
 class UnknownCall(LookupError):
@@ -367,7 +364,7 @@ class DatabaseCallLog(CallLog):
             if call.answered_at is not None and recorded is None and not call.answered_elsewhere:
                 # Every answered call leaves a recording; one without is an alarm, whatever
                 # the cause (an explicit recording_failed before keeps its own reason).
-                self._alarm(session, call_id, NO_RECORDING, at)
+                raise_alarm(session, call_id, NO_RECORDING, at)
         logger.info("[%s] ended: %s (%s) in %s", call_id, disposition.value, cause, ended_in)
         if getattr(self._batch, "session", None) is not None:
             self._batch.ended.append(call_id)  # once the batch is committed
@@ -377,24 +374,4 @@ class DatabaseCallLog(CallLog):
     def recording_failed(self, call_id: str, reason: str, at: datetime) -> None:
         """An audit row the admin sees under Audit; one per call, however often it is reported."""
         with self._begin() as session:
-            self._alarm(session, call_id, reason, at)
-
-    def _alarm(self, session: Session, call_id: str, reason: str, at: datetime) -> None:
-        target = f"call:{call_id}"[:255]
-        exists = session.scalar(
-            select(AuditEvent.id).where(
-                AuditEvent.action == RECORDING_FAILED, AuditEvent.target == target
-            )
-        )
-        if exists is not None:
-            return
-        session.add(
-            AuditEvent(
-                at=at,
-                user_id=None,
-                action=RECORDING_FAILED,
-                target=target,
-                detail={"call_id": call_id, "reason": reason},
-            )
-        )
-        logger.error("[%s] ALARM recorded for the admin: %s", call_id, reason)
+            raise_alarm(session, call_id, reason, at)

@@ -32,8 +32,6 @@ from hotline.app import App
 from hotline.settings import QueueSettings, Settings, load_settings
 from recorder import db
 from recorder.calls import (
-    NO_RECORDING,
-    RECORDING_FAILED,
     ClerkRing,
     DatabaseCallLog,
     RtpStats,
@@ -55,6 +53,7 @@ from recorder.models import (
     RecordingState,
 )
 from recorder.queue import CallQueue, make_huey
+from recorder.recording_alarm import NO_RECORDING, RECORDING_FAILED
 from recorder.wav import WavInfo, WavWriter, sha256_of
 from tests.conftest import new_pg_database
 from tests.support.postgres import PostgresCluster

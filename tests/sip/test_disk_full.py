@@ -27,8 +27,9 @@ import numpy as np
 from sqlalchemy import select
 
 from recorder import db
-from recorder.calls import RECORDING_FAILED, DatabaseCallLog
+from recorder.calls import DatabaseCallLog
 from recorder.models import AnsweredBy, AuditEvent, Call, Disposition, Recording
+from recorder.recording_alarm import RECORDING_FAILED
 from recorder.wav import WavWriter, sha256_of
 from tests.sip.conftest import sipp, udp_port
 from tests.sip.test_agent_calls import caller_audio, scenario
