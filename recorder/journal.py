@@ -33,22 +33,13 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import (
-    DBAPIError,
-    DisconnectionError,
-    InterfaceError,
-    OperationalError,
-)
-from sqlalchemy.exc import TimeoutError as PoolTimeout
-
 from recorder.calls import Batching, CallLog, ClerkRing, RtpStats
-from recorder.errors import DatabaseUnreachable
+from recorder.db_retry import Backoff, is_unreachable, retry_while_unreachable
 from recorder.journal_files import (
     REJECTED,
     Event,
@@ -67,29 +58,6 @@ MARK_EVERY = 64
 #: later ones are applied.
 BATCH = 64
 BATCH_S = 0.05
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Waits between attempts while the database is unreachable: first, doubled, at most."""
-
-    first_s: float = 0.2
-    max_s: float = 10.0
-
-
-def is_unreachable(exc: BaseException) -> bool:
-    """A connection problem (try again later), as opposed to an event the database refuses."""
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(
-        exc,
-        OperationalError
-        | InterfaceError
-        | DisconnectionError
-        | PoolTimeout
-        | DatabaseUnreachable
-        | ConnectionError,
-    )
 
 
 class JournaledCallLog(CallLog):
@@ -382,38 +350,22 @@ class JournaledCallLog(CallLog):
 
     def _apply(self, event: Event) -> bool:
         """Apply one event, retrying while the database is unreachable; False if halted."""
-        delay, waited = self._backoff.first_s, False
-        call_id = event.args.get("call_id")
-        while True:
-            try:
-                getattr(self._target, event.name)(**event.kwargs())
-            except Exception as exc:
-                if not is_unreachable(exc):
-                    logger.exception(
-                        "[%s] %s #%d refused by the database; kept in %s",
-                        call_id,
-                        event.name,
-                        event.seq,
-                        self.folder / REJECTED,
-                    )
-                    self._reject(event, f"{type(exc).__name__}: {exc}")
-                    return True
-                if not waited:
-                    logger.warning(
-                        "database unreachable (%s): call events wait in the journal, "
-                        "retrying with back-off",
-                        str(exc).strip().splitlines()[0]
-                        if str(exc).strip()
-                        else type(exc).__name__,
-                    )
-                waited = True
-                if self._halt.wait(delay):
-                    return False
-                delay = min(delay * 2, self._backoff.max_s)
-            else:
-                if waited:
-                    logger.warning("database reachable again: applying the journal")
-                return True
+        try:
+            return retry_while_unreachable(
+                lambda: getattr(self._target, event.name)(**event.kwargs()),
+                self._backoff,
+                self._halt,
+            )
+        except Exception as exc:
+            logger.exception(
+                "[%s] %s #%d refused by the database; kept in %s",
+                event.args.get("call_id"),
+                event.name,
+                event.seq,
+                self.folder / REJECTED,
+            )
+            self._reject(event, f"{type(exc).__name__}: {exc}")
+            return True
 
     def _mark(self, seq: int) -> None:
         try:

@@ -24,7 +24,8 @@ from ivr.flow_config import FlowConfig, load_flow
 from ivr.flow_events import FarEndBusy, FarEndNoAnswer, HungUp
 from ivr.flow_runner import clerk_rings
 from recorder.calls import ClerkRing, DatabaseCallLog
-from recorder.journal import Backoff, JournaledCallLog
+from recorder.db_retry import Backoff
+from recorder.journal import JournaledCallLog
 from recorder.models import AnsweredBy, Call, CallLeg, LegResult, Role
 from recorder.staff import add_user
 from tests.support.flow import SimulatedCall

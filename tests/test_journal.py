@@ -37,7 +37,8 @@ from recorder.calls import (
     RtpStats,
     UnknownCall,
 )
-from recorder.journal import Backoff, JournaledCallLog
+from recorder.db_retry import Backoff
+from recorder.journal import JournaledCallLog
 from recorder.journal_files import EVENTS as JOURNAL_EVENTS
 from recorder.journal_files import REJECTED, WATERMARK
 from recorder.models import (
@@ -502,7 +503,7 @@ def test_postgresql_stopped_during_a_call_gets_every_event_once_it_is_back(
 ) -> None:
     """What is kept: the whole call in the journal while PostgreSQL is down (the agent is
     not held up); once it is back, one call row, its recording and one log entry."""
-    caplog.set_level(logging.WARNING, logger="recorder.journal")
+    caplog.set_level(logging.WARNING, logger="recorder.db_retry")
     folder = tmp_path / "journal"
     on_ended, enqueued = pipeline_hook(pg_sessions)
     info = recorded(tmp_path / "pg-1.wav")
@@ -540,7 +541,8 @@ import sys, threading
 from pathlib import Path
 from recorder import db
 from recorder.calls import DatabaseCallLog
-from recorder.journal import Backoff, JournaledCallLog
+from recorder.db_retry import Backoff
+from recorder.journal import JournaledCallLog
 from recorder.wav import WavWriter
 from tests.test_journal import feed_call
 

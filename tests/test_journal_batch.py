@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from recorder import db, journal, live_calls
 from recorder.calls import DatabaseCallLog
-from recorder.journal import Backoff, JournaledCallLog
+from recorder.db_retry import Backoff
+from recorder.journal import JournaledCallLog
 from recorder.journal_files import REJECTED
 from recorder.models import Call, Disposition
 

@@ -165,7 +165,7 @@ def _watch(args: argparse.Namespace, app: App, folder: Path) -> int:
 
 def _try_again(exc: BaseException) -> bool:
     """The database is unreachable, or the file could not be read just now."""
-    from recorder.journal import is_unreachable
+    from recorder.db_retry import is_unreachable
 
     return is_unreachable(exc) or isinstance(exc, OSError)
 
