@@ -34,7 +34,8 @@ from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from ivr.call_media import CallMedia, Recorders
+from ivr.call_media import CallMedia
+from ivr.call_recording import Recorders
 from ivr.cancel_reason import answered_elsewhere, answerer, summary
 from ivr.estates import EstateFor, EstateGreeting, answer_as, estate_of
 from ivr.flow import CallFlow

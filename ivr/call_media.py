@@ -23,10 +23,11 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
+from ivr.call_recording import Recorders, StereoWriter
 from ivr.flow_events import (
     Digit,
     Event,
@@ -87,42 +88,6 @@ class _Leg:
     playout: Playout | None = None
 
 
-@dataclass
-class Recorders:
-    """Opens and closes the call's recordings; the agent supplies how."""
-
-    open: Callable[[int, str], WavWriter | None]
-    """open(channels, label) -> writer, or None when it cannot (disk full: the call goes on)."""
-    close: Callable[[WavWriter], None]
-    failed: Callable[[str], None] = lambda _reason: None
-    """failed(reason): a write failed mid-call: the alarm for the admin."""
-
-
-@dataclass
-class _Stereo:
-    writer: WavWriter
-    left: bytearray = field(default_factory=bytearray)
-    right: bytearray = field(default_factory=bytearray)
-    swapped: bool = False  # the call's own side is the staff's (a desk call-back)
-
-    def write(self, caller: bytes, clerk: bytes) -> None:
-        if self.swapped:
-            caller, clerk = clerk, caller
-        self.left += caller
-        self.right += clerk
-        n = min(len(self.left), len(self.right)) // 2 * 2
-        if n:
-            both = np.empty(n, dtype="<i2")
-            both[0::2] = np.frombuffer(bytes(self.left[:n]), dtype="<i2")
-            both[1::2] = np.frombuffer(bytes(self.right[:n]), dtype="<i2")
-            self.writer.write(both.tobytes())
-            del self.left[:n], self.right[:n]
-
-    def flush(self) -> None:
-        n = max(len(self.left), len(self.right))
-        self.write(b"\x00" * (n - len(self.left)), b"\x00" * (n - len(self.right)))
-
-
 class CallMedia:
     """`ivr.flow_runner.Media` for one answered call; `run()` is its media loop."""
 
@@ -167,7 +132,7 @@ class CallMedia:
         #: ... or how it ended unanswered, as far as SIP told ("busy", "failed"...).
         self.leg_results: dict[str, str] = {}
         self.mono: WavWriter | None = None
-        self.stereo: _Stereo | None = None
+        self.stereo: StereoWriter | None = None
 
     def attach(self, feed: Callable[[Event], None]) -> None:
         """Where to report what happens (the runner's `feed`)."""
@@ -250,7 +215,9 @@ class CallMedia:
             self._playing.clear()
             if self.stereo is None:
                 writer = self._recorders.open(2, "caller,staff")
-                stereo = _Stereo(writer, swapped=self._staff_call) if writer is not None else None
+                stereo = (
+                    StereoWriter(writer, swapped=self._staff_call) if writer is not None else None
+                )
                 self.stereo = stereo
         logger.info("[%s] bridged to the clerk (%s)", self.call.call_id, leg)
 

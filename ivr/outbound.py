@@ -32,7 +32,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.call_media import CallMedia, Recorders
+from ivr.call_media import CallMedia
+from ivr.call_recording import Recorders
 from ivr.flow import CallFlow
 from ivr.flow_config import Greeting
 from ivr.flow_events import Answered, CallContext

@@ -25,7 +25,8 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.call_media import CallMedia, Recorders, leg_result
+from ivr.call_media import CallMedia, leg_result
+from ivr.call_recording import Recorders
 from ivr.flow_events import (
     Action,
     Answered,

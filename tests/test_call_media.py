@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ivr.call_media import CallMedia, Recorders, tone
+from ivr.call_media import CallMedia, tone
+from ivr.call_recording import Recorders
 from ivr.flow_events import Digit, Event, FarEndAnswered, HungUp, PromptFinished, Silence
 from ivr.phone_fake import FakeCall
 from recorder.wav import WavWriter
