@@ -38,6 +38,7 @@ from ivr.flow_events import (
     PromptFinished,
     Silence,
 )
+from ivr.leg_status import leg_result
 from ivr.phone import FRAME_BYTES, Call
 from ivr.playout import Playout
 from recorder.wav import RecordingError, WavWriter
@@ -47,20 +48,6 @@ FRAME_S = 0.020
 RATE = 8000
 #: Below this RMS (16-bit) a frame counts as silence for message taking.
 SILENCE_RMS = 300.0
-#: Final answers to an INVITE that mean the clerk is busy or declined (flow: FarEndBusy).
-BUSY_STATUSES = frozenset({486, 600, 603})
-#: ... that mean nobody picked up in time; any other failure means the phone could not be rung.
-NO_ANSWER_STATUSES = frozenset({408, 480, 487})
-
-
-def leg_result(status: int | None) -> str:
-    """How a leg that ended unanswered ended, from the final status of its INVITE.
-
-    None (the SIP layer did not say) counts as no answer, as the flow treats it.
-    """
-    if status is None or status in NO_ANSWER_STATUSES:
-        return "no_answer"
-    return "busy" if status in BUSY_STATUSES else "failed"
 
 
 def tone(seconds: float = 0.4, hz: float = 1000.0, level: float = 8000.0) -> bytes:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from ivr.call_media import BUSY_STATUSES, NO_ANSWER_STATUSES
+from ivr.leg_status import BUSY_STATUSES, NO_ANSWER_STATUSES
 from ivr.phone import Call
 from ivr.settings import SipSettings
 from recorder.outbound_models import Attempt

@@ -25,7 +25,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from ivr.call_media import CallMedia, leg_result
+from ivr.call_media import CallMedia
 from ivr.call_recording import Recorders
 from ivr.flow_events import (
     Action,
@@ -48,6 +48,7 @@ from ivr.flow_events import (
 )
 from ivr.flow_runner import FlowRunner
 from ivr.flow_timers import Scheduler
+from ivr.leg_status import leg_result
 from ivr.outbound_attempts import outbound_uri, rang_to_answer
 from ivr.outbound_clerk import ClerkBridge
 from ivr.outbound_comment import Recordings

@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.content import Content, load_content
 from hotline.settings import Settings
-from ivr.call_media import leg_result
 from ivr.flow_config import FlowConfig, load_flow
 from ivr.flow_events import FarEndBusy, FarEndNoAnswer, HungUp
 from ivr.flow_runner import clerk_rings
+from ivr.leg_status import leg_result
 from recorder.calls import ClerkRing, DatabaseCallLog
 from recorder.db_retry import Backoff
 from recorder.journal import JournaledCallLog
