@@ -26,28 +26,22 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from ivr.agent_setup import Clock, FlowSetup, Script
 from ivr.call_media import CallMedia
 from ivr.call_recording import Recorders
 from ivr.cancel_reason import answered_elsewhere, answerer, summary
-from ivr.estates import EstateFor, EstateGreeting, answer_as, estate_of
+from ivr.estates import answer_as, estate_of
 from ivr.flow import CallFlow
-from ivr.flow_config import FlowConfig
-from ivr.flow_dial import Clerk
 from ivr.flow_events import Answered
 from ivr.flow_runner import FlowRunner, call_disposition, clerk_rings
-from ivr.flow_timers import Scheduler
 from ivr.phone import FRAME_BYTES, Call
 from ivr.playout import Playout
-from ivr.schedule import Schedule
-from ivr.script import ScriptContent
 from ivr.settings import IvrSettings
 from recorder.calls import ENDED_ELSEWHERE, CallLog
 from recorder.models import AnsweredBy, Disposition
@@ -56,48 +50,6 @@ from recorder.wav import RecordingError, WavWriter, recording_path
 logger = logging.getLogger(__name__)
 FRAME_S = 0.020
 AudioTap = Callable[[str, str, bytes], None]
-
-
-@dataclass(frozen=True)
-class Script:
-    greeting: bytes
-    closing: bytes
-    estates: EstateGreeting | None = None
-    """The greeting of the estate a call reached (issue 23); None: the company's, always."""
-
-
-@dataclass(frozen=True)
-class FlowSetup:
-    """What the agent needs to run the call flow (agent.mode = "flow"); see ivr/flow_runner.py."""
-
-    config: FlowConfig
-    content: ScriptContent
-    schedule: Schedule
-    scheduler: Scheduler
-    roster: Callable[[str | None], list[Clerk]]
-    """The duty clerks of the estate called (its code; None: the company's), read afresh
-    for every call."""
-    prompts: Callable[[str, str], bytes]
-    """(name, text) -> 8 kHz 16-bit audio; cached, synthesised at start-up."""
-    dial: Callable[[str], Call]
-    uri_for: Callable[[str], str]
-    estate_for: EstateFor | None = None
-    """The called number's estate (ivr/estates.py); None: the company answers every call."""
-
-
-class Clock:
-    """Time for the agent; tests may pass another."""
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-    def sleep_until(self, deadline: float, stop: threading.Event) -> None:
-        delay = deadline - time.monotonic()
-        if delay > 0:
-            stop.wait(delay)
 
 
 class Agent:

@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hotline.settings import Settings
-from ivr.agent import Agent, Script
+from ivr.agent import Agent
+from ivr.agent_setup import Script
 from ivr.call_media import tone
 from ivr.phone_fake import FakeCall, FakePhone
 from recorder.calls import DatabaseCallLog

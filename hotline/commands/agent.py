@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from hotline.content import Content
-    from ivr.agent import Agent, FlowSetup
+    from ivr.agent import Agent
+    from ivr.agent_setup import FlowSetup
     from ivr.flow_dial import Clerk
     from ivr.flow_timers import Scheduler
     from ivr.metrics import AgentMetrics
@@ -62,7 +63,8 @@ def build_agent(app: App, metrics: AgentMetrics | None = None) -> tuple[Agent, S
     """The agent and its phone, wired from the settings (also used by `hotline demo`);
     with `metrics`, each call event is counted and logged once (ivr/call_events.py)."""
     from hotline.settings import CONFIG_DIR
-    from ivr.agent import Agent, Script
+    from ivr.agent import Agent
+    from ivr.agent_setup import Script
     from ivr.flow_timers import ThreadScheduler
     from ivr.prompts import PromptCache
     from ivr.sip import SipPhone
@@ -137,7 +139,7 @@ def build_dialer(app: App, phone: SipPhone) -> Dialer:
     thread before its first call, so inbound calls are answered meanwhile."""
     from hotline.errors import ConfigError
     from hotline.settings import CONFIG_DIR
-    from ivr.agent import Clock
+    from ivr.agent_setup import Clock
     from ivr.flow_timers import ThreadScheduler
     from ivr.outbound import CALL_BACK_GREETING, Dialer
     from ivr.prompts import PromptCache
@@ -266,7 +268,7 @@ def _flow_setup(
 
     from hotline.errors import ConfigError
     from hotline.estates import estate_lookup
-    from ivr.agent import FlowSetup
+    from ivr.agent_setup import FlowSetup
     from ivr.flow_config import load_flow
     from ivr.flow_runner import clerk_uri, roster_clerks
     from ivr.schedule import Schedule
