@@ -111,9 +111,15 @@ def _to_telephone(path: Path) -> bytes:
     return np.clip(samples, -32768, 32767).astype("<i2").tobytes()
 
 
+def _own_name(path: Path, suffix: str) -> Path:
+    """A name beside `path` no other thread or process writes to (agents on one machine
+    may share the prompt cache, paths.prompt_cache_dir)."""
+    return path.with_name(f"{path.stem}.{os.getpid()}-{threading.get_ident()}{suffix}")
+
+
 def _write(path: Path, pcm: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    tmp = _own_name(path, ".tmp")
     with wave.open(str(tmp), "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
@@ -162,6 +168,7 @@ class PromptCache:
             self._readings = {}
         self._voice_checked = False
         self._lock = threading.Lock()
+        self._making: dict[Path, threading.Lock] = {}  # a prompt being synthesised
         self._loaded: dict[tuple[str, str], bytes] = {}
 
     def audio(self, name: str, text: str) -> bytes:
@@ -236,10 +243,17 @@ class PromptCache:
             return _to_telephone(own)
         said = self.said(text)
         cached = self._cached(said)
-        if not cached.is_file():
-            self._check(name, text, said)
-            self._synthesise(said, cached)
-            logger.info("synthesised prompt %s: %s (said: %s)", name, text[:30], said[:60])
+        # Calls placed at once may ask for one text (two surveys of one unit): it is
+        # synthesised once, the others wait for it.
+        with self._lock:
+            making = self._making.setdefault(cached, threading.Lock())
+        with making:
+            if not cached.is_file():
+                self._check(name, text, said)
+                self._synthesise(said, cached)
+                logger.info("synthesised prompt %s: %s (said: %s)", name, text[:30], said[:60])
+        with self._lock:  # made: whoever asks next finds the file
+            self._making.pop(cached, None)
         return _to_telephone(cached)
 
     def said(self, text: str) -> str:
@@ -247,7 +261,7 @@ class PromptCache:
         return spoken(text, self._voice, self._phone_one, self._readings)
 
     def _synthesise(self, text: str, target: Path) -> None:
-        raw = target.with_suffix(".raw.wav")
+        raw = _own_name(target, ".raw.wav")
         target.parent.mkdir(parents=True, exist_ok=True)
         # pyttsx3 runs in a child process of its own (its espeak driver is neither
         # thread-safe nor reusable for a second file): threads may synthesise at once.

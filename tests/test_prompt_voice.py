@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import subprocess
+import threading
 import wave
 from pathlib import Path
 
@@ -145,6 +146,33 @@ def test_a_recorded_prompt_wins_over_synthesis(tmp_path: Path) -> None:
     seconds, voiced = _seconds_and_voiced(pcm)
     assert abs(seconds - 1.0) < 0.01 and voiced == 1.0  # the tone, resampled to 8 kHz
     assert not (tmp_path / "cache").exists()  # nothing synthesised
+
+
+def test_calls_placed_at_once_asking_for_one_text_get_it_synthesised_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two follow-up surveys of one unit placed side by side ask for the same intro at
+    the same moment (found end to end: each removed the other's temporary file and the
+    call failed). What is kept: every caller gets the same audio, one synthesis, and no
+    temporary file is left in the cache."""
+    cache = PromptCache(tmp_path / "cache", tmp_path / "site", "cmn-latn-pinyin", 200)
+    text = "您好，幸福家园，8001号，回访3号楼1201。"
+    start = threading.Barrier(4)
+    got: list[bytes] = []
+
+    def ask() -> None:
+        start.wait(10)
+        got.append(cache.once("survey_intro", text))
+
+    caplog.set_level(logging.INFO, logger="ivr.prompts")
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(got) == 4 and got[0] and all(audio == got[0] for audio in got)
+    assert len([r for r in caplog.records if "synthesised prompt" in r.getMessage()]) == 1
+    assert [p.suffix for p in (tmp_path / "cache").iterdir()] == [".wav"]
 
 
 def test_a_changed_reading_is_synthesised_anew(tmp_path: Path) -> None:

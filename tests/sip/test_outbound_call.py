@@ -23,6 +23,7 @@ missed entry says it was reached (自动回电：已接通), is done, and leaves
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -48,9 +49,10 @@ from recorder.models import (
     LogEntry,
     Recording,
     Role,
+    WorkOrder,
 )
 from recorder.outbound import CLERK_ASKED
-from recorder.outbound_models import OutboundTask, TaskKind, TaskState
+from recorder.outbound_models import OptOut, OutboundTask, TaskKind, TaskState
 from recorder.reception_log import new_entry
 from recorder.staff import add_user
 from recorder.work_orders import complete, dispatch
@@ -298,13 +300,13 @@ def _missed_call(s: Session) -> int:
     return entry.id
 
 
-def _completed_repair(s: Session) -> int:
+def _completed_repair(s: Session, number: str = RESIDENT) -> int:
     now = datetime.now(UTC)
     entry = new_entry(
         s,
         {
             "received_at": now - timedelta(hours=5),
-            "caller_number": RESIDENT,
+            "caller_number": number,
             "unit": "3号楼1201",
             "category": "repair",
             "summary": "厨房水管漏水",
@@ -326,3 +328,83 @@ def _task(site: Site) -> OutboundTask:
 def _state(site: Site) -> TaskState | None:
     with site.sessions() as s:
         return s.scalar(select(OutboundTask.state))
+
+
+# Each way a survey call can end, with real phones (issue 22's tests: each key path, busy,
+# never answering, rejecting): one agent, six SIPp residents registered with Kamailio, six
+# completed repairs due at once, called side by side.
+ENDINGS = {
+    # number: (scenario, what the scenario's text gets, the task's state, its result or
+    # last attempt)
+    "13800138002": ("uas_survey.xml", {"KEY_AT_MS": "1000", "KEY": "2"}, "not_satisfied"),
+    "13800138003": ("uas_survey.xml", {"KEY_AT_MS": "1000", "KEY": "3"}, "not_fixed"),
+    "13800138009": ("uas_survey.xml", {"KEY_AT_MS": "1000", "KEY": "9"}, "opted_out"),
+    "13800138486": ("uas_busy.xml", {"RING_MS": "500"}, "busy"),
+    "13800138603": ("uas_busy.xml", {"RING_MS": "500", "486 Busy Here": "603 Decline"}, "rejected"),
+    "13800138480": ("uas_no_answer.xml", {}, "no_answer"),
+}
+
+
+def test_each_way_a_survey_call_ends_is_kept_on_its_task_and_entry(
+    agent: AgentFactory, kamailio: int, tmp_path: Path, short_config: Path
+) -> None:
+    """What is kept: keys 2 and 3 as reached follow-ups, not satisfied (3 reopens the work
+    with a new order for the same department); 9 as the number's opt-out; busy (486),
+    rejected (603) and never answered (CANCEL at ring_timeout_s) as the attempt each was,
+    the task waiting for its next attempt with one attempt spent, and each call in the call
+    log as an outbound call with its cause."""
+    endings = {**OUTBOUND, "outbound__ring_timeout_s": "3", "outbound__max_calls": "6"}
+    with contextlib.ExitStack() as stack:
+        site = stack.enter_context(
+            agent("--registrar", f"127.0.0.1:{kamailio}", "--user", "agent", **endings)
+        )
+        for number, (scenario, values, _) in ENDINGS.items():
+            stack.enter_context(_sipp_phone(tmp_path, kamailio, number, scenario, **values))
+        with site.sessions.begin() as s:
+            entries = {number: _completed_repair(s, number) for number in ENDINGS}
+
+        def settled() -> bool:
+            with site.sessions() as s:
+                tasks = s.scalars(select(OutboundTask)).all()
+                return len(tasks) == len(ENDINGS) and all(
+                    t.state is not TaskState.CALLING and t.last_attempt for t in tasks
+                )
+
+        wait_until(settled, 60, "every survey call to end")
+        wait_until(lambda: len(_ended_calls(site)) == len(ENDINGS), 20, "the calls' ends")
+        with site.sessions() as s:
+            tasks = {t.number: t for t in s.scalars(select(OutboundTask))}
+            follows = {f.entry_id: f for f in s.scalars(select(FollowUp))}
+            orders = s.scalars(
+                select(WorkOrder.department).where(WorkOrder.entry_id == entries["13800138003"])
+            ).all()
+            opted = s.scalars(select(OptOut.number)).all()
+            calls = {c.called_number: c for c in s.scalars(select(Call))}
+    outcome = {
+        n: (t.result if t.state is TaskState.DONE else t.last_attempt) for n, t in tasks.items()
+    }
+    assert outcome == {number: ending[2] for number, ending in ENDINGS.items()}
+    for key in ("13800138002", "13800138003"):
+        follow = follows[entries[key]]
+        assert (follow.reached, follow.satisfied) == (True, False), key
+    assert orders == ["工程部", "工程部"]  # 3: not yet fixed, the work reopened
+    assert opted == ["13800138009"]
+    for number in ("13800138486", "13800138603", "13800138480"):
+        task = tasks[number]
+        assert (task.state, task.attempts_left) == (TaskState.DUE, 2), number
+        assert entries[number] not in follows, number  # not reached: no follow-up
+    assert {c.direction for c in calls.values()} == {Direction.OUTBOUND}
+    assert [calls[n].disposition for n in ("13800138002", "13800138003", "13800138009")] == [
+        Disposition.ANSWERED
+    ] * 3
+    causes = {n: calls[n].hangup_cause for n in ("13800138486", "13800138603", "13800138480")}
+    assert causes == {
+        "13800138486": "486 busy",
+        "13800138603": "603 rejected",
+        "13800138480": "CANCEL no_answer",
+    }
+
+
+def _ended_calls(site: Site) -> list[Call]:
+    with site.sessions() as s:
+        return list(s.scalars(select(Call).where(Call.ended_at.is_not(None))))
