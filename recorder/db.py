@@ -55,8 +55,12 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         # jit=off: the desk's aggregate queries (the KPIs, the dashboard) are estimated
         # above jit_above_cost and PostgreSQL spent ~1.7 s compiling a query that ran
         # in 0.1 s (EXPLAIN ANALYZE in bench/results/kpi-report.md); a desk gains nothing
-        # from JIT.
-        kwargs["connect_args"] = {"connect_timeout": 10, "options": "-c jit=off"}
+        # from JIT. plan_cache_mode=force_custom_plan: psycopg prepares a statement run
+        # five times, and PostgreSQL then tried a generic plan for the KPI queries, which
+        # took 17-19 s a request instead of 0.6-0.9 s until an ANALYZE threw it away
+        # (the running month's KPI XLSX, 100,000 calls, bench/results/kpi-report.md).
+        options = "-c jit=off -c plan_cache_mode=force_custom_plan"
+        kwargs["connect_args"] = {"connect_timeout": 10, "options": options}
     try:
         engine = create_engine(parsed, **kwargs)
     except NoSuchModuleError:
